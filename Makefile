@@ -1,0 +1,69 @@
+# Parcours. `make demo` runs the demo; `make test` runs every test.
+GO      ?= go
+WEB     := build/web
+E2E     := widgets/e2e
+WASM_PATH := $(shell $(GO) env GOROOT)/lib/wasm
+# Packages that build for the browser (GOOS=js GOARCH=wasm).
+JS_PKGS := ./sdk/portal ./sdk/client ./widgets/booking ./widgets/internal/... ./wasm/cmd/parcours
+
+.PHONY: demo web test test-js e2e-deps check generate size bench fuzz screenshot clean
+
+## demo: build the Wasm and run the demo: host on 127.0.0.1:8080 (PORT), hospital page on 127.0.0.1:8081 (SITE_PORT)
+demo: web
+	$(GO) run ./host/cmd/parcours demo
+
+## web: build the widgets' Wasm and its compressed variants into build/web
+web:
+	$(GO) run ./wasm/cmd/build-web -o $(WEB)
+
+## test: every test: unit, conformance, race, fuzz seeds, the browser build, and end to end in Chromium
+test: e2e-deps
+	PARCOURS_E2E=1 $(GO) test -race -count=1 ./...
+	$(MAKE) test-js
+
+## test-js: the packages that run in the browser, tested on GOOS=js GOARCH=wasm under node
+test-js:
+	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./widgets/internal/...
+
+e2e-deps: $(E2E)/node_modules/.package-lock.json
+
+$(E2E)/node_modules/.package-lock.json: $(E2E)/package-lock.json
+	cd $(E2E) && npm ci --no-audit --no-fund
+
+## generate: regenerate vugu components and vugu's static helper script
+generate:
+	$(GO) tool vugugen -skip-go-mod -skip-main ./widgets/booking
+	gofmt -w widgets/booking/*_gen.go
+	$(GO) generate ./wasm/web
+
+## check: formatting, vet (linux and js/wasm), generated code fresh, go.mod tidy
+check: generate
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet $(JS_PKGS)
+	@git diff --exit-code -- '*_gen.go' wasm/web/vugu-helper.js || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	$(GO) mod tidy -diff
+
+## size: raw, gzip, brotli and zstd bytes of the Wasm, wasm_exec.js and the loader
+size: web
+	$(GO) run ./wasm/cmd/build-web -o $(WEB) -sizes-only
+
+## bench: benchmarks (sizes and speeds are measured here, never asserted in tests)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## fuzz: run each fuzz target for FUZZTIME (default 20s)
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test ./host -run='^$$' -fuzz=FuzzParseBookBody -fuzztime=$(FUZZTIME)
+	$(GO) test ./host -run='^$$' -fuzz=FuzzParseDemoSignIn -fuzztime=$(FUZZTIME)
+	$(GO) test ./host -run='^$$' -fuzz=FuzzParseSlotQuery -fuzztime=$(FUZZTIME)
+	$(GO) test ./host -run='^$$' -fuzz=FuzzThemeCSS -fuzztime=$(FUZZTIME)
+	$(GO) test ./host -run='^$$' -fuzz=FuzzNegotiate -fuzztime=$(FUZZTIME)
+
+## screenshot: refresh docs/booking.png from the end-to-end test
+screenshot: e2e-deps
+	PARCOURS_E2E=1 PARCOURS_SCREENSHOT=docs/booking.png $(GO) test -count=1 -run TestBookingInChromium ./widgets/e2e
+
+clean:
+	rm -rf build

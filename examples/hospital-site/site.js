@@ -1,0 +1,14 @@
+// The demo page listens to the widget's events, as a hospital's analytics
+// or page logic would. They carry an appointment id and a start time only.
+document.addEventListener('DOMContentLoaded', function () {
+  var log = document.getElementById('event-log');
+  ['parcours:booked', 'parcours:cancelled'].forEach(function (name) {
+    document.addEventListener(name, function (ev) {
+      var li = document.createElement('li');
+      li.className = 'event';
+      li.setAttribute('data-event', name);
+      li.textContent = name + ' ' + JSON.stringify(ev.detail);
+      log.appendChild(li);
+    });
+  });
+});

@@ -1,0 +1,378 @@
+package host
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzhttp"
+
+	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// route is one API operation. The table drives the router and is checked
+// against the OpenAPI document by a test, so the two cannot drift apart.
+type route struct {
+	method  string
+	pattern string // http.ServeMux pattern, without the method
+	// op is the OpenAPI operationId.
+	op     string
+	handle func(w http.ResponseWriter, r *http.Request) error
+}
+
+func (h *Host) apiRoutes() []route {
+	return []route{
+		{"GET", "/api/v1/openapi.json", "getOpenAPI", h.getOpenAPI},
+		{"GET", "/api/v1/establishments/{establishment}", "getEstablishment", h.getEstablishment},
+		{"GET", "/api/v1/establishments/{establishment}/services", "listServices", h.listServices},
+		{"GET", "/api/v1/establishments/{establishment}/slots", "listFreeSlots", h.listFreeSlots},
+		{"POST", "/api/v1/establishments/{establishment}/appointments", "bookAppointment", h.bookAppointment},
+		{"GET", "/api/v1/appointments", "listAppointments", h.listAppointments},
+		{"GET", "/api/v1/appointments/{id}", "getAppointment", h.getAppointment},
+		{"POST", "/api/v1/appointments/{id}/cancel", "cancelAppointment", h.cancelAppointment},
+		{"GET", "/api/v1/appointments/{id}/calendar.ics", "getAppointmentCalendar", h.getAppointmentCalendar},
+		{"GET", "/api/v1/session", "getSession", h.getSession},
+		{"DELETE", "/api/v1/session", "deleteSession", h.deleteSession},
+		{"GET", "/api/v1/demo/patients", "listDemoPatients", h.listDemoPatients},
+		{"POST", "/api/v1/demo/session", "createDemoSession", h.createDemoSession},
+	}
+}
+
+// apiHandler routes /api/: every answer, errors included, is JSON with the
+// API's security headers; unknown paths are not_found and known paths with
+// another method are method_not_allowed.
+func (h *Host) apiHandler() http.Handler {
+	mux := http.NewServeMux()
+	paths := map[string][]string{}
+	for _, rt := range h.routes {
+		rt := rt
+		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.handle(w, h.withSubject(r)); err != nil {
+				h.logError(r, err)
+				writeError(w, r, err)
+			}
+		})
+		paths[rt.pattern] = append(paths[rt.pattern], rt.method)
+	}
+	for p, methods := range paths {
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, r, portal.Errorf(portal.ErrMethodNotAllowed, "%s %s", r.Method, r.URL.Path))
+		})
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, portal.Errorf(portal.ErrNotFound, "%s", r.URL.Path))
+	})
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, portal.Errorf(portal.ErrForbidden, "cross-origin request refused"))
+	}))
+	var handler http.Handler = csrf.Handler(mux)
+	handler = gzhttp.GzipHandler(handler)
+	return h.apiHeaders(handler)
+}
+
+// apiHeaders sets the headers every API answer carries and answers CORS.
+// Cross-origin callers (the hospital pages listed in the configuration) may
+// read public data; they never get credentials: the session cookie only
+// travels with the widget's same-origin requests.
+func (h *Host) apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Cross-Origin-Resource-Policy", "same-site")
+		hd.Add("Vary", "Origin")
+		if origin := r.Header.Get("Origin"); origin != "" && h.allowed[strings.ToLower(origin)] {
+			hd.Set("Access-Control-Allow-Origin", origin)
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				hd.Set("Access-Control-Allow-Methods", "GET")
+				hd.Set("Access-Control-Allow-Headers", "Accept-Language, Content-Type")
+				hd.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Host) logError(r *http.Request, err error) {
+	code := portal.Code(err)
+	lvl := slog.LevelDebug // refusals are expected; failures are not
+	if code.Status() >= 500 {
+		lvl = slog.LevelError
+	}
+	h.log.Log(r.Context(), lvl, "api error", "method", r.Method, "route", r.Pattern, "code", string(code), "detail", err.Error())
+}
+
+// withSubject puts the session's patient, if any, in the request context.
+func (h *Host) withSubject(r *http.Request) *http.Request {
+	if patient, ok := h.sessions.lookup(sessionToken(r)); ok {
+		return r.WithContext(portal.WithSubject(r.Context(), portal.Subject{Patient: patient}))
+	}
+	return r
+}
+
+// establishment returns the path's establishment if this host serves it.
+func (h *Host) establishment(r *http.Request) (string, error) {
+	id := r.PathValue("establishment")
+	if !h.serves(id) {
+		return "", portal.Errorf(portal.ErrNotFound, "establishment %q", id)
+	}
+	return id, nil
+}
+
+func (h *Host) serves(id string) bool {
+	for _, e := range h.cfg.Establishments {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Host) getEstablishment(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.establishment(r)
+	if err != nil {
+		return err
+	}
+	est, err := h.cfg.Booking.Establishment(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, est)
+	return nil
+}
+
+func (h *Host) listServices(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.establishment(r)
+	if err != nil {
+		return err
+	}
+	services, err := h.cfg.Booking.Services(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if services == nil {
+		services = []portal.Service{}
+	}
+	writeJSON(w, 200, map[string]any{"services": services})
+	return nil
+}
+
+// DefaultSlotDays is the period of a free-slot search without "to".
+const DefaultSlotDays = 14
+
+// parseSlotQuery reads a free-slot search from a query string.
+func parseSlotQuery(establishment string, v url.Values, now time.Time) (portal.SlotQuery, error) {
+	q := portal.SlotQuery{
+		Establishment: establishment,
+		Service:       v.Get("service"),
+		Practitioner:  v.Get("practitioner"),
+	}
+	for k, vs := range v {
+		switch k {
+		case "service", "practitioner", "from", "to", "lang":
+			if len(vs) > 1 {
+				return q, portal.Errorf(portal.ErrInvalid, "%s is given more than once", k)
+			}
+		default:
+			return q, portal.Errorf(portal.ErrInvalid, "unknown parameter %q", k)
+		}
+	}
+	var err error
+	q.From = now
+	if s := v.Get("from"); s != "" {
+		if q.From, err = time.Parse(time.RFC3339, s); err != nil {
+			return q, portal.Errorf(portal.ErrInvalid, "from is not an RFC 3339 time")
+		}
+	}
+	q.To = q.From.AddDate(0, 0, DefaultSlotDays)
+	if s := v.Get("to"); s != "" {
+		if q.To, err = time.Parse(time.RFC3339, s); err != nil {
+			return q, portal.Errorf(portal.ErrInvalid, "to is not an RFC 3339 time")
+		}
+	}
+	return q, q.Validate()
+}
+
+func (h *Host) listFreeSlots(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.establishment(r)
+	if err != nil {
+		return err
+	}
+	q, err := parseSlotQuery(id, r.URL.Query(), h.cfg.Now())
+	if err != nil {
+		return err
+	}
+	slots, err := h.cfg.Booking.FreeSlots(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	if slots == nil {
+		slots = []portal.Slot{}
+	}
+	writeJSON(w, 200, map[string]any{"slots": slots})
+	return nil
+}
+
+func (h *Host) bookAppointment(w http.ResponseWriter, r *http.Request) error {
+	id, err := h.establishment(r)
+	if err != nil {
+		return err
+	}
+	if _, err := portal.RequirePatient(r.Context()); err != nil {
+		return err
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if err := portal.ValidateIdempotencyKey(key); err != nil {
+		return err
+	}
+	body, err := decodeJSON[client.BookBody](r, h.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	apt, err := h.cfg.Booking.Book(r.Context(), portal.BookRequest{
+		Establishment: id, Service: body.Service, Slot: body.Slot, IdempotencyKey: key,
+	})
+	if err != nil {
+		return err
+	}
+	h.log.Info("appointment booked", "appointment", apt.ID, "establishment", id, "service", apt.Service)
+	w.Header().Set("Location", "/api/v1/appointments/"+url.PathEscape(apt.ID))
+	writeJSON(w, http.StatusCreated, apt)
+	return nil
+}
+
+func (h *Host) listAppointments(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.cfg.Booking.Appointments(r.Context())
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []portal.Appointment{}
+	}
+	writeJSON(w, 200, map[string]any{"appointments": list})
+	return nil
+}
+
+func (h *Host) getAppointment(w http.ResponseWriter, r *http.Request) error {
+	apt, err := h.cfg.Booking.Appointment(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, apt)
+	return nil
+}
+
+func (h *Host) cancelAppointment(w http.ResponseWriter, r *http.Request) error {
+	if _, err := portal.RequirePatient(r.Context()); err != nil {
+		return err
+	}
+	// The body is optional and, when present, must be an empty JSON object.
+	if r.ContentLength != 0 {
+		if _, err := decodeJSON[struct{}](r, h.cfg.MaxBodyBytes); err != nil {
+			return err
+		}
+	}
+	apt, err := h.cfg.Booking.Cancel(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	h.log.Info("appointment cancelled", "appointment", apt.ID, "establishment", apt.Establishment)
+	writeJSON(w, 200, apt)
+	return nil
+}
+
+func (h *Host) getAppointmentCalendar(w http.ResponseWriter, r *http.Request) error {
+	apt, err := h.cfg.Booking.Appointment(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	est, err := h.cfg.Booking.Establishment(r.Context(), apt.Establishment)
+	if err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/calendar; charset=utf-8")
+	hd.Set("Content-Disposition", `attachment; filename="rendez-vous.ics"`)
+	w.Write(ICS(apt, est, requestLang(r), h.cfg.Now()))
+	return nil
+}
+
+func (h *Host) getSession(w http.ResponseWriter, r *http.Request) error {
+	var body client.SessionBody
+	if s, ok := portal.SubjectFrom(r.Context()); ok {
+		p, err := h.cfg.Directory.Patient(r.Context(), s.Patient)
+		if err != nil && !portal.IsCode(err, portal.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			body.Patient = &p
+		}
+	}
+	writeJSON(w, 200, body)
+	return nil
+}
+
+func (h *Host) deleteSession(w http.ResponseWriter, r *http.Request) error {
+	if t := sessionToken(r); t != "" {
+		h.sessions.delete(t)
+	}
+	setSessionCookie(w, r, "", 0)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Host) listDemoPatients(w http.ResponseWriter, r *http.Request) error {
+	if !h.cfg.DemoSignIn {
+		return portal.Errorf(portal.ErrNotFound, "the demo sign-in is off")
+	}
+	list, err := h.cfg.Directory.DemoPatients(r.Context())
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []portal.Patient{}
+	}
+	writeJSON(w, 200, map[string]any{"patients": list})
+	return nil
+}
+
+// createDemoSession signs in as a fictional demo patient. Only patients the
+// backend lists as demo patients are accepted.
+func (h *Host) createDemoSession(w http.ResponseWriter, r *http.Request) error {
+	if !h.cfg.DemoSignIn {
+		return portal.Errorf(portal.ErrNotFound, "the demo sign-in is off")
+	}
+	body, err := decodeJSON[client.DemoSignInBody](r, h.cfg.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	list, err := h.cfg.Directory.DemoPatients(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		if p.ID == body.Patient {
+			// A new session on every sign-in; the previous one ends.
+			if old := sessionToken(r); old != "" {
+				h.sessions.delete(old)
+			}
+			setSessionCookie(w, r, h.sessions.create(p.ID), h.cfg.SessionMax)
+			h.log.Info("demo sign-in", "patient", p.ID)
+			writeJSON(w, 200, client.SessionBody{Patient: &p})
+			return nil
+		}
+	}
+	return portal.Errorf(portal.ErrInvalid, "%q is not a demo patient", body.Patient)
+}

@@ -1,0 +1,309 @@
+package host
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/parcours-sante/parcours/wasm/web"
+	"github.com/parcours-sante/parcours/widgets"
+)
+
+// Content codings the host serves, in order of preference.
+var codings = []string{"br", "zstd", "gzip"}
+
+var codingExt = map[string]string{"br": ".br", "zstd": ".zst", "gzip": ".gz"}
+
+// asset is one static file with its pre-compressed variants.
+type asset struct {
+	name     string            // logical name, "parcours.wasm"
+	path     string            // served path, "/a/parcours.3f2a9c0d1e4b.wasm"
+	ctype    string            // Content-Type
+	etag     string            // strong validator from the content hash
+	sri      string            // Subresource Integrity, "sha384-…"
+	variants map[string][]byte // "" is the identity; "br", "zstd", "gzip"
+}
+
+// assetSet is every static file the host serves.
+type assetSet struct {
+	byPath map[string]*asset
+	byName map[string]*asset
+	loader *asset
+}
+
+// WasmFiles are the files Config.Assets must hold.
+var WasmFiles = []string{"parcours.wasm", "wasm_exec.js"}
+
+func loadAssets(fsys fs.FS) (*assetSet, error) {
+	s := &assetSet{byPath: map[string]*asset{}, byName: map[string]*asset{}}
+	add := func(name string, data []byte, pre map[string][]byte) error {
+		a, err := newAsset(name, data, pre)
+		if err != nil {
+			return err
+		}
+		s.byPath[a.path] = a
+		s.byName[name] = a
+		return nil
+	}
+	for _, name := range []string{"frame.js", "vugu-helper.js"} {
+		b, err := fs.ReadFile(web.Files, name)
+		if err != nil {
+			return nil, fmt.Errorf("host: embedded %s: %w", name, err)
+		}
+		if err := add(name, b, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := add("parcours.css", widgets.CSS, nil); err != nil {
+		return nil, err
+	}
+	loader, err := newAsset("parcours.js", web.Loader, nil)
+	if err != nil {
+		return nil, err
+	}
+	loader.path = "/parcours.js"
+	s.loader = loader
+	if fsys == nil {
+		return s, nil
+	}
+	for _, name := range WasmFiles {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("host: assets: %w (build them with `make web`)", err)
+		}
+		pre := map[string][]byte{}
+		for _, c := range codings {
+			if b, err := fs.ReadFile(fsys, name+codingExt[c]); err == nil {
+				pre[c] = b
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("host: assets: %w", err)
+			}
+		}
+		if err := add(name, data, pre); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// newAsset hashes data and prepares its variants. A pre-compressed variant
+// is used only if it decompresses to exactly data (a stale .br from an
+// older build is refused); missing variants are compressed now.
+func newAsset(name string, data []byte, pre map[string][]byte) (*asset, error) {
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:6])
+	ext := path.Ext(name)
+	sri := sha512.Sum384(data)
+	a := &asset{
+		name:     name,
+		path:     "/a/" + strings.TrimSuffix(name, ext) + "." + hash + ext,
+		ctype:    contentType(ext),
+		etag:     `"` + hash + `"`,
+		sri:      "sha384-" + base64.StdEncoding.EncodeToString(sri[:]),
+		variants: map[string][]byte{"": data},
+	}
+	for _, c := range codings {
+		if b, ok := pre[c]; ok {
+			got, err := decompress(c, b)
+			if err != nil || !bytes.Equal(got, data) {
+				return nil, fmt.Errorf("host: assets: %s%s does not match %s: rebuild with `make web`", name, codingExt[c], name)
+			}
+			a.variants[c] = b
+			continue
+		}
+		b, err := Compress(c, data, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) < len(data) {
+			a.variants[c] = b
+		}
+	}
+	return a, nil
+}
+
+func contentType(ext string) string {
+	switch ext {
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".wasm":
+		return "application/wasm"
+	}
+	return "application/octet-stream"
+}
+
+// Compress encodes data with a content coding ("br", "zstd" or "gzip").
+// best trades time for size, for build-time compression.
+func Compress(coding string, data []byte, best bool) ([]byte, error) {
+	var buf bytes.Buffer
+	var w io.WriteCloser
+	var err error
+	switch coding {
+	case "br":
+		level := 6
+		if best {
+			level = brotli.BestCompression
+		}
+		w = brotli.NewWriterLevel(&buf, level)
+	case "zstd":
+		level := zstd.SpeedDefault
+		if best {
+			level = zstd.SpeedBestCompression
+		}
+		w, err = zstd.NewWriter(&buf, zstd.WithEncoderLevel(level))
+	case "gzip":
+		level := gzip.DefaultCompression
+		if best {
+			level = gzip.BestCompression
+		}
+		w, err = gzip.NewWriterLevel(&buf, level)
+	default:
+		return nil, fmt.Errorf("unknown content coding %q", coding)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decompress(coding string, data []byte) ([]byte, error) {
+	var r io.Reader
+	switch coding {
+	case "br":
+		r = brotli.NewReader(bytes.NewReader(data))
+	case "zstd":
+		d, err := zstd.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		r = d
+	case "gzip":
+		g, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		r = g
+	default:
+		return nil, fmt.Errorf("unknown content coding %q", coding)
+	}
+	return io.ReadAll(io.LimitReader(r, 64<<20))
+}
+
+// negotiate picks the best coding the client accepts among those available.
+// It follows RFC 9110 §12.5.3: q=0 refuses a coding, "*" stands for the others.
+func negotiate(acceptEncoding string, available map[string][]byte) string {
+	q := map[string]float64{}
+	star := -1.0
+	for _, part := range strings.Split(acceptEncoding, ",") {
+		fields := strings.Split(part, ";")
+		name := strings.ToLower(strings.TrimSpace(fields[0]))
+		if name == "" {
+			continue
+		}
+		weight := 1.0
+		for _, p := range fields[1:] {
+			p = strings.TrimSpace(p)
+			if v, ok := strings.CutPrefix(p, "q="); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
+					weight = f
+				} else {
+					weight = 0
+				}
+			}
+		}
+		if name == "*" {
+			star = weight
+		} else {
+			q[name] = weight
+		}
+	}
+	best, bestQ := "", 0.0
+	for _, c := range codings {
+		if _, ok := available[c]; !ok {
+			continue
+		}
+		w, ok := q[c]
+		if !ok {
+			w = max(star, 0)
+		}
+		if w > bestQ {
+			best, bestQ = c, w
+		}
+	}
+	return best
+}
+
+// serve writes a, negotiating its content coding and honouring If-None-Match.
+func (a *asset) serve(w http.ResponseWriter, r *http.Request, cacheControl string) {
+	coding := negotiate(r.Header.Get("Accept-Encoding"), a.variants)
+	body := a.variants[coding]
+	hd := w.Header()
+	hd.Set("Content-Type", a.ctype)
+	hd.Set("Cache-Control", cacheControl)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Add("Vary", "Accept-Encoding")
+	etag := a.etag
+	if coding != "" {
+		etag = `"` + strings.Trim(a.etag, `"`) + "-" + coding + `"`
+		hd.Set("Content-Encoding", coding)
+	}
+	hd.Set("ETag", etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == etag || inm == "*") {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// asset serves the content-hashed files under /a/: immutable for a year.
+func (h *Host) asset(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.assets.byPath[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cross-Origin-Resource-Policy", "same-origin")
+	a.serve(w, r, "public, max-age=31536000, immutable")
+}
+
+// loader serves /parcours.js, the script hospital pages include. It is
+// fetched cross-origin with Subresource Integrity, so it allows CORS for any
+// origin (it is public, carries no data and sends no credentials), and it
+// stays at a stable address with a short cache life.
+func (h *Host) loader(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	h.assets.loader.serve(w, r, "public, max-age=300")
+}
+
+// LoaderSRI returns the Subresource Integrity value of /parcours.js, for the
+// integrity attribute of the script tag.
+func LoaderSRI() string {
+	sum := sha512.Sum384(web.Loader)
+	return "sha384-" + base64.StdEncoding.EncodeToString(sum[:])
+}

@@ -1,0 +1,282 @@
+// Command parcours runs the Parcours edge host.
+//
+//	parcours serve    the standalone host (flags or PARCOURS_* environment)
+//	parcours demo     the host on an embedded, seeded SQLite database with the
+//	                  demo sign-in, plus a sample hospital page on another origin
+//	parcours snippet  print the embed code (script tag with SRI + element)
+//
+// Run `parcours <command> -h` for the flags of each.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	hospitalsite "github.com/parcours-sante/parcours/examples/hospital-site"
+	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
+)
+
+const usage = `parcours: the Parcours edge host
+
+usage:
+  parcours serve   [flags]   run the host
+  parcours demo    [flags]   run the demo (seeded database, demo sign-in, sample hospital page)
+  parcours snippet [flags]   print the embed snippet for a hospital page
+
+Run "parcours <command> -h" for its flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(ctx, os.Args[2:], false, os.Stdout)
+	case "demo":
+		err = serve(ctx, os.Args[2:], true, os.Stdout)
+	case "snippet":
+		err = snippet(os.Args[2:], os.Stdout)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "parcours: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "parcours:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the settings of serve and demo.
+type options struct {
+	addr       string
+	siteAddr   string
+	db         string
+	assets     string
+	origins    string
+	demoSignIn bool
+	seed       bool
+	logLevel   string
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
+	name := "serve"
+	if demo {
+		name = "demo"
+	}
+	fset := flag.NewFlagSet(name, flag.ContinueOnError)
+	fset.SetOutput(out)
+	port := env("PORT", "8080")
+	var o options
+	fset.StringVar(&o.addr, "addr", env("PARCOURS_ADDR", "127.0.0.1:"+port), "listen address of the host (env PARCOURS_ADDR; PORT sets the port)")
+	fset.StringVar(&o.db, "db", env("PARCOURS_DB", "parcours.db"), "SQLite database file (env PARCOURS_DB)")
+	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from `make web` (env PARCOURS_ASSETS)")
+	fset.StringVar(&o.origins, "origins", env("PARCOURS_ORIGINS", ""), "comma-separated origins of the hospital pages allowed to embed the widgets (env PARCOURS_ORIGINS)")
+	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
+	if demo {
+		fset.StringVar(&o.siteAddr, "site-addr", env("PARCOURS_SITE_ADDR", "127.0.0.1:"+env("SITE_PORT", "8081")), "listen address of the sample hospital page (env PARCOURS_SITE_ADDR; SITE_PORT sets the port)")
+		o.db = env("PARCOURS_DB", "build/demo.db")
+		fset.Lookup("db").DefValue = o.db
+		o.demoSignIn, o.seed = true, true
+	} else {
+		fset.BoolVar(&o.demoSignIn, "demo-signin", env("PARCOURS_DEMO_SIGNIN", "") == "1", "enable the demo sign-in (loopback addresses only; env PARCOURS_DEMO_SIGNIN=1)")
+		fset.BoolVar(&o.seed, "seed", env("PARCOURS_SEED", "") == "1", "load the demo data (idempotent; env PARCOURS_SEED=1)")
+	}
+	if err := fset.Parse(args); err != nil {
+		return o, err
+	}
+	if fset.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fset.Arg(0))
+	}
+	if demo && fset.Lookup("db").Value.String() != "" {
+		o.db = fset.Lookup("db").Value.String()
+	}
+	return o, nil
+}
+
+// CheckDemoAddr refuses the demo sign-in on anything but a loopback address:
+// it lets anyone act as a patient.
+func CheckDemoAddr(addr string) error {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if h == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("the demo sign-in lets anyone act as a patient: refusing it on %q (use a loopback address such as 127.0.0.1)", addr)
+}
+
+func newLogger(level string, out io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: l})), nil
+}
+
+func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
+	o, err := parseOptions(args, demo, out)
+	if err != nil {
+		return err
+	}
+	if o.demoSignIn {
+		if err := CheckDemoAddr(o.addr); err != nil {
+			return err
+		}
+	}
+	log, err := newLogger(o.logLevel, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(o.db); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	store, err := sqlite.Open(ctx, o.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if o.seed {
+		if err := store.Seed(ctx, time.Now()); err != nil {
+			return fmt.Errorf("seeding: %w", err)
+		}
+	}
+
+	// Listen first so that the origins are known (a port of 0 picks one).
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	hostOrigin := "http://" + ln.Addr().String()
+	var siteLn net.Listener
+	origins := splitList(o.origins)
+	if demo {
+		if siteLn, err = net.Listen("tcp", o.siteAddr); err != nil {
+			return err
+		}
+		defer siteLn.Close()
+		origins = append(origins, "http://"+siteLn.Addr().String())
+	}
+
+	var assets fs.FS
+	if _, err := os.Stat(filepath.Join(o.assets, "parcours.wasm")); err == nil {
+		assets = os.DirFS(o.assets)
+	} else {
+		log.Warn("no Wasm assets: widgets show their first paint only; run `make web`", "dir", o.assets)
+	}
+	cfg := host.Config{
+		Booking:        store,
+		Directory:      store,
+		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: origins}},
+		Assets:         assets,
+		DemoSignIn:     o.demoSignIn,
+		Logger:         log,
+	}
+	if demo {
+		cfg.Links = []host.Link{{Text: "Page de démonstration d'un site hospitalier (CHU Exemple)", URL: "http://" + siteLn.Addr().String() + "/"}}
+	}
+	h, err := host.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	servers := []*http.Server{newServer(h, log)}
+	listeners := []net.Listener{ln}
+	if demo {
+		site := hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostOrigin, LoaderSRI: host.LoaderSRI()})
+		servers = append(servers, newServer(site, log))
+		listeners = append(listeners, siteLn)
+		fmt.Fprintf(out, "Parcours demo\n  hospital page: http://%s/   (English: http://%s/en/)\n  host:          %s/\n  database:      %s\n\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
+			siteLn.Addr(), siteLn.Addr(), hostOrigin, o.db, host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
+	} else {
+		fmt.Fprintf(out, "Parcours host listening on %s\n", hostOrigin)
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		srv.Shutdown(shutdownCtx)
+	}
+	return nil
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func snippet(args []string, out io.Writer) error {
+	fset := flag.NewFlagSet("snippet", flag.ContinueOnError)
+	fset.SetOutput(out)
+	base := fset.String("host", env("PARCOURS_PUBLIC_URL", "http://127.0.0.1:"+env("PORT", "8080")), "public origin of the Parcours host")
+	est := fset.String("establishment", sqlite.DemoEstablishment, "establishment id")
+	service := fset.String("service", "", "service id to preselect (optional)")
+	lang := fset.String("lang", "fr", "fr or en")
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprint(out, host.Snippet(*base, *est, *service, *lang))
+	return nil
+}

@@ -1,0 +1,197 @@
+// Package host is the Parcours edge host: one http.Handler that serves the
+// widgets (loader, iframe documents, Wasm), speaks the JSON API (/api/v1) to
+// them and enforces identity, CORS, CSP and request limits in front of a
+// hospital backend.
+//
+// The same handler runs in the standalone server (host/cmd/parcours) and, in
+// a later step, on Cloudflare Workers. Runtime capabilities arrive through
+// Config as standard interfaces: the backend as portal services, a clock, a
+// *slog.Logger, an fs.FS of built assets.
+package host
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// Config configures a host. The zero value of every optional field is a
+// documented default; New copies the Config, so later changes have no effect.
+type Config struct {
+	// Booking is the appointment service of the backend. Required.
+	Booking portal.Booking
+	// Directory finds patients for sessions. Required.
+	Directory portal.Directory
+
+	// Establishments lists the establishments this host serves and, for each,
+	// the origins of the hospital pages allowed to embed its widgets. At least one.
+	Establishments []Establishment
+
+	// Assets holds the built browser files (parcours.wasm and wasm_exec.js,
+	// optionally with .br, .zst and .gz siblings), as written by
+	// `go run ./wasm/cmd/build-web`. Nil serves the widget documents without
+	// their Wasm: the server-rendered first paint only.
+	Assets fs.FS
+
+	// DemoSignIn turns on the demo sign-in (pick a fictional patient). Off by
+	// default; the parcours command refuses it on a non-loopback address.
+	DemoSignIn bool
+
+	// SessionIdle and SessionMax bound a session: 30 minutes without a
+	// request, 12 hours in all, by default.
+	SessionIdle, SessionMax time.Duration
+
+	// MaxBodyBytes bounds request bodies; default 16 KiB.
+	MaxBodyBytes int64
+
+	// Logger receives operational logs; default slog.Default(). Logs never
+	// carry health data.
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	// Links are shown on the host's home page, for example the demo
+	// hospital page: text -> URL.
+	Links []Link
+}
+
+// Link is a labelled address for the home page.
+type Link struct {
+	Text, URL string
+}
+
+// Establishment is an establishment served by the host and the origins
+// (scheme://host[:port]) of the pages allowed to embed its widgets.
+type Establishment struct {
+	ID      string
+	Origins []string
+}
+
+// Host is the edge host's handler.
+type Host struct {
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	sessions *sessionStore
+	assets   *assetSet
+	origins  map[string][]string // establishment -> allowed embedding origins
+	allowed  map[string]bool     // every allowed origin, for CORS
+	routes   []route
+	handler  http.Handler
+}
+
+// New returns the host's handler for cfg, or an error naming what is wrong
+// with cfg.
+func New(cfg Config) (*Host, error) {
+	if cfg.Booking == nil || cfg.Directory == nil {
+		return nil, errors.New("host: Config.Booking and Config.Directory are required")
+	}
+	if len(cfg.Establishments) == 0 {
+		return nil, errors.New("host: Config.Establishments needs at least one establishment")
+	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 30 * time.Minute
+	}
+	if cfg.SessionMax <= 0 {
+		cfg.SessionMax = 12 * time.Hour
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 16 << 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Host{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		mux:     http.NewServeMux(),
+		origins: map[string][]string{},
+		allowed: map[string]bool{},
+	}
+	for _, e := range cfg.Establishments {
+		if e.ID == "" {
+			return nil, errors.New("host: an establishment has no ID")
+		}
+		for _, o := range e.Origins {
+			norm, err := NormalizeOrigin(o)
+			if err != nil {
+				return nil, fmt.Errorf("host: establishment %s: %w", e.ID, err)
+			}
+			h.origins[e.ID] = append(h.origins[e.ID], norm)
+			h.allowed[norm] = true
+		}
+	}
+	h.sessions = newSessionStore(cfg.SessionIdle, cfg.SessionMax, cfg.Now)
+	assets, err := loadAssets(cfg.Assets)
+	if err != nil {
+		return nil, err
+	}
+	h.assets = assets
+	h.routes = h.apiRoutes()
+	h.register()
+	h.handler = h.recoverer(h.mux)
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
+
+// Close releases the host's background work (session expiry).
+func (h *Host) Close() error {
+	h.sessions.close()
+	return nil
+}
+
+// NormalizeOrigin checks that s is a bare origin (scheme://host[:port], no
+// path, query or user) and returns it in lower case.
+func NormalizeOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%q is not an origin (scheme://host[:port])", s)
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+func (h *Host) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				writeError(w, r, portal.Errorf(portal.ErrInternal, "panic"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Host) register() {
+	h.mux.HandleFunc("GET /{$}", h.home)
+	h.mux.HandleFunc("GET /parcours.js", h.loader)
+	h.mux.HandleFunc("GET /a/{file}", h.asset)
+	h.mux.HandleFunc("GET /w/{widget}", h.widgetDocument)
+	h.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "ok\n")
+	})
+	api := h.apiHandler()
+	h.mux.Handle("/api/", api)
+}

@@ -1,0 +1,92 @@
+package host
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// requestLang picks "fr" or "en" from ?lang= or Accept-Language; French by default.
+func requestLang(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l != "" {
+		if strings.HasPrefix(l, "en") {
+			return "en"
+		}
+		return "fr"
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		switch {
+		case strings.HasPrefix(tag, "fr"):
+			return "fr"
+		case strings.HasPrefix(tag, "en"):
+			return "en"
+		}
+	}
+	return "fr"
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"encoding"}}`, 500)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeError writes err as the API's error body. The message is the code's
+// patient-facing text in the request's language; details stay in logs.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := portal.Code(err)
+	var body client.ErrorBody
+	body.Error.Code = code
+	body.Error.Message = code.Message(requestLang(r))
+	writeJSON(w, code.Status(), body)
+}
+
+// decodeJSON reads a JSON object of type T from body: Content-Type must be
+// JSON, the body at most limit bytes, one object, no unknown field.
+func decodeJSON[T any](r *http.Request, limit int64) (T, error) {
+	var v T
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return v, portal.Errorf(portal.ErrUnsupportedMediaType, "content type %q", ct)
+		}
+	} else {
+		return v, portal.Errorf(portal.ErrUnsupportedMediaType, "a JSON body with Content-Type application/json is required")
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return v, portal.Errorf(portal.ErrInvalid, "reading body: %v", err)
+	}
+	if int64(len(b)) > limit {
+		return v, portal.Errorf(portal.ErrTooLarge, "body larger than %d bytes", limit)
+	}
+	return parseJSON[T](b)
+}
+
+// parseJSON is the pure part of decodeJSON, fuzzed in tests.
+func parseJSON[T any](b []byte) (T, error) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, portal.Errorf(portal.ErrInvalid, "malformed JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return v, portal.Errorf(portal.ErrInvalid, "malformed JSON: data after the object")
+	}
+	return v, nil
+}

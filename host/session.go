@@ -1,0 +1,147 @@
+package host
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// sessionCookie names the session cookie. Over HTTPS the __Host- prefix
+// binds it to this exact origin (no Domain, Path=/, Secure).
+const (
+	sessionCookie       = "parcours_session"
+	sessionCookieSecure = "__Host-parcours_session"
+)
+
+type session struct {
+	patient  string
+	created  time.Time
+	lastSeen time.Time
+}
+
+// sessionStore keeps sessions server side, keyed by the SHA-256 of their
+// token so that the store never holds a usable token. It is the seam the
+// identity work (OIDC) and the Workers runtime replace.
+type sessionStore struct {
+	mu       sync.Mutex
+	byHash   map[[32]byte]*session
+	idle     time.Duration
+	max      time.Duration
+	now      func() time.Time
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+func newSessionStore(idle, max time.Duration, now func() time.Time) *sessionStore {
+	s := &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, max: max, now: now, stop: make(chan struct{})}
+	go s.sweep()
+	return s
+}
+
+func (s *sessionStore) close() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// sweep drops expired sessions every minute so that memory stays bounded.
+func (s *sessionStore) sweep() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			now := s.now()
+			for k, v := range s.byHash {
+				if s.expired(v, now) {
+					delete(s.byHash, k)
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *sessionStore) expired(v *session, now time.Time) bool {
+	return now.Sub(v.lastSeen) > s.idle || now.Sub(v.created) > s.max
+}
+
+// create opens a session for patient and returns its token: 256 random bits.
+func (s *sessionStore) create(patient string) string {
+	var b [32]byte
+	rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	now := s.now()
+	s.mu.Lock()
+	s.byHash[sha256.Sum256([]byte(token))] = &session{patient: patient, created: now, lastSeen: now}
+	s.mu.Unlock()
+	return token
+}
+
+// lookup returns the patient of a live session and refreshes its idle timer.
+func (s *sessionStore) lookup(token string) (string, bool) {
+	if token == "" || len(token) > 128 {
+		return "", false
+	}
+	key := sha256.Sum256([]byte(token))
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.byHash[key]
+	if !ok {
+		return "", false
+	}
+	if s.expired(v, now) {
+		delete(s.byHash, key)
+		return "", false
+	}
+	v.lastSeen = now
+	return v.patient, true
+}
+
+// delete ends a session.
+func (s *sessionStore) delete(token string) {
+	s.mu.Lock()
+	delete(s.byHash, sha256.Sum256([]byte(token)))
+	s.mu.Unlock()
+}
+
+func secureRequest(r *http.Request) bool { return r.TLS != nil }
+
+func cookieName(r *http.Request) string {
+	if secureRequest(r) {
+		return sessionCookieSecure
+	}
+	return sessionCookie
+}
+
+// sessionToken returns the request's session token, if any.
+func sessionToken(r *http.Request) string {
+	c, err := r.Cookie(cookieName(r))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// setSessionCookie sets the session cookie: HttpOnly, SameSite=Lax (the
+// demo embeds from a same-site origin; cross-site embedding with partitioned
+// cookies comes with the identity work), Secure and __Host- over HTTPS.
+func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, maxAge time.Duration) {
+	c := &http.Cookie{
+		Name:     cookieName(r),
+		Value:    token,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   secureRequest(r),
+		SameSite: http.SameSiteLaxMode,
+	}
+	if token == "" {
+		c.MaxAge = -1
+	} else {
+		c.MaxAge = int(maxAge / time.Second)
+	}
+	http.SetCookie(w, c)
+}

@@ -1,0 +1,196 @@
+package host
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/staticrender"
+
+	"github.com/parcours-sante/parcours/widgets/booking"
+)
+
+// widgetSpec describes one widget the host serves at /w/{name}.
+type widgetSpec struct {
+	title  [2]string // fr, en
+	render func(lang, establishment string, q url.Values) (vugu.Builder, error)
+}
+
+var widgetSpecs = map[string]widgetSpec{
+	"booking": {
+		title: [2]string{"Prise de rendez-vous", "Appointment booking"},
+		render: func(lang, est string, q url.Values) (vugu.Builder, error) {
+			return &booking.Booking{M: booking.NewModel(lang, est, q.Get("service"))}, nil
+		},
+	},
+}
+
+// ThemeKeys are the theme custom properties a page may pass (as
+// theme-<key> query parameters) to a widget frame.
+var ThemeKeys = []string{"primary", "on-primary", "background", "surface", "text", "error", "font", "radius"}
+
+// themeValue accepts colours, lengths and font lists; nothing that could
+// close the declaration or the style element.
+var themeValue = regexp.MustCompile(`^[a-zA-Z0-9 #(),.%"'_-]{1,100}$`)
+
+// ThemeCSS returns the :root declarations for the theme parameters of q,
+// dropping any value that is not a plain CSS colour, length or font list.
+func ThemeCSS(q url.Values) string {
+	var b strings.Builder
+	for _, k := range ThemeKeys {
+		v := strings.TrimSpace(q.Get("theme-" + k))
+		if v == "" || !themeValue.MatchString(v) || strings.Contains(v, "/*") {
+			continue
+		}
+		fmt.Fprintf(&b, "--parcours-%s:%s;", k, v)
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return ":root{" + b.String() + "}"
+}
+
+var widgetTemplate = template.Must(template.New("w").Parse(`<!DOCTYPE html>
+<html lang="{{.Lang}}" data-widget="{{.Widget}}" data-establishment="{{.Establishment}}" data-service="{{.Service}}" data-lang="{{.Lang}}"{{if .Parent}} data-parent-origin="{{.Parent}}"{{end}}>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="strict-origin">
+<title>{{.Title}}</title>
+<link rel="stylesheet" href="{{.CSS}}">
+{{if .Theme}}<style nonce="{{.Nonce}}">{{.Theme}}</style>
+{{end}}{{if .Wasm}}<link rel="preload" href="{{.Wasm}}" as="fetch" type="application/wasm" crossorigin>
+<script src="{{.Helper}}" defer></script>
+<script src="{{.WasmExec}}" defer></script>
+{{end}}<script src="{{.Frame}}" defer{{if .Wasm}} data-wasm="{{.Wasm}}"{{end}}></script>
+</head>
+<body>
+{{.FirstPaint}}
+</body>
+</html>
+`))
+
+// widgetDocument serves /w/{widget}: the document of a widget's iframe,
+// with the widget's first paint rendered on the server.
+func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("widget")
+	spec, ok := widgetSpecs[name]
+	q := r.URL.Query()
+	lang := requestLang(r)
+	est := q.Get("establishment")
+	if !ok || !h.serves(est) {
+		h.widgetError(w, r, http.StatusNotFound, lang)
+		return
+	}
+	// The parent origin is where widget messages go. It must be one of the
+	// establishment's embedding origins; otherwise no message is sent.
+	parent := ""
+	if p := q.Get("parent"); p != "" {
+		if norm, err := NormalizeOrigin(p); err == nil {
+			for _, o := range h.origins[est] {
+				if o == norm {
+					parent = norm
+				}
+			}
+		}
+	}
+	comp, err := spec.render(lang, est, q)
+	if err != nil {
+		h.widgetError(w, r, http.StatusBadRequest, lang)
+		return
+	}
+	var paint bytes.Buffer
+	env, err := vugu.NewBuildEnv()
+	if err == nil {
+		err = staticrender.New(&paint).Render(env.RunBuild(comp))
+	}
+	if err != nil {
+		h.log.Error("rendering first paint", "widget", name, "err", err)
+		h.widgetError(w, r, http.StatusInternalServerError, lang)
+		return
+	}
+	var nonceBytes [18]byte
+	rand.Read(nonceBytes[:])
+	nonce := base64.RawURLEncoding.EncodeToString(nonceBytes[:])
+	title := spec.title[0]
+	if lang == "en" {
+		title = spec.title[1]
+	}
+	data := map[string]any{
+		"Lang": lang, "Widget": name, "Establishment": est, "Service": q.Get("service"),
+		"Parent": parent, "Title": title, "Nonce": nonce,
+		"Theme":      template.CSS(ThemeCSS(q)),
+		"CSS":        h.assets.byName["parcours.css"].path,
+		"Helper":     h.assets.byName["vugu-helper.js"].path,
+		"Frame":      h.assets.byName["frame.js"].path,
+		"FirstPaint": template.HTML(paint.String()), // staticrender escapes text and attributes
+	}
+	if a := h.assets.byName["parcours.wasm"]; a != nil {
+		data["Wasm"] = a.path
+		data["WasmExec"] = h.assets.byName["wasm_exec.js"].path
+	}
+	var doc bytes.Buffer
+	if err := widgetTemplate.Execute(&doc, data); err != nil {
+		h.log.Error("rendering widget document", "widget", name, "err", err)
+		h.widgetError(w, r, http.StatusInternalServerError, lang)
+		return
+	}
+	h.documentHeaders(w, est, nonce)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(doc.Bytes())
+}
+
+// FrameAncestors returns the CSP frame-ancestors source list for an
+// establishment: its configured origins, or 'none'.
+func (h *Host) FrameAncestors(establishment string) string {
+	if o := h.origins[establishment]; len(o) > 0 {
+		return strings.Join(o, " ")
+	}
+	return "'none'"
+}
+
+// documentHeaders sets the widget document's security headers: a strict CSP
+// (no inline script, no eval; Wasm compilation allowed), embedding limited to
+// the establishment's pages, no caching of a page that may show health data.
+func (h *Host) documentHeaders(w http.ResponseWriter, establishment, nonce string) {
+	style := "'self'"
+	if nonce != "" {
+		style += " 'nonce-" + nonce + "'"
+	}
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", strings.Join([]string{
+		"default-src 'none'",
+		"script-src 'self' 'wasm-unsafe-eval'",
+		"style-src " + style,
+		"img-src 'self' data:",
+		"font-src 'self'",
+		"connect-src 'self'",
+		"base-uri 'none'",
+		"form-action 'self'",
+		"object-src 'none'",
+		"frame-ancestors " + h.FrameAncestors(establishment),
+	}, "; "))
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "strict-origin")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+}
+
+func (h *Host) widgetError(w http.ResponseWriter, r *http.Request, status int, lang string) {
+	h.documentHeaders(w, "", "")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	msg := "Ce service n’est pas disponible à cette adresse."
+	if lang == "en" {
+		msg = "This service is not available at this address."
+	}
+	fmt.Fprintf(w, "<!DOCTYPE html><html lang=%q><meta charset=\"utf-8\"><title>Parcours</title><p role=\"alert\">%s</p></html>\n", lang, template.HTMLEscapeString(msg))
+}

@@ -1,0 +1,260 @@
+// Package client implements the portal services over the Parcours edge
+// host's HTTP API (/api/v1, described by /api/v1/openapi.json).
+//
+// The transport is pluggable. On ordinary platforms the default is net/http
+// with a cookie jar (the host's session is a cookie). In the browser
+// (GOOS=js GOARCH=wasm) the default calls the JS fetch API through
+// syscall/js, so the widgets' Wasm never links net/http.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// Request is one HTTP request as a Transport sees it.
+type Request struct {
+	Method string
+	// URL is absolute, or relative to the page for the browser transport.
+	URL    string
+	Header map[string]string
+	Body   []byte
+}
+
+// Response is the part of an HTTP response the client reads.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// Transport performs one HTTP request. Implementations must honour ctx.
+type Transport interface {
+	Do(ctx context.Context, r *Request) (*Response, error)
+}
+
+// MaxResponseBytes bounds what the client reads of one response.
+const MaxResponseBytes = 8 << 20
+
+// Client talks to one edge host. It is safe for concurrent use.
+type Client struct {
+	base      string
+	transport Transport
+	lang      string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithTransport replaces the default transport.
+func WithTransport(t Transport) Option { return func(c *Client) { c.transport = t } }
+
+// WithLanguage sets the language of error messages the host returns ("fr",
+// the default, or "en").
+func WithLanguage(lang string) Option { return func(c *Client) { c.lang = lang } }
+
+// New returns a client of the host at base, for example
+// "https://parcours.chu-exemple.fr" or "" for the page's own origin in a browser.
+func New(base string, opts ...Option) *Client {
+	c := &Client{base: strings.TrimRight(base, "/"), lang: "fr"}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.transport == nil {
+		c.transport = defaultTransport()
+	}
+	return c
+}
+
+var _ portal.Booking = (*Client)(nil)
+var _ portal.Directory = (*Client)(nil)
+
+// Establishment implements portal.Booking.
+func (c *Client) Establishment(ctx context.Context, id string) (portal.Establishment, error) {
+	var out portal.Establishment
+	err := c.do(ctx, "GET", "/api/v1/establishments/"+url.PathEscape(id), nil, nil, &out)
+	return out, err
+}
+
+// Services implements portal.Booking.
+func (c *Client) Services(ctx context.Context, establishment string) ([]portal.Service, error) {
+	var out struct {
+		Services []portal.Service `json:"services"`
+	}
+	err := c.do(ctx, "GET", "/api/v1/establishments/"+url.PathEscape(establishment)+"/services", nil, nil, &out)
+	return out.Services, err
+}
+
+// FreeSlots implements portal.Booking.
+func (c *Client) FreeSlots(ctx context.Context, q portal.SlotQuery) ([]portal.Slot, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	v := url.Values{}
+	v.Set("service", q.Service)
+	if q.Practitioner != "" {
+		v.Set("practitioner", q.Practitioner)
+	}
+	v.Set("from", q.From.UTC().Format(time.RFC3339))
+	v.Set("to", q.To.UTC().Format(time.RFC3339))
+	var out struct {
+		Slots []portal.Slot `json:"slots"`
+	}
+	err := c.do(ctx, "GET", "/api/v1/establishments/"+url.PathEscape(q.Establishment)+"/slots?"+v.Encode(), nil, nil, &out)
+	return out.Slots, err
+}
+
+// BookBody is the JSON body of a booking request.
+type BookBody struct {
+	Service string `json:"service"`
+	Slot    string `json:"slot"`
+}
+
+// Book implements portal.Booking. The idempotency key travels in the
+// Idempotency-Key header; retrying with the same request is safe.
+func (c *Client) Book(ctx context.Context, r portal.BookRequest) (portal.Appointment, error) {
+	var out portal.Appointment
+	if err := r.Validate(); err != nil {
+		return out, err
+	}
+	body := BookBody{Service: r.Service, Slot: r.Slot}
+	h := map[string]string{"Idempotency-Key": r.IdempotencyKey}
+	err := c.do(ctx, "POST", "/api/v1/establishments/"+url.PathEscape(r.Establishment)+"/appointments", h, body, &out)
+	return out, err
+}
+
+// Cancel implements portal.Booking.
+func (c *Client) Cancel(ctx context.Context, id string) (portal.Appointment, error) {
+	var out portal.Appointment
+	err := c.do(ctx, "POST", "/api/v1/appointments/"+url.PathEscape(id)+"/cancel", nil, struct{}{}, &out)
+	return out, err
+}
+
+// Appointments implements portal.Booking.
+func (c *Client) Appointments(ctx context.Context) ([]portal.Appointment, error) {
+	var out struct {
+		Appointments []portal.Appointment `json:"appointments"`
+	}
+	err := c.do(ctx, "GET", "/api/v1/appointments", nil, nil, &out)
+	return out.Appointments, err
+}
+
+// Appointment implements portal.Booking.
+func (c *Client) Appointment(ctx context.Context, id string) (portal.Appointment, error) {
+	var out portal.Appointment
+	err := c.do(ctx, "GET", "/api/v1/appointments/"+url.PathEscape(id), nil, nil, &out)
+	return out, err
+}
+
+// CalendarURL returns the address of an appointment's iCalendar (.ics) file.
+func (c *Client) CalendarURL(id string) string {
+	return c.base + "/api/v1/appointments/" + url.PathEscape(id) + "/calendar.ics"
+}
+
+// SessionBody is the JSON of GET /api/v1/session.
+type SessionBody struct {
+	Patient *portal.Patient `json:"patient"`
+}
+
+// CurrentPatient returns the signed-in patient, or nil.
+func (c *Client) CurrentPatient(ctx context.Context) (*portal.Patient, error) {
+	var out SessionBody
+	err := c.do(ctx, "GET", "/api/v1/session", nil, nil, &out)
+	return out.Patient, err
+}
+
+// SignOut ends the session on the host.
+func (c *Client) SignOut(ctx context.Context) error {
+	return c.do(ctx, "DELETE", "/api/v1/session", nil, nil, nil)
+}
+
+// Patient implements portal.Directory for the signed-in patient only.
+func (c *Client) Patient(ctx context.Context, id string) (portal.Patient, error) {
+	p, err := c.CurrentPatient(ctx)
+	if err != nil {
+		return portal.Patient{}, err
+	}
+	if p == nil || p.ID != id {
+		return portal.Patient{}, portal.Errorf(portal.ErrNotFound, "patient %q", id)
+	}
+	return *p, nil
+}
+
+// DemoPatients lists the demo sign-in's fictional patients; it is empty when
+// the host has the demo sign-in off.
+func (c *Client) DemoPatients(ctx context.Context) ([]portal.Patient, error) {
+	var out struct {
+		Patients []portal.Patient `json:"patients"`
+	}
+	err := c.do(ctx, "GET", "/api/v1/demo/patients", nil, nil, &out)
+	if portal.IsCode(err, portal.ErrNotFound) {
+		return nil, nil
+	}
+	return out.Patients, err
+}
+
+// DemoSignInBody is the JSON body of POST /api/v1/demo/session.
+type DemoSignInBody struct {
+	Patient string `json:"patient"`
+}
+
+// DemoSignIn opens a demo session as a fictional patient.
+func (c *Client) DemoSignIn(ctx context.Context, patient string) (portal.Patient, error) {
+	var out SessionBody
+	err := c.do(ctx, "POST", "/api/v1/demo/session", nil, DemoSignInBody{Patient: patient}, &out)
+	if err != nil {
+		return portal.Patient{}, err
+	}
+	if out.Patient == nil {
+		return portal.Patient{}, portal.Errorf(portal.ErrInternal, "sign-in answered without a patient")
+	}
+	return *out.Patient, nil
+}
+
+// ErrorBody is the JSON of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    portal.ErrorCode `json:"code"`
+		Message string           `json:"message"`
+	} `json:"error"`
+}
+
+func (c *Client) do(ctx context.Context, method, path string, header map[string]string, in, out any) error {
+	req := &Request{Method: method, URL: c.base + path, Header: map[string]string{"Accept": "application/json", "Accept-Language": c.lang}}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return portal.Errorf(portal.ErrInvalid, "encoding request: %v", err)
+		}
+		req.Body = b
+		req.Header["Content-Type"] = "application/json"
+	}
+	resp, err := c.transport.Do(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return portal.Errorf(portal.ErrBackendUnavailable, "%s %s: %v", method, path, ctx.Err())
+		}
+		return portal.Errorf(portal.ErrBackendUnavailable, "%s %s: %v", method, path, err)
+	}
+	if resp.Status >= 300 {
+		var eb ErrorBody
+		if json.Unmarshal(resp.Body, &eb) == nil && eb.Error.Code != "" {
+			return &portal.Error{Code: eb.Error.Code, Detail: eb.Error.Message}
+		}
+		return portal.Errorf(portal.CodeForStatus(resp.Status), "%s %s: HTTP %d", method, path, resp.Status)
+	}
+	if out == nil || resp.Status == 204 {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return portal.Errorf(portal.ErrInternal, "%s %s: decoding response: %v", method, path, err)
+	}
+	return nil
+}

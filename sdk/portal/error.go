@@ -1,0 +1,150 @@
+package portal
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrorCode is a stable, machine-readable error code. The host sends it to
+// widgets and integrators in every error response; the HTTP status and the
+// patient-facing messages for each code come from one table (see Status and
+// Message) that the host and the client share.
+type ErrorCode string
+
+// Error codes. Their HTTP status and messages are listed in docs/api.md.
+const (
+	ErrInvalid               ErrorCode = "invalid_request"
+	ErrUnauthenticated       ErrorCode = "unauthenticated"
+	ErrForbidden             ErrorCode = "forbidden"
+	ErrNotFound              ErrorCode = "not_found"
+	ErrMethodNotAllowed      ErrorCode = "method_not_allowed"
+	ErrSlotUnavailable       ErrorCode = "slot_unavailable"
+	ErrSlotInPast            ErrorCode = "slot_in_past"
+	ErrSlotServiceMismatch   ErrorCode = "slot_service_mismatch"
+	ErrAppointmentInPast     ErrorCode = "appointment_in_past"
+	ErrIdempotencyKeyMissing ErrorCode = "idempotency_key_missing"
+	ErrIdempotencyKeyReused  ErrorCode = "idempotency_key_reused"
+	ErrTooLarge              ErrorCode = "payload_too_large"
+	ErrUnsupportedMediaType  ErrorCode = "unsupported_media_type"
+	ErrRateLimited           ErrorCode = "rate_limited"
+	ErrBackendUnavailable    ErrorCode = "backend_unavailable"
+	ErrInternal              ErrorCode = "internal"
+)
+
+type codeInfo struct {
+	status int
+	fr, en string
+}
+
+// codes is the single table from code to HTTP status and user-facing text.
+var codes = map[ErrorCode]codeInfo{
+	ErrInvalid:               {400, "La demande est invalide.", "The request is invalid."},
+	ErrUnauthenticated:       {401, "Veuillez vous connecter pour continuer.", "Please sign in to continue."},
+	ErrForbidden:             {403, "Vous n'avez pas accès à cette ressource.", "You do not have access to this resource."},
+	ErrNotFound:              {404, "Élément introuvable.", "Not found."},
+	ErrMethodNotAllowed:      {405, "Opération non permise.", "Operation not allowed."},
+	ErrSlotUnavailable:       {409, "Ce créneau vient d'être réservé. Veuillez en choisir un autre.", "This slot has just been taken. Please choose another one."},
+	ErrSlotInPast:            {409, "Ce créneau est déjà passé. Veuillez en choisir un autre.", "This slot is in the past. Please choose another one."},
+	ErrSlotServiceMismatch:   {422, "Ce créneau n'appartient pas au service choisi.", "This slot does not belong to the chosen service."},
+	ErrAppointmentInPast:     {409, "Ce rendez-vous est passé et ne peut plus être annulé.", "This appointment is in the past and can no longer be cancelled."},
+	ErrIdempotencyKeyMissing: {400, "La demande doit porter une clé d'idempotence.", "The request must carry an idempotency key."},
+	ErrIdempotencyKeyReused:  {422, "Cette demande a déjà été utilisée pour une autre réservation.", "This request was already used for another booking."},
+	ErrTooLarge:              {413, "La demande est trop volumineuse.", "The request is too large."},
+	ErrUnsupportedMediaType:  {415, "Format de demande non pris en charge.", "Unsupported request format."},
+	ErrRateLimited:           {429, "Trop de demandes. Veuillez patienter un instant.", "Too many requests. Please wait a moment."},
+	ErrBackendUnavailable:    {503, "Le service est momentanément indisponible. Veuillez réessayer.", "The service is temporarily unavailable. Please try again."},
+	ErrInternal:              {500, "Une erreur inattendue est survenue. Veuillez réessayer.", "An unexpected error occurred. Please try again."},
+}
+
+// Codes lists every error code, for documentation and tests.
+func Codes() []ErrorCode {
+	out := make([]ErrorCode, 0, len(codes))
+	for c := range codes {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Status returns the HTTP status for code; unknown codes map to 500.
+func (c ErrorCode) Status() int {
+	if i, ok := codes[c]; ok {
+		return i.status
+	}
+	return 500
+}
+
+// Message returns the patient-facing message for code in lang ("fr" or
+// "en"); French is the default. It never contains details of the failure.
+func (c ErrorCode) Message(lang string) string {
+	i, ok := codes[c]
+	if !ok {
+		i = codes[ErrInternal]
+	}
+	if lang == "en" {
+		return i.en
+	}
+	return i.fr
+}
+
+// CodeForStatus returns the code a client should assume for an HTTP status
+// when a response carries no code (a proxy's error page, for example).
+func CodeForStatus(status int) ErrorCode {
+	switch status {
+	case 400:
+		return ErrInvalid
+	case 401:
+		return ErrUnauthenticated
+	case 403:
+		return ErrForbidden
+	case 404:
+		return ErrNotFound
+	case 405:
+		return ErrMethodNotAllowed
+	case 409:
+		return ErrSlotUnavailable
+	case 413:
+		return ErrTooLarge
+	case 415:
+		return ErrUnsupportedMediaType
+	case 429:
+		return ErrRateLimited
+	case 502, 503, 504:
+		return ErrBackendUnavailable
+	}
+	return ErrInternal
+}
+
+// Error is a failure with a code. Detail is for logs and integrators; it is
+// never shown to patients, who see Code.Message.
+type Error struct {
+	Code   ErrorCode
+	Detail string
+}
+
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return string(e.Code)
+	}
+	return string(e.Code) + ": " + e.Detail
+}
+
+// Errorf returns an *Error with code and a formatted detail.
+func Errorf(code ErrorCode, format string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Code returns the code of err: its own if it wraps an *Error, ErrInternal
+// otherwise, and "" for nil.
+func Code(err error) ErrorCode {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ErrInternal
+}
+
+// IsCode reports whether err carries code.
+func IsCode(err error, code ErrorCode) bool { return err != nil && Code(err) == code }

@@ -1,0 +1,22 @@
+// Package web holds the browser files of Parcours that are not Go: the
+// loader hospital pages include (parcours.js), the widget frame's bootstrap
+// (frame.js) and vugu's DOM helper as a static script (vugu-helper.js,
+// generated). The edge host embeds them.
+package web
+
+import (
+	"embed"
+	_ "embed"
+)
+
+//go:generate go run ../internal/genhelper vugu-helper.js
+
+// Loader is parcours.js, the loader hospital pages include with SRI.
+//
+//go:embed parcours.js
+var Loader []byte
+
+// Files holds frame.js and vugu-helper.js.
+//
+//go:embed frame.js vugu-helper.js
+var Files embed.FS

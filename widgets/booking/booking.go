@@ -1,0 +1,270 @@
+package booking
+
+import (
+	"context"
+	"time"
+
+	"github.com/vugu/vugu"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
+)
+
+// MountID is the id of the widget's root element: the host renders the first
+// paint as that element and the browser renderer mounts on it, so the
+// server-rendered nodes are kept (hydration) rather than replaced.
+const MountID = "parcours-root"
+
+// Booking is the vugu root component of the booking widget.
+type Booking struct {
+	M       *Model
+	Backend Backend
+	// Emit, when set, receives widget events for the host page. The browser
+	// bridge sets it; it must not block.
+	Emit func(Event)
+	// Ctx bounds the backend calls; nil means context.Background().
+	Ctx context.Context
+	// Interacted is set by the first DOM event: focus moves to a new step's
+	// heading only after the patient has acted, never on page load.
+	Interacted bool
+	running    int
+}
+
+// Init starts loading when the component is first built in a browser.
+func (c *Booking) Init(ctx vugu.InitCtx) {
+	ee := ctx.EventEnv()
+	if ee == nil || c.Backend == nil {
+		return // a server-side render: the first paint is the loading state
+	}
+	// Init runs inside a build, under the renderer's read lock: take the
+	// write lock from a goroutine once the build is over.
+	go func() {
+		ee.Lock()
+		c.dispatchLocked(ee, Action{Kind: Start})
+		ee.UnlockRender()
+	}()
+}
+
+// Do handles a DOM event: it applies the named action with an id argument.
+// It runs with the renderer's write lock held.
+func (c *Booking) Do(event vugu.DOMEvent, kind string, id string) {
+	c.Interacted = true
+	c.dispatchLocked(event.EventEnv(), Action{Kind: Kind(kind), ID: id})
+}
+
+// DoIndex handles a DOM event whose argument is an index.
+func (c *Booking) DoIndex(event vugu.DOMEvent, kind string, i int) {
+	c.Interacted = true
+	c.dispatchLocked(event.EventEnv(), Action{Kind: Kind(kind), Index: i})
+}
+
+// dispatchLocked applies a, runs the resulting command in a goroutine and
+// feeds its result back under the lock. The caller holds the write lock.
+func (c *Booking) dispatchLocked(ee vugu.EventEnv, a Action) {
+	if a.Kind == backToBooking {
+		a = c.M.backToBooking()
+	}
+	cmd := c.M.Apply(a)
+	c.flushEvents()
+	if cmd == nil || c.Backend == nil {
+		return
+	}
+	c.running++
+	ctx := c.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	go func() {
+		next := runCmd(ctx, cmd, c.Backend)
+		ee.Lock()
+		c.running--
+		c.dispatchLocked(ee, next)
+		ee.UnlockRender()
+	}()
+}
+
+// Running reports how many backend calls are under way. Read it under the lock.
+func (c *Booking) Running() int { return c.running }
+
+// runCmd runs cmd, turning a panic into an internal error rather than
+// killing every widget on the page.
+func runCmd(ctx context.Context, cmd Cmd, b Backend) (a Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			a = Action{Kind: loaded, err: portal.Errorf(portal.ErrInternal, "panic: %v", r)}
+		}
+	}()
+	return cmd(ctx, b)
+}
+
+func (c *Booking) flushEvents() {
+	if len(c.M.Events) == 0 {
+		return
+	}
+	if c.Emit != nil {
+		for _, e := range c.M.Events {
+			c.Emit(e)
+		}
+	}
+	c.M.Events = c.M.Events[:0]
+}
+
+const backToBooking Kind = "back-to-booking"
+
+func (m *Model) backToBooking() Action {
+	if m.Step != StepMine && m.Step != StepDone {
+		return Action{}
+	}
+	m.Err, m.retry = "", nil
+	if m.Service != "" {
+		m.Step = StepSlots
+		return Action{Kind: ChoosePractitioner, ID: m.Practitioner}
+	}
+	m.Step = StepService
+	return Action{}
+}
+
+// View helpers, called by the template.
+
+// T returns a UI text in the widget's language.
+func (c *Booking) T(key string) string { return messages.T(c.M.Lang, key) }
+
+// Busy is the aria-busy value.
+func (c *Booking) Busy() string {
+	if c.M.Loading {
+		return "true"
+	}
+	return "false"
+}
+
+// Show reports whether the step's panel is visible.
+func (c *Booking) Show(step string) bool {
+	if c.M.Step != Step(step) {
+		return false
+	}
+	// Before the first load there is nothing to choose from: the skeleton shows.
+	return !(step == string(StepService) && len(c.M.Services) == 0)
+}
+
+// Current is an aria-current value for the navigation.
+func (c *Booking) Current(on bool) string {
+	if on {
+		return "page"
+	}
+	return "false"
+}
+
+// Pressed is an aria-pressed value.
+func (c *Booking) Pressed(on bool) string {
+	if on {
+		return "true"
+	}
+	return "false"
+}
+
+// ErrText is the patient-facing text of the last error.
+func (c *Booking) ErrText() string { return c.M.Err.Message(c.M.Lang) }
+
+// CanRetry reports whether the last failure can be retried.
+func (c *Booking) CanRetry() bool { return c.M.retry != nil }
+
+// NoticeText is the status announced politely to screen readers.
+func (c *Booking) NoticeText() string {
+	if c.M.Notice == "" {
+		return ""
+	}
+	return c.T("notice-" + c.M.Notice)
+}
+
+// ServiceName is the chosen service's name.
+func (c *Booking) ServiceName() string {
+	if s := c.M.service(c.M.Service); s != nil {
+		return s.Name.In(c.M.Lang)
+	}
+	return ""
+}
+
+// Practitioners lists the chosen service's practitioners.
+func (c *Booking) Practitioners() []portal.Practitioner {
+	if s := c.M.service(c.M.Service); s != nil {
+		return s.Practitioners
+	}
+	return nil
+}
+
+// PractitionerLabel is "Name, role".
+func (c *Booking) PractitionerLabel(p portal.Practitioner) string {
+	if r := p.Role.In(c.M.Lang); r != "" {
+		return p.Name + ", " + r
+	}
+	return p.Name
+}
+
+// PractitionerName finds a practitioner of the chosen service by id.
+func (c *Booking) PractitionerName(id string) string {
+	if p := c.M.practitioner(id); p != nil {
+		return c.PractitionerLabel(*p)
+	}
+	return ""
+}
+
+// DaySlots are the slots of the chosen day.
+func (c *Booking) DaySlots() []portal.Slot {
+	if c.M.Day < len(c.M.Days) {
+		return c.M.Days[c.M.Day].Slots
+	}
+	return nil
+}
+
+// DayTitle names the chosen day.
+func (c *Booking) DayTitle() string {
+	if c.M.Day < len(c.M.Days) {
+		return ui.Date(c.M.Lang, c.M.Days[c.M.Day].Date)
+	}
+	return ""
+}
+
+// SlotLabel is the full spoken label of a slot button.
+func (c *Booking) SlotLabel(s portal.Slot) string {
+	return messages.Tf(c.M.Lang, "slot-label", ui.DateTime(c.M.Lang, s.Start), c.PractitionerName(s.Practitioner))
+}
+
+// CanGoEarlier reports whether the window is after its first position.
+func (c *Booking) CanGoEarlier() bool {
+	return c.M.Window.After(c.M.startOfWindow().Add(time.Minute))
+}
+
+// ShortDate, Clock and DateTime format dates in the widget's language.
+func (c *Booking) ShortDate(t time.Time) string { return ui.ShortDate(c.M.Lang, t) }
+
+// Clock formats a time of day.
+func (c *Booking) Clock(t time.Time) string { return ui.Clock(t) }
+
+// DateTime formats a date and time.
+func (c *Booking) DateTime(t time.Time) string { return ui.DateTime(c.M.Lang, t) }
+
+// SignedInAs says who is signed in.
+func (c *Booking) SignedInAs() string {
+	if c.M.Patient == nil {
+		return ""
+	}
+	return messages.Tf(c.M.Lang, "signed-in-as", c.M.Patient.DisplayName())
+}
+
+// AppointmentLine is "Service, practitioner".
+func (c *Booking) AppointmentLine(a portal.Appointment) string {
+	return a.ServiceName.In(c.M.Lang) + " — " + a.Practitioner.Name
+}
+
+// Cancellable reports whether a can still be cancelled.
+func (c *Booking) Cancellable(a portal.Appointment) bool {
+	return a.Status == portal.StatusBooked && a.Start.After(c.M.now())
+}
+
+// CalendarURL is the .ics address of an appointment.
+func (c *Booking) CalendarURL(id string) string {
+	if c.Backend == nil || id == "" {
+		return ""
+	}
+	return c.Backend.CalendarURL(id)
+}

@@ -1,0 +1,472 @@
+// Package booking is the appointment-booking widget, <parcours-booking>.
+//
+// The widget is one state machine: Model.Apply takes an Action (a patient's
+// intent or the result of a call) and returns the next effect to run, a Cmd,
+// which yields the next Action. The vugu component (booking.vugu) only maps
+// DOM events to actions and the model to markup, so every step of the flow is
+// tested on linux with the real SQLite backend behind a real host, and the
+// host renders the first paint with vugu's staticrender from the same model.
+package booking
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// Backend is what the widget needs: the booking service plus the session
+// operations of the edge host. sdk/client implements it over HTTP.
+type Backend interface {
+	portal.Booking
+	// CurrentPatient returns the signed-in patient, or nil when nobody is.
+	CurrentPatient(ctx context.Context) (*portal.Patient, error)
+	// DemoPatients lists the fictional patients of the demo sign-in; it is
+	// empty when the host has the demo sign-in off.
+	DemoPatients(ctx context.Context) ([]portal.Patient, error)
+	// DemoSignIn opens a demo session as one of DemoPatients.
+	DemoSignIn(ctx context.Context, patient string) (portal.Patient, error)
+	// SignOut closes the session on the server.
+	SignOut(ctx context.Context) error
+	// CalendarURL is the address of an appointment's .ics file.
+	CalendarURL(appointmentID string) string
+}
+
+// Step is where the patient is in the flow.
+type Step string
+
+// Steps of the booking flow.
+const (
+	StepService Step = "service" // choose a service and, optionally, a practitioner
+	StepSlots   Step = "slots"   // browse free slots by day
+	StepConfirm Step = "confirm" // review, sign in if needed, confirm
+	StepDone    Step = "done"    // confirmation
+	StepMine    Step = "mine"    // my appointments
+)
+
+// WindowDays is how many days of slots one page shows.
+const WindowDays = 14
+
+// Day is one calendar day of free slots, in the establishment's time.
+type Day struct {
+	Date  time.Time
+	Slots []portal.Slot
+}
+
+// Event is a widget event re-dispatched on the host page's element. It
+// carries no health data: only the appointment id and its start.
+type Event struct {
+	Name        string // "parcours:booked" or "parcours:cancelled"
+	Appointment string
+	Start       time.Time
+}
+
+// Model is the whole state of the widget.
+type Model struct {
+	Lang          string
+	Establishment string
+	// PresetService is the service the host page asked for (the element's
+	// service attribute); it is chosen on start when it exists.
+	PresetService string
+
+	Step    Step
+	Loading bool             // a call is under way
+	Err     portal.ErrorCode // the last failure, shown with a retry
+	retry   *Action
+
+	EstablishmentName string
+	Services          []portal.Service
+	Service           string
+	Practitioner      string
+	Window            time.Time // first instant of the slot window
+	Days              []Day
+	Day               int
+	Slot              portal.Slot
+	bookKey           string // idempotency key of the current booking intent
+
+	Patient      *portal.Patient
+	DemoPatients []portal.Patient
+	DemoChoice   string
+
+	Appointment   portal.Appointment
+	Mine          []portal.Appointment
+	ConfirmCancel string
+	// Notice is a polite status announced to screen readers (a message key).
+	Notice string
+
+	// Events are waiting to be sent to the host page; the component drains them.
+	Events []Event
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewModel returns the state before anything has loaded: the skeleton.
+func NewModel(lang, establishment, service string) *Model {
+	return &Model{
+		Lang:          lang,
+		Establishment: establishment,
+		PresetService: service,
+		Step:          StepService,
+		Loading:       true,
+	}
+}
+
+func (m *Model) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// Kind names an action.
+type Kind string
+
+// Actions: patient intents first, then results of calls.
+const (
+	Start              Kind = "start"
+	ChooseService      Kind = "choose-service"
+	ChoosePractitioner Kind = "choose-practitioner"
+	LaterDays          Kind = "later-days"
+	EarlierDays        Kind = "earlier-days"
+	ChooseDay          Kind = "choose-day"
+	ChooseSlot         Kind = "choose-slot"
+	ChooseDemoPatient  Kind = "choose-demo-patient"
+	SignIn             Kind = "sign-in"
+	SignOut            Kind = "sign-out"
+	Confirm            Kind = "confirm"
+	ShowMine           Kind = "show-mine"
+	AskCancel          Kind = "ask-cancel"
+	KeepAppointment    Kind = "keep-appointment"
+	CancelAppointment  Kind = "cancel"
+	Back               Kind = "back"
+	Retry              Kind = "retry"
+
+	loaded      Kind = "loaded"
+	slotsLoaded Kind = "slots-loaded"
+	signedIn    Kind = "signed-in"
+	signedOut   Kind = "signed-out"
+	booked      Kind = "booked"
+	mineLoaded  Kind = "mine-loaded"
+	cancelled   Kind = "cancelled"
+)
+
+// Action is an intent or a result. Only the fields its Kind uses are set.
+type Action struct {
+	Kind  Kind
+	ID    string // service, practitioner, slot, patient or appointment id
+	Index int    // day index
+
+	services     []portal.Service
+	est          portal.Establishment
+	slots        []portal.Slot
+	patient      *portal.Patient
+	patients     []portal.Patient
+	appointment  portal.Appointment
+	appointments []portal.Appointment
+	err          error
+	cause        *Action // the action whose call failed, for Retry
+}
+
+// Cmd is an effect: a call to the backend that yields the next action.
+type Cmd func(ctx context.Context, b Backend) Action
+
+// Apply moves the model by one action and returns the effect to run next,
+// or nil. It never blocks and never calls the backend itself.
+func (m *Model) Apply(a Action) Cmd {
+	if a.err != nil {
+		return m.fail(a)
+	}
+	switch a.Kind {
+	case Start:
+		return m.call(a, m.loadAll)
+	case loaded:
+		m.Loading = false
+		m.EstablishmentName = a.est.Name
+		m.Services = a.services
+		m.Patient = a.patient
+		m.DemoPatients = a.patients
+		if m.DemoChoice == "" && len(a.patients) > 0 {
+			m.DemoChoice = a.patients[0].ID
+		}
+		if m.Step == StepService && m.Service == "" && m.service(m.PresetService) != nil {
+			return m.Apply(Action{Kind: ChooseService, ID: m.PresetService})
+		}
+		return nil
+	case ChooseService:
+		if m.service(a.ID) == nil {
+			return nil
+		}
+		m.Service, m.Practitioner = a.ID, ""
+		m.Window = m.startOfWindow()
+		m.Step = StepSlots
+		return m.call(a, m.loadSlots)
+	case ChoosePractitioner:
+		if a.ID != "" && m.practitioner(a.ID) == nil {
+			return nil
+		}
+		m.Practitioner = a.ID
+		return m.call(a, m.loadSlots)
+	case LaterDays:
+		m.Window = m.Window.AddDate(0, 0, WindowDays)
+		return m.call(a, m.loadSlots)
+	case EarlierDays:
+		w := m.Window.AddDate(0, 0, -WindowDays)
+		if first := m.startOfWindow(); w.Before(first) {
+			w = first
+		}
+		m.Window = w
+		return m.call(a, m.loadSlots)
+	case slotsLoaded:
+		m.Loading = false
+		m.Days = groupByDay(a.slots, m.Practitioner == "")
+		m.Day = 0
+		return nil
+	case ChooseDay:
+		if a.Index >= 0 && a.Index < len(m.Days) {
+			m.Day = a.Index
+		}
+		return nil
+	case ChooseSlot:
+		for _, d := range m.Days {
+			for _, s := range d.Slots {
+				if s.ID == a.ID {
+					m.Slot = s
+					m.Step = StepConfirm
+					m.bookKey = newKey()
+					return nil
+				}
+			}
+		}
+		return nil
+	case ChooseDemoPatient:
+		m.DemoChoice = a.ID
+		return nil
+	case SignIn:
+		if m.DemoChoice == "" {
+			return nil
+		}
+		return m.call(a, func(ctx context.Context, b Backend) Action {
+			p, err := b.DemoSignIn(ctx, m.DemoChoice)
+			return Action{Kind: signedIn, patient: &p, err: err}
+		})
+	case signedIn:
+		m.Loading = false
+		m.Patient = a.patient
+		m.Notice = "signed-in"
+		if m.Step == StepMine {
+			return m.Apply(Action{Kind: ShowMine})
+		}
+		return nil
+	case SignOut:
+		return m.call(a, func(ctx context.Context, b Backend) Action {
+			return Action{Kind: signedOut, err: b.SignOut(ctx)}
+		})
+	case signedOut:
+		m.Loading = false
+		m.Patient = nil
+		m.Mine = nil
+		m.Notice = "signed-out"
+		if m.Step == StepMine || m.Step == StepDone {
+			m.Step = StepService
+		}
+		return nil
+	case Confirm:
+		if m.Step != StepConfirm || m.Patient == nil {
+			return nil
+		}
+		req := portal.BookRequest{Establishment: m.Establishment, Service: m.Service, Slot: m.Slot.ID, IdempotencyKey: m.bookKey}
+		return m.call(a, func(ctx context.Context, b Backend) Action {
+			apt, err := b.Book(ctx, req)
+			return Action{Kind: booked, appointment: apt, err: err}
+		})
+	case booked:
+		m.Loading = false
+		m.Appointment = a.appointment
+		m.Step = StepDone
+		m.Notice = "booked"
+		m.Events = append(m.Events, Event{Name: "parcours:booked", Appointment: a.appointment.ID, Start: a.appointment.Start})
+		return nil
+	case ShowMine:
+		m.Step = StepMine
+		m.ConfirmCancel = ""
+		if m.Patient == nil {
+			m.Loading = false
+			return nil
+		}
+		return m.call(a, func(ctx context.Context, b Backend) Action {
+			list, err := b.Appointments(ctx)
+			return Action{Kind: mineLoaded, appointments: list, err: err}
+		})
+	case mineLoaded:
+		m.Loading = false
+		m.Mine = a.appointments
+		return nil
+	case AskCancel:
+		m.ConfirmCancel = a.ID
+		return nil
+	case KeepAppointment:
+		m.ConfirmCancel = ""
+		return nil
+	case CancelAppointment:
+		id := a.ID
+		return m.call(a, func(ctx context.Context, b Backend) Action {
+			apt, err := b.Cancel(ctx, id)
+			return Action{Kind: cancelled, appointment: apt, err: err}
+		})
+	case cancelled:
+		m.Loading = false
+		m.ConfirmCancel = ""
+		for i := range m.Mine {
+			if m.Mine[i].ID == a.appointment.ID {
+				m.Mine[i] = a.appointment
+			}
+		}
+		if m.Appointment.ID == a.appointment.ID {
+			m.Appointment = a.appointment
+		}
+		m.Notice = "cancelled"
+		m.Events = append(m.Events, Event{Name: "parcours:cancelled", Appointment: a.appointment.ID, Start: a.appointment.Start})
+		return nil
+	case Back:
+		m.Err, m.retry = "", nil
+		switch m.Step {
+		case StepConfirm:
+			m.Step = StepSlots
+		case StepSlots, StepDone, StepMine:
+			m.Step = StepService
+			m.Service = ""
+		}
+		return nil
+	case Retry:
+		if m.retry == nil {
+			return nil
+		}
+		r := *m.retry
+		m.Err, m.retry = "", nil
+		return m.Apply(r)
+	}
+	return nil
+}
+
+// call marks the model busy and returns cmd, remembering the action so that
+// a failure can offer to retry it.
+func (m *Model) call(a Action, cmd Cmd) Cmd {
+	m.Loading = true
+	m.Err, m.retry, m.Notice = "", nil, ""
+	return func(ctx context.Context, b Backend) Action {
+		r := cmd(ctx, b)
+		if r.err != nil {
+			cause := a
+			r.cause = &cause
+		}
+		return r
+	}
+}
+
+func (m *Model) fail(a Action) Cmd {
+	m.Loading = false
+	code := portal.Code(a.err)
+	m.Err = code
+	m.retry = a.cause
+	switch code {
+	case portal.ErrUnauthenticated:
+		// The session ended (expired or signed out elsewhere): ask again.
+		m.Patient = nil
+		m.retry = nil
+	case portal.ErrSlotUnavailable, portal.ErrSlotInPast:
+		// Someone else took the slot: back to the slots, freshly loaded.
+		if m.Step == StepConfirm {
+			m.Step = StepSlots
+			cmd := m.call(Action{Kind: ChooseDay}, m.loadSlots)
+			m.Err, m.retry = code, nil // keep telling why the patient is back here
+			return cmd
+		}
+	}
+	return nil
+}
+
+func (m *Model) loadAll(ctx context.Context, b Backend) Action {
+	est, err := b.Establishment(ctx, m.Establishment)
+	if err != nil {
+		return Action{Kind: loaded, err: err}
+	}
+	services, err := b.Services(ctx, m.Establishment)
+	if err != nil {
+		return Action{Kind: loaded, err: err}
+	}
+	patient, err := b.CurrentPatient(ctx)
+	if err != nil {
+		return Action{Kind: loaded, err: err}
+	}
+	var patients []portal.Patient
+	if patient == nil {
+		if patients, err = b.DemoPatients(ctx); err != nil {
+			return Action{Kind: loaded, err: err}
+		}
+	}
+	return Action{Kind: loaded, est: est, services: services, patient: patient, patients: patients}
+}
+
+func (m *Model) loadSlots(ctx context.Context, b Backend) Action {
+	q := portal.SlotQuery{
+		Establishment: m.Establishment,
+		Service:       m.Service,
+		Practitioner:  m.Practitioner,
+		From:          m.Window,
+		To:            m.Window.AddDate(0, 0, WindowDays),
+	}
+	slots, err := b.FreeSlots(ctx, q)
+	return Action{Kind: slotsLoaded, slots: slots, err: err}
+}
+
+// startOfWindow is now, truncated to the minute so that retries ask the same.
+func (m *Model) startOfWindow() time.Time {
+	return m.now().UTC().Truncate(time.Minute)
+}
+
+// groupByDay groups slots (ordered by start) by their local calendar date.
+// With anyPractitioner, one slot per start time is kept: the patient asked
+// for a time, not a person, and sees who it is with before confirming.
+func groupByDay(slots []portal.Slot, anyPractitioner bool) []Day {
+	var days []Day
+	for _, s := range slots {
+		y, mo, d := s.Start.Date()
+		if n := len(days); n > 0 {
+			py, pm, pd := days[n-1].Date.Date()
+			if py == y && pm == mo && pd == d {
+				prev := days[n-1].Slots
+				if anyPractitioner && prev[len(prev)-1].Start.Equal(s.Start) {
+					continue
+				}
+				days[n-1].Slots = append(prev, s)
+				continue
+			}
+		}
+		days = append(days, Day{Date: time.Date(y, mo, d, 0, 0, 0, 0, s.Start.Location()), Slots: []portal.Slot{s}})
+	}
+	return days
+}
+
+func (m *Model) service(id string) *portal.Service {
+	for i := range m.Services {
+		if m.Services[i].ID == id {
+			return &m.Services[i]
+		}
+	}
+	return nil
+}
+
+func (m *Model) practitioner(id string) *portal.Practitioner {
+	if s := m.service(m.Service); s != nil {
+		for i := range s.Practitioners {
+			if s.Practitioners[i].ID == id {
+				return &s.Practitioners[i]
+			}
+		}
+	}
+	return nil
+}
+
+// newKey returns a fresh idempotency key for one booking intent.
+func newKey() string { return "bk-" + rand.Text() }

@@ -1,0 +1,142 @@
+// End-to-end test of <parcours-booking> in headless Chromium, as a patient
+// uses it: the demo hospital page (one origin) embeds the widget served by the
+// Parcours host (another origin). Started by e2e_test.go, which passes
+// SITE_URL, HOST_URL and, optionally, SCREENSHOT (a PNG path to write).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { chromium } from 'playwright-core';
+
+const SITE = process.env.SITE_URL;
+const HOST = process.env.HOST_URL;
+const OTHER_SITE = process.env.OTHER_SITE_URL; // the same page on an origin the host does not allow
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+assert.ok(SITE && HOST, 'SITE_URL and HOST_URL are required');
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+// newPage opens a page that records console errors (CSP violations among them).
+async function newPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 420, height: 900 }, acceptDownloads: true, ...options });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  return page;
+}
+
+const widget = (page) => page.frameLocator('parcours-booking iframe');
+
+test('a patient books, gets the confirmation and the event, then cancels after a reload', async () => {
+  const page = await newPage();
+  const t0 = performance.now();
+  await page.goto(SITE + '/');
+  const w = widget(page);
+  const firstSlot = w.locator('button.pc-slot').first();
+  await firstSlot.waitFor({ timeout: 30000 });
+  const bookableMs = Math.round(performance.now() - t0);
+  console.log(`# bookable slot visible ${bookableMs} ms after navigation (loopback)`);
+
+  // The preset service is chosen; the frame was sized to its content.
+  await assert.doesNotReject(w.locator('h3#pc-step-title', { hasText: 'Maternité' }).waitFor());
+  const height = await page.locator('parcours-booking').evaluate((el) => el.shadowRoot.querySelector('iframe').style.height);
+  assert.notEqual(height, '30rem', 'the frame is resized by the widget');
+
+  // Days and a practitioner filter are there; choose the second day.
+  const days = w.locator('button.pc-day');
+  assert.ok(await days.count() >= 2, 'several days offer slots');
+  await days.nth(1).click();
+  await assert.doesNotReject(w.locator('button.pc-day[aria-pressed="true"]').nth(0).waitFor());
+  assert.equal(await days.nth(1).getAttribute('aria-pressed'), 'true');
+
+  // Pick a slot: its accessible name says when and with whom.
+  const slot = w.locator('button.pc-slot').first();
+  const label = await slot.getAttribute('aria-label');
+  assert.match(label, /\d{2}:\d{2} avec /);
+  await slot.click();
+  await w.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
+
+  // Demo sign-in, clearly marked.
+  await assert.doesNotReject(w.locator('.pc-demo-badge').waitFor());
+  await w.locator('select#pc-demo').selectOption('pat-camille-durand');
+  await w.getByRole('button', { name: 'Se connecter (démo)' }).click();
+  await w.locator('.pc-who', { hasText: 'Camille DURAND' }).waitFor();
+
+  // Confirm; the page receives parcours:booked with no health data.
+  await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
+  await w.locator('h3#pc-step-title', { hasText: 'Rendez-vous confirmé' }).waitFor();
+  const entry = page.locator('#event-log li[data-event="parcours:booked"]');
+  await entry.waitFor();
+  const detail = JSON.parse((await entry.textContent()).replace('parcours:booked ', ''));
+  assert.deepEqual(Object.keys(detail).sort(), ['appointment', 'start']);
+  assert.match(detail.appointment, /^apt_/);
+  assert.ok(!Number.isNaN(Date.parse(detail.start)));
+
+  // The .ics download.
+  const link = w.getByRole('link', { name: 'Ajouter à mon agenda (.ics)' });
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const ics = await readFile(await download.path(), 'utf8');
+  assert.match(ics, /^BEGIN:VCALENDAR\r\n/);
+  assert.match(ics, new RegExp(`UID:${detail.appointment}@parcours`));
+  assert.match(ics, /STATUS:CONFIRMED/);
+
+  if (process.env.SCREENSHOT) {
+    await page.locator('parcours-booking').screenshot({ path: process.env.SCREENSHOT });
+  }
+
+  // Reload: the session survives; the appointment is in "my appointments".
+  await page.reload();
+  await widget(page).locator('button.pc-slot').first().waitFor();
+  const w2 = widget(page);
+  await w2.getByRole('button', { name: 'Mes rendez-vous' }).first().click();
+  const item = w2.locator(`li.pc-appointment[data-appointment="${detail.appointment}"]`);
+  await item.waitFor();
+  assert.equal(await item.getAttribute('data-status'), 'booked');
+
+  // Cancel, with a confirmation step.
+  await item.getByRole('button', { name: 'Annuler ce rendez-vous' }).click();
+  await item.getByRole('button', { name: 'Oui, annuler' }).click();
+  await w2.locator(`li.pc-appointment[data-appointment="${detail.appointment}"][data-status="cancelled"]`).waitFor();
+  await page.locator('#event-log li[data-event="parcours:cancelled"]').waitFor();
+
+  assert.deepEqual(page.errors, [], 'no console error (CSP violations included)');
+  await page.context().close();
+});
+
+test('the widget speaks English with lang="en" and works from the keyboard', async () => {
+  const page = await newPage();
+  await page.goto(SITE + '/en/');
+  const w = widget(page);
+  await w.locator('button.pc-slot').first().waitFor({ timeout: 30000 });
+  await w.locator('h2#pc-title', { hasText: 'Book an appointment' }).waitFor();
+  // Keyboard: focus the first slot and press Enter.
+  await w.locator('button.pc-slot').first().focus();
+  await page.keyboard.press('Enter');
+  await w.locator('h3#pc-step-title', { hasText: 'Check your appointment' }).waitFor();
+  // Focus moved to the new step's heading.
+  const focused = await w.locator('h3#pc-step-title').evaluate((el) => document.activeElement === el);
+  assert.ok(focused, 'focus is on the step heading');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a page on an origin the host does not allow gets no widget', { skip: !OTHER_SITE }, async () => {
+  const page = await newPage();
+  await page.goto(OTHER_SITE + '/');
+  // The loader still creates the frame, but frame-ancestors blocks its document.
+  const frame = page.locator('parcours-booking iframe');
+  await frame.waitFor({ state: 'attached' });
+  await page.waitForTimeout(1500);
+  const content = page.frames().find((f) => f.url().startsWith(HOST + '/w/'));
+  const mounted = content ? await content.locator('#parcours-root').count().catch(() => 0) : 0;
+  assert.equal(mounted, 0, 'the widget document is not rendered in a frame of a disallowed origin');
+  await page.context().close();
+});

@@ -1,0 +1,146 @@
+// Package e2e runs the widgets end to end in headless Chromium: the real
+// Wasm, the real host on the real SQLite backend, and the demo hospital page
+// on another origin, driven by booking.test.mjs (playwright-core).
+//
+// It needs node, the npm packages of this directory (`npm ci`) and Chromium
+// (/usr/bin/chromium, or $CHROMIUM). Without them the test is skipped, unless
+// PARCOURS_E2E=1 (set by `make test` and CI), where it fails instead.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	hospitalsite "github.com/parcours-sante/parcours/examples/hospital-site"
+	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
+)
+
+func require(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("PARCOURS_E2E") == "1" {
+		t.Fatalf("%s: %v (PARCOURS_E2E=1 requires the browser tests to run)", what, err)
+	}
+	t.Skipf("skipping the browser tests: %s: %v (set PARCOURS_E2E=1 to make this a failure)", what, err)
+}
+
+func TestBookingInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	node, err := exec.LookPath("node")
+	require(t, "node", err)
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	_, err = os.Stat(chromium)
+	require(t, "chromium", err)
+	_, err = os.Stat(filepath.Join("node_modules", "playwright-core"))
+	require(t, "playwright-core (run `npm ci` in widgets/e2e)", err)
+
+	assets := buildWasm(t)
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e2e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Seed(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	hostLn, hostURL := listen(t)
+	siteLn, siteURL := listen(t)
+	otherLn, otherURL := listen(t)
+	// The same page on another origin, which the host does not allow.
+	otherURL = strings.Replace(otherURL, "127.0.0.1", "localhost", 1)
+
+	h, err := host.New(host.Config{
+		Booking:        store,
+		Directory:      store,
+		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL}}},
+		Assets:         os.DirFS(assets),
+		DemoSignIn:     true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	site := hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostURL, LoaderSRI: host.LoaderSRI()})
+	serve(t, hostLn, h)
+	serve(t, siteLn, site)
+	serve(t, otherLn, site)
+
+	runCtx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, node, "--test", "--test-reporter=spec", "booking.test.mjs")
+	cmd.Env = append(os.Environ(),
+		"SITE_URL="+siteURL, "HOST_URL="+hostURL, "OTHER_SITE_URL="+otherURL, "CHROMIUM="+chromium)
+	if shot := os.Getenv("PARCOURS_SCREENSHOT"); shot != "" {
+		abs, err := filepath.Abs(shot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, "SCREENSHOT="+abs)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("browser tests failed: %v\n%s", err, out)
+	}
+	t.Logf("browser tests:\n%s", out)
+}
+
+// buildWasm builds the widgets' Wasm and copies the toolchain's wasm_exec.js
+// into a temporary directory (the host compresses them on load).
+func buildWasm(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "parcours.wasm"), "github.com/parcours-sante/parcours/wasm/cmd/parcours")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the Wasm: %v\n%s", err, out)
+	}
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "wasm_exec.js"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func listen(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, "http://" + ln.Addr().String()
+}
+
+func serve(t *testing.T, ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serving: %v", err)
+		}
+	}()
+	t.Cleanup(func() { srv.Close() })
+}

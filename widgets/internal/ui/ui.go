@@ -1,0 +1,95 @@
+// Package ui holds what every Parcours widget shares: the language choice,
+// the message catalogue (French first, English second) and the date and time
+// formats patients read.
+package ui
+
+import (
+	"fmt"
+	"time"
+)
+
+// Lang normalises a language attribute to "fr" or "en"; French is the default.
+func Lang(s string) string {
+	if len(s) >= 2 && (s[:2] == "en" || s[:2] == "EN") {
+		return "en"
+	}
+	return "fr"
+}
+
+// Messages is a catalogue from key to French and English text.
+type Messages map[string][2]string
+
+// T returns the text for key in lang, or the key itself when it is missing
+// (a visible bug rather than an empty label).
+func (m Messages) T(lang, key string) string {
+	t, ok := m[key]
+	if !ok {
+		return key
+	}
+	if lang == "en" && t[1] != "" {
+		return t[1]
+	}
+	return t[0]
+}
+
+// Tf formats the text for key with args.
+func (m Messages) Tf(lang, key string, args ...any) string {
+	return fmt.Sprintf(m.T(lang, key), args...)
+}
+
+var (
+	daysFR   = [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}
+	daysEN   = [...]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+	monthsFR = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+	monthsEN = [...]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
+)
+
+// Date formats the calendar date of t in its own location: "mardi 24 novembre
+// 2026" or "Tuesday 24 November 2026".
+func Date(lang string, t time.Time) string {
+	return fmt.Sprintf("%s %d %s %d", Weekday(lang, t), t.Day(), month(lang, t), t.Year())
+}
+
+// ShortDate formats "mar. 24 nov." / "Tue 24 Nov", for day pickers.
+func ShortDate(lang string, t time.Time) string {
+	if lang == "en" {
+		return fmt.Sprintf("%s %d %s", daysEN[t.Weekday()][:3], t.Day(), monthsEN[t.Month()-1][:3])
+	}
+	return fmt.Sprintf("%s %d %s", shortDaysFR[t.Weekday()], t.Day(), shortMonthsFR[t.Month()-1])
+}
+
+// French abbreviations as the Imprimerie nationale writes them.
+var (
+	shortDaysFR   = [...]string{"dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."}
+	shortMonthsFR = [...]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
+)
+
+// Weekday returns the day name of t.
+func Weekday(lang string, t time.Time) string {
+	if lang == "en" {
+		return daysEN[t.Weekday()]
+	}
+	return daysFR[t.Weekday()]
+}
+
+func month(lang string, t time.Time) string {
+	if lang == "en" {
+		return monthsEN[t.Month()-1]
+	}
+	return monthsFR[t.Month()-1]
+}
+
+// Clock formats the time of day of t in its own location: "09:30" in French
+// ("9 h 30" is also French, but the 24-hour digits are what booking sites use).
+func Clock(t time.Time) string {
+	return t.Format("15:04")
+}
+
+// DateTime formats "mardi 24 novembre 2026 à 09:30" / "Tuesday 24 November
+// 2026 at 09:30".
+func DateTime(lang string, t time.Time) string {
+	if lang == "en" {
+		return Date(lang, t) + " at " + Clock(t)
+	}
+	return Date(lang, t) + " à " + Clock(t)
+}

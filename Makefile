@@ -63,7 +63,7 @@ fuzz:
 
 ## screenshot: refresh docs/booking.png from the end-to-end test
 screenshot: e2e-deps
-	PARCOURS_E2E=1 PARCOURS_SCREENSHOT=docs/booking.png $(GO) test -count=1 -run TestBookingInChromium ./widgets/e2e
+	PARCOURS_E2E=1 PARCOURS_SCREENSHOT=$(CURDIR)/docs/booking.png $(GO) test -count=1 -run TestBookingInChromium ./widgets/e2e
 
 clean:
 	rm -rf build

@@ -225,7 +225,7 @@ func negotiate(acceptEncoding string, available map[string][]byte) string {
 		}
 		weight := 1.0
 		for _, p := range fields[1:] {
-			p = strings.TrimSpace(p)
+			p = strings.ToLower(strings.TrimSpace(p)) // "q" is case-insensitive (RFC 9110 §12.4.2)
 			if v, ok := strings.CutPrefix(p, "q="); ok {
 				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
 					weight = f

@@ -68,6 +68,10 @@ func decodeJSON[T any](r *http.Request, limit int64) (T, error) {
 		return v, portal.Errorf(portal.ErrUnsupportedMediaType, "a JSON body with Content-Type application/json is required")
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return v, portal.Errorf(portal.ErrTooLarge, "body larger than %d bytes", tooLarge.Limit)
+	}
 	if err != nil {
 		return v, portal.Errorf(portal.ErrInvalid, "reading body: %v", err)
 	}

@@ -45,10 +45,16 @@ func ICS(apt portal.Appointment, est portal.Establishment, lang string, now time
 	return b.Bytes()
 }
 
-// icsText escapes a TEXT value (RFC 5545 §3.3.11).
+// icsText escapes a TEXT value (RFC 5545 §3.3.11). Line breaks become \n;
+// other control characters, which TEXT may not hold, are dropped.
 func icsText(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `\n`, "\n", `\n`, "\r", `\n`)
-	return r.Replace(s)
+	return strings.Map(func(c rune) rune {
+		if (c < 0x20 && c != '\t') || c == 0x7f {
+			return -1
+		}
+		return c
+	}, r.Replace(s))
 }
 
 // foldLine writes one content line folded at 75 octets (RFC 5545 §3.1).

@@ -40,13 +40,60 @@ var ThemeKeys = []string{"primary", "on-primary", "background", "surface", "text
 // close the declaration or the style element.
 var themeValue = regexp.MustCompile(`^[a-zA-Z0-9 #(),.%"'_-]{1,100}$`)
 
+// themeFunc finds the CSS functions (and bare parentheses) of a theme value.
+var themeFunc = regexp.MustCompile(`([a-zA-Z0-9_-]*)\(`)
+
+// themeFuncs are the CSS functions a theme value may call: colours and
+// arithmetic. Those that take a URL (url(), src(), image-set() …) are not
+// among them: a theme must never make the frame fetch anything.
+var themeFuncs = map[string]bool{
+	"rgb": true, "rgba": true, "hsl": true, "hsla": true, "hwb": true, "lab": true, "lch": true,
+	"oklab": true, "oklch": true, "color": true, "color-mix": true,
+	"calc": true, "min": true, "max": true, "clamp": true, "var": true,
+}
+
+// safeThemeValue reports whether v is a plain colour, length or font list:
+// allowed characters, balanced quotes and parentheses (an open string or
+// block would swallow the declarations after it) and allowed functions only.
+func safeThemeValue(v string) bool {
+	if !themeValue.MatchString(v) || strings.Contains(v, "/*") {
+		return false
+	}
+	depth, quote := 0, byte(0)
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth--; depth < 0 {
+				return false
+			}
+		}
+	}
+	if quote != 0 || depth != 0 {
+		return false
+	}
+	for _, m := range themeFunc.FindAllStringSubmatch(v, -1) {
+		if !themeFuncs[strings.ToLower(m[1])] {
+			return false
+		}
+	}
+	return true
+}
+
 // ThemeCSS returns the :root declarations for the theme parameters of q,
 // dropping any value that is not a plain CSS colour, length or font list.
 func ThemeCSS(q url.Values) string {
 	var b strings.Builder
 	for _, k := range ThemeKeys {
 		v := strings.TrimSpace(q.Get("theme-" + k))
-		if v == "" || !themeValue.MatchString(v) || strings.Contains(v, "/*") {
+		if v == "" || !safeThemeValue(v) {
 			continue
 		}
 		fmt.Fprintf(&b, "--parcours-%s:%s;", k, v)

@@ -99,8 +99,10 @@ const (
 // path is a file name, ":memory:" for a private in-memory database (one
 // connection, gone on Close), or a "file:" URI as SQLite understands it, to
 // which Open appends its own parameters. A plain file name may not contain
-// '?'; use a URI for such names. Open refuses a database whose schema is
-// newer than this package knows.
+// '?'; use a URI for such names. A new plain file is created with
+// permissions 0600; the file of a URI is created by SQLite with the process's
+// default permissions. Open refuses a database whose schema is newer than
+// this package knows.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	o := options{now: time.Now}
 	for _, opt := range opts {

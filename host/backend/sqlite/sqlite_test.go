@@ -154,6 +154,89 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// TestMemoryStore goes once through every method on ":memory:", whose single
+// connection would deadlock any call that used the database outside the
+// transaction it runs in, with concurrent calls contending for it.
+func TestMemoryStore(t *testing.T) {
+	clock := portaltest.NewClock(seedTime)
+	s := openSeeded(t, ":memory:", clock)
+	ctx := context.Background()
+	if _, err := s.Establishment(ctx, sqlite.DemoEstablishment); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Services(ctx, sqlite.DemoEstablishment); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DemoPatients(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Patient(ctx, sqlite.DemoPatientInesMoreau); err != nil {
+		t.Fatal(err)
+	}
+	slots, err := s.FreeSlots(ctx, portal.SlotQuery{
+		Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceConsultations,
+		From: seedTime, To: seedTime.Add(24 * time.Hour),
+	})
+	if err != nil || len(slots) < 8 {
+		t.Fatalf("FreeSlots = %d slots, %v", len(slots), err)
+	}
+
+	patients := []string{sqlite.DemoPatientCamilleDurand, sqlite.DemoPatientLucasBernard, sqlite.DemoPatientInesMoreau}
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			as := portal.WithSubject(ctx, portal.Subject{Patient: patients[i%len(patients)]})
+			sl := slots[i%8]
+			a, err := s.Book(as, portal.BookRequest{
+				Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceConsultations, Slot: sl.ID,
+				IdempotencyKey: fmt.Sprintf("memory-key-%02d", i),
+			})
+			if portal.Code(err) == portal.ErrSlotUnavailable {
+				return
+			}
+			if err != nil {
+				t.Errorf("Book: %v", err)
+				return
+			}
+			if _, err := s.Appointments(as); err != nil {
+				t.Errorf("Appointments: %v", err)
+			}
+			if _, err := s.Appointment(as, a.ID); err != nil {
+				t.Errorf("Appointment: %v", err)
+			}
+			if i%2 == 0 {
+				if _, err := s.Cancel(as, a.ID); err != nil {
+					t.Errorf("Cancel: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	booked := 0
+	for _, p := range patients {
+		as, err := s.Appointments(portal.WithSubject(ctx, portal.Subject{Patient: p}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if a.Status == portal.StatusBooked {
+				booked++
+			}
+		}
+	}
+	free, err := s.FreeSlots(ctx, portal.SlotQuery{
+		Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceConsultations,
+		From: seedTime, To: seedTime.Add(24 * time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if booked+len(free) != len(slots) {
+		t.Errorf("%d booked appointments and %d free slots, want them to add up to the %d slots", booked, len(free), len(slots))
+	}
+}
+
 // rawDB opens the database file of a Store for inspection.
 func rawDB(t *testing.T, path string) *sql.DB {
 	t.Helper()

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestCheckDemoAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:8080", true},
+		{"127.0.0.2:8080", true},
+		{"[::1]:8080", true},
+		{"localhost:8080", true},
+		{":8080", false},
+		{"0.0.0.0:8080", false},
+		{"[::]:8080", false},
+		{"192.168.1.10:8080", false},
+		{"parcours.chu-exemple.fr:443", false},
+		{"127.0.0.1", false},
+	} {
+		t.Run(tc.addr, func(t *testing.T) {
+			if err := CheckDemoAddr(tc.addr); (err == nil) != tc.ok {
+				t.Errorf("CheckDemoAddr(%q) = %v, want ok=%v", tc.addr, err, tc.ok)
+			}
+		})
+	}
+}
+
+// TestServeRefusesDemoSignInOnPublicAddress: the host does not start at all.
+func TestServeRefusesDemoSignInOnPublicAddress(t *testing.T) {
+	var out bytes.Buffer
+	err := serve(context.Background(), []string{"-addr", "0.0.0.0:0", "-demo-signin", "-db", t.TempDir() + "/x.db"}, false, &out)
+	if err == nil || !strings.Contains(err.Error(), "demo sign-in") {
+		t.Fatalf("serve = %v, want a refusal of the demo sign-in", err)
+	}
+}
+
+func TestSnippet(t *testing.T) {
+	var out bytes.Buffer
+	if err := snippet([]string{"-host", "https://parcours.chu-exemple.fr", "-service", "maternite"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{`src="https://parcours.chu-exemple.fr/parcours.js"`, `integrity="sha384-`, `crossorigin="anonymous"`, `<parcours-booking establishment="chu-exemple" service="maternite" lang="fr"></parcours-booking>`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("snippet lacks %s:\n%s", want, s)
+		}
+	}
+}
+
+// TestDemoStartsAndStops runs the demo command on free loopback ports and
+// stops it as Ctrl+C would.
+func TestDemoStartsAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-site-addr", "127.0.0.1:0", "-db", t.TempDir() + "/demo.db", "-assets", t.TempDir(), "-log-level", "error"}, true, &out)
+	}()
+	for i := 0; i < 200 && !strings.Contains(out.String(), "Press Ctrl+C"); i++ {
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped: %v\n%s", err, out.String())
+		default:
+		}
+		sleep()
+	}
+	if !strings.Contains(out.String(), "hospital page: http://127.0.0.1:") || !strings.Contains(out.String(), "integrity=\"sha384-") {
+		t.Fatalf("demo banner:\n%s", out.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo returned %v after stop", err)
+	}
+}

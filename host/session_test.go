@@ -1,0 +1,341 @@
+package host
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock for session expiry.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+const (
+	testIdle = 30 * time.Minute
+	testMax  = 12 * time.Hour
+)
+
+func newTestSessions(t *testing.T) (*sessionStore, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	s := newSessionStore(testIdle, testMax, clock.Now)
+	t.Cleanup(s.close)
+	return s, clock
+}
+
+func TestSessionExpiry(t *testing.T) {
+	type step struct {
+		advance time.Duration
+		lookup  bool // look the session up after advancing
+		want    bool // the lookup finds it
+	}
+	// Touching the session every 20 minutes keeps it alive for 12 hours.
+	var keepAlive []step
+	for elapsed := time.Duration(0); elapsed+20*time.Minute <= testMax; elapsed += 20 * time.Minute {
+		keepAlive = append(keepAlive, step{20 * time.Minute, true, true})
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"fresh", []step{{0, true, true}}},
+		{"idle just within", []step{{testIdle, true, true}}},
+		{"idle timeout", []step{{testIdle + time.Nanosecond, true, false}}},
+		{"idle timeout is for good", []step{{testIdle + time.Second, true, false}, {-time.Hour, true, false}}},
+		{"lookup refreshes idle", []step{
+			{testIdle - time.Minute, true, true},
+			{testIdle - time.Minute, true, true},
+			{testIdle - time.Minute, true, true},
+		}},
+		{"no lookup, no refresh", []step{
+			{testIdle - time.Minute, false, false},
+			{2 * time.Minute, true, false},
+		}},
+		{"absolute timeout despite activity", append(keepAlive, step{20*time.Minute + time.Second, true, false})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, clock := newTestSessions(t)
+			token := s.create("pat-camille-durand")
+			for i, st := range tt.steps {
+				clock.Advance(st.advance)
+				if !st.lookup {
+					continue
+				}
+				patient, ok := s.lookup(token)
+				if ok != st.want {
+					t.Fatalf("step %d (+%v): lookup ok = %v, want %v", i, st.advance, ok, st.want)
+				}
+				if ok && patient != "pat-camille-durand" {
+					t.Fatalf("step %d: patient %q", i, patient)
+				}
+			}
+		})
+	}
+}
+
+func TestSessionAbsoluteTimeoutBoundary(t *testing.T) {
+	s, clock := newTestSessions(t)
+	token := s.create("p")
+	for elapsed := time.Duration(0); elapsed < testMax; {
+		d := min(25*time.Minute, testMax-elapsed)
+		clock.Advance(d)
+		elapsed += d
+		if _, ok := s.lookup(token); !ok {
+			t.Fatalf("session gone after %v of activity, before the %v limit", elapsed, testMax)
+		}
+	}
+	clock.Advance(time.Nanosecond)
+	if _, ok := s.lookup(token); ok {
+		t.Fatal("session alive after SessionMax")
+	}
+}
+
+func TestSessionExpiredIsRemoved(t *testing.T) {
+	s, clock := newTestSessions(t)
+	old := s.create("a")
+	clock.Advance(testIdle / 2)
+	young := s.create("b")
+	clock.Advance(testIdle/2 + time.Second)
+	if _, ok := s.lookup(old); ok {
+		t.Fatal("idle session found")
+	}
+	s.mu.Lock()
+	n := len(s.byHash)
+	s.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d sessions kept after an expired lookup, want 1", n)
+	}
+	if p, ok := s.lookup(young); !ok || p != "b" {
+		t.Errorf("the other session: %q, %v", p, ok)
+	}
+}
+
+func TestSessionDelete(t *testing.T) {
+	s, _ := newTestSessions(t)
+	a, b := s.create("a"), s.create("b")
+	s.delete(a)
+	if _, ok := s.lookup(a); ok {
+		t.Error("deleted session still found")
+	}
+	if p, ok := s.lookup(b); !ok || p != "b" {
+		t.Errorf("deleting a ended b: %q, %v", p, ok)
+	}
+	// Deleting what does not exist is harmless.
+	s.delete(a)
+	s.delete("")
+	s.delete(strings.Repeat("x", 1000))
+	if _, ok := s.lookup(b); !ok {
+		t.Error("b gone after unrelated deletes")
+	}
+}
+
+func TestSessionTokens(t *testing.T) {
+	s, _ := newTestSessions(t)
+	const n = 500
+	seen := make(map[string]bool, n)
+	for i := 0; i < n; i++ {
+		token := s.create(fmt.Sprintf("pat-%d", i))
+		if len(token) < 43 {
+			t.Fatalf("token %q is %d characters, want at least 43 (256 bits)", token, len(token))
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil {
+			t.Fatalf("token %q is not base64url: %v", token, err)
+		}
+		if len(raw) < 32 {
+			t.Fatalf("token carries %d bytes, want 32", len(raw))
+		}
+		if seen[token] {
+			t.Fatalf("token %q issued twice", token)
+		}
+		seen[token] = true
+	}
+	for token := range seen {
+		if _, ok := s.lookup(token); !ok {
+			t.Fatalf("token %q not found", token)
+		}
+	}
+}
+
+func TestSessionLookupRefuses(t *testing.T) {
+	s, _ := newTestSessions(t)
+	valid := s.create("p")
+	// A long token is refused before hashing, even if a session had its hash.
+	long := valid + strings.Repeat("A", 129-len(valid))
+	s.mu.Lock()
+	s.byHash[sha256.Sum256([]byte(long))] = &session{patient: "intruder", created: s.now(), lastSeen: s.now()}
+	s.mu.Unlock()
+	tests := []struct {
+		name, token string
+	}{
+		{"empty", ""},
+		{"longer than 128", long},
+		{"unknown", strings.Repeat("A", 43)},
+		{"prefix of a token", valid[:42]},
+		{"token with a suffix", valid + "A"},
+		{"other case", strings.ToUpper(valid)},
+		{"hash of the token", base64.RawURLEncoding.EncodeToString(func() []byte { h := sha256.Sum256([]byte(valid)); return h[:] }())},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.token == valid {
+				t.Skip("case happens to equal the valid token")
+			}
+			if p, ok := s.lookup(tt.token); ok {
+				t.Errorf("lookup(%q) = %q, true", tt.token, p)
+			}
+		})
+	}
+	if _, ok := s.lookup(valid); !ok {
+		t.Error("the valid token stopped working")
+	}
+}
+
+func TestSessionStoreKeepsHashes(t *testing.T) {
+	s, _ := newTestSessions(t)
+	tokens := []string{s.create("pat-a"), s.create("pat-b")}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dump := fmt.Sprintf("%#v", s.byHash)
+	for _, token := range tokens {
+		if _, ok := s.byHash[sha256.Sum256([]byte(token))]; !ok {
+			t.Errorf("no entry under the SHA-256 of token %q", token)
+		}
+		raw, _ := base64.RawURLEncoding.DecodeString(token)
+		var asKey [32]byte
+		copy(asKey[:], raw)
+		if _, ok := s.byHash[asKey]; ok {
+			t.Error("the token's own bytes are a key")
+		}
+		if strings.Contains(dump, token) {
+			t.Errorf("the store holds token %q", token)
+		}
+		for _, v := range s.byHash {
+			if v.patient == token {
+				t.Error("a token stored as a value")
+			}
+		}
+	}
+	if len(s.byHash) != len(tokens) {
+		t.Errorf("%d entries, want %d", len(s.byHash), len(tokens))
+	}
+}
+
+func TestSessionStoreConcurrent(t *testing.T) {
+	s, clock := newTestSessions(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				patient := fmt.Sprintf("pat-%d-%d", g, i)
+				token := s.create(patient)
+				if p, ok := s.lookup(token); !ok || p != patient {
+					t.Errorf("lookup after create: %q, %v", p, ok)
+					return
+				}
+				clock.Advance(time.Millisecond)
+				s.delete(token)
+				if _, ok := s.lookup(token); ok {
+					t.Error("found after delete")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	s.close()
+	s.close() // idempotent
+}
+
+func TestSessionCookie(t *testing.T) {
+	tests := []struct {
+		name       string
+		tls        bool
+		token      string
+		wantName   string
+		wantMaxAge int
+	}{
+		{"http", false, "tok", "parcours_session", 43200},
+		{"https uses __Host-", true, "tok", "__Host-parcours_session", 43200},
+		{"clearing over http", false, "", "parcours_session", -1},
+		{"clearing over https", true, "", "__Host-parcours_session", -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/api/v1/session", nil)
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			w := httptest.NewRecorder()
+			setSessionCookie(w, r, tt.token, testMax)
+			cookies := w.Result().Cookies()
+			if len(cookies) != 1 {
+				t.Fatalf("%d cookies set", len(cookies))
+			}
+			c := cookies[0]
+			if c.Name != tt.wantName || c.Value != tt.token || c.Path != "/" || c.Domain != "" {
+				t.Errorf("cookie %s=%q path %q domain %q", c.Name, c.Value, c.Path, c.Domain)
+			}
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != tt.tls {
+				t.Errorf("HttpOnly %v, SameSite %v, Secure %v", c.HttpOnly, c.SameSite, c.Secure)
+			}
+			if c.MaxAge != tt.wantMaxAge {
+				t.Errorf("Max-Age %d, want %d", c.MaxAge, tt.wantMaxAge)
+			}
+		})
+	}
+}
+
+func TestSessionToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		tls     bool
+		cookies map[string]string
+		want    string
+	}{
+		{"none", false, nil, ""},
+		{"http cookie over http", false, map[string]string{"parcours_session": "a"}, "a"},
+		{"__Host- cookie ignored over http", false, map[string]string{"__Host-parcours_session": "a"}, ""},
+		{"plain cookie ignored over https", true, map[string]string{"parcours_session": "a"}, ""},
+		{"__Host- cookie over https", true, map[string]string{"__Host-parcours_session": "b", "parcours_session": "a"}, "b"},
+		{"other cookies ignored", false, map[string]string{"session": "x", "parcours": "y"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			for k, v := range tt.cookies {
+				r.AddCookie(&http.Cookie{Name: k, Value: v})
+			}
+			if got := sessionToken(r); got != tt.want {
+				t.Errorf("sessionToken = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,48 @@
+//go:build !(js && wasm)
+
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestBrowserDependencies keeps what must not be in the widgets' Wasm out of
+// it: net/http (about 1.3 MB brotli; the browser transport uses fetch), the
+// host, its backends and the plugin runtime. It checks the build graph for
+// GOOS=js GOARCH=wasm, the way tailscale's deptest does.
+func TestBrowserDependencies(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", ".")
+	cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list returned %d packages; the check would not mean anything", len(deps))
+	}
+	forbidden := []string{
+		"net/http",
+		"github.com/tetratelabs/wazero",
+		"modernc.org/sqlite",
+		"github.com/parcours-sante/parcours/host",
+		"github.com/vugu/vugu/staticrender",
+	}
+	seen := map[string]bool{}
+	for _, d := range deps {
+		seen[d] = true
+		for _, f := range forbidden {
+			if d == f || strings.HasPrefix(d, f+"/") {
+				t.Errorf("the browser build imports %s", d)
+			}
+		}
+	}
+	// And what must be there is there: the check looks at the right graph.
+	for _, want := range []string{"syscall/js", "github.com/vugu/vugu/domrender", "github.com/parcours-sante/parcours/sdk/client"} {
+		if !seen[want] {
+			t.Errorf("the browser build does not import %s", want)
+		}
+	}
+}

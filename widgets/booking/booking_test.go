@@ -1,0 +1,328 @@
+package booking_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vugu/vugu"
+	js "github.com/vugu/vugu/js"
+	"github.com/vugu/vugu/staticrender"
+
+	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/booking"
+)
+
+// flakyTransport is the network between the widget and the host: a real
+// HTTP transport that can be cut, as a phone loses its connection.
+type flakyTransport struct {
+	next client.Transport
+	down atomic.Bool
+}
+
+func (f *flakyTransport) Do(ctx context.Context, r *client.Request) (*client.Response, error) {
+	if f.down.Load() {
+		return nil, errors.New("network is unreachable")
+	}
+	return f.next.Do(ctx, r)
+}
+
+// harness runs the booking component as the browser does (event handlers
+// under the write lock, calls in goroutines) against a real host.
+type harness struct {
+	t     *testing.T
+	comp  *booking.Booking
+	mu    sync.RWMutex
+	ee    *vugu.EventEnvImpl
+	net   *flakyTransport
+	url   string
+	store *sqlite.Store
+	mu2   sync.Mutex
+	sent  []booking.Event
+}
+
+// domEvent is a DOM event as the widget's handlers see it; vugu's own
+// constructor needs a browser.
+type domEvent struct{ ee vugu.EventEnv }
+
+func (e domEvent) Prop(keys ...string) any            { return nil }
+func (e domEvent) PropString(keys ...string) string   { return "" }
+func (e domEvent) PropFloat64(keys ...string) float64 { return 0 }
+func (e domEvent) PropBool(keys ...string) bool       { return false }
+func (e domEvent) EventSummary() map[string]any       { return nil }
+func (e domEvent) JSEvent() js.Value                  { return js.Null() }
+func (e domEvent) JSEventTarget() js.Value            { return js.Null() }
+func (e domEvent) JSEventCurrentTarget() js.Value     { return js.Null() }
+func (e domEvent) EventEnv() vugu.EventEnv            { return e.ee }
+func (e domEvent) PreventDefault()                    {}
+func (e domEvent) StopPropagation()                   {}
+
+type initCtx struct{ ee vugu.EventEnv }
+
+func (c initCtx) EventEnv() vugu.EventEnv { return c.ee }
+
+func newHarness(t *testing.T, lang, service string) *harness {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Seed(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(host.Config{
+		Booking: store, Directory: store, DemoSignIn: true,
+		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment}},
+		Logger:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	hs := &harness{t: t, url: srv.URL, store: store, net: &flakyTransport{next: client.NewHTTPTransport()}}
+	hs.ee = vugu.NewEventEnvImpl(&hs.mu, make(chan bool, 1))
+	hs.comp = &booking.Booking{
+		M:       booking.NewModel(lang, sqlite.DemoEstablishment, service),
+		Backend: client.New(srv.URL, client.WithTransport(hs.net), client.WithLanguage(lang)),
+		Emit: func(e booking.Event) {
+			hs.mu2.Lock()
+			hs.sent = append(hs.sent, e)
+			hs.mu2.Unlock()
+		},
+	}
+	hs.comp.Init(initCtx{hs.ee})
+	hs.settle()
+	return hs
+}
+
+// settle waits until no call is under way.
+func (hs *harness) settle() {
+	hs.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		hs.mu.RLock()
+		quiet := hs.comp.Running() == 0 && !hs.comp.M.Loading
+		hs.mu.RUnlock()
+		if quiet {
+			return
+		}
+	}
+	hs.t.Fatal("the widget did not settle in 10 s")
+}
+
+// do performs a DOM event as domrender does: under the write lock.
+func (hs *harness) do(kind, id string) {
+	hs.ee.Lock()
+	hs.comp.Do(domEvent{hs.ee}, kind, id)
+	hs.ee.UnlockRender()
+	hs.settle()
+}
+
+func (hs *harness) doIndex(kind string, i int) {
+	hs.ee.Lock()
+	hs.comp.DoIndex(domEvent{hs.ee}, kind, i)
+	hs.ee.UnlockRender()
+	hs.settle()
+}
+
+// html renders the component as the host's first paint does.
+func (hs *harness) html() string {
+	hs.t.Helper()
+	hs.mu.RLock()
+	defer hs.mu.RUnlock()
+	env, err := vugu.NewBuildEnv()
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := staticrender.New(&b).Render(env.RunBuild(hs.comp)); err != nil {
+		hs.t.Fatal(err)
+	}
+	return b.String()
+}
+
+func (hs *harness) wantHTML(parts ...string) {
+	hs.t.Helper()
+	h := hs.html()
+	for _, p := range parts {
+		if !strings.Contains(h, p) {
+			hs.t.Errorf("rendered widget lacks %q", p)
+		}
+	}
+}
+
+func (hs *harness) firstSlot() portal.Slot {
+	hs.t.Helper()
+	if len(hs.comp.M.Days) == 0 || len(hs.comp.M.Days[hs.comp.M.Day].Slots) == 0 {
+		hs.t.Fatal("no slot shown")
+	}
+	return hs.comp.M.Days[hs.comp.M.Day].Slots[0]
+}
+
+func TestBookAndCancel(t *testing.T) {
+	hs := newHarness(t, "fr", sqlite.ServiceMaternite)
+	m := hs.comp.M
+	if m.Step != booking.StepSlots || m.Service != sqlite.ServiceMaternite {
+		t.Fatalf("step %s service %q, want the preset service's slots", m.Step, m.Service)
+	}
+	if m.EstablishmentName != "CHU Exemple" || len(m.Days) < 5 {
+		t.Fatalf("establishment %q, %d days of slots", m.EstablishmentName, len(m.Days))
+	}
+	hs.wantHTML(`aria-busy="false"`, "Maternité", "Indifférent", `class="pc-slot"`)
+
+	// "Any practitioner" shows one button per time.
+	for _, d := range m.Days {
+		for i := 1; i < len(d.Slots); i++ {
+			if d.Slots[i].Start.Equal(d.Slots[i-1].Start) {
+				t.Fatalf("two slots at %s on one day", d.Slots[i].Start)
+			}
+		}
+	}
+	// A practitioner filter keeps that practitioner's slots.
+	hs.do(string(booking.ChoosePractitioner), "pr-claire-martin")
+	for _, d := range hs.comp.M.Days {
+		for _, s := range d.Slots {
+			if s.Practitioner != "pr-claire-martin" {
+				t.Fatalf("slot %s of %s with the filter on Claire Martin", s.ID, s.Practitioner)
+			}
+		}
+	}
+	hs.doIndex(string(booking.ChooseDay), 1)
+	slot := hs.firstSlot()
+	hs.do(string(booking.ChooseSlot), slot.ID)
+	if m.Step != booking.StepConfirm {
+		t.Fatalf("step %s, want confirm", m.Step)
+	}
+	hs.wantHTML("Vérifiez votre rendez-vous", "Connexion de démonstration", "Claire Martin, Sage-femme")
+	// Confirming needs a patient; the demo sign-in comes first.
+	hs.do(string(booking.Confirm), "")
+	if m.Step != booking.StepConfirm {
+		t.Fatal("confirmed without a signed-in patient")
+	}
+	hs.do(string(booking.ChooseDemoPatient), sqlite.DemoPatientInesMoreau)
+	hs.do(string(booking.SignIn), "")
+	if m.Patient == nil || m.Patient.ID != sqlite.DemoPatientInesMoreau {
+		t.Fatalf("signed in as %v", m.Patient)
+	}
+	hs.do(string(booking.Confirm), "")
+	if m.Step != booking.StepDone || m.Appointment.Slot != slot.ID || m.Appointment.Status != portal.StatusBooked {
+		t.Fatalf("step %s, appointment %+v", m.Step, m.Appointment)
+	}
+	hs.wantHTML("Rendez-vous confirmé", "/api/v1/appointments/"+m.Appointment.ID+"/calendar.ics", "Votre rendez-vous est confirmé.")
+	if len(hs.sent) != 1 || hs.sent[0].Name != "parcours:booked" || hs.sent[0].Appointment != m.Appointment.ID {
+		t.Fatalf("events %+v, want one parcours:booked", hs.sent)
+	}
+
+	hs.do(string(booking.ShowMine), "")
+	if len(m.Mine) != 1 || m.Mine[0].ID != m.Appointment.ID {
+		t.Fatalf("my appointments %+v", m.Mine)
+	}
+	hs.do(string(booking.AskCancel), m.Appointment.ID)
+	hs.wantHTML("Voulez-vous vraiment annuler ce rendez-vous ?")
+	hs.do(string(booking.CancelAppointment), m.Appointment.ID)
+	if m.Mine[0].Status != portal.StatusCancelled {
+		t.Fatalf("status %s after cancel", m.Mine[0].Status)
+	}
+	hs.wantHTML(`data-status="cancelled"`, "Annulé")
+	if len(hs.sent) != 2 || hs.sent[1].Name != "parcours:cancelled" {
+		t.Fatalf("events %+v, want parcours:cancelled second", hs.sent)
+	}
+}
+
+// TestSlotTakenMeanwhile: another patient books the chosen slot before the
+// confirmation; the widget says so and shows fresh slots without it.
+func TestSlotTakenMeanwhile(t *testing.T) {
+	hs := newHarness(t, "fr", sqlite.ServiceDiabetologie)
+	slot := hs.firstSlot()
+	hs.do(string(booking.ChooseSlot), slot.ID)
+	hs.do(string(booking.SignIn), "")
+
+	other := client.New(hs.url)
+	if _, err := other.DemoSignIn(context.Background(), sqlite.DemoPatientLucasBernard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Book(context.Background(), portal.BookRequest{Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceDiabetologie, Slot: slot.ID, IdempotencyKey: "other-patient-1"}); err != nil {
+		t.Fatal(err)
+	}
+	hs.do(string(booking.Confirm), "")
+	m := hs.comp.M
+	if m.Step != booking.StepSlots || m.Err != portal.ErrSlotUnavailable {
+		t.Fatalf("step %s, error %q; want back to the slots with slot_unavailable", m.Step, m.Err)
+	}
+	for _, d := range m.Days {
+		for _, s := range d.Slots {
+			if s.ID == slot.ID {
+				t.Fatal("the taken slot is still offered")
+			}
+		}
+	}
+	hs.wantHTML(`role="alert"`, html.EscapeString(portal.ErrSlotUnavailable.Message("fr")))
+}
+
+// TestNetworkFailureAndRetry: a failed call shows a clear message with a
+// retry that works once the network is back; booking twice is impossible.
+func TestNetworkFailureAndRetry(t *testing.T) {
+	hs := newHarness(t, "en", sqlite.ServiceConsultations)
+	slot := hs.firstSlot()
+	hs.do(string(booking.ChooseSlot), slot.ID)
+	hs.do(string(booking.SignIn), "")
+	hs.net.down.Store(true)
+	hs.do(string(booking.Confirm), "")
+	m := hs.comp.M
+	if m.Err != portal.ErrBackendUnavailable || !hs.comp.CanRetry() {
+		t.Fatalf("error %q, retry %v", m.Err, hs.comp.CanRetry())
+	}
+	hs.wantHTML(html.EscapeString(portal.ErrBackendUnavailable.Message("en")), "Try again")
+	hs.net.down.Store(false)
+	hs.do(string(booking.Retry), "")
+	if m.Step != booking.StepDone || m.Err != "" {
+		t.Fatalf("after retry: step %s, error %q", m.Step, m.Err)
+	}
+	// The retry reused the booking's idempotency key: one appointment.
+	list, err := hs.comp.Backend.Appointments(context.Background())
+	if err != nil || len(list) != 1 {
+		t.Fatalf("appointments %v, %v; want exactly one", list, err)
+	}
+}
+
+// TestFirstPaint: before any call the widget renders its loading skeleton,
+// busy for assistive technology, as the host serves it.
+func TestFirstPaint(t *testing.T) {
+	for _, tc := range []struct{ lang, title string }{{"fr", "Prendre rendez-vous"}, {"en", "Book an appointment"}} {
+		t.Run(tc.lang, func(t *testing.T) {
+			comp := &booking.Booking{M: booking.NewModel(tc.lang, "chu-exemple", "maternite")}
+			env, err := vugu.NewBuildEnv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := staticrender.New(&b).Render(env.RunBuild(comp)); err != nil {
+				t.Fatal(err)
+			}
+			h := b.String()
+			for _, want := range []string{`<section id="` + booking.MountID + `"`, `aria-busy="true"`, `class="pc-skeleton"`, tc.title, `lang="` + tc.lang + `"`} {
+				if !strings.Contains(h, want) {
+					t.Errorf("first paint lacks %q", want)
+				}
+			}
+		})
+	}
+}

@@ -38,10 +38,10 @@ const pageOrigin = "https://www.chu-exemple.fr"
 
 type hostConfig = host.Config
 
-func newTestHost(t *testing.T) *testHost { return newTestHostWith(t, nil) }
+func newTestHost(t testing.TB) *testHost { return newTestHostWith(t, nil) }
 
 // newTestHostWith lets a test change the configuration before New.
-func newTestHostWith(t *testing.T, configure func(*hostConfig)) *testHost {
+func newTestHostWith(t testing.TB, configure func(*hostConfig)) *testHost {
 	t.Helper()
 	ctx := context.Background()
 	clock := portaltest.NewClock(seedTime)
@@ -79,7 +79,7 @@ func newTestHostWith(t *testing.T, configure func(*hostConfig)) *testHost {
 }
 
 // signedIn returns a client of th with its own session as patient.
-func (th *testHost) signedIn(t *testing.T, patient string) *client.Client {
+func (th *testHost) signedIn(t testing.TB, patient string) *client.Client {
 	t.Helper()
 	c := client.New(th.URL)
 	if _, err := c.DemoSignIn(context.Background(), patient); err != nil {

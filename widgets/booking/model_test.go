@@ -1,0 +1,120 @@
+package booking
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+func slotAt(id, practitioner string, t time.Time) portal.Slot {
+	return portal.Slot{ID: id, Practitioner: practitioner, Start: t, End: t.Add(30 * time.Minute)}
+}
+
+func TestGroupByDay(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
+	d1 := time.Date(2026, 11, 24, 9, 0, 0, 0, cet)
+	d2 := time.Date(2026, 11, 25, 9, 0, 0, 0, cet)
+	slots := []portal.Slot{
+		slotAt("a", "p1", d1), slotAt("b", "p2", d1), slotAt("c", "p1", d1.Add(30*time.Minute)),
+		slotAt("d", "p1", d2),
+		// 23:30 Paris is 22:30 UTC: still the 25th for the patient.
+		slotAt("e", "p2", time.Date(2026, 11, 25, 23, 30, 0, 0, cet)),
+	}
+	anyone := groupByDay(slots, true)
+	if len(anyone) != 2 || len(anyone[0].Slots) != 2 || anyone[0].Slots[0].ID != "a" || anyone[0].Slots[1].ID != "c" || len(anyone[1].Slots) != 2 {
+		t.Fatalf("any practitioner: %+v", anyone)
+	}
+	each := groupByDay(slots, false)
+	if len(each[0].Slots) != 3 {
+		t.Fatalf("with a practitioner chosen, every slot stays: %+v", each[0].Slots)
+	}
+	if each[1].Date.Day() != 25 {
+		t.Errorf("second day %s", each[1].Date)
+	}
+}
+
+func loadedModel() *Model {
+	m := NewModel("fr", "chu-exemple", "")
+	m.Apply(Action{Kind: loaded, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}}}}})
+	return m
+}
+
+func TestTransitions(t *testing.T) {
+	m := loadedModel()
+	if m.Step != StepService || m.Loading {
+		t.Fatalf("after load: step %s loading %v", m.Step, m.Loading)
+	}
+	if cmd := m.Apply(Action{Kind: ChooseService, ID: "cardiologie"}); cmd != nil || m.Service != "" {
+		t.Fatal("an unknown service was chosen")
+	}
+	if cmd := m.Apply(Action{Kind: ChooseService, ID: "maternite"}); cmd == nil || m.Step != StepSlots || !m.Loading {
+		t.Fatalf("choose service: step %s loading %v", m.Step, m.Loading)
+	}
+	if cmd := m.Apply(Action{Kind: ChoosePractitioner, ID: "nobody"}); cmd != nil {
+		t.Fatal("an unknown practitioner filter was applied")
+	}
+	start := time.Now().Add(48 * time.Hour)
+	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("s1", "p1", start)}})
+	m.Apply(Action{Kind: ChooseSlot, ID: "s1"})
+	if m.Step != StepConfirm || m.bookKey == "" {
+		t.Fatalf("choose slot: step %s key %q", m.Step, m.bookKey)
+	}
+	key := m.bookKey
+	// Without a patient, Confirm does nothing.
+	if cmd := m.Apply(Action{Kind: Confirm}); cmd != nil {
+		t.Fatal("confirmed without a patient")
+	}
+	m.Patient = &portal.Patient{ID: "pat-1"}
+	cause := Action{Kind: Confirm}
+	m.Apply(Action{Kind: booked, err: portal.Errorf(portal.ErrBackendUnavailable, "down"), cause: &cause})
+	if m.Err != portal.ErrBackendUnavailable || m.retry == nil || m.Step != StepConfirm {
+		t.Fatalf("after a failure: err %q retry %v step %s", m.Err, m.retry, m.Step)
+	}
+	if cmd := m.Apply(Action{Kind: Retry}); cmd == nil || m.bookKey != key || m.Err != "" {
+		t.Fatalf("retry: key %q (was %q), err %q", m.bookKey, key, m.Err)
+	}
+	// A lost session asks the patient to sign in again; no blind retry.
+	m.Apply(Action{Kind: booked, err: portal.Errorf(portal.ErrUnauthenticated, "expired"), cause: &cause})
+	if m.Patient != nil || m.retry != nil || m.Err != portal.ErrUnauthenticated {
+		t.Fatalf("after unauthenticated: patient %v retry %v err %q", m.Patient, m.retry, m.Err)
+	}
+	// Back from confirm goes to the slots, then to the services.
+	m.Apply(Action{Kind: Back})
+	if m.Step != StepSlots {
+		t.Fatalf("back: %s", m.Step)
+	}
+	m.Apply(Action{Kind: Back})
+	if m.Step != StepService || m.Service != "" {
+		t.Fatalf("back again: %s %q", m.Step, m.Service)
+	}
+}
+
+func TestBookedEmitsEvent(t *testing.T) {
+	m := loadedModel()
+	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	m.Apply(Action{Kind: booked, appointment: portal.Appointment{ID: "apt_1", Start: start, ServiceName: portal.Text{FR: "Maternité"}}})
+	if m.Step != StepDone || len(m.Events) != 1 {
+		t.Fatalf("step %s events %+v", m.Step, m.Events)
+	}
+	e := m.Events[0]
+	if e != (Event{Name: "parcours:booked", Appointment: "apt_1", Start: start}) {
+		t.Errorf("event %+v carries more than the id and start", e)
+	}
+}
+
+func TestEarlierDaysStopsAtNow(t *testing.T) {
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	m := loadedModel()
+	m.Now = func() time.Time { return now }
+	m.Apply(Action{Kind: ChooseService, ID: "maternite"})
+	m.Apply(Action{Kind: LaterDays})
+	if !m.Window.Equal(now.AddDate(0, 0, WindowDays)) {
+		t.Fatalf("later: %s", m.Window)
+	}
+	m.Apply(Action{Kind: EarlierDays})
+	m.Apply(Action{Kind: EarlierDays})
+	if !m.Window.Equal(now) {
+		t.Fatalf("earlier twice: %s, want %s", m.Window, now)
+	}
+}

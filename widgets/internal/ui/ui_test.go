@@ -1,0 +1,66 @@
+package ui
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLang(t *testing.T) {
+	for in, want := range map[string]string{"": "fr", "fr": "fr", "fr-FR": "fr", "en": "en", "en-GB": "en", "EN": "en", "de": "fr", "e": "fr"} {
+		if got := Lang(in); got != want {
+			t.Errorf("Lang(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMessages(t *testing.T) {
+	m := Messages{"hello": {"Bonjour %s", "Hello %s"}, "fr-only": {"Seulement", ""}}
+	for _, tc := range []struct{ lang, key, want string }{
+		{"fr", "hello", "Bonjour %s"},
+		{"en", "hello", "Hello %s"},
+		{"en", "fr-only", "Seulement"},
+		{"fr", "missing", "missing"},
+	} {
+		if got := m.T(tc.lang, tc.key); got != tc.want {
+			t.Errorf("T(%s, %s) = %q, want %q", tc.lang, tc.key, got, tc.want)
+		}
+	}
+	if got := m.Tf("en", "hello", "Camille"); got != "Hello Camille" {
+		t.Errorf("Tf = %q", got)
+	}
+}
+
+func TestDates(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	for _, tc := range []struct {
+		name string
+		t    time.Time
+		lang string
+		f    func(string, time.Time) string
+		want string
+	}{
+		{"date fr", time.Date(2026, 11, 24, 9, 30, 0, 0, paris), "fr", Date, "mardi 24 novembre 2026"},
+		{"date en", time.Date(2026, 11, 24, 9, 30, 0, 0, paris), "en", Date, "Tuesday 24 November 2026"},
+		{"short fr", time.Date(2026, 11, 24, 9, 30, 0, 0, paris), "fr", ShortDate, "mar. 24 nov."},
+		{"short fr février", time.Date(2027, 2, 1, 9, 0, 0, 0, paris), "fr", ShortDate, "lun. 1 févr."},
+		{"short fr août", time.Date(2027, 8, 15, 9, 0, 0, 0, paris), "fr", ShortDate, "dim. 15 août"},
+		{"short en", time.Date(2026, 11, 24, 9, 30, 0, 0, paris), "en", ShortDate, "Tue 24 Nov"},
+		{"datetime fr", time.Date(2026, 11, 24, 9, 30, 0, 0, paris), "fr", DateTime, "mardi 24 novembre 2026 à 09:30"},
+		{"datetime en", time.Date(2026, 11, 24, 14, 0, 0, 0, paris), "en", DateTime, "Tuesday 24 November 2026 at 14:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.f(tc.lang, tc.t); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The date is the one of the time's own location (the establishment's
+// offset), not the browser's: 23:30 in Paris is still the same day.
+func TestDateUsesOwnOffset(t *testing.T) {
+	late := time.Date(2026, 11, 24, 23, 30, 0, 0, time.FixedZone("CET", 3600))
+	if got := Date("fr", late); got != "mardi 24 novembre 2026" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -247,7 +247,7 @@ func (h *Host) bookAppointment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("appointment booked", "appointment", apt.ID, "establishment", id, "service", apt.Service)
+	h.log.Info("appointment booked", "appointment", apt.ID, "establishment", id)
 	w.Header().Set("Location", "/api/v1/appointments/"+url.PathEscape(apt.ID))
 	writeJSON(w, http.StatusCreated, apt)
 	return nil

@@ -27,7 +27,7 @@ var widgetSpecs = map[string]widgetSpec{
 	"booking": {
 		title: [2]string{"Prise de rendez-vous", "Appointment booking"},
 		render: func(lang, est string, q url.Values) (vugu.Builder, error) {
-			return &booking.Booking{M: booking.NewModel(lang, est, q.Get("service"))}, nil
+			return &booking.Booking{M: booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner"))}, nil
 		},
 	},
 }
@@ -105,7 +105,7 @@ func ThemeCSS(q url.Values) string {
 }
 
 var widgetTemplate = template.Must(template.New("w").Parse(`<!DOCTYPE html>
-<html lang="{{.Lang}}" data-widget="{{.Widget}}" data-establishment="{{.Establishment}}" data-service="{{.Service}}" data-lang="{{.Lang}}"{{if .Parent}} data-parent-origin="{{.Parent}}"{{end}}>
+<html lang="{{.Lang}}" data-widget="{{.Widget}}" data-establishment="{{.Establishment}}" data-service="{{.Service}}" data-practitioner="{{.Practitioner}}" data-lang="{{.Lang}}"{{if .Parent}} data-parent-origin="{{.Parent}}"{{end}}>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -171,7 +171,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		title = spec.title[1]
 	}
 	data := map[string]any{
-		"Lang": lang, "Widget": name, "Establishment": est, "Service": q.Get("service"),
+		"Lang": lang, "Widget": name, "Establishment": est, "Service": q.Get("service"), "Practitioner": q.Get("practitioner"),
 		"Parent": parent, "Title": title, "Nonce": nonce,
 		"Theme":      template.CSS(ThemeCSS(q)),
 		"CSS":        h.assets.byName["parcours.css"].path,

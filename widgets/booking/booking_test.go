@@ -75,7 +75,7 @@ type initCtx struct{ ee vugu.EventEnv }
 
 func (c initCtx) EventEnv() vugu.EventEnv { return c.ee }
 
-func newHarness(t *testing.T, lang, service string) *harness {
+func newHarness(t *testing.T, lang, service string, practitioner ...string) *harness {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
@@ -101,7 +101,7 @@ func newHarness(t *testing.T, lang, service string) *harness {
 	hs := &harness{t: t, url: srv.URL, store: store, net: &flakyTransport{next: client.NewHTTPTransport()}}
 	hs.ee = vugu.NewEventEnvImpl(&hs.mu, make(chan bool, 1))
 	hs.comp = &booking.Booking{
-		M:       booking.NewModel(lang, sqlite.DemoEstablishment, service),
+		M:       booking.NewModel(lang, sqlite.DemoEstablishment, service, strings.Join(practitioner, "")),
 		Backend: client.New(srv.URL, client.WithTransport(hs.net), client.WithLanguage(lang)),
 		Emit: func(e booking.Event) {
 			hs.mu2.Lock()
@@ -310,7 +310,7 @@ func TestNetworkFailureAndRetry(t *testing.T) {
 func TestFirstPaint(t *testing.T) {
 	for _, tc := range []struct{ lang, title string }{{"fr", "Prendre rendez-vous"}, {"en", "Book an appointment"}} {
 		t.Run(tc.lang, func(t *testing.T) {
-			comp := &booking.Booking{M: booking.NewModel(tc.lang, "chu-exemple", "maternite")}
+			comp := &booking.Booking{M: booking.NewModel(tc.lang, "chu-exemple", "maternite", "")}
 			env, err := vugu.NewBuildEnv()
 			if err != nil {
 				t.Fatal(err)
@@ -326,5 +326,25 @@ func TestFirstPaint(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPresetPractitioner: the element's practitioner attribute preselects a
+// practitioner of the preset service; an unknown one is ignored.
+func TestPresetPractitioner(t *testing.T) {
+	hs := newHarness(t, "fr", sqlite.ServiceMaternite, "pr-sophie-lefebvre")
+	if hs.comp.M.Practitioner != "pr-sophie-lefebvre" {
+		t.Fatalf("practitioner %q", hs.comp.M.Practitioner)
+	}
+	for _, d := range hs.comp.M.Days {
+		for _, s := range d.Slots {
+			if s.Practitioner != "pr-sophie-lefebvre" {
+				t.Fatalf("slot of %s shown", s.Practitioner)
+			}
+		}
+	}
+	hs.wantHTML(`<option selected="selected" value="pr-sophie-lefebvre">`)
+	if other := newHarness(t, "fr", sqlite.ServiceMaternite, "pr-julien-roux"); other.comp.M.Practitioner != "" {
+		t.Errorf("a practitioner of another service was preselected: %q", other.comp.M.Practitioner)
 	}
 }

@@ -66,9 +66,11 @@ type Event struct {
 type Model struct {
 	Lang          string
 	Establishment string
-	// PresetService is the service the host page asked for (the element's
-	// service attribute); it is chosen on start when it exists.
-	PresetService string
+	// PresetService and PresetPractitioner are what the host page asked for
+	// (the element's service and practitioner attributes); they are chosen
+	// on start when they exist.
+	PresetService      string
+	PresetPractitioner string
 
 	Step    Step
 	Loading bool             // a call is under way
@@ -102,13 +104,16 @@ type Model struct {
 }
 
 // NewModel returns the state before anything has loaded: the skeleton.
-func NewModel(lang, establishment, service string) *Model {
+// service and practitioner preselect a service and one of its practitioners;
+// either may be empty.
+func NewModel(lang, establishment, service, practitioner string) *Model {
 	return &Model{
-		Lang:          lang,
-		Establishment: establishment,
-		PresetService: service,
-		Step:          StepService,
-		Loading:       true,
+		Lang:               lang,
+		Establishment:      establishment,
+		PresetService:      service,
+		PresetPractitioner: practitioner,
+		Step:               StepService,
+		Loading:            true,
 	}
 }
 
@@ -198,6 +203,9 @@ func (m *Model) Apply(a Action) Cmd {
 			return nil
 		}
 		m.Service, m.Practitioner = a.ID, ""
+		if a.ID == m.PresetService && m.practitioner(m.PresetPractitioner) != nil {
+			m.Practitioner = m.PresetPractitioner
+		}
 		m.Window = m.startOfWindow()
 		m.Step = StepSlots
 		return m.call(a, m.loadSlots)

@@ -35,7 +35,7 @@ func TestGroupByDay(t *testing.T) {
 }
 
 func loadedModel() *Model {
-	m := NewModel("fr", "chu-exemple", "")
+	m := NewModel("fr", "chu-exemple", "", "")
 	m.Apply(Action{Kind: loaded, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}}}}})
 	return m
 }

@@ -39,7 +39,7 @@ func main() {
 	}
 	frame := js.Global().Get("parcoursFrame")
 	comp := &booking.Booking{
-		M:       booking.NewModel(lang, attr("data-establishment"), attr("data-service")),
+		M:       booking.NewModel(lang, attr("data-establishment"), attr("data-service"), attr("data-practitioner")),
 		Backend: client.New("", client.WithLanguage(lang)),
 		Ctx:     context.Background(),
 		Emit: func(e booking.Event) {

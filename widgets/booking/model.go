@@ -11,6 +11,7 @@ package booking
 import (
 	"context"
 	"crypto/rand"
+	"sync"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -394,24 +395,31 @@ func (m *Model) fail(a Action) Cmd {
 	return nil
 }
 
+// loadAll fetches what the first screen needs. The calls are independent,
+// so they run concurrently: on a phone each round trip costs.
 func (m *Model) loadAll(ctx context.Context, b Backend) Action {
-	est, err := b.Establishment(ctx, m.Establishment)
-	if err != nil {
-		return Action{Kind: loaded, err: err}
-	}
-	services, err := b.Services(ctx, m.Establishment)
-	if err != nil {
-		return Action{Kind: loaded, err: err}
-	}
-	patient, err := b.CurrentPatient(ctx)
-	if err != nil {
-		return Action{Kind: loaded, err: err}
-	}
-	var patients []portal.Patient
-	if patient == nil {
-		if patients, err = b.DemoPatients(ctx); err != nil {
+	var (
+		wg       sync.WaitGroup
+		est      portal.Establishment
+		services []portal.Service
+		patient  *portal.Patient
+		patients []portal.Patient
+		errs     [4]error
+	)
+	wg.Go(func() { est, errs[0] = b.Establishment(ctx, m.Establishment) })
+	wg.Go(func() { services, errs[1] = b.Services(ctx, m.Establishment) })
+	wg.Go(func() { patient, errs[2] = b.CurrentPatient(ctx) })
+	// The demo patients are only shown to someone signed out; asking for
+	// them at once costs nothing when the demo sign-in is off (an empty list).
+	wg.Go(func() { patients, errs[3] = b.DemoPatients(ctx) })
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return Action{Kind: loaded, err: err}
 		}
+	}
+	if patient != nil {
+		patients = nil
 	}
 	return Action{Kind: loaded, est: est, services: services, patient: patient, patients: patients}
 }

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -373,5 +374,52 @@ func TestDemoSignInOff(t *testing.T) {
 		if status != 404 {
 			t.Errorf("%s %s: %d %s, want 404", method, path, status, b)
 		}
+	}
+}
+
+// refusingBooking stands for an establishment rule that refuses bookings.
+type refusingBooking struct {
+	portal.Booking
+}
+
+func (refusingBooking) Book(ctx context.Context, r portal.BookRequest) (portal.Appointment, error) {
+	return portal.Appointment{}, &portal.Error{
+		Code:   portal.ErrBookingRefused,
+		Detail: "rule one-registration-per-pregnancy",
+		Reason: &portal.Text{FR: "Vous avez déjà une inscription en maternité.", EN: "You already have a maternity registration."},
+	}
+}
+
+// TestRefusalReasonReachesThePatient: an establishment's reason is the
+// message, in the patient's language; the rule's detail stays in the logs.
+func TestRefusalReasonReachesThePatient(t *testing.T) {
+	th := newTestHostWith(t, func(c *hostConfig) { c.Booking = refusingBooking{c.Booking} })
+	slot := freeSlot(t, th, sqlite.ServiceMaternite, 0)
+	for _, tc := range []struct{ lang, want string }{
+		{"fr", "Vous avez déjà une inscription en maternité."},
+		{"en", "You already have a maternity registration."},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			c := client.New(th.URL, client.WithLanguage(tc.lang))
+			if _, err := c.DemoSignIn(context.Background(), sqlite.DemoPatientCamilleDurand); err != nil {
+				t.Fatal(err)
+			}
+			_, err := c.Book(context.Background(), portal.BookRequest{Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceMaternite, Slot: slot.ID, IdempotencyKey: "refused-" + tc.lang + "-0001"})
+			if portal.Code(err) != portal.ErrBookingRefused {
+				t.Fatalf("error %v, want booking_refused", err)
+			}
+			if got := portal.PatientMessage(err, tc.lang); got != tc.want {
+				t.Errorf("patient message %q, want %q", got, tc.want)
+			}
+			if strings.Contains(err.Error(), "rule one-registration") {
+				t.Error("the rule's internal detail reached the client")
+			}
+		})
+	}
+	// A generic error still carries no reason.
+	_, err := client.New(th.URL).Appointments(context.Background())
+	var pe *portal.Error
+	if !errors.As(err, &pe) || pe.Reason != nil {
+		t.Errorf("a table error came back with a reason: %#v", err)
 	}
 }

@@ -51,7 +51,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := portal.Code(err)
 	var body client.ErrorBody
 	body.Error.Code = code
-	body.Error.Message = code.Message(requestLang(r))
+	body.Error.Message = portal.PatientMessage(err, requestLang(r))
 	writeJSON(w, code.Status(), body)
 }
 

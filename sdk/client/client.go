@@ -246,7 +246,13 @@ func (c *Client) do(ctx context.Context, method, path string, header map[string]
 	if resp.Status >= 300 {
 		var eb ErrorBody
 		if json.Unmarshal(resp.Body, &eb) == nil && eb.Error.Code != "" {
-			return &portal.Error{Code: eb.Error.Code, Detail: eb.Error.Message}
+			e := &portal.Error{Code: eb.Error.Code, Detail: eb.Error.Message}
+			if m := eb.Error.Message; m != "" && m != eb.Error.Code.Message(c.lang) {
+				// The host sent an establishment's own reason, already in
+				// the client's language.
+				e.Reason = &portal.Text{FR: m}
+			}
+			return e
 		}
 		return portal.Errorf(portal.CodeForStatus(resp.Status), "%s %s: HTTP %d", method, path, resp.Status)
 	}

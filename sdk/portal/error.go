@@ -24,6 +24,7 @@ const (
 	ErrAppointmentInPast     ErrorCode = "appointment_in_past"
 	ErrIdempotencyKeyMissing ErrorCode = "idempotency_key_missing"
 	ErrIdempotencyKeyReused  ErrorCode = "idempotency_key_reused"
+	ErrBookingRefused        ErrorCode = "booking_refused"
 	ErrTooLarge              ErrorCode = "payload_too_large"
 	ErrUnsupportedMediaType  ErrorCode = "unsupported_media_type"
 	ErrRateLimited           ErrorCode = "rate_limited"
@@ -49,6 +50,7 @@ var codes = map[ErrorCode]codeInfo{
 	ErrAppointmentInPast:     {409, "Ce rendez-vous est passé et ne peut plus être annulé.", "This appointment is in the past and can no longer be cancelled."},
 	ErrIdempotencyKeyMissing: {400, "La demande doit porter une clé d'idempotence.", "The request must carry an idempotency key."},
 	ErrIdempotencyKeyReused:  {422, "Cette demande a déjà été utilisée pour une autre réservation.", "This request was already used for another booking."},
+	ErrBookingRefused:        {422, "Ce rendez-vous ne peut pas être pris en ligne. Veuillez contacter le service.", "This appointment cannot be booked online. Please contact the service."},
 	ErrTooLarge:              {413, "La demande est trop volumineuse.", "The request is too large."},
 	ErrUnsupportedMediaType:  {415, "Format de demande non pris en charge.", "Unsupported request format."},
 	ErrRateLimited:           {429, "Trop de demandes. Veuillez patienter un instant.", "Too many requests. Please wait a moment."},
@@ -115,10 +117,33 @@ func CodeForStatus(status int) ErrorCode {
 }
 
 // Error is a failure with a code. Detail is for logs and integrators; it is
-// never shown to patients, who see Code.Message.
+// never shown to patients, who see Code.Message, or Reason when it is set.
 type Error struct {
 	Code   ErrorCode
 	Detail string
+	// Reason, when set, is a patient-facing explanation written by the
+	// establishment (a booking rule of a plugin, for example). It is shown
+	// instead of the code's generic message, so it must carry no detail of
+	// the failure.
+	Reason *Text
+}
+
+// Message returns the patient-facing text of e in lang: its Reason if set,
+// the code's message otherwise.
+func (e *Error) Message(lang string) string {
+	if e.Reason != nil && e.Reason.FR != "" {
+		return e.Reason.In(lang)
+	}
+	return e.Code.Message(lang)
+}
+
+// PatientMessage returns the patient-facing text of any error in lang.
+func PatientMessage(err error, lang string) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message(lang)
+	}
+	return Code(err).Message(lang)
 }
 
 func (e *Error) Error() string {

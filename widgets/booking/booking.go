@@ -163,7 +163,12 @@ func (c *Booking) Pressed(on bool) string {
 }
 
 // ErrText is the patient-facing text of the last error.
-func (c *Booking) ErrText() string { return c.M.Err.Message(c.M.Lang) }
+func (c *Booking) ErrText() string {
+	if c.M.ErrText != "" {
+		return c.M.ErrText
+	}
+	return c.M.Err.Message(c.M.Lang)
+}
 
 // CanRetry reports whether the last failure can be retried.
 func (c *Booking) CanRetry() bool { return c.M.retry != nil }

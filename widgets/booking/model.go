@@ -76,6 +76,7 @@ type Model struct {
 	Step    Step
 	Loading bool             // a call is under way
 	Err     portal.ErrorCode // the last failure, shown with a retry
+	ErrText string           // its patient-facing text (an establishment's reason, or the code's message)
 	retry   *Action
 
 	EstablishmentName string
@@ -377,8 +378,12 @@ func (m *Model) fail(a Action) Cmd {
 	m.Loading = false
 	code := portal.Code(a.err)
 	m.Err = code
+	m.ErrText = portal.PatientMessage(a.err, m.Lang)
 	m.retry = a.cause
 	switch code {
+	case portal.ErrBookingRefused:
+		// An establishment's rule: retrying the same booking cannot help.
+		m.retry = nil
 	case portal.ErrUnauthenticated:
 		// The session ended (expired or signed out elsewhere): ask again.
 		m.Patient = nil
@@ -389,6 +394,7 @@ func (m *Model) fail(a Action) Cmd {
 			m.Step = StepSlots
 			cmd := m.call(Action{Kind: ChooseDay}, m.loadSlots)
 			m.Err, m.retry = code, nil // keep telling why the patient is back here
+			m.ErrText = portal.PatientMessage(a.err, m.Lang)
 			return cmd
 		}
 	}

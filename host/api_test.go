@@ -246,6 +246,8 @@ func TestErrorLanguage(t *testing.T) {
 		{"default French", "/api/v1/appointments", "", portal.ErrUnauthenticated.Message("fr")},
 		{"Accept-Language en", "/api/v1/appointments", "en-GB,en;q=0.8", portal.ErrUnauthenticated.Message("en")},
 		{"lang=en wins", "/api/v1/appointments?lang=en", "fr-FR", portal.ErrUnauthenticated.Message("en")},
+		{"q=0 refuses a language", "/api/v1/appointments", "en;q=0, fr;q=0.5", portal.ErrUnauthenticated.Message("fr")},
+		{"lang=english is not a tag", "/api/v1/appointments?lang=english", "", portal.ErrUnauthenticated.Message("fr")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, b := c.do("GET", tc.path, map[string]string{"Accept-Language": tc.accept}, "")

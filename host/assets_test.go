@@ -31,21 +31,28 @@ import (
 // testPageOrigin is the embedding page of the demo establishment in tests.
 const testPageOrigin = "https://www.chu-exemple.fr"
 
+// testNow is the clock of demoConfig's host and backend.
+var testNow = time.Date(2026, 11, 23, 8, 0, 0, 0, time.FixedZone("CET", 3600))
+
 // demoConfig returns a Config on a private in-memory SQLite database seeded
 // with the demo data, serving the demo establishment (embeddable from
 // testPageOrigin) and "sans-origine", an establishment no page may embed.
 func demoConfig(t testing.TB) Config {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, ":memory:")
+	// A fixed clock (a Monday morning in Paris) makes the preloaded first
+	// paint, with its days and slots, the same on every run.
+	now := func() time.Time { return testNow }
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	if err := store.Seed(ctx, time.Now()); err != nil {
+	if err := store.Seed(ctx, testNow); err != nil {
 		t.Fatal(err)
 	}
 	return Config{
+		Now:       now,
 		Booking:   store,
 		Directory: store,
 		Establishments: []Establishment{

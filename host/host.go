@@ -15,8 +15,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,7 +163,40 @@ func NormalizeOrigin(s string) (string, error) {
 		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("%q is not an origin (scheme://host[:port])", s)
 	}
+	host, port := u.Hostname(), u.Port()
+	if !validHost(host) || (port != "" && !validPort(port)) {
+		return "", fmt.Errorf("%q is not an origin: the host must be a DNS name or an IP address", s)
+	}
 	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+// validHost accepts an IP address or an ASCII DNS name (internationalised
+// names must be given in their punycode form, as browsers send them). It
+// keeps anything that could add a directive to a CSP out of the origins.
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i] | 0x20
+			if !(c >= 'a' && c <= 'z' || label[i] >= '0' && label[i] <= '9' || label[i] == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n < 65536 && strconv.Itoa(n) == p
 }
 
 func (h *Host) recoverer(next http.Handler) http.Handler {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/parcours-sante/parcours/sdk/client"
@@ -15,14 +16,20 @@ import (
 
 // requestLang picks "fr" or "en" from ?lang= or Accept-Language; French by default.
 func requestLang(r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l != "" {
-		if strings.HasPrefix(l, "en") {
+	if l := strings.ToLower(r.URL.Query().Get("lang")); l != "" {
+		if l == "en" || strings.HasPrefix(l, "en-") {
 			return "en"
 		}
 		return "fr"
 	}
 	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		tag, params, _ := strings.Cut(part, ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		if q, ok := strings.CutPrefix(strings.ToLower(strings.ReplaceAll(params, " ", "")), "q="); ok {
+			if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
+				continue // q=0: "not this language"
+			}
+		}
 		switch {
 		case strings.HasPrefix(tag, "fr"):
 			return "fr"

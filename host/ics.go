@@ -39,6 +39,13 @@ func ICS(apt portal.Appointment, est portal.Establishment, lang string, now time
 	line("SUMMARY", icsText(summary))
 	line("LOCATION", icsText(est.Name))
 	line("DESCRIPTION", icsText(desc))
+	// A cancellation is a new revision of the same event (same UID), so a
+	// calendar that imported the booking updates it.
+	seq := "0"
+	if apt.Status == portal.StatusCancelled {
+		seq = "1"
+	}
+	line("SEQUENCE", seq)
 	line("STATUS", status)
 	line("END", "VEVENT")
 	line("END", "VCALENDAR")

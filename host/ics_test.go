@@ -94,6 +94,7 @@ func TestICSExact(t *testing.T) {
 		"SUMMARY:Rendez-vous Maternité — CHU Exemple\r\n" +
 		"LOCATION:CHU Exemple\r\n" +
 		"DESCRIPTION:Avec Dr Élise Lefèvre\r\n" +
+		"SEQUENCE:0\r\n" +
 		"STATUS:CONFIRMED\r\n" +
 		"END:VEVENT\r\n" +
 		"END:VCALENDAR\r\n"
@@ -118,6 +119,7 @@ func TestICS(t *testing.T) {
 				"SUMMARY":     "Rendez-vous Maternité — CHU Exemple",
 				"DESCRIPTION": "Avec Dr Élise Lefèvre",
 				"STATUS":      "CONFIRMED",
+				"SEQUENCE":    "0",
 			},
 		},
 		{
@@ -138,7 +140,7 @@ func TestICS(t *testing.T) {
 			name:   "cancelled",
 			lang:   "fr",
 			modify: func(a *portal.Appointment, _ *portal.Establishment) { a.Status = portal.StatusCancelled },
-			want:   map[string]string{"STATUS": "CANCELLED"},
+			want:   map[string]string{"STATUS": "CANCELLED", "SEQUENCE": "1"},
 		},
 		{
 			name: "times in UTC whatever the zone",

@@ -2,35 +2,53 @@ package host
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/staticrender"
 
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/vdom"
 )
 
 // widgetSpec describes one widget the host serves at /w/{name}.
 type widgetSpec struct {
-	title  [2]string // fr, en
-	render func(lang, establishment string, q url.Values) (vugu.Builder, error)
+	title [2]string // fr, en
+	// render returns the widget's root component for the first paint and,
+	// when the first screen could be preloaded, the data handed to the
+	// browser so that it starts from the same state.
+	render func(ctx context.Context, b booking.Backend, now func() time.Time, lang, establishment string, q url.Values) (vugu.Builder, any)
 }
 
 var widgetSpecs = map[string]widgetSpec{
 	"booking": {
 		title: [2]string{"Prise de rendez-vous", "Appointment booking"},
-		render: func(lang, est string, q url.Values) (vugu.Builder, error) {
+		render: func(ctx context.Context, b booking.Backend, now func() time.Time, lang, est string, q url.Values) (vugu.Builder, any) {
+			m := booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner"))
+			m.Now = now
+			if snap := booking.Preload(ctx, m, b); snap != nil {
+				return &booking.Booking{M: m, Backend: b}, snap
+			}
+			// The preload failed: serve the loading state; the browser
+			// loads and, if the backend is still down, shows the error.
 			return &booking.Booking{M: booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner"))}, nil
 		},
 	},
 }
+
+// PreloadTimeout bounds the backend calls of a widget document's preload;
+// past it the document is served with the loading skeleton.
+const PreloadTimeout = 2 * time.Second
 
 // ThemeKeys are the theme custom properties a page may pass (as
 // theme-<key> query parameters) to a widget frame.
@@ -120,7 +138,8 @@ var widgetTemplate = template.Must(template.New("w").Parse(`<!DOCTYPE html>
 </head>
 <body>
 {{.FirstPaint}}
-</body>
+{{if .State}}<script type="application/json" id="parcours-state">{{.State}}</script>
+{{end}}</body>
 </html>
 `))
 
@@ -148,15 +167,25 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	comp, err := spec.render(lang, est, q)
-	if err != nil {
-		h.widgetError(w, r, http.StatusBadRequest, lang)
-		return
+	r = h.withSubject(r)
+	ctx, cancel := context.WithTimeout(r.Context(), PreloadTimeout)
+	defer cancel()
+	comp, state := spec.render(ctx, serverBackend{Booking: h.cfg.Booking, h: h, r: r}, h.cfg.Now, lang, est, q)
+	var stateJSON []byte
+	if state != nil {
+		b, err := json.Marshal(state) // escapes <, > and &: safe inside the script element
+		if err != nil {
+			h.log.Error("encoding widget state", "widget", name, "err", err)
+		} else {
+			stateJSON = b
+		}
 	}
 	var paint bytes.Buffer
 	env, err := vugu.NewBuildEnv()
 	if err == nil {
-		err = staticrender.New(&paint).Render(env.RunBuild(comp))
+		br := env.RunBuild(comp)
+		vdom.MergeText(br) // as the browser will (hydration)
+		err = staticrender.New(&paint).Render(br)
 	}
 	if err != nil {
 		h.log.Error("rendering first paint", "widget", name, "err", err)
@@ -178,6 +207,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		"Helper":     h.assets.byName["vugu-helper.js"].path,
 		"Frame":      h.assets.byName["frame.js"].path,
 		"FirstPaint": template.HTML(paint.String()), // staticrender escapes text and attributes
+		"State":      template.JS(stateJSON),        // JSON with <, > and & escaped; a JS context for html/template
 	}
 	if a := h.assets.byName["parcours.wasm"]; a != nil {
 		data["Wasm"] = a.path

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"encoding/json"
 	"flag"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/widgets/booking"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -275,7 +277,7 @@ func TestWidgetDocumentLanguage(t *testing.T) {
 func TestWidgetDocumentEscaping(t *testing.T) {
 	h := startHost(t, demoConfig(t))
 	const attack = `"><script>alert(1)</script><x a="`
-	w := get(h, bookingURL("service", attack, "theme-primary", "red</style><script>alert(1)</script>"))
+	w := get(h, bookingURL("service", attack, "practitioner", attack, "theme-primary", "red</style><script>alert(1)</script>"))
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d", w.Code)
 	}
@@ -286,8 +288,16 @@ func TestWidgetDocumentEscaping(t *testing.T) {
 	if !strings.Contains(body, `data-service="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;x a=&#34;"`) {
 		t.Errorf("service not kept as an escaped attribute:\n%s", body)
 	}
-	// Every script is an external file from 'self': nothing inline for the CSP to allow.
+	if !strings.Contains(body, `data-practitioner="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;x a=&#34;"`) {
+		t.Errorf("practitioner not kept as an escaped attribute:\n%s", body)
+	}
+	// Every script is an external file from 'self': nothing inline for the
+	// CSP to allow. The one exception is the widget's state, a JSON data
+	// block the browser never executes.
 	for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1) {
+		if tag == `<script type="application/json" id="parcours-state">` {
+			continue
+		}
 		if !regexp.MustCompile(`^<script src="/a/[a-z-]+\.[0-9a-f]{12}\.js" defer`).MatchString(tag) {
 			t.Errorf("script tag %q is not an external hashed asset", tag)
 		}
@@ -434,5 +444,28 @@ func TestWidgetFirstPaintGolden(t *testing.T) {
 				t.Errorf("first paint differs from %s (run go test ./host -update if intended)\n got:\n%s\nwant:\n%s", golden, got, want)
 			}
 		})
+	}
+}
+
+// TestWidgetStateHandoff: the state the host hands to the browser is the
+// JSON object of the snapshot (not a string), and it holds what the first
+// paint shows.
+func TestWidgetStateHandoff(t *testing.T) {
+	h := startHost(t, demoConfig(t))
+	body := get(h, bookingURL()).Body.String()
+	m := regexp.MustCompile(`<script type="application/json" id="parcours-state">([^<]*)</script>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no state block in the document")
+	}
+	var snap booking.Snapshot
+	if err := json.Unmarshal([]byte(m[1]), &snap); err != nil {
+		t.Fatalf("state block: %v\n%s", err, m[1])
+	}
+	if snap.Establishment.Name != "CHU Exemple" || snap.Service != sqlite.ServiceMaternite || len(snap.Services) != 3 {
+		t.Errorf("snapshot %+v", snap)
+	}
+	shown := strings.Count(firstPaint(t, body), `class="pc-slot"`)
+	if shown == 0 || len(snap.Slots) < shown {
+		t.Errorf("%d slots handed over, %d shown", len(snap.Slots), shown)
 	}
 }

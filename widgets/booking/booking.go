@@ -34,7 +34,10 @@ type Booking struct {
 func (c *Booking) Init(ctx vugu.InitCtx) {
 	ee := ctx.EventEnv()
 	if ee == nil || c.Backend == nil {
-		return // a server-side render: the first paint is the loading state
+		return // a server-side render: the host preloads the model itself
+	}
+	if !c.M.Loading {
+		return // hydrated from the host's snapshot: nothing to fetch
 	}
 	// Init runs inside a build, under the renderer's read lock: take the
 	// write lock from a goroutine once the build is over.

@@ -128,6 +128,47 @@ test('the widget speaks English with lang="en" and works from the keyboard', asy
   await page.context().close();
 });
 
+test('the slots are in the server-rendered document, readable without JavaScript', async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  await page.goto(HOST + '/w/booking?establishment=chu-exemple&service=maternite&lang=fr');
+  const slots = page.locator('button.pc-slot');
+  assert.ok(await slots.count() > 0, 'server-rendered slots');
+  assert.match(await slots.first().getAttribute('aria-label'), /\d{2}:\d{2} avec /);
+  assert.equal(await page.locator('#parcours-root').getAttribute('aria-busy'), 'false');
+  await page.context().close();
+});
+
+test('the Wasm takes over the server-rendered DOM without replacing it', async () => {
+  const page = await newPage();
+  // Runs in every frame at document start (CDP-injected, outside the CSP):
+  // mark the server's nodes before the Wasm can touch them.
+  await page.addInitScript(() => {
+    document.addEventListener('DOMContentLoaded', () => {
+      const slot = document.querySelector('button.pc-slot');
+      const title = document.querySelector('#pc-step-title');
+      if (slot) slot.parcoursServerNode = true;
+      if (title) title.parcoursServerNode = true;
+    });
+  });
+  await page.goto(SITE + '/');
+  const frame = await (await page.locator('parcours-booking iframe').elementHandle()).contentFrame();
+  await frame.waitForSelector('html[data-wasm="running"]');
+  // Let the first render happen, then check the nodes are the server's.
+  await frame.waitForFunction(() => window.vuguRender !== undefined);
+  await page.waitForTimeout(300);
+  const kept = await frame.evaluate(() => ({
+    slot: document.querySelector('button.pc-slot')?.parcoursServerNode === true,
+    title: document.querySelector('#pc-step-title')?.parcoursServerNode === true,
+  }));
+  console.log('# kept', JSON.stringify(kept), await frame.evaluate(() => document.querySelectorAll('button.pc-slot').length));
+  assert.deepEqual(kept, { slot: true, title: true }, 'server nodes kept by the hydration');
+  // And they work: a click on the server's slot button goes to the confirmation.
+  await frame.locator('button.pc-slot').first().click();
+  await frame.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('a page on an origin the host does not allow gets no widget', { skip: !OTHER_SITE }, async () => {
   const page = await newPage();
   await page.goto(OTHER_SITE + '/');

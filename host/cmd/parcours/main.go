@@ -4,6 +4,8 @@
 //	parcours demo     the host on an embedded, seeded SQLite database with the
 //	                  demo sign-in, plus a sample hospital page on another origin
 //	parcours snippet  print the embed code (script tag with SRI + element)
+//	parcours questionnaire check|score  support report and scoring of FHIR
+//	                  Questionnaires (docs/questionnaires.md)
 //
 // Run `parcours <command> -h` for the flags of each.
 package main
@@ -36,6 +38,7 @@ usage:
   parcours serve   [flags]   run the host
   parcours demo    [flags]   run the demo (seeded database, demo sign-in, sample hospital page)
   parcours snippet [flags]   print the embed snippet for a hospital page
+  parcours questionnaire check|score ...   support report / scoring of a FHIR Questionnaire
 
 Run "parcours <command> -h" for its flags.
 `
@@ -55,6 +58,11 @@ func main() {
 		err = serve(ctx, os.Args[2:], true, os.Stdout)
 	case "snippet":
 		err = snippet(os.Args[2:], os.Stdout)
+	case "questionnaire":
+		err = questionnaireCmd(os.Args[2:], os.Stdout)
+		if errors.Is(err, errRefused) {
+			os.Exit(1)
+		}
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"syscall/js"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/vdom"
 )
 
 func main() {
@@ -48,6 +50,16 @@ func main() {
 			}
 		},
 	}
+	// Start from the state the host rendered, if it handed one over: the
+	// first render then matches the server's HTML node for node.
+	if el := js.Global().Get("document").Call("getElementById", "parcours-state"); el.Truthy() {
+		var snap booking.Snapshot
+		if err := json.Unmarshal([]byte(el.Get("textContent").String()), &snap); err == nil {
+			comp.M.Hydrate(&snap)
+		} else {
+			fmt.Println("parcours: ignoring the host's state:", err)
+		}
+	}
 	if err := run(comp, frame); err != nil {
 		root.Call("setAttribute", "data-wasm-error", err.Error())
 		fmt.Println("parcours:", err)
@@ -71,7 +83,9 @@ func run(comp *booking.Booking, frame js.Value) error {
 	lastStep := comp.M.Step
 	for ok := true; ok; ok = renderer.EventWait() {
 		ee.RLock()
-		err := renderer.Render(env.RunBuild(comp))
+		br := env.RunBuild(comp)
+		vdom.MergeText(br) // as the host did for the first paint
+		err := renderer.Render(br)
 		step, loading, acted := comp.M.Step, comp.M.Loading, comp.Interacted
 		ee.RUnlock()
 		if err != nil {

@@ -1,0 +1,50 @@
+// Command garbage is a test plugin that speaks ABI version 1 without the SDK
+// and answers every hook with bytes that are not a valid output.
+package main
+
+import "unsafe"
+
+var (
+	buf [][]byte
+	out []byte
+)
+
+func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
+
+func give(b []byte) uint64 {
+	out = b
+	return uint64(addr(b))<<32 | uint64(len(b))
+}
+
+//go:wasmexport parcours_abi_version
+func abiVersion() int32 { return 1 }
+
+//go:wasmexport parcours_alloc
+func alloc(size int32) uint32 {
+	b := make([]byte, size+1)
+	buf = append(buf, b)
+	return addr(b)
+}
+
+//go:wasmexport parcours_hooks
+func hooks() uint64 { return give([]byte(`["before_booking","after_booking"]`)) }
+
+var answers = [][]byte{
+	[]byte(`{"allow": tru`),                           // not JSON
+	[]byte(`{"allow": true, "admin": true}`),          // unknown field
+	[]byte(`{"reason": {"fr": "sans décision"}}`),     // allow missing
+	[]byte(`{"allow": true} {"allow": false}`),        // trailing data
+	[]byte(`{"allow": false, "reason": {"en": "x"}}`), // reason without French
+}
+
+var calls int
+
+//go:wasmexport parcours_handle
+func handle(hookPtr, hookLen, inPtr, inLen uint32) uint64 {
+	buf = buf[:0]
+	a := answers[calls%len(answers)]
+	calls++
+	return give(a)
+}
+
+func main() {}

@@ -1,0 +1,505 @@
+// Command parcours-bench measures Parcours and writes docs/benchmarks.md
+// (`make bench`). It reports; it asserts nothing. Everything runs on this
+// machine over loopback, with bounded load that stops by itself.
+//
+//  1. Sizes of the Wasm and the scripts (raw, gzip, brotli, zstd) and the Wasm's
+//     code per Go package, so that a regression has a culprit.
+//  2. The host: requests per second and p50/p99 latency of a free-slot search
+//     through the host versus a bare HTTP endpoint making the same backend call,
+//     and of the loader (a static asset), in the same run.
+//  3. Booking under contention: 50 concurrent clients on the slots of one day.
+//  4. The booking widget in headless Chromium (widgets/e2e/bench.mjs): first
+//     contentful paint and first handled click, cold and warm cache, on loopback
+//     and on Lighthouse's mobile Slow 4G profile.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hospitalsite "github.com/parcours-sante/parcours/examples/hospital-site"
+	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/wasm/build"
+)
+
+func main() {
+	out := flag.String("o", "docs/benchmarks.md", "report to write")
+	web := flag.String("web", "build/web", "directory of the built Wasm files (built if missing)")
+	runs := flag.Int("runs", 5, "browser runs per scenario")
+	duration := flag.Duration("duration", 3*time.Second, "length of each load test")
+	browser := flag.Bool("browser", true, "run the browser measurements (needs node, playwright-core in widgets/e2e, chromium)")
+	flag.Parse()
+	if err := run(*out, *web, *runs, *duration, *browser); err != nil {
+		fmt.Fprintln(os.Stderr, "parcours-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type report struct {
+	bytes.Buffer
+}
+
+func (r *report) f(format string, args ...any) { fmt.Fprintf(&r.Buffer, format, args...) }
+
+func run(out, web string, runs int, duration time.Duration, withBrowser bool) error {
+	ctx := context.Background()
+	var r report
+	r.f("# Benchmarks\n\nWritten by `make bench` (host/cmd/parcours-bench) on %s. Measurements, not assertions.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	r.f("Machine: %s, %d CPUs, %s, %s/%s.\n\n", cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+
+	fmt.Fprintln(os.Stderr, "bench: building the Wasm")
+	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
+		if err := build.Web(web); err != nil {
+			return err
+		}
+	}
+	if err := sizes(&r, web); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(os.Stderr, "bench: starting the host")
+	env, err := start(ctx, web)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+
+	fmt.Fprintln(os.Stderr, "bench: host load")
+	if err := hostLoad(&r, env, duration); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "bench: booking contention")
+	if err := contention(&r, env); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "bench: Go benchmarks")
+	if err := goBenchmarks(&r); err != nil {
+		return err
+	}
+	if withBrowser {
+		fmt.Fprintln(os.Stderr, "bench: browser (takes a few minutes)")
+		if err := browserBench(&r, env, runs); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(out, r.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", out)
+	return nil
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func kb(n int) string { return fmt.Sprintf("%.1f KB", float64(n)/1000) }
+
+func sizes(r *report, web string) error {
+	ss, err := build.Sizes(web)
+	if err != nil {
+		return err
+	}
+	r.f("## Sizes\n\nBudgets: all widgets in one Wasm ≤ 1.0 MB brotli; loader ≤ 5 KB brotli.\n\n")
+	r.f("| file | raw | gzip | brotli | zstd |\n|---|---:|---:|---:|---:|\n")
+	for _, s := range ss {
+		r.f("| %s | %s | %s | %s | %s |\n", s.File, kb(s.Raw), kb(s.Gzip), kb(s.Brotli), kb(s.Zstd))
+	}
+	for _, s := range ss {
+		switch s.File {
+		case "parcours.wasm":
+			r.f("\nWasm: %s brotli against a budget of 1,000 KB (%s).\n", kb(s.Brotli), gap(float64(s.Brotli), 1_000_000, false))
+		case "parcours.js (loader)":
+			r.f("Loader: %s brotli against a budget of 5 KB (%s).\n", kb(s.Brotli), gap(float64(s.Brotli), 5_000, false))
+		}
+	}
+
+	tmp, err := os.MkdirTemp("", "parcours-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	full := filepath.Join(tmp, "full.wasm")
+	if err := build.Wasm(full, false); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(full)
+	if err != nil {
+		return err
+	}
+	deps, err := build.Deps()
+	if err != nil {
+		return err
+	}
+	bd, err := build.Analyze(b, deps)
+	if err != nil {
+		return err
+	}
+	r.f("\n### Where the Wasm's bytes go\n\nUnstripped build: %s in all, %s of code, %s of data. Code per package, the 25 largest:\n\n", kb(bd.Total), kb(bd.Code), kb(bd.Data))
+	r.f("| package | code | functions |\n|---|---:|---:|\n")
+	for _, p := range bd.Packages[:min(25, len(bd.Packages))] {
+		r.f("| %s | %s | %d |\n", p.Package, kb(p.CodeBytes), p.Functions)
+	}
+	r.f("\n")
+	return nil
+}
+
+// gap describes a measure against its budget.
+func gap(v, budget float64, higherIsBetter bool) string {
+	ok := v <= budget
+	if higherIsBetter {
+		ok = v >= budget
+	}
+	if ok {
+		return "within budget"
+	}
+	return fmt.Sprintf("over by %.0f%%", (v/budget-1)*100)
+}
+
+type env struct {
+	store            *sqlite.Store
+	h                *host.Host
+	hostURL, siteURL string
+	bareURL          string
+	servers          []*http.Server
+	dir              string
+}
+
+func (e *env) close() {
+	for _, s := range e.servers {
+		s.Close()
+	}
+	e.h.Close()
+	e.store.Close()
+	os.RemoveAll(e.dir)
+}
+
+func listen() (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	return ln, "http://" + ln.Addr().String(), nil
+}
+
+func start(ctx context.Context, web string) (*env, error) {
+	dir, err := os.MkdirTemp("", "parcours-bench-db")
+	if err != nil {
+		return nil, err
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"))
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Seed(ctx, time.Now()); err != nil {
+		return nil, err
+	}
+	hostLn, hostURL, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	siteLn, siteURL, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	bareLn, bareURL, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	h, err := host.New(host.Config{
+		Booking: store, Directory: store, DemoSignIn: true,
+		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL}}},
+		Assets:         os.DirFS(web),
+		Logger:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := &env{store: store, h: h, hostURL: hostURL, siteURL: siteURL, bareURL: bareURL, dir: dir}
+	serve := func(ln net.Listener, handler http.Handler) {
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+		e.servers = append(e.servers, srv)
+		go srv.Serve(ln)
+	}
+	serve(hostLn, h)
+	serve(siteLn, hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostURL, LoaderSRI: host.LoaderSRI()}))
+	// The bare endpoint: the same backend call and JSON, nothing else.
+	serve(bareLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := slotQuery(time.Now())
+		slots, err := store.FreeSlots(r.Context(), q)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"slots": slots})
+	}))
+	return e, nil
+}
+
+func slotQuery(now time.Time) portal.SlotQuery {
+	return portal.SlotQuery{Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceMaternite, From: now, To: now.AddDate(0, 0, 14)}
+}
+
+// loadResult is one bounded load test.
+type loadResult struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int
+}
+
+// load sends GET url from `conns` workers for d, with one connection each.
+func load(url string, header http.Header, conns int, d time.Duration) loadResult {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Header = header.Clone()
+				t := time.Now()
+				resp, err := c.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = errors.New(resp.Status)
+					}
+				}
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	res := loadResult{rps: float64(len(lat)) / d.Seconds(), errors: int(errs.Load())}
+	if len(lat) > 0 {
+		res.p50 = lat[len(lat)/2]
+		res.p99 = lat[len(lat)*99/100]
+	}
+	return res
+}
+
+func hostLoad(r *report, e *env, d time.Duration) error {
+	now := time.Now()
+	q := slotQuery(now)
+	slotsPath := fmt.Sprintf("/api/v1/establishments/%s/slots?service=%s&from=%s&to=%s", q.Establishment, q.Service,
+		now.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	const conns = 8
+	json := http.Header{"Accept": {"application/json"}}
+	// Warm up both, then measure in turn.
+	load(e.bareURL, json, conns, d/6)
+	load(e.hostURL+slotsPath, json, conns, d/6)
+	bare := load(e.bareURL, json, conns, d)
+	through := load(e.hostURL+slotsPath, json, conns, d)
+	bare1 := load(e.bareURL, json, 1, d)
+	through1 := load(e.hostURL+slotsPath, json, 1, d)
+	gz := load(e.hostURL+slotsPath, http.Header{"Accept": {"application/json"}, "Accept-Encoding": {"gzip"}}, conns, d)
+	loader := load(e.hostURL+"/parcours.js", http.Header{"Accept-Encoding": {"br"}}, conns, d)
+	r.f("## Host\n\n%d connections on loopback for %s each, same run. *Bare* is a plain net/http handler making the same backend call (SQLite free-slot search, 14 days of one service) and encoding the same JSON; *through the host* adds routing, the session lookup, the security headers, CORS, cross-origin protection and the error mapping.\n\n", conns, d)
+	r.f("| target | req/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n")
+	for _, row := range []struct {
+		name string
+		res  loadResult
+	}{{"free slots, bare", bare}, {"free slots, through the host", through}, {"free slots, through the host, gzip", gz}, {"/parcours.js (static, brotli)", loader},
+		{"free slots, bare, 1 connection", bare1}, {"free slots, through the host, 1 connection", through1}} {
+		r.f("| %s | %.0f | %s | %s | %d |\n", row.name, row.res.rps, row.res.p50.Round(time.Microsecond), row.res.p99.Round(time.Microsecond), row.res.errors)
+	}
+	ratio := through.rps / bare.rps
+	added := through1.p50 - bare1.p50 // on one connection: no queueing in the latency
+	r.f("\nThe host keeps %.2f of the bare throughput with %d connections (budget ≥ 0.65: %s) and adds %s at p50 on one connection (budget ≤ 100 µs: %s).\n\n",
+		ratio, conns, gap(ratio, 0.65, true), added.Round(time.Microsecond), gap(float64(added.Microseconds()), 100, false))
+	return nil
+}
+
+// contention: 50 clients book the slots of one day at once, each picking a
+// random free slot and trying again on slot_unavailable, until the day is full.
+func contention(r *report, e *env) error {
+	ctx := context.Background()
+	patients := []string{sqlite.DemoPatientCamilleDurand, sqlite.DemoPatientLucasBernard, sqlite.DemoPatientInesMoreau}
+	clients := make([]*client.Client, 50)
+	for i := range clients {
+		clients[i] = client.New(e.hostURL)
+		if _, err := clients[i].DemoSignIn(ctx, patients[i%len(patients)]); err != nil {
+			return err
+		}
+	}
+	// The days of the diabetology service, one per round.
+	all, err := e.store.FreeSlots(ctx, portal.SlotQuery{Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceDiabetologie, From: time.Now(), To: time.Now().AddDate(0, 0, 14)})
+	if err != nil {
+		return err
+	}
+	days := map[string][]portal.Slot{}
+	var order []string
+	for _, s := range all {
+		d := s.Start.Format("2006-01-02")
+		if _, ok := days[d]; !ok {
+			order = append(order, d)
+		}
+		days[d] = append(days[d], s)
+	}
+	if len(order) > 1 {
+		order = order[1:] // today may be partly past
+	}
+	r.f("## Booking under contention\n\n50 clients (sessions of the demo patients), at once, on the free slots of one day of one service, through the host: each picks a random free slot and tries again on `slot_unavailable` until the day is full.\n\n")
+	r.f("| day | slots | bookings | refused (taken meanwhile) | other errors | time | bookings/s |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, day := range order[:min(3, len(order))] {
+		slots := days[day]
+		var booked, refused, failed atomic.Int64
+		taken := make([]atomic.Bool, len(slots))
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		for i, c := range clients {
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(i), uint64(t0.UnixNano())))
+				for attempt := 0; ; attempt++ {
+					var free []int
+					for j := range slots {
+						if !taken[j].Load() {
+							free = append(free, j)
+						}
+					}
+					if len(free) == 0 || attempt > 200 {
+						return
+					}
+					j := free[rng.IntN(len(free))]
+					s := slots[j]
+					_, err := c.Book(ctx, portal.BookRequest{Establishment: s.Establishment, Service: s.Service, Slot: s.ID, IdempotencyKey: fmt.Sprintf("bench-%d-%d-%d", t0.UnixNano(), i, attempt)})
+					switch portal.Code(err) {
+					case "":
+						booked.Add(1)
+						taken[j].Store(true)
+					case portal.ErrSlotUnavailable:
+						refused.Add(1)
+						taken[j].Store(true)
+					default:
+						failed.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		el := time.Since(t0)
+		r.f("| %s | %d | %d | %d | %d | %s | %.0f |\n", day, len(slots), booked.Load(), refused.Load(), failed.Load(), el.Round(time.Millisecond), float64(booked.Load())/el.Seconds())
+		if int(booked.Load()) != len(slots) {
+			r.f("\n**%d slots but %d bookings: a slot was lost or double-booked.**\n\n", len(slots), booked.Load())
+		}
+	}
+	r.f("\nEvery slot is booked exactly once (a double booking would show more bookings than slots).\n\n")
+	return nil
+}
+
+type stat struct {
+	Median, Min, Max float64
+}
+
+type browserResult struct {
+	Widget, Profile, Cache string
+	Runs                   int
+	Content, Interactive   stat
+	Bytes                  stat
+}
+
+func browserBench(r *report, e *env, runs int) error {
+	dir := "widgets/e2e"
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		return fmt.Errorf("playwright-core is not installed: run `cd widgets/e2e && npm ci` (or -browser=false)")
+	}
+	cmd := exec.Command("node", "bench.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SITE_URL="+e.siteURL, fmt.Sprintf("RUNS=%d", runs))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("bench.mjs: %w", err)
+	}
+	var res struct {
+		Chromium string
+		Results  []browserResult
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return fmt.Errorf("bench.mjs output: %w\n%s", err, out)
+	}
+	r.f("## The booking widget in Chromium\n\nHeadless Chromium %s (playwright-core), the demo hospital page embedding `<parcours-booking>` from the host on another origin. From the start of navigation: **content** is the first contentful paint in the widget's frame (the server-rendered slots); **interactive** is the first click on a slot that the widget handles (its buttons are inert until the Wasm has mounted). Median of %d runs [min–max]. *Slow 4G* is Lighthouse's mobile profile: 150 ms RTT, 1.6 Mbps down, 750 kbps up, CPU 4× slower. *Cold*: a new browser context (empty cache) per run; *warm*: the same context, primed.\n\n", res.Chromium, runs)
+	r.f("| profile | cache | content | interactive | transferred |\n|---|---|---:|---:|---:|\n")
+	ms := func(s stat) string { return fmt.Sprintf("%.0f ms [%.0f–%.0f]", s.Median, s.Min, s.Max) }
+	for _, x := range res.Results {
+		r.f("| %s | %s | %s | %s | %s |\n", x.Profile, x.Cache, ms(x.Content), ms(x.Interactive), kb(int(x.Bytes.Median)))
+	}
+	r.f("\nBudgets on Slow 4G: content ≤ 1,000 ms cold; interactive ≤ 3,000 ms cold and ≤ 600 ms warm.\n")
+	for _, x := range res.Results {
+		if x.Profile != "slow4g" {
+			continue
+		}
+		if x.Cache == "cold" {
+			r.f("- cold: content %s, interactive %s.\n", gap(x.Content.Median, 1000, false), gap(x.Interactive.Median, 3000, false))
+		} else {
+			r.f("- warm: interactive %s.\n", gap(x.Interactive.Median, 600, false))
+		}
+	}
+	r.f("\nPeers (LHC-Forms, Medplum) are measured on the questionnaire widget, when it exists.\n")
+	return nil
+}
+
+// goBenchmarks runs the packages' Go benchmarks (host, plugins, Wasm tools)
+// and copies their result lines.
+func goBenchmarks(r *report) error {
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "1s", "./host/...", "./wasm/...", "./sdk/...")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go test -bench: %w\n%s", err, out)
+	}
+	r.f("## Go benchmarks\n\n`go test -bench . -benchmem` of the host, the plugin runtime, the SDK and the Wasm tools:\n\n```\n")
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "pkg:") {
+			r.f("%s\n", l)
+		}
+	}
+	r.f("```\n\n")
+	return nil
+}

@@ -10,7 +10,9 @@ package booking
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -490,5 +492,14 @@ func (m *Model) practitioner(id string) *portal.Practitioner {
 	return nil
 }
 
-// newKey returns a fresh idempotency key for one booking intent.
-func newKey() string { return "bk-" + rand.Text() }
+// newKey returns a fresh idempotency key for one booking intent: 128 bits
+// from the runtime's ChaCha8 generator (seeded by the browser's
+// crypto.getRandomValues). The key must be unique, not secret: the host
+// scopes it to the signed-in patient. Not crypto/rand, which links about
+// 60 KB of FIPS crypto code into the browser's Wasm.
+func newKey() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	return "bk-" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
+}

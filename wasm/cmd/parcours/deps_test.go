@@ -10,7 +10,7 @@ import (
 
 // TestBrowserDependencies keeps what must not be in the widgets' Wasm out of
 // it: net/http (about 1.3 MB brotli; the browser transport uses fetch), the
-// host, its backends and the plugin runtime. It checks the build graph for
+// host, its backends, the plugin runtime and the crypto module. It checks the build graph for
 // GOOS=js GOARCH=wasm, the way tailscale's deptest does.
 func TestBrowserDependencies(t *testing.T) {
 	cmd := exec.Command("go", "list", "-deps", ".")
@@ -29,6 +29,10 @@ func TestBrowserDependencies(t *testing.T) {
 		"modernc.org/sqlite",
 		"github.com/parcours-sante/parcours/host",
 		"github.com/vugu/vugu/staticrender",
+		// crypto/rand links the FIPS module (about 45 KB brotli); browser
+		// code draws unique ids from math/rand/v2.
+		"crypto/rand",
+		"crypto/internal/fips140",
 	}
 	seen := map[string]bool{}
 	for _, d := range deps {

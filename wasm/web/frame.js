@@ -60,6 +60,7 @@
     ? WebAssembly.instantiateStreaming(fetch(wasm), go.importObject)
     : fetch(wasm).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.instantiate(b, go.importObject); });
   load.then(function (r) {
+    if (performance.mark) performance.mark('parcours:wasm-instantiated');
     root.setAttribute('data-wasm', 'running');
     return go.run(r.instance);
   }).catch(failed);

@@ -81,6 +81,7 @@ func run(comp *booking.Booking, frame js.Value) error {
 		return err
 	}
 	lastStep := comp.M.Step
+	first := true
 	for ok := true; ok; ok = renderer.EventWait() {
 		ee.RLock()
 		br := env.RunBuild(comp)
@@ -90,6 +91,12 @@ func run(comp *booking.Booking, frame js.Value) error {
 		ee.RUnlock()
 		if err != nil {
 			return err
+		}
+		if first {
+			// The DOM is the widget's and its handlers are attached: it is
+			// interactive. A mark for benchmarks and the browser's tools.
+			js.Global().Get("performance").Call("mark", "parcours:interactive")
+			first = false
 		}
 		// Move focus to the new step's heading so that keyboard and screen
 		// reader users land where the content changed (not on first paint).

@@ -6,15 +6,24 @@ WASM_PATH := $(shell $(GO) env GOROOT)/lib/wasm
 # Packages that build for the browser (GOOS=js GOARCH=wasm).
 JS_PKGS := ./sdk/portal ./sdk/client ./widgets/booking ./widgets/internal/... ./wasm/cmd/parcours
 
-.PHONY: demo web test test-js e2e-deps check generate size bench fuzz screenshot clean
+.PHONY: demo web plugins test test-js e2e-deps check generate size bench fuzz screenshot clean
 
 ## demo: build the Wasm and run the demo: host on 127.0.0.1:8080 (PORT), hospital page on 127.0.0.1:8081 (SITE_PORT)
-demo: web
+demo: web plugins
 	$(GO) run ./host/cmd/parcours demo
 
 ## web: build the widgets' Wasm and its compressed variants into build/web
 web:
 	$(GO) run ./wasm/cmd/build-web -o $(WEB)
+
+## plugins: build the example plugins (WASI reactors) into build/plugins, loaded by the demo
+PLUGINS := booking-rule sms-notify
+plugins:
+	@mkdir -p build/plugins
+	@set -e; for p in $(PLUGINS); do \
+	  echo "GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o build/plugins/$$p.wasm ./examples/plugins/$$p"; \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o build/plugins/$$p.wasm ./examples/plugins/$$p; \
+	done
 
 ## test: every test: unit, conformance, race, fuzz seeds, the browser build, and end to end in Chromium
 test: e2e-deps
@@ -51,6 +60,7 @@ check: generate
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet $(JS_PKGS)
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/plugin/... ./examples/plugins/...
 	@git diff --exit-code -- '*_gen.go' wasm/web/vugu-helper.js || { echo "generated code is stale: run make generate and commit"; exit 1; }
 	$(GO) mod tidy -diff
 
@@ -58,9 +68,9 @@ check: generate
 size: web
 	$(GO) run ./wasm/cmd/build-web -o $(WEB) -sizes-only
 
-## bench: benchmarks (sizes and speeds are measured here, never asserted in tests)
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+## bench: measure sizes, the host, booking contention and the widget in Chromium; writes docs/benchmarks.md
+bench: e2e-deps web
+	$(GO) run ./host/cmd/parcours-bench -web $(WEB) -o docs/benchmarks.md
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 FUZZTIME ?= 20s

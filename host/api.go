@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/gzhttp"
 
+	"github.com/parcours-sante/parcours/host/plugin"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -241,15 +243,35 @@ func (h *Host) bookAppointment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	apt, err := h.cfg.Booking.Book(r.Context(), portal.BookRequest{
-		Establishment: id, Service: body.Service, Slot: body.Slot, IdempotencyKey: key,
-	})
+	req := portal.BookRequest{Establishment: id, Service: body.Service, Slot: body.Slot, IdempotencyKey: key}
+	// Plugins: before_booking may refuse (nothing is booked); after_booking
+	// runs after the answer. A retry of a booking already made runs neither.
+	plugins, replay := h.cfg.Plugins, false
+	if plugins != nil && (plugins.Has(plugin.HookBeforeBooking) || plugins.Has(plugin.HookAfterBooking)) {
+		before := plugins.Has(plugin.HookBeforeBooking)
+		in, isReplay, err := plugin.BookingInput(r.Context(), h.cfg.Booking, req, h.cfg.Now(), before)
+		if err != nil {
+			return err
+		}
+		replay = isReplay
+		if before && !replay {
+			if err := plugins.BeforeBooking(r.Context(), in); err != nil {
+				return err
+			}
+		}
+	}
+	apt, err := h.cfg.Booking.Book(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	h.log.Info("appointment booked", "appointment", apt.ID, "establishment", id)
 	w.Header().Set("Location", "/api/v1/appointments/"+url.PathEscape(apt.ID))
 	writeJSON(w, http.StatusCreated, apt)
+	if plugins != nil && !replay && plugins.Has(plugin.HookAfterBooking) {
+		plugins.AfterBooking(context.WithoutCancel(r.Context()), plugin.AfterBooking{
+			Appointment: apt.ID, Establishment: apt.Establishment, Service: apt.Service, Start: apt.Start,
+		})
+	}
 	return nil
 }
 
@@ -284,12 +306,26 @@ func (h *Host) cancelAppointment(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// after_cancel runs once, on the cancellation that changed something.
+	plugins, wasBooked := h.cfg.Plugins, false
+	if plugins != nil && plugins.Has(plugin.HookAfterCancel) {
+		prev, err := h.cfg.Booking.Appointment(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		wasBooked = prev.Status == portal.StatusBooked
+	}
 	apt, err := h.cfg.Booking.Cancel(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	h.log.Info("appointment cancelled", "appointment", apt.ID, "establishment", apt.Establishment)
 	writeJSON(w, 200, apt)
+	if wasBooked && apt.Status == portal.StatusCancelled {
+		plugins.AfterCancel(context.WithoutCancel(r.Context()), plugin.AfterCancel{
+			Appointment: apt.ID, Establishment: apt.Establishment, Service: apt.Service, Start: apt.Start,
+		})
+	}
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours-sante/parcours/host/plugin"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -59,6 +60,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+
+	// Plugins, when set, are called at the hook points of host/plugin: before
+	// a booking (which a plugin may refuse), after a booking and after a
+	// cancellation. Nil means none. Host.Close closes it when it is an
+	// io.Closer (host/plugin/wazero's Set is).
+	Plugins plugin.Plugins
 
 	// Links are shown on the host's home page, for example the demo
 	// hospital page: text -> URL.
@@ -149,9 +156,13 @@ func New(cfg Config) (*Host, error) {
 // ServeHTTP implements http.Handler.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
 
-// Close releases the host's background work (session expiry).
+// Close releases the host's background work (session expiry) and closes
+// Config.Plugins when it is an io.Closer.
 func (h *Host) Close() error {
 	h.sessions.close()
+	if c, ok := h.cfg.Plugins.(io.Closer); ok {
+		return c.Close()
+	}
 	return nil
 }
 

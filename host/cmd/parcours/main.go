@@ -86,6 +86,7 @@ type options struct {
 	demoSignIn bool
 	seed       bool
 	logLevel   string
+	plugins    pluginOptions
 }
 
 func env(name, def string) string {
@@ -108,6 +109,7 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	fset.StringVar(&o.db, "db", env("PARCOURS_DB", "parcours.db"), "SQLite database file (env PARCOURS_DB)")
 	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from `make web` (env PARCOURS_ASSETS)")
 	fset.StringVar(&o.origins, "origins", env("PARCOURS_ORIGINS", ""), "comma-separated origins of the hospital pages allowed to embed the widgets (env PARCOURS_ORIGINS)")
+	o.plugins.register(fset)
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if demo {
 		fset.StringVar(&o.siteAddr, "site-addr", env("PARCOURS_SITE_ADDR", "127.0.0.1:"+env("SITE_PORT", "8081")), "listen address of the sample hospital page (env PARCOURS_SITE_ADDR; SITE_PORT sets the port)")
@@ -207,6 +209,12 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 	} else {
 		log.Warn("no Wasm assets: widgets show their first paint only; run `make web`", "dir", o.assets)
 	}
+	var banner strings.Builder
+	plugins, stopPlugins, err := loadPlugins(ctx, o.plugins, demo, log, &banner)
+	if err != nil {
+		return err
+	}
+	defer stopPlugins()
 	cfg := host.Config{
 		Booking:        store,
 		Directory:      store,
@@ -215,11 +223,17 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		DemoSignIn:     o.demoSignIn,
 		Logger:         log,
 	}
+	if plugins != nil {
+		cfg.Plugins = plugins // closed by h.Close
+	}
 	if demo {
 		cfg.Links = []host.Link{{Text: "Page de démonstration d'un site hospitalier (CHU Exemple)", URL: "http://" + siteLn.Addr().String() + "/"}}
 	}
 	h, err := host.New(cfg)
 	if err != nil {
+		if plugins != nil {
+			plugins.Close()
+		}
 		return err
 	}
 	defer h.Close()
@@ -230,10 +244,10 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		site := hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostOrigin, LoaderSRI: host.LoaderSRI()})
 		servers = append(servers, newServer(site, log))
 		listeners = append(listeners, siteLn)
-		fmt.Fprintf(out, "Parcours demo\n  hospital page: http://%s/   (English: http://%s/en/)\n  host:          %s/\n  database:      %s\n\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
-			siteLn.Addr(), siteLn.Addr(), hostOrigin, o.db, host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
+		fmt.Fprintf(out, "Parcours demo\n  hospital page: http://%s/   (English: http://%s/en/)\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
+			siteLn.Addr(), siteLn.Addr(), hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
 	} else {
-		fmt.Fprintf(out, "Parcours host listening on %s\n", hostOrigin)
+		fmt.Fprintf(out, "Parcours host listening on %s\n%s", hostOrigin, banner.String())
 	}
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

@@ -8,8 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/parcours-sante/parcours/host/plugin"
 	wazeroplugin "github.com/parcours-sante/parcours/host/plugin/wazero"
@@ -46,8 +49,18 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	cacheDir = filepath.Join(dir, "cache")
+	// A compilation cache that outlives the run, like Go's build cache:
+	// wazero keys it by module content, wazero version and platform.
+	if base, err := os.UserCacheDir(); err == nil {
+		cacheDir = filepath.Join(base, "parcours", "test-plugin-cache")
+	} else {
+		cacheDir = filepath.Join(dir, "cache")
+	}
 	if err := buildPlugins(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := warmCache(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -86,6 +99,45 @@ func buildPlugins(dir string) error {
 		return fmt.Errorf("%v", errs)
 	}
 	return nil
+}
+
+// warmCache compiles every test plugin into the cache, as many at once as
+// there are processors, so that the tests' loads only read the cache.
+func warmCache() error {
+	ctx := context.Background()
+	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
+		return err
+	}
+	cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
+	if err != nil {
+		return err
+	}
+	defer cache.Close(ctx)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	errs := make(chan error, len(wasmPath))
+	for _, path := range wasmPath {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			b, err := os.ReadFile(path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			// The same runtime configuration as Load, as it is part of the key.
+			r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithCompilationCache(cache))
+			defer r.Close(ctx)
+			if _, err := r.CompileModule(ctx, b); err != nil {
+				errs <- fmt.Errorf("%s: %w", path, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // logBuffer collects logs for assertions.

@@ -112,8 +112,8 @@ type PluginConfig struct {
 	// MemoryPages is the memory limit of each instance in 64 KiB pages;
 	// default 256 (16 MiB), at least 42.
 	MemoryPages uint32
-	// Timeout is the deadline of each call, waiting for a free instance
-	// included; default 100 ms.
+	// Timeout is the deadline of each guest call, and the longest wait for
+	// a free instance; default 100 ms.
 	Timeout time.Duration
 	// PoolSize is the number of instances, hence of concurrent calls; default 4.
 	PoolSize int
@@ -424,7 +424,7 @@ type instance struct {
 	alloc     api.Function
 	handle    api.Function
 	configure api.Function
-	stderr    *tailBuffer
+	stderr    *headBuffer
 }
 
 // Name returns the plugin's name.
@@ -609,7 +609,7 @@ func equalTypes(a, b []api.ValueType) bool {
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), initTimeout)
 	defer cancel()
-	stderr := &tailBuffer{}
+	stderr := &headBuffer{}
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, p.modCfg.WithStderr(stderr))
 	if err != nil {
 		return nil, fmt.Errorf("instantiating: %w", classify(err, ctx, stderr))
@@ -684,8 +684,10 @@ func (inst *instance) read(packed uint64) ([]byte, error) {
 }
 
 // Call runs hook on input (JSON) in a pooled instance and returns the raw
-// output, unvalidated; BeforeBooking and Effects validate it. The call,
-// waiting for a free instance included, has the plugin's deadline.
+// output, unvalidated; BeforeBooking and Effects validate it. The guest call
+// has the plugin's deadline (PluginConfig.Timeout), and so has the wait for a
+// free instance; making a replacement instance, after a failure, is bounded
+// apart (5 s). The caller's ctx bounds all of it.
 func (p *Plugin) Call(ctx context.Context, hook plugin.Hook, input []byte) (out []byte, err error) {
 	return p.call(ctx, hook, input, nil)
 }
@@ -694,11 +696,13 @@ func (p *Plugin) Call(ctx context.Context, hook plugin.Hook, input []byte) (out 
 // back to the pool: an instance that produced invalid output is discarded,
 // as its state may be corrupt.
 func (p *Plugin) call(ctx context.Context, hook plugin.Hook, input []byte, validate func([]byte) error) (out []byte, err error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	var inst *instance
+	wait := time.NewTimer(p.timeout)
+	defer wait.Stop()
 	select {
 	case inst = <-p.pool:
+	case <-wait.C:
+		return nil, fmt.Errorf("plugin %s: %s: waiting for a free instance: %w", p.name, hook, ErrTimeout)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("plugin %s: %s: waiting for a free instance: %w", p.name, hook, ErrTimeout)
 	}
@@ -715,10 +719,14 @@ func (p *Plugin) call(ctx context.Context, hook plugin.Hook, input []byte, valid
 		p.pool <- inst // a nil token: the next call instantiates again
 	}()
 	if inst == nil {
+		// A replacement instance has its own bound (initTimeout), so that a
+		// slow start-up does not eat the call's deadline.
 		if inst, err = p.newInstance(ctx); err != nil {
 			return nil, fmt.Errorf("plugin %s: %s: %w", p.name, hook, err)
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
 	out, err = inst.call(ctx, hook, input)
 	if err == nil && validate != nil {
 		err = validate(out)
@@ -746,7 +754,7 @@ func (inst *instance) call(ctx context.Context, hook plugin.Hook, input []byte) 
 }
 
 // classify maps an error of wazero to the package's errors.
-func classify(err error, ctx context.Context, stderr *tailBuffer) error {
+func classify(err error, ctx context.Context, stderr *headBuffer) error {
 	if errors.Is(err, plugin.ErrInvalidOutput) {
 		return err
 	}
@@ -760,7 +768,6 @@ func classify(err error, ctx context.Context, stderr *tailBuffer) error {
 	if ctx.Err() != nil {
 		return ErrTimeout
 	}
-	fmt.Printf("STDERR %q\n", stderr.buf)
 	if stderr.outOfMemory() {
 		return ErrMemoryLimit
 	}
@@ -818,26 +825,26 @@ func (p *Plugin) close() {
 	}
 }
 
-// tailBuffer keeps the last bytes a guest wrote to stderr, to classify a
-// failure. Its content is never logged: it may echo data.
-type tailBuffer struct {
+// headBuffer keeps the first bytes a guest wrote to stderr (where a Go
+// runtime writes "fatal error: out of memory" before its goroutine dump), to
+// classify a failure. Its content is never logged: it may echo data.
+type headBuffer struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
-const tailSize = 2048
+const headSize = 1024
 
-func (t *tailBuffer) Write(b []byte) (int, error) {
+func (t *headBuffer) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if len(t.buf) > tailSize {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	if room := headSize - len(t.buf); room > 0 {
+		t.buf = append(t.buf, b[:min(room, len(b))]...)
 	}
 	return len(b), nil
 }
 
-func (t *tailBuffer) outOfMemory() bool {
+func (t *headBuffer) outOfMemory() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return bytes.Contains(t.buf, []byte("out of memory"))

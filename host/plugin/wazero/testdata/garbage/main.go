@@ -2,7 +2,10 @@
 // and answers every hook with bytes that are not a valid output.
 package main
 
-import "unsafe"
+import (
+	"strings"
+	"unsafe"
+)
 
 var (
 	buf [][]byte
@@ -37,14 +40,24 @@ var answers = [][]byte{
 	[]byte(`{"allow": false, "reason": {"en": "x"}}`), // reason without French
 }
 
-var calls int
-
+// handle answers answers[n] for an input naming the service "garbage-n",
+// answers[0] otherwise. (An instance that answered garbage is discarded, so
+// the choice cannot rest on a counter.)
+//
 //go:wasmexport parcours_handle
 func handle(hookPtr, hookLen, inPtr, inLen uint32) uint64 {
+	var in string
+	for _, b := range buf {
+		if base := addr(b); inPtr >= base && inPtr+inLen <= base+uint32(len(b)) {
+			in = string(b[inPtr-base : inPtr-base+inLen])
+		}
+	}
 	buf = buf[:0]
-	a := answers[calls%len(answers)]
-	calls++
-	return give(a)
+	n := 0
+	if i := strings.Index(in, `"service":"garbage-`); i >= 0 && i+19 < len(in) {
+		n = int(in[i+19]-'0') % len(answers)
+	}
+	return give(answers[n])
 }
 
 func main() {}

@@ -243,36 +243,45 @@ func (h *Host) bookAppointment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req := portal.BookRequest{Establishment: id, Service: body.Service, Slot: body.Slot, IdempotencyKey: key}
-	// Plugins: before_booking may refuse (nothing is booked); after_booking
-	// runs after the answer. A retry of a booking already made runs neither.
-	plugins, replay := h.cfg.Plugins, false
-	if plugins != nil && (plugins.Has(plugin.HookBeforeBooking) || plugins.Has(plugin.HookAfterBooking)) {
-		before := plugins.Has(plugin.HookBeforeBooking)
-		in, isReplay, err := plugin.BookingInput(r.Context(), h.cfg.Booking, req, h.cfg.Now(), before)
-		if err != nil {
-			return err
-		}
-		replay = isReplay
-		if before && !replay {
-			if err := plugins.BeforeBooking(r.Context(), in); err != nil {
-				return err
-			}
-		}
-	}
-	apt, err := h.cfg.Booking.Book(r.Context(), req)
+	apt, err := h.book(r.Context(), portal.BookRequest{Establishment: id, Service: body.Service, Slot: body.Slot, IdempotencyKey: key})
 	if err != nil {
 		return err
 	}
-	h.log.Info("appointment booked", "appointment", apt.ID, "establishment", id)
 	w.Header().Set("Location", "/api/v1/appointments/"+url.PathEscape(apt.ID))
 	writeJSON(w, http.StatusCreated, apt)
+	return nil
+}
+
+// book books for the context's patient, with the plugins' rules: the API and
+// the widget's form posts both come here. before_booking may refuse (nothing
+// is booked); after_booking is queued to run in the background. A retry of a
+// booking already made runs neither.
+func (h *Host) book(ctx context.Context, req portal.BookRequest) (portal.Appointment, error) {
+	plugins, replay := h.cfg.Plugins, false
+	if plugins != nil && (plugins.Has(plugin.HookBeforeBooking) || plugins.Has(plugin.HookAfterBooking)) {
+		before := plugins.Has(plugin.HookBeforeBooking)
+		in, isReplay, err := plugin.BookingInput(ctx, h.cfg.Booking, req, h.cfg.Now(), before)
+		if err != nil {
+			return portal.Appointment{}, err
+		}
+		replay = isReplay
+		if before && !replay {
+			if err := plugins.BeforeBooking(ctx, in); err != nil {
+				return portal.Appointment{}, err
+			}
+		}
+	}
+	apt, err := h.cfg.Booking.Book(ctx, req)
+	if err != nil {
+		return apt, err
+	}
+	h.log.Info("appointment booked", "appointment", apt.ID, "establishment", apt.Establishment)
 	if plugins != nil && !replay && plugins.Has(plugin.HookAfterBooking) {
-		plugins.AfterBooking(context.WithoutCancel(r.Context()), plugin.AfterBooking{
+		plugins.AfterBooking(context.WithoutCancel(ctx), plugin.AfterBooking{
 			Appointment: apt.ID, Establishment: apt.Establishment, Service: apt.Service, Start: apt.Start,
 		})
 	}
-	return nil
+	return apt, nil
 }
 
 func (h *Host) listAppointments(w http.ResponseWriter, r *http.Request) error {
@@ -306,27 +315,36 @@ func (h *Host) cancelAppointment(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	// after_cancel runs once, on the cancellation that changed something.
-	plugins, wasBooked := h.cfg.Plugins, false
-	if plugins != nil && plugins.Has(plugin.HookAfterCancel) {
-		prev, err := h.cfg.Booking.Appointment(r.Context(), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		wasBooked = prev.Status == portal.StatusBooked
-	}
-	apt, err := h.cfg.Booking.Cancel(r.Context(), r.PathValue("id"))
+	apt, err := h.cancel(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	h.log.Info("appointment cancelled", "appointment", apt.ID, "establishment", apt.Establishment)
 	writeJSON(w, 200, apt)
+	return nil
+}
+
+// cancel cancels one of the context's patient's appointments; after_cancel
+// runs once, on the cancellation that changed something.
+func (h *Host) cancel(ctx context.Context, id string) (portal.Appointment, error) {
+	plugins, wasBooked := h.cfg.Plugins, false
+	if plugins != nil && plugins.Has(plugin.HookAfterCancel) {
+		prev, err := h.cfg.Booking.Appointment(ctx, id)
+		if err != nil {
+			return portal.Appointment{}, err
+		}
+		wasBooked = prev.Status == portal.StatusBooked
+	}
+	apt, err := h.cfg.Booking.Cancel(ctx, id)
+	if err != nil {
+		return apt, err
+	}
+	h.log.Info("appointment cancelled", "appointment", apt.ID, "establishment", apt.Establishment)
 	if wasBooked && apt.Status == portal.StatusCancelled {
-		plugins.AfterCancel(context.WithoutCancel(r.Context()), plugin.AfterCancel{
+		plugins.AfterCancel(context.WithoutCancel(ctx), plugin.AfterCancel{
 			Appointment: apt.ID, Establishment: apt.Establishment, Service: apt.Service, Start: apt.Start,
 		})
 	}
-	return nil
+	return apt, nil
 }
 
 func (h *Host) getAppointmentCalendar(w http.ResponseWriter, r *http.Request) error {
@@ -361,12 +379,17 @@ func (h *Host) getSession(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Host) deleteSession(w http.ResponseWriter, r *http.Request) error {
+	h.signOut(w, r)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// signOut ends the request's session on the server and clears its cookie.
+func (h *Host) signOut(w http.ResponseWriter, r *http.Request) {
 	if t := sessionToken(r); t != "" {
 		h.sessions.delete(t)
 	}
 	setSessionCookie(w, r, "", 0)
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (h *Host) listDemoPatients(w http.ResponseWriter, r *http.Request) error {
@@ -394,21 +417,34 @@ func (h *Host) createDemoSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.cfg.Directory.DemoPatients(r.Context())
+	p, err := h.demoSignIn(r.Context(), w, r, body.Patient)
 	if err != nil {
 		return err
 	}
+	writeJSON(w, 200, client.SessionBody{Patient: &p})
+	return nil
+}
+
+// demoSignIn opens a new session as a demo patient (only patients the
+// backend lists as demo patients) and sets its cookie; the request's
+// previous session ends.
+func (h *Host) demoSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, patient string) (portal.Patient, error) {
+	if !h.cfg.DemoSignIn {
+		return portal.Patient{}, portal.Errorf(portal.ErrNotFound, "the demo sign-in is off")
+	}
+	list, err := h.cfg.Directory.DemoPatients(ctx)
+	if err != nil {
+		return portal.Patient{}, err
+	}
 	for _, p := range list {
-		if p.ID == body.Patient {
-			// A new session on every sign-in; the previous one ends.
+		if p.ID == patient {
 			if old := sessionToken(r); old != "" {
 				h.sessions.delete(old)
 			}
 			setSessionCookie(w, r, h.sessions.create(p.ID), h.cfg.SessionMax)
 			h.log.Info("demo sign-in", "patient", p.ID)
-			writeJSON(w, 200, client.SessionBody{Patient: &p})
-			return nil
+			return p, nil
 		}
 	}
-	return portal.Errorf(portal.ErrInvalid, "%q is not a demo patient", body.Patient)
+	return portal.Patient{}, portal.Errorf(portal.ErrInvalid, "%q is not a demo patient", patient)
 }

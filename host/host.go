@@ -230,6 +230,13 @@ func (h *Host) register() {
 	h.mux.HandleFunc("GET /parcours.js", h.loader)
 	h.mux.HandleFunc("GET /a/{file}", h.asset)
 	h.mux.HandleFunc("GET /w/{widget}", h.widgetDocument)
+	// Form posts of the server-rendered widgets: same-origin only (the
+	// session cookie is SameSite=Lax; this also refuses cross-origin posts).
+	formCSRF := http.NewCrossOriginProtection()
+	formCSRF.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.widgetError(w, r, http.StatusForbidden, requestLang(r))
+	}))
+	h.mux.Handle("POST /w/{widget}", formCSRF.Handler(http.HandlerFunc(h.widgetDocument)))
 	h.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		w.WriteHeader(http.StatusNoContent)

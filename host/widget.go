@@ -24,26 +24,48 @@ import (
 // widgetSpec describes one widget the host serves at /w/{name}.
 type widgetSpec struct {
 	title [2]string // fr, en
-	// render returns the widget's root component for the first paint and,
-	// when the first screen could be preloaded, the data handed to the
-	// browser so that it starts from the same state.
-	render func(ctx context.Context, b booking.Backend, now func() time.Time, lang, establishment string, q url.Values) (vugu.Builder, any)
+	// render returns the widget's root component to render on the server,
+	// the state handed to the browser so that it starts from the same
+	// screen (nil: the browser loads it), and the widget events produced
+	// (by a form post) for the host page. post is nil for a GET.
+	render func(ctx context.Context, b booking.Backend, now func() time.Time, lang, establishment, action string, q url.Values, post url.Values) (vugu.Builder, any, []booking.Event)
 }
 
 var widgetSpecs = map[string]widgetSpec{
 	"booking": {
 		title: [2]string{"Prise de rendez-vous", "Appointment booking"},
-		render: func(ctx context.Context, b booking.Backend, now func() time.Time, lang, est string, q url.Values) (vugu.Builder, any) {
+		render: func(ctx context.Context, b booking.Backend, now func() time.Time, lang, est, action string, q url.Values, post url.Values) (vugu.Builder, any, []booking.Event) {
 			m := booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner"))
 			m.Now = now
-			if snap := booking.Preload(ctx, m, b); snap != nil {
-				return &booking.Booking{M: m, Backend: b}, snap
+			var snap *booking.Snapshot
+			if post == nil {
+				snap = booking.Preload(ctx, m, b)
+			} else {
+				st, err := booking.ParseFormState(post.Get("state"))
+				if err != nil {
+					st = booking.FormState{} // a tampered or stale form: start over
+				}
+				snap = booking.Serve(ctx, m, b, booking.Post{
+					State: st, Action: post.Get("a"), Practitioner: post.Get("practitioner"), DemoPatient: post.Get("demo"),
+				})
 			}
-			// The preload failed: serve the loading state; the browser
-			// loads and, if the backend is still down, shows the error.
-			return &booking.Booking{M: booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner"))}, nil
+			if snap == nil {
+				// The backend could not answer: serve the loading state;
+				// the browser loads and shows the error with a retry.
+				return &booking.Booking{M: booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner")), Action: action}, nil, nil
+			}
+			events := m.Events
+			m.Events = nil
+			return &booking.Booking{M: m, Backend: b, Action: action}, snap, events
 		},
 	},
+}
+
+// Event is a widget event as frame.js relays it to the host page.
+type frameEvent struct {
+	Name        string `json:"name"`
+	Appointment string `json:"appointment"`
+	Start       string `json:"start"`
 }
 
 // PreloadTimeout bounds the backend calls of a widget document's preload;
@@ -139,12 +161,16 @@ var widgetTemplate = template.Must(template.New("w").Parse(`<!DOCTYPE html>
 <body>
 {{.FirstPaint}}
 {{if .State}}<script type="application/json" id="parcours-state">{{.State}}</script>
+{{end}}{{if .Events}}<script type="application/json" id="parcours-events">{{.Events}}</script>
 {{end}}</body>
 </html>
 `))
 
-// widgetDocument serves /w/{widget}: the document of a widget's iframe,
-// with the widget's first paint rendered on the server.
+// widgetDocument serves GET /w/{widget}: the document of a widget's
+// iframe, with the widget's first screen rendered on the server, and POST
+// /w/{widget}: a form post of that server-rendered widget (before its Wasm
+// runs, or where WebAssembly is blocked), answered with the next screen
+// rendered by the same state machine.
 func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("widget")
 	spec, ok := widgetSpecs[name]
@@ -167,10 +193,27 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	var post url.Values
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			h.widgetError(w, r, http.StatusBadRequest, lang)
+			return
+		}
+		post = r.PostForm
+	}
 	r = h.withSubject(r)
 	ctx, cancel := context.WithTimeout(r.Context(), PreloadTimeout)
 	defer cancel()
-	comp, state := spec.render(ctx, serverBackend{Booking: h.cfg.Booking, h: h, r: r}, h.cfg.Now, lang, est, q)
+	comp, state, events := spec.render(ctx, newServerBackend(h, w, r), h.cfg.Now, lang, est, formAction(name, est, lang, parent, q), q, post)
+	var eventsJSON []byte
+	if len(events) > 0 {
+		list := make([]frameEvent, len(events))
+		for i, e := range events {
+			list[i] = frameEvent{Name: e.Name, Appointment: e.Appointment, Start: e.Start.Format(time.RFC3339)}
+		}
+		eventsJSON, _ = json.Marshal(list) // strings only: cannot fail
+	}
 	var stateJSON []byte
 	if state != nil {
 		b, err := json.Marshal(state) // escapes <, > and &: safe inside the script element
@@ -208,6 +251,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		"Frame":      h.assets.byName["frame.js"].path,
 		"FirstPaint": template.HTML(paint.String()), // staticrender escapes text and attributes
 		"State":      template.JS(stateJSON),        // JSON with <, > and & escaped; a JS context for html/template
+		"Events":     template.JS(eventsJSON),
 	}
 	if a := h.assets.byName["parcours.wasm"]; a != nil {
 		data["Wasm"] = a.path
@@ -222,6 +266,28 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	h.documentHeaders(w, est, nonce)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(doc.Bytes())
+}
+
+// formAction is the address a widget's form posts to: the widget document's
+// own, rebuilt from validated values only.
+func formAction(widget, est, lang, parent string, q url.Values) string {
+	v := url.Values{}
+	v.Set("establishment", est)
+	for _, k := range []string{"service", "practitioner"} {
+		if x := q.Get(k); x != "" && len(x) <= 128 {
+			v.Set(k, x)
+		}
+	}
+	v.Set("lang", lang)
+	if parent != "" {
+		v.Set("parent", parent)
+	}
+	for _, k := range ThemeKeys {
+		if x := strings.TrimSpace(q.Get("theme-" + k)); x != "" && safeThemeValue(x) {
+			v.Set("theme-"+k, x)
+		}
+	}
+	return "/w/" + url.PathEscape(widget) + "?" + v.Encode()
 }
 
 // FrameAncestors returns the CSP frame-ancestors source list for an

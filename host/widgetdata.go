@@ -12,21 +12,72 @@ import (
 // serverBackend is the widget's Backend on the host's side: the same calls
 // the browser makes over HTTP, made directly against the configured backend
 // with the request's session. The host uses it to preload a widget's first
-// screen (booking.Preload).
+// screen (booking.Preload) and to answer the widget's form posts
+// (booking.Serve) when its Wasm is not running.
 type serverBackend struct {
-	portal.Booking
 	h *Host
+	w http.ResponseWriter // nil for a preload: no sign-in then
 	r *http.Request
+	// patient is the session's patient, changed by a sign-in or a sign-out
+	// during the post.
+	patient string
 }
 
-var _ booking.Backend = serverBackend{}
+var _ booking.Backend = (*serverBackend)(nil)
 
-func (b serverBackend) CurrentPatient(ctx context.Context) (*portal.Patient, error) {
-	s, ok := portal.SubjectFrom(ctx)
-	if !ok {
+func newServerBackend(h *Host, w http.ResponseWriter, r *http.Request) *serverBackend {
+	b := &serverBackend{h: h, w: w, r: r}
+	if s, ok := portal.SubjectFrom(r.Context()); ok {
+		b.patient = s.Patient
+	}
+	return b
+}
+
+// as gives ctx the current patient, or none.
+func (b *serverBackend) as(ctx context.Context) context.Context {
+	return portal.WithSubject(ctx, portal.Subject{Patient: b.patient})
+}
+
+func (b *serverBackend) Establishment(ctx context.Context, id string) (portal.Establishment, error) {
+	if !b.h.serves(id) {
+		return portal.Establishment{}, portal.Errorf(portal.ErrNotFound, "establishment %q", id)
+	}
+	return b.h.cfg.Booking.Establishment(b.as(ctx), id)
+}
+
+func (b *serverBackend) Services(ctx context.Context, est string) ([]portal.Service, error) {
+	return b.h.cfg.Booking.Services(b.as(ctx), est)
+}
+
+func (b *serverBackend) FreeSlots(ctx context.Context, q portal.SlotQuery) ([]portal.Slot, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	return b.h.cfg.Booking.FreeSlots(b.as(ctx), q)
+}
+
+// Book books through the same path as the API: the plugins' rules apply.
+func (b *serverBackend) Book(ctx context.Context, r portal.BookRequest) (portal.Appointment, error) {
+	return b.h.book(b.as(ctx), r)
+}
+
+func (b *serverBackend) Cancel(ctx context.Context, id string) (portal.Appointment, error) {
+	return b.h.cancel(b.as(ctx), id)
+}
+
+func (b *serverBackend) Appointments(ctx context.Context) ([]portal.Appointment, error) {
+	return b.h.cfg.Booking.Appointments(b.as(ctx))
+}
+
+func (b *serverBackend) Appointment(ctx context.Context, id string) (portal.Appointment, error) {
+	return b.h.cfg.Booking.Appointment(b.as(ctx), id)
+}
+
+func (b *serverBackend) CurrentPatient(ctx context.Context) (*portal.Patient, error) {
+	if b.patient == "" {
 		return nil, nil
 	}
-	p, err := b.h.cfg.Directory.Patient(ctx, s.Patient)
+	p, err := b.h.cfg.Directory.Patient(ctx, b.patient)
 	if portal.IsCode(err, portal.ErrNotFound) {
 		return nil, nil
 	}
@@ -36,21 +87,33 @@ func (b serverBackend) CurrentPatient(ctx context.Context) (*portal.Patient, err
 	return &p, nil
 }
 
-func (b serverBackend) DemoPatients(ctx context.Context) ([]portal.Patient, error) {
+func (b *serverBackend) DemoPatients(ctx context.Context) ([]portal.Patient, error) {
 	if !b.h.cfg.DemoSignIn {
 		return nil, nil
 	}
 	return b.h.cfg.Directory.DemoPatients(ctx)
 }
 
-func (b serverBackend) DemoSignIn(context.Context, string) (portal.Patient, error) {
-	return portal.Patient{}, portal.Errorf(portal.ErrMethodNotAllowed, "sign-in is not part of a preload")
+func (b *serverBackend) DemoSignIn(ctx context.Context, patient string) (portal.Patient, error) {
+	if b.w == nil {
+		return portal.Patient{}, portal.Errorf(portal.ErrMethodNotAllowed, "sign-in is not part of a preload")
+	}
+	p, err := b.h.demoSignIn(ctx, b.w, b.r, patient)
+	if err == nil {
+		b.patient = p.ID
+	}
+	return p, err
 }
 
-func (b serverBackend) SignOut(context.Context) error {
-	return portal.Errorf(portal.ErrMethodNotAllowed, "sign-out is not part of a preload")
+func (b *serverBackend) SignOut(context.Context) error {
+	if b.w == nil {
+		return portal.Errorf(portal.ErrMethodNotAllowed, "sign-out is not part of a preload")
+	}
+	b.h.signOut(b.w, b.r)
+	b.patient = ""
+	return nil
 }
 
-func (b serverBackend) CalendarURL(id string) string {
+func (b *serverBackend) CalendarURL(id string) string {
 	return "/api/v1/appointments/" + url.PathEscape(id) + "/calendar.ics"
 }

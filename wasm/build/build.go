@@ -98,7 +98,7 @@ func WasmExecJS() ([]byte, error) {
 
 // Size is one file's size raw and compressed at the best level.
 type Size struct {
-	File                     string
+	File                    string
 	Raw, Gzip, Brotli, Zstd int
 }
 

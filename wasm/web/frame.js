@@ -36,6 +36,17 @@
     }
   };
 
+  // Events of a form post answered by the host (the Wasm was not running
+  // yet): relay them as the Wasm would have.
+  var pending = document.getElementById('parcours-events');
+  if (pending) {
+    try {
+      JSON.parse(pending.textContent).forEach(function (e) {
+        window.parcoursFrame.emit(e.name, e.appointment, e.start);
+      });
+    } catch (e) { /* malformed: nothing to relay */ }
+  }
+
   function failed(err) {
     root.setAttribute('data-wasm-error', String(err));
     var msg = document.createElement('p');

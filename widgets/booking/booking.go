@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/vugu/vugu"
@@ -24,6 +25,9 @@ type Booking struct {
 	Emit func(Event)
 	// Ctx bounds the backend calls; nil means context.Background().
 	Ctx context.Context
+	// Action is the address the widget's form posts to when the Wasm is not
+	// running: the document's own address (path and query).
+	Action string
 	// Interacted is set by the first DOM event: focus moves to a new step's
 	// heading only after the patient has acted, never on page load.
 	Interacted bool
@@ -51,12 +55,16 @@ func (c *Booking) Init(ctx vugu.InitCtx) {
 // Do handles a DOM event: it applies the named action with an id argument.
 // It runs with the renderer's write lock held.
 func (c *Booking) Do(event vugu.DOMEvent, kind string, id string) {
+	// The controls are submit buttons of a form, for when the Wasm is not
+	// running; here the Wasm handles them.
+	event.PreventDefault()
 	c.Interacted = true
 	c.dispatchLocked(event.EventEnv(), Action{Kind: Kind(kind), ID: id})
 }
 
 // DoIndex handles a DOM event whose argument is an index.
 func (c *Booking) DoIndex(event vugu.DOMEvent, kind string, i int) {
+	event.PreventDefault()
 	c.Interacted = true
 	c.dispatchLocked(event.EventEnv(), Action{Kind: Kind(kind), Index: i})
 }
@@ -131,6 +139,9 @@ func (m *Model) backToBooking() Action {
 
 // T returns a UI text in the widget's language.
 func (c *Booking) T(key string) string { return messages.T(c.M.Lang, key) }
+
+// DayAction is the form value of the button of day i.
+func (c *Booking) DayAction(i int) string { return string(ChooseDay) + ":" + strconv.Itoa(i) }
 
 // Busy is the aria-busy value.
 func (c *Booking) Busy() string {

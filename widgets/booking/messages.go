@@ -12,6 +12,7 @@ var messages = ui.Messages{
 	"choose-service":    {"Choisissez un service", "Choose a service"},
 	"practitioner":      {"Praticien", "Practitioner"},
 	"any-practitioner":  {"Indifférent", "Any practitioner"},
+	"apply":             {"Afficher", "Show"},
 	"change-service":    {"Changer de service", "Change service"},
 	"no-slots":          {"Aucun créneau libre sur cette période. Essayez les jours suivants.", "No free slot in this period. Try the following days."},
 	"days":              {"Jours disponibles", "Available days"},

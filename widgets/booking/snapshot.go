@@ -7,19 +7,31 @@ import (
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
-// Snapshot is the data of the widget's first screen. The host computes it
-// while rendering the first paint (Preload) and hands it to the browser in
-// the document, so that the Wasm starts from the very state the patient
-// already sees: no second fetch, no flash, the server's DOM is kept.
+// Snapshot is the whole state of the widget's current screen. The host
+// computes it while rendering a document (Preload for the first screen, Serve
+// for a form post) and hands it to the browser in the document, so that the
+// Wasm starts from the very state the patient already sees: no second fetch,
+// no flash, the server's DOM is kept.
 type Snapshot struct {
 	Establishment portal.Establishment `json:"establishment"`
 	Services      []portal.Service     `json:"services"`
 	Patient       *portal.Patient      `json:"patient,omitempty"`
 	DemoPatients  []portal.Patient     `json:"demo_patients,omitempty"`
+	DemoChoice    string               `json:"demo_choice,omitempty"`
+	Step          Step                 `json:"step"`
 	Service       string               `json:"service,omitempty"`
 	Practitioner  string               `json:"practitioner,omitempty"`
-	Window        time.Time            `json:"window"`
+	Window        time.Time            `json:"window,omitzero"`
 	Slots         []portal.Slot        `json:"slots,omitempty"`
+	Day           int                  `json:"day,omitempty"`
+	Slot          *portal.Slot         `json:"slot,omitempty"`
+	BookKey       string               `json:"book_key,omitempty"`
+	Appointment   *portal.Appointment  `json:"appointment,omitempty"`
+	Mine          []portal.Appointment `json:"mine,omitempty"`
+	ConfirmCancel string               `json:"confirm_cancel,omitempty"`
+	Err           portal.ErrorCode     `json:"error,omitempty"`
+	ErrText       string               `json:"error_text,omitempty"`
+	Notice        string               `json:"notice,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes (start, then the slots).
@@ -31,51 +43,89 @@ const MaxPreloadSteps = 4
 // loading skeleton and the browser loads everything itself.
 func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
 	cmd := m.Apply(Action{Kind: Start})
-	var slots []portal.Slot
 	for i := 0; cmd != nil; i++ {
 		if i == MaxPreloadSteps || ctx.Err() != nil {
 			return nil
 		}
-		a := cmd(ctx, b)
-		if a.Kind == slotsLoaded {
-			slots = a.slots
-		}
-		cmd = m.Apply(a)
+		cmd = m.Apply(cmd(ctx, b))
 	}
 	if m.Err != "" || m.Loading {
 		return nil
 	}
-	return &Snapshot{
+	return m.snapshot()
+}
+
+// snapshot captures the model. Events are not part of it: they were sent
+// (or handed to the page) by whoever produced them.
+func (m *Model) snapshot() *Snapshot {
+	s := &Snapshot{
 		Establishment: portal.Establishment{ID: m.Establishment, Name: m.EstablishmentName},
 		Services:      m.Services,
 		Patient:       m.Patient,
 		DemoPatients:  m.DemoPatients,
+		DemoChoice:    m.DemoChoice,
+		Step:          m.Step,
 		Service:       m.Service,
 		Practitioner:  m.Practitioner,
 		Window:        m.Window,
-		Slots:         slots,
+		Day:           m.Day,
+		BookKey:       m.bookKey,
+		Mine:          m.Mine,
+		ConfirmCancel: m.ConfirmCancel,
+		Err:           m.Err,
+		ErrText:       m.ErrText,
+		Notice:        m.Notice,
 	}
+	for _, d := range m.Days {
+		s.Slots = append(s.Slots, d.Slots...)
+	}
+	if m.Slot.ID != "" {
+		slot := m.Slot
+		s.Slot = &slot
+	}
+	if m.Appointment.ID != "" {
+		apt := m.Appointment
+		s.Appointment = &apt
+	}
+	return s
 }
 
-// Hydrate puts s into the model, as Preload left the server's model: the
-// browser's first render then matches the server's HTML.
+// Hydrate puts s into the model: the browser's first render then matches the
+// server's HTML.
 func (m *Model) Hydrate(s *Snapshot) {
 	m.Loading = false
 	m.EstablishmentName = s.Establishment.Name
 	m.Services = s.Services
 	m.Patient = s.Patient
 	m.DemoPatients = s.DemoPatients
+	m.DemoChoice = s.DemoChoice
 	if m.DemoChoice == "" && len(s.DemoPatients) > 0 {
 		m.DemoChoice = s.DemoPatients[0].ID
 	}
-	if s.Service == "" || m.service(s.Service) == nil {
-		m.Step, m.Service = StepService, ""
-		return
+	m.Step = s.Step
+	if m.Step == "" {
+		m.Step = StepService
 	}
-	m.Step = StepSlots
-	m.Service = s.Service
-	m.Practitioner = s.Practitioner
-	m.Window = s.Window
+	m.Service, m.Practitioner, m.Window = "", "", s.Window
+	if m.service(s.Service) != nil {
+		m.Service = s.Service
+		m.Practitioner = s.Practitioner
+	} else if m.Step == StepSlots || m.Step == StepConfirm {
+		m.Step = StepService
+	}
 	m.Days = groupByDay(s.Slots, s.Practitioner == "")
 	m.Day = 0
+	if s.Day >= 0 && s.Day < len(m.Days) {
+		m.Day = s.Day
+	}
+	if s.Slot != nil {
+		m.Slot = *s.Slot
+	}
+	m.bookKey = s.BookKey
+	if s.Appointment != nil {
+		m.Appointment = *s.Appointment
+	}
+	m.Mine = s.Mine
+	m.ConfirmCancel = s.ConfirmCancel
+	m.Err, m.ErrText, m.Notice = s.Err, s.ErrText, s.Notice
 }

@@ -169,6 +169,44 @@ test('the Wasm takes over the server-rendered DOM without replacing it', async (
   await page.context().close();
 });
 
+test('without WebAssembly (or before it arrives) the widget books through form posts', async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  await page.goto(HOST + '/w/booking?establishment=chu-exemple&service=consultations&lang=fr');
+  await page.locator('button.pc-slot').first().click();
+  await page.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
+  await page.locator('select#pc-demo').selectOption('pat-lucas-bernard');
+  await page.getByRole('button', { name: 'Se connecter (démo)' }).click();
+  await page.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
+  await page.locator('h3#pc-step-title', { hasText: 'Rendez-vous confirmé' }).waitFor();
+  assert.match(await page.locator('dl.pc-summary').textContent(), /Consultations externes/);
+  await page.context().close();
+});
+
+test('an establishment rule (a plugin) refuses a second maternity registration, with its reason', async () => {
+  const page = await newPage();
+  await page.goto(SITE + '/');
+  const w = widget(page);
+  await w.locator('button.pc-slot').first().waitFor({ timeout: 30000 });
+  // Wait for the Wasm, so that clicks are handled in place.
+  const frame = await (await page.locator('parcours-booking iframe').elementHandle()).contentFrame();
+  await frame.waitForSelector('html[data-wasm="running"]');
+  await w.locator('button.pc-slot').nth(2).click();
+  await w.locator('select#pc-demo').selectOption('pat-ines-moreau');
+  await w.getByRole('button', { name: 'Se connecter (démo)' }).click();
+  await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
+  await w.locator('h3#pc-step-title', { hasText: 'Rendez-vous confirmé' }).waitFor();
+  await w.getByRole('button', { name: 'Prendre un autre rendez-vous' }).click();
+  await w.locator('button.pc-choice[data-service="maternite"]').click();
+  await w.locator('button.pc-slot').nth(4).click();
+  await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
+  const alert = w.locator('.pc-error[role="alert"]');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /Vous avez déjà une inscription en maternité à venir/);
+  assert.equal(await w.getByRole('button', { name: 'Réessayer' }).count(), 0, 'a rule refusal offers no retry');
+  assert.deepEqual(page.errors.filter((e) => !/status of 422/.test(e)), []);
+  await page.context().close();
+});
+
 test('a page on an origin the host does not allow gets no widget', { skip: !OTHER_SITE }, async () => {
   const page = await newPage();
   await page.goto(OTHER_SITE + '/');

@@ -22,6 +22,7 @@ import (
 	hospitalsite "github.com/parcours-sante/parcours/examples/hospital-site"
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	wazeroplugin "github.com/parcours-sante/parcours/host/plugin/wazero"
 )
 
 func require(t *testing.T, what string, err error) {
@@ -67,12 +68,22 @@ func TestBookingInChromium(t *testing.T) {
 	// The same page on another origin, which the host does not allow.
 	otherURL = strings.Replace(otherURL, "127.0.0.1", "localhost", 1)
 
+	// The example booking rule (one maternity registration per pregnancy)
+	// runs as a sandboxed plugin, as in the demo.
+	plugins, err := wazeroplugin.Load(ctx, wazeroplugin.Config{
+		Plugins:  []wazeroplugin.PluginConfig{{Name: "booking-rule", Path: buildPlugin(t, "booking-rule")}},
+		CacheDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h, err := host.New(host.Config{
 		Booking:        store,
 		Directory:      store,
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL}}},
 		Assets:         os.DirFS(assets),
 		DemoSignIn:     true,
+		Plugins:        plugins,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +111,18 @@ func TestBookingInChromium(t *testing.T) {
 		t.Fatalf("browser tests failed: %v\n%s", err, out)
 	}
 	t.Logf("browser tests:\n%s", out)
+}
+
+// buildPlugin builds an example plugin for WASI.
+func buildPlugin(t *testing.T, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name+".wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "github.com/parcours-sante/parcours/examples/plugins/"+name)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the %s plugin: %v\n%s", name, err, b)
+	}
+	return out
 }
 
 // buildWasm builds the widgets' Wasm and copies the toolchain's wasm_exec.js

@@ -60,6 +60,10 @@ func main() {
 			fmt.Println("parcours: ignoring the host's state:", err)
 		}
 	}
+	// The form posts where the host said (used only if the Wasm stops).
+	if form := js.Global().Get("document").Call("querySelector", "form.pc-form"); form.Truthy() {
+		comp.Action = form.Call("getAttribute", "action").String()
+	}
 	if err := run(comp, frame); err != nil {
 		root.Call("setAttribute", "data-wasm-error", err.Error())
 		fmt.Println("parcours:", err)

@@ -1,0 +1,177 @@
+package booking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// FormState is what a server-rendered widget carries from one form post to
+// the next (in a hidden field) so that it works before its Wasm has arrived,
+// or where WebAssembly is blocked. It holds choices only; the data (services,
+// slots, appointments) is fetched again by the host on each post, and every
+// decision is the backend's, so a tampered state can only change what its own
+// patient sees.
+type FormState struct {
+	Step          Step      `json:"st,omitempty"`
+	Service       string    `json:"sv,omitempty"`
+	Practitioner  string    `json:"pr,omitempty"`
+	Window        time.Time `json:"w,omitzero"`
+	Day           int       `json:"d,omitempty"`
+	Slot          string    `json:"sl,omitempty"`
+	BookKey       string    `json:"k,omitempty"`
+	Appointment   string    `json:"ap,omitempty"`
+	ConfirmCancel string    `json:"cc,omitempty"`
+}
+
+// MaxFormState bounds the encoded state.
+const MaxFormState = 2048
+
+// FormState returns the state to carry in the next form.
+func (m *Model) FormState() FormState {
+	return FormState{
+		Step: m.Step, Service: m.Service, Practitioner: m.Practitioner, Window: m.Window, Day: m.Day,
+		Slot: m.Slot.ID, BookKey: m.bookKey, Appointment: m.Appointment.ID, ConfirmCancel: m.ConfirmCancel,
+	}
+}
+
+// EncodeFormState is the hidden field's value.
+func (m *Model) EncodeFormState() string {
+	b, _ := json.Marshal(m.FormState()) // a struct of strings, ints and a time: cannot fail
+	return string(b)
+}
+
+// ParseFormState reads a hidden field's value. An empty value is the
+// initial state.
+func ParseFormState(s string) (FormState, error) {
+	var st FormState
+	if s == "" {
+		return st, nil
+	}
+	if len(s) > MaxFormState {
+		return st, errors.New("form state too large")
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return st, err
+	}
+	switch st.Step {
+	case "", StepService, StepSlots, StepConfirm, StepDone, StepMine:
+	default:
+		return st, errors.New("unknown step")
+	}
+	if st.Day < 0 || st.Day > 400 {
+		return st, errors.New("day out of range")
+	}
+	if st.BookKey != "" && portal.ValidateIdempotencyKey(st.BookKey) != nil {
+		return st, errors.New("malformed booking key")
+	}
+	return st, nil
+}
+
+// Post is one form post of the server-rendered widget: the state it carried,
+// the action of the button pressed ("choose-slot:sl-…") and the values of its
+// selects.
+type Post struct {
+	State        FormState
+	Action       string
+	Practitioner string // the practitioner select
+	DemoPatient  string // the demo sign-in select
+}
+
+// MaxServerSteps bounds the calls one post makes.
+const MaxServerSteps = 8
+
+// Serve runs a form post on the server: it restores the model from the
+// posted state (fetching the data again), applies the action with the same
+// state machine the browser runs, and leaves m ready to render. It returns
+// the snapshot the browser hydrates from.
+func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
+	run := func(cmd Cmd) {
+		for i := 0; cmd != nil && i < MaxServerSteps && ctx.Err() == nil; i++ {
+			cmd = m.Apply(cmd(ctx, b))
+		}
+	}
+	run(m.Apply(Action{Kind: Start}))
+	if m.Err != "" {
+		return nil
+	}
+	st := p.State
+	// Restore the choices, re-fetching what they show.
+	if st.Service != "" && m.service(st.Service) != nil && st.Step != StepService && st.Step != "" {
+		m.Service = st.Service
+		m.Practitioner = ""
+		if m.practitioner(st.Practitioner) != nil {
+			m.Practitioner = st.Practitioner
+		}
+		m.Window = m.startOfWindow()
+		if !st.Window.IsZero() && st.Window.After(m.Window) && st.Window.Before(m.Window.AddDate(1, 0, 0)) {
+			m.Window = st.Window
+		}
+		m.Step = StepSlots
+		run(m.call(Action{Kind: ChooseDay}, m.loadSlots))
+		m.Apply(Action{Kind: ChooseDay, Index: st.Day})
+		if st.Step == StepConfirm && st.Slot != "" {
+			m.Apply(Action{Kind: ChooseSlot, ID: st.Slot})
+			if m.Step != StepConfirm && p.Action == string(Confirm) && st.BookKey != "" {
+				// The slot is no longer free: maybe this very confirmation was
+				// sent before (a resubmitted form). The backend decides: the
+				// same key answers the appointment made; another patient's
+				// booking answers slot_unavailable.
+				m.Slot, m.Step = portal.Slot{ID: st.Slot, Service: st.Service}, StepConfirm
+			}
+			if m.Step == StepConfirm && st.BookKey != "" {
+				m.bookKey = st.BookKey // the same booking intent: retries stay idempotent
+			}
+		}
+	}
+	if st.Step == StepDone && st.Appointment != "" {
+		apt, err := b.Appointment(ctx, st.Appointment)
+		if err == nil {
+			m.Appointment, m.Step = apt, StepDone
+		}
+	}
+	if st.Step == StepMine {
+		run(m.Apply(Action{Kind: ShowMine}))
+		m.ConfirmCancel = st.ConfirmCancel
+	}
+	m.Err, m.ErrText, m.retry, m.Notice = "", "", nil, ""
+
+	// The action of the pressed button.
+	kind, arg, _ := strings.Cut(p.Action, ":")
+	a := Action{Kind: Kind(kind), ID: arg}
+	switch a.Kind {
+	case ChooseDay:
+		a.Index = atoi(arg)
+	case ChoosePractitioner:
+		if arg == "" {
+			a.ID = p.Practitioner
+		}
+	case SignIn:
+		if p.DemoPatient != "" {
+			m.DemoChoice = p.DemoPatient
+		}
+	case backToBooking:
+		a = m.backToBooking()
+	case "":
+		return m.snapshot()
+	}
+	run(m.Apply(a))
+	return m.snapshot()
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' || n > 1000 {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

@@ -142,10 +142,13 @@ func TestWidgetDocumentNonce(t *testing.T) {
 		seen[nonce] = true
 	}
 
-	// Without a theme there is no inline style at all.
+	// Without a theme there are no theme declarations: only the stylesheet.
 	w := get(h, bookingURL())
-	if strings.Contains(w.Body.String(), "<style") {
-		t.Error("a <style> element without theme parameters")
+	if strings.Contains(w.Body.String(), ":root{--parcours-") {
+		t.Error("theme declarations without theme parameters")
+	}
+	if n := strings.Count(w.Body.String(), "<style"); n != 1 {
+		t.Errorf("%d <style> elements, want the one inlined stylesheet", n)
 	}
 }
 
@@ -302,8 +305,8 @@ func TestWidgetDocumentEscaping(t *testing.T) {
 			t.Errorf("script tag %q is not an external hashed asset", tag)
 		}
 	}
-	if strings.Contains(body, "<style") {
-		t.Error("a theme value with markup produced a <style> element")
+	if strings.Contains(body, ":root{--parcours-primary") || strings.Count(body, "<style") != 1 || strings.Count(body, "</style>") != 1 {
+		t.Error("a theme value with markup reached the stylesheet")
 	}
 }
 
@@ -334,7 +337,7 @@ func TestWidgetDocumentWithWasm(t *testing.T) {
 
 	// Without Config.Assets: the first paint only, no Wasm.
 	plain := get(startHost(t, demoConfig(t)), bookingURL()).Body.String()
-	if strings.Contains(plain, "wasm") {
+	if strings.Contains(plain, ".wasm") || strings.Contains(plain, "wasm_exec") || strings.Contains(plain, "data-wasm=\"/") {
 		t.Error("a host without assets references the Wasm")
 	}
 }

@@ -4,33 +4,18 @@ package main
 
 import (
 	"strings"
-	"unsafe"
+
+	"github.com/parcours-sante/parcours/host/plugin/wazero/testdata/rawabi"
 )
-
-var (
-	buf [][]byte
-	out []byte
-)
-
-func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
-
-func give(b []byte) uint64 {
-	out = b
-	return uint64(addr(b))<<32 | uint64(len(b))
-}
 
 //go:wasmexport parcours_abi_version
 func abiVersion() int32 { return 1 }
 
 //go:wasmexport parcours_alloc
-func alloc(size int32) uint32 {
-	b := make([]byte, size+1)
-	buf = append(buf, b)
-	return addr(b)
-}
+func alloc(size int32) uint32 { return rawabi.Alloc(size) }
 
 //go:wasmexport parcours_hooks
-func hooks() uint64 { return give([]byte(`["before_booking","after_booking"]`)) }
+func hooks() uint64 { return rawabi.Give([]byte(`["before_booking","after_booking"]`)) }
 
 var answers = [][]byte{
 	[]byte(`{"allow": tru`),                           // not JSON
@@ -46,18 +31,12 @@ var answers = [][]byte{
 //
 //go:wasmexport parcours_handle
 func handle(hookPtr, hookLen, inPtr, inLen uint32) uint64 {
-	var in string
-	for _, b := range buf {
-		if base := addr(b); inPtr >= base && inPtr+inLen <= base+uint32(len(b)) {
-			in = string(b[inPtr-base : inPtr-base+inLen])
-		}
-	}
-	buf = buf[:0]
+	in := rawabi.Input(inPtr, inLen)
 	n := 0
 	if i := strings.Index(in, `"service":"garbage-`); i >= 0 && i+19 < len(in) {
 		n = int(in[i+19]-'0') % len(answers)
 	}
-	return give(answers[n])
+	return rawabi.Give(answers[n])
 }
 
 func main() {}

@@ -7,49 +7,26 @@ package main
 
 import (
 	"strings"
-	"unsafe"
+
+	"github.com/parcours-sante/parcours/host/plugin/wazero/testdata/rawabi"
 )
-
-var (
-	inputs [][]byte
-	output []byte
-	spins  uint64
-	hoard  [][]byte
-)
-
-func addr(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
-
-func give(s string) uint64 {
-	output = []byte(s)
-	return uint64(addr(output))<<32 | uint64(len(output))
-}
 
 //go:wasmexport parcours_abi_version
 func abiVersion() int32 { return 1 }
 
 //go:wasmexport parcours_alloc
-func alloc(size int32) uint32 {
-	b := make([]byte, size+1)
-	inputs = append(inputs, b)
-	return addr(b)
-}
+func alloc(size int32) uint32 { return rawabi.Alloc(size) }
 
 //go:wasmexport parcours_hooks
-func hooks() uint64 { return give(`["before_booking"]`) }
+func hooks() uint64 { return rawabi.Give([]byte(`["before_booking"]`)) }
 
 //go:wasmexport parcours_handle
 func handle(hookPtr, hookLen, inPtr, inLen uint32) uint64 {
-	var in string
-	for _, b := range inputs {
-		if base := addr(b); inPtr >= base && inPtr+inLen <= base+uint32(len(b)) {
-			in = string(b[inPtr-base : inPtr-base+inLen])
-		}
-	}
-	inputs = inputs[:0]
+	in := rawabi.Input(inPtr, inLen)
 	if strings.Contains(in, `"service":"panic"`) {
 		panic("test plugin panics on purpose")
 	}
-	return give(`{"allow":true}`)
+	return rawabi.Give([]byte(`{"allow":true}`))
 }
 
 func main() {}

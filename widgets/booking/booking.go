@@ -72,9 +72,6 @@ func (c *Booking) DoIndex(event vugu.DOMEvent, kind string, i int) {
 // dispatchLocked applies a, runs the resulting command in a goroutine and
 // feeds its result back under the lock. The caller holds the write lock.
 func (c *Booking) dispatchLocked(ee vugu.EventEnv, a Action) {
-	if a.Kind == backToBooking {
-		a = c.M.backToBooking()
-	}
 	cmd := c.M.Apply(a)
 	c.flushEvents()
 	if cmd == nil || c.Backend == nil {
@@ -118,21 +115,6 @@ func (c *Booking) flushEvents() {
 		}
 	}
 	c.M.Events = c.M.Events[:0]
-}
-
-const backToBooking Kind = "back-to-booking"
-
-func (m *Model) backToBooking() Action {
-	if m.Step != StepMine && m.Step != StepDone {
-		return Action{}
-	}
-	m.Err, m.retry = "", nil
-	if m.Service != "" {
-		m.Step = StepSlots
-		return Action{Kind: ChoosePractitioner, ID: m.Practitioner}
-	}
-	m.Step = StepService
-	return Action{}
 }
 
 // View helpers, called by the template.

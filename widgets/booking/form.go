@@ -140,7 +140,8 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		run(m.Apply(Action{Kind: ShowMine}))
 		m.ConfirmCancel = st.ConfirmCancel
 	}
-	m.Err, m.ErrText, m.retry, m.Notice = "", "", nil, ""
+	m.clearError()
+	m.Notice = ""
 
 	// The action of the pressed button.
 	kind, arg, _ := strings.Cut(p.Action, ":")
@@ -156,8 +157,6 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		if p.DemoPatient != "" {
 			m.DemoChoice = p.DemoPatient
 		}
-	case backToBooking:
-		a = m.backToBooking()
 	case "":
 		return m.snapshot()
 	}

@@ -149,6 +149,7 @@ const (
 	KeepAppointment    Kind = "keep-appointment"
 	CancelAppointment  Kind = "cancel"
 	Back               Kind = "back"
+	BackToBooking      Kind = "back-to-booking" // the "book" tab
 	Retry              Kind = "retry"
 
 	loaded      Kind = "loaded"
@@ -190,14 +191,7 @@ func (m *Model) Apply(a Action) Cmd {
 	case Start:
 		return m.call(a, m.loadAll)
 	case loaded:
-		m.Loading = false
-		m.EstablishmentName = a.est.Name
-		m.Services = a.services
-		m.Patient = a.patient
-		m.DemoPatients = a.patients
-		if m.DemoChoice == "" && len(a.patients) > 0 {
-			m.DemoChoice = a.patients[0].ID
-		}
+		m.setLoaded(a.est.Name, a.services, a.patient, a.patients)
 		if m.Step == StepService && m.Service == "" && m.service(m.PresetService) != nil {
 			return m.Apply(Action{Kind: ChooseService, ID: m.PresetService})
 		}
@@ -340,8 +334,19 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Notice = "cancelled"
 		m.Events = append(m.Events, Event{Name: "parcours:cancelled", Appointment: a.appointment.ID, Start: a.appointment.Start})
 		return nil
+	case BackToBooking:
+		if m.Step != StepMine && m.Step != StepDone {
+			return nil
+		}
+		m.clearError()
+		if m.Service != "" {
+			m.Step = StepSlots
+			return m.Apply(Action{Kind: ChoosePractitioner, ID: m.Practitioner})
+		}
+		m.Step = StepService
+		return nil
 	case Back:
-		m.Err, m.retry = "", nil
+		m.clearError()
 		switch m.Step {
 		case StepConfirm:
 			m.Step = StepSlots
@@ -355,7 +360,7 @@ func (m *Model) Apply(a Action) Cmd {
 			return nil
 		}
 		r := *m.retry
-		m.Err, m.retry = "", nil
+		m.clearError()
 		return m.Apply(r)
 	}
 	return nil
@@ -365,7 +370,8 @@ func (m *Model) Apply(a Action) Cmd {
 // a failure can offer to retry it.
 func (m *Model) call(a Action, cmd Cmd) Cmd {
 	m.Loading = true
-	m.Err, m.retry, m.Notice = "", nil, ""
+	m.clearError()
+	m.Notice = ""
 	return func(ctx context.Context, b Backend) Action {
 		r := cmd(ctx, b)
 		if r.err != nil {
@@ -375,6 +381,21 @@ func (m *Model) call(a Action, cmd Cmd) Cmd {
 		return r
 	}
 }
+
+// setLoaded puts in what the first screen needs (from the backend, or from
+// the host's snapshot); the demo sign-in preselects the first demo patient.
+func (m *Model) setLoaded(establishment string, services []portal.Service, patient *portal.Patient, demo []portal.Patient) {
+	m.Loading = false
+	m.EstablishmentName = establishment
+	m.Services = services
+	m.Patient = patient
+	m.DemoPatients = demo
+	if m.DemoChoice == "" && len(demo) > 0 {
+		m.DemoChoice = demo[0].ID
+	}
+}
+
+func (m *Model) clearError() { m.Err, m.ErrText, m.retry = "", "", nil }
 
 func (m *Model) fail(a Action) Cmd {
 	m.Loading = false

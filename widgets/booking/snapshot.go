@@ -93,15 +93,8 @@ func (m *Model) snapshot() *Snapshot {
 // Hydrate puts s into the model: the browser's first render then matches the
 // server's HTML.
 func (m *Model) Hydrate(s *Snapshot) {
-	m.Loading = false
-	m.EstablishmentName = s.Establishment.Name
-	m.Services = s.Services
-	m.Patient = s.Patient
-	m.DemoPatients = s.DemoPatients
 	m.DemoChoice = s.DemoChoice
-	if m.DemoChoice == "" && len(s.DemoPatients) > 0 {
-		m.DemoChoice = s.DemoPatients[0].ID
-	}
+	m.setLoaded(s.Establishment.Name, s.Services, s.Patient, s.DemoPatients)
 	m.Step = s.Step
 	if m.Step == "" {
 		m.Step = StepService

@@ -134,12 +134,8 @@ func (h *Host) establishment(r *http.Request) (string, error) {
 }
 
 func (h *Host) serves(id string) bool {
-	for _, e := range h.cfg.Establishments {
-		if e.ID == id {
-			return true
-		}
-	}
-	return false
+	_, ok := h.origins[id]
+	return ok
 }
 
 func (h *Host) getEstablishment(w http.ResponseWriter, r *http.Request) error {
@@ -364,18 +360,29 @@ func (h *Host) getAppointmentCalendar(w http.ResponseWriter, r *http.Request) er
 }
 
 func (h *Host) getSession(w http.ResponseWriter, r *http.Request) error {
-	var body client.SessionBody
-	if s, ok := portal.SubjectFrom(r.Context()); ok {
-		p, err := h.cfg.Directory.Patient(r.Context(), s.Patient)
-		if err != nil && !portal.IsCode(err, portal.ErrNotFound) {
-			return err
-		}
-		if err == nil {
-			body.Patient = &p
-		}
+	s, _ := portal.SubjectFrom(r.Context())
+	p, err := h.currentPatient(r.Context(), s.Patient)
+	if err != nil {
+		return err
 	}
-	writeJSON(w, 200, body)
+	writeJSON(w, 200, client.SessionBody{Patient: p})
 	return nil
+}
+
+// currentPatient returns the session's patient, or nil when there is none
+// or the directory no longer knows it.
+func (h *Host) currentPatient(ctx context.Context, id string) (*portal.Patient, error) {
+	if id == "" {
+		return nil, nil
+	}
+	p, err := h.cfg.Directory.Patient(ctx, id)
+	if portal.IsCode(err, portal.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 func (h *Host) deleteSession(w http.ResponseWriter, r *http.Request) error {

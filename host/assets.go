@@ -14,6 +14,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -27,6 +28,17 @@ import (
 var codings = []string{"br", "zstd", "gzip"}
 
 var codingExt = map[string]string{"br": ".br", "zstd": ".zst", "gzip": ".gz"}
+
+// PrecompressedFiles returns, for each content coding the host serves, the
+// name of the pre-compressed variant of file it reads from Config.Assets
+// ("parcours.wasm.br" …). The build writes exactly these.
+func PrecompressedFiles(file string) map[string]string {
+	m := make(map[string]string, len(codings))
+	for _, c := range codings {
+		m[c] = file + codingExt[c]
+	}
+	return m
+}
 
 // asset is one static file with its pre-compressed variants.
 type asset struct {
@@ -71,11 +83,10 @@ func loadAssets(fsys fs.FS) (*assetSet, error) {
 	if err := add("parcours.css", widgets.CSS, nil); err != nil {
 		return nil, err
 	}
-	loader, err := newAsset("parcours.js", web.Loader, nil)
+	loader, err := loaderAsset()
 	if err != nil {
 		return nil, err
 	}
-	loader.path = "/parcours.js"
 	s.loader = loader
 	if fsys == nil {
 		return s, nil
@@ -107,13 +118,12 @@ func newAsset(name string, data []byte, pre map[string][]byte) (*asset, error) {
 	sum := sha256.Sum256(data)
 	hash := hex.EncodeToString(sum[:6])
 	ext := path.Ext(name)
-	sri := sha512.Sum384(data)
 	a := &asset{
 		name:     name,
 		path:     "/a/" + strings.TrimSuffix(name, ext) + "." + hash + ext,
 		ctype:    contentType(ext),
 		etag:     `"` + hash + `"`,
-		sri:      "sha384-" + base64.StdEncoding.EncodeToString(sri[:]),
+		sri:      sriOf(data),
 		variants: map[string][]byte{"": data},
 	}
 	for _, c := range codings {
@@ -301,9 +311,31 @@ func (h *Host) loader(w http.ResponseWriter, r *http.Request) {
 	h.assets.loader.serve(w, r, "public, max-age=300")
 }
 
+// loaderAsset is /parcours.js, prepared once: the loader is embedded, the
+// same for every host, and read only.
+var loaderAsset = sync.OnceValues(func() (*asset, error) {
+	a, err := newAsset("parcours.js", web.Loader, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.path = "/parcours.js"
+	return a, nil
+})
+
 // LoaderSRI returns the Subresource Integrity value of /parcours.js, for the
 // integrity attribute of the script tag.
 func LoaderSRI() string {
-	sum := sha512.Sum384(web.Loader)
+	a, err := loaderAsset()
+	if err != nil {
+		// Only compressing the embedded loader can fail, which the host's
+		// start reports; the hash does not depend on it.
+		return sriOf(web.Loader)
+	}
+	return a.sri
+}
+
+// sriOf is the Subresource Integrity value of data.
+func sriOf(data []byte) string {
+	sum := sha512.Sum384(data)
 	return "sha384-" + base64.StdEncoding.EncodeToString(sum[:])
 }

@@ -93,7 +93,7 @@ type Host struct {
 	mux      *http.ServeMux
 	sessions *sessionStore
 	assets   *assetSet
-	origins  map[string][]string // establishment -> allowed embedding origins
+	origins  map[string][]string // every served establishment -> its allowed embedding origins
 	allowed  map[string]bool     // every allowed origin, for CORS
 	routes   []route
 	handler  http.Handler
@@ -134,6 +134,7 @@ func New(cfg Config) (*Host, error) {
 		if e.ID == "" {
 			return nil, errors.New("host: an establishment has no ID")
 		}
+		h.origins[e.ID] = nil // served, even with no embedding origin
 		for _, o := range e.Origins {
 			norm, err := NormalizeOrigin(o)
 			if err != nil {

@@ -36,7 +36,8 @@ var widgetSpecs = map[string]widgetSpec{
 	"booking": {
 		title: [2]string{"Prise de rendez-vous", "Appointment booking"},
 		render: func(ctx context.Context, b booking.Backend, now func() time.Time, lang, est, action string, q url.Values, post url.Values) (vugu.Builder, any, []booking.Event) {
-			m := booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner"))
+			newModel := func() *booking.Model { return booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner")) }
+			m := newModel()
 			m.Now = now
 			var snap *booking.Snapshot
 			if post == nil {
@@ -53,7 +54,7 @@ var widgetSpecs = map[string]widgetSpec{
 			if snap == nil {
 				// The backend could not answer: serve the loading state;
 				// the browser loads and shows the error with a retry.
-				return &booking.Booking{M: booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner")), Action: action}, nil, nil
+				return &booking.Booking{M: newModel(), Action: action}, nil, nil
 			}
 			events := m.Events
 			m.Events = nil
@@ -62,15 +63,16 @@ var widgetSpecs = map[string]widgetSpec{
 	},
 }
 
-// Event is a widget event as frame.js relays it to the host page.
+// frameEvent is a widget event as frame.js relays it to the host page.
 type frameEvent struct {
 	Name        string `json:"name"`
 	Appointment string `json:"appointment"`
 	Start       string `json:"start"`
 }
 
-// PreloadTimeout bounds the backend calls of a widget document's preload;
-// past it the document is served with the loading skeleton.
+// PreloadTimeout bounds the backend calls behind a widget document (its
+// preload, or a form post); past it the document is served with the loading
+// skeleton.
 const PreloadTimeout = 2 * time.Second
 
 // ThemeKeys are the theme custom properties a page may pass (as

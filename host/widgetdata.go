@@ -74,17 +74,7 @@ func (b *serverBackend) Appointment(ctx context.Context, id string) (portal.Appo
 }
 
 func (b *serverBackend) CurrentPatient(ctx context.Context) (*portal.Patient, error) {
-	if b.patient == "" {
-		return nil, nil
-	}
-	p, err := b.h.cfg.Directory.Patient(ctx, b.patient)
-	if portal.IsCode(err, portal.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return b.h.currentPatient(ctx, b.patient)
 }
 
 func (b *serverBackend) DemoPatients(ctx context.Context) ([]portal.Patient, error) {

@@ -17,9 +17,6 @@ import (
 // Package is the browser entry built into parcours.wasm.
 const Package = "github.com/parcours-sante/parcours/wasm/cmd/parcours"
 
-// Codings and the file extension of each pre-compressed variant.
-var Codings = []struct{ Name, Ext string }{{"br", ".br"}, {"zstd", ".zst"}, {"gzip", ".gz"}}
-
 // Web writes parcours.wasm (stripped: -trimpath -s -w) and wasm_exec.js into
 // dir, each with its .br, .zst and .gz variants at the best compression.
 func Web(dir string) error {
@@ -41,12 +38,12 @@ func Web(dir string) error {
 		if err != nil {
 			return err
 		}
-		for _, c := range Codings {
-			b, err := host.Compress(c.Name, data, true)
+		for coding, file := range host.PrecompressedFiles(name) {
+			b, err := host.Compress(coding, data, true)
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(dir, name+c.Ext), b, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, file), b, 0o644); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,7 +149,11 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	a := Action{Kind: Kind(kind), ID: arg}
 	switch a.Kind {
 	case ChooseDay:
-		a.Index = atoi(arg)
+		n, err := strconv.Atoi(arg)
+		if err != nil {
+			n = -1 // Apply ignores a day out of range
+		}
+		a.Index = n
 	case ChoosePractitioner:
 		if arg == "" {
 			a.ID = p.Practitioner
@@ -157,20 +162,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		if p.DemoPatient != "" {
 			m.DemoChoice = p.DemoPatient
 		}
-	case "":
-		return m.snapshot()
 	}
 	run(m.Apply(a))
 	return m.snapshot()
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' || n > 1000 {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	wazeroplugin "github.com/parcours-sante/parcours/host/plugin/wazero"
+	"github.com/parcours-sante/parcours/wasm/build"
 )
 
 func require(t *testing.T, what string, err error) {
@@ -125,25 +126,19 @@ func buildPlugin(t *testing.T, name string) string {
 	return out
 }
 
-// buildWasm builds the widgets' Wasm and copies the toolchain's wasm_exec.js
-// into a temporary directory (the host compresses them on load).
+// buildWasm builds the widgets' Wasm, as shipped, and the toolchain's
+// wasm_exec.js into a temporary directory (the host compresses them on load).
 func buildWasm(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "parcours.wasm"), "github.com/parcours-sante/parcours/wasm/cmd/parcours")
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the Wasm: %v\n%s", err, out)
+	if err := build.Wasm(filepath.Join(dir, "parcours.wasm"), true); err != nil {
+		t.Fatalf("building the Wasm: %v", err)
 	}
-	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	execJS, err := build.WasmExecJS()
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "wasm_exec.js"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "wasm_exec.js"), execJS, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir

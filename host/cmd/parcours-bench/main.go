@@ -330,14 +330,14 @@ func hostLoad(r *report, e *env, d time.Duration) error {
 	slotsPath := fmt.Sprintf("/api/v1/establishments/%s/slots?service=%s&from=%s&to=%s", q.Establishment, q.Service,
 		now.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
 	const conns = 8
-	json := http.Header{"Accept": {"application/json"}}
+	accept := http.Header{"Accept": {"application/json"}}
 	// Warm up both, then measure in turn.
-	load(e.bareURL, json, conns, d/6)
-	load(e.hostURL+slotsPath, json, conns, d/6)
-	bare := load(e.bareURL, json, conns, d)
-	through := load(e.hostURL+slotsPath, json, conns, d)
-	bare1 := load(e.bareURL, json, 1, d)
-	through1 := load(e.hostURL+slotsPath, json, 1, d)
+	load(e.bareURL, accept, conns, d/6)
+	load(e.hostURL+slotsPath, accept, conns, d/6)
+	bare := load(e.bareURL, accept, conns, d)
+	through := load(e.hostURL+slotsPath, accept, conns, d)
+	bare1 := load(e.bareURL, accept, 1, d)
+	through1 := load(e.hostURL+slotsPath, accept, 1, d)
 	gz := load(e.hostURL+slotsPath, http.Header{"Accept": {"application/json"}, "Accept-Encoding": {"gzip"}}, conns, d)
 	loader := load(e.hostURL+"/parcours.js", http.Header{"Accept-Encoding": {"br"}}, conns, d)
 	r.f("## Host\n\n%d connections on loopback for %s each, same run. *Bare* is a plain net/http handler making the same backend call (SQLite free-slot search, 14 days of one service) and encoding the same JSON; *through the host* adds routing, the session lookup, the security headers, CORS, cross-origin protection and the error mapping.\n\n", conns, d)

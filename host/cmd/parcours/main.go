@@ -105,16 +105,18 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	fset.SetOutput(out)
 	port := env("PORT", "8080")
 	var o options
+	db := "parcours.db"
+	if demo {
+		db = "build/demo.db"
+	}
 	fset.StringVar(&o.addr, "addr", env("PARCOURS_ADDR", "127.0.0.1:"+port), "listen address of the host (env PARCOURS_ADDR; PORT sets the port)")
-	fset.StringVar(&o.db, "db", env("PARCOURS_DB", "parcours.db"), "SQLite database file (env PARCOURS_DB)")
+	fset.StringVar(&o.db, "db", env("PARCOURS_DB", db), "SQLite database file (env PARCOURS_DB)")
 	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from `make web` (env PARCOURS_ASSETS)")
 	fset.StringVar(&o.origins, "origins", env("PARCOURS_ORIGINS", ""), "comma-separated origins of the hospital pages allowed to embed the widgets (env PARCOURS_ORIGINS)")
 	o.plugins.register(fset)
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if demo {
 		fset.StringVar(&o.siteAddr, "site-addr", env("PARCOURS_SITE_ADDR", "127.0.0.1:"+env("SITE_PORT", "8081")), "listen address of the sample hospital page (env PARCOURS_SITE_ADDR; SITE_PORT sets the port)")
-		o.db = env("PARCOURS_DB", "build/demo.db")
-		fset.Lookup("db").DefValue = o.db
 		o.demoSignIn, o.seed = true, true
 	} else {
 		fset.BoolVar(&o.demoSignIn, "demo-signin", env("PARCOURS_DEMO_SIGNIN", "") == "1", "enable the demo sign-in (loopback addresses only; env PARCOURS_DEMO_SIGNIN=1)")
@@ -125,9 +127,6 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	if fset.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fset.Arg(0))
-	}
-	if demo && fset.Lookup("db").Value.String() != "" {
-		o.db = fset.Lookup("db").Value.String()
 	}
 	return o, nil
 }

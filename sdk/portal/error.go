@@ -25,6 +25,7 @@ const (
 	ErrIdempotencyKeyMissing ErrorCode = "idempotency_key_missing"
 	ErrIdempotencyKeyReused  ErrorCode = "idempotency_key_reused"
 	ErrBookingRefused        ErrorCode = "booking_refused"
+	ErrResponseIncomplete    ErrorCode = "response_incomplete"
 	ErrTooLarge              ErrorCode = "payload_too_large"
 	ErrUnsupportedMediaType  ErrorCode = "unsupported_media_type"
 	ErrRateLimited           ErrorCode = "rate_limited"
@@ -51,6 +52,7 @@ var codes = map[ErrorCode]codeInfo{
 	ErrIdempotencyKeyMissing: {400, "La demande doit porter une clé d'idempotence.", "The request must carry an idempotency key."},
 	ErrIdempotencyKeyReused:  {422, "Cette demande a déjà été utilisée pour une autre réservation.", "This request was already used for another booking."},
 	ErrBookingRefused:        {422, "Ce rendez-vous ne peut pas être pris en ligne. Veuillez contacter le service.", "This appointment cannot be booked online. Please contact the service."},
+	ErrResponseIncomplete:    {422, "Certaines réponses manquent ou ne sont pas valides. Veuillez les vérifier.", "Some answers are missing or invalid. Please check them."},
 	ErrTooLarge:              {413, "La demande est trop volumineuse.", "The request is too large."},
 	ErrUnsupportedMediaType:  {415, "Format de demande non pris en charge.", "Unsupported request format."},
 	ErrRateLimited:           {429, "Trop de demandes. Veuillez patienter un instant.", "Too many requests. Please wait a moment."},

@@ -20,6 +20,11 @@ type Establishment struct {
 	Name string `json:"name"`
 	// TimeZone is the IANA zone slots are shown in, for example "Europe/Paris".
 	TimeZone string `json:"time_zone"`
+	// UrgentHelp is what to do in an emergency, with the numbers to call,
+	// shown at once when an answer calls for it (a questionnaire's urgent
+	// alert) and before writing to a care team. Empty: the widgets show the
+	// national numbers (15, 112, 3114).
+	UrgentHelp Text `json:"urgent_help"`
 }
 
 // Service is a care service of an establishment (maternité, diabétologie …)

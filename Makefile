@@ -4,7 +4,7 @@ WEB     := build/web
 E2E     := widgets/e2e
 WASM_PATH := $(shell $(GO) env GOROOT)/lib/wasm
 # Packages that build for the browser (GOOS=js GOARCH=wasm).
-JS_PKGS := ./sdk/portal ./sdk/client ./widgets/booking ./widgets/internal/... ./wasm/cmd/parcours
+JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/internal/... ./wasm/cmd/parcours
 
 .PHONY: demo web plugins test test-js e2e-deps check generate size bench fuzz screenshot clean
 
@@ -42,7 +42,7 @@ $(E2E)/node_modules/.package-lock.json: $(E2E)/package-lock.json
 ## generate: regenerate vugu components and vugu's static helper script
 # vugugen parses every .go file of a directory and refuses an external test
 # package, so it runs on a copy of each component directory without tests.
-VUGU_DIRS := widgets/booking
+VUGU_DIRS := widgets/booking widgets/questionnaire
 generate:
 	@set -e; for d in $(VUGU_DIRS); do \
 	  tmp=$$(mktemp -d); \
@@ -84,6 +84,10 @@ fuzz:
 	$(GO) test ./host/plugin -run='^$$' -fuzz=FuzzParsePluginOutput -fuzztime=$(FUZZTIME)
 	$(GO) test ./sdk/questionnaire -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./sdk/questionnaire -run='^$$' -fuzz='^FuzzEvaluate$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./sdk/questionnaire -run='^$$' -fuzz='^FuzzReadResponse$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./sdk/questionnaire -run='^$$' -fuzz='^FuzzLexical$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./widgets/questionnaire -run='^$$' -fuzz='^FuzzParseFormState$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./widgets/questionnaire -run='^$$' -fuzz='^FuzzApplyForm$$' -fuzztime=$(FUZZTIME)
 
 ## screenshot: refresh docs/booking.png from the end-to-end test
 screenshot: e2e-deps

@@ -36,6 +36,12 @@ func (h *Host) apiRoutes() []route {
 		{"GET", "/api/v1/appointments/{id}", "getAppointment", h.getAppointment},
 		{"POST", "/api/v1/appointments/{id}/cancel", "cancelAppointment", h.cancelAppointment},
 		{"GET", "/api/v1/appointments/{id}/calendar.ics", "getAppointmentCalendar", h.getAppointmentCalendar},
+		{"GET", "/api/v1/establishments/{establishment}/questionnaires/{questionnaire}", "getQuestionnaire", h.getQuestionnaire},
+		{"GET", "/api/v1/establishments/{establishment}/questionnaires/{questionnaire}/draft", "getQuestionnaireDraft", h.getQuestionnaireDraft},
+		{"PUT", "/api/v1/establishments/{establishment}/questionnaires/{questionnaire}/draft", "saveQuestionnaireDraft", h.saveQuestionnaireDraft},
+		{"DELETE", "/api/v1/establishments/{establishment}/questionnaires/{questionnaire}/draft", "deleteQuestionnaireDraft", h.deleteQuestionnaireDraft},
+		{"POST", "/api/v1/establishments/{establishment}/questionnaires/{questionnaire}/responses", "submitQuestionnaireResponse", h.submitQuestionnaireResponse},
+		{"GET", "/api/v1/questionnaire-responses/{id}", "getQuestionnaireResponse", h.getQuestionnaireResponse},
 		{"GET", "/api/v1/session", "getSession", h.getSession},
 		{"DELETE", "/api/v1/session", "deleteSession", h.deleteSession},
 		{"GET", "/api/v1/demo/patients", "listDemoPatients", h.listDemoPatients},
@@ -102,7 +108,10 @@ func (h *Host) apiHeaders(next http.Handler) http.Handler {
 				return
 			}
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+		// The largest body any route reads; each route bounds its own
+		// (decodeJSON: MaxBodyBytes, a QuestionnaireResponse:
+		// portal.MaxQuestionnaireResponse).
+		r.Body = http.MaxBytesReader(w, r.Body, max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse))
 		next.ServeHTTP(w, r)
 	})
 }

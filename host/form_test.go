@@ -24,7 +24,7 @@ type formPage struct {
 }
 
 var (
-	formAction = regexp.MustCompile(`<form class="pc-form" method="post" action="([^"]*)">`)
+	formAction = regexp.MustCompile(`<form class="pc-form" method="post" action="([^"]*)"`)
 	formState  = regexp.MustCompile(`<input type="hidden" name="state" value="([^"]*)"`)
 )
 

@@ -35,6 +35,12 @@ type Config struct {
 	Booking portal.Booking
 	// Directory finds patients for sessions. Required.
 	Directory portal.Directory
+	// Questionnaires stores the questionnaires the establishments offer and
+	// what patients answer to them (FHIR R4 Questionnaire,
+	// QuestionnaireResponse, RiskAssessment). Optional: nil answers every
+	// questionnaire route not_found. The host scores every submission itself
+	// with sdk/questionnaire; the store only stores.
+	Questionnaires portal.Questionnaires
 
 	// Establishments lists the establishments this host serves and, for each,
 	// the origins of the hospital pages allowed to embed its widgets. At least one.

@@ -65,27 +65,42 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 // decodeJSON reads a JSON object of type T from body: Content-Type must be
 // JSON, the body at most limit bytes, one object, no unknown field.
 func decodeJSON[T any](r *http.Request, limit int64) (T, error) {
-	var v T
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return v, portal.Errorf(portal.ErrUnsupportedMediaType, "content type %q", ct)
-		}
-	} else {
-		return v, portal.Errorf(portal.ErrUnsupportedMediaType, "a JSON body with Content-Type application/json is required")
+	b, err := readBody(r, limit, isJSON)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return parseJSON[T](b)
+}
+
+// isJSON accepts application/json and any +json media type.
+func isJSON(mediaType string) bool {
+	return mediaType == "application/json" || strings.HasSuffix(mediaType, "+json")
+}
+
+// readBody reads a request body of at most limit bytes whose media type
+// passes accept (ErrUnsupportedMediaType otherwise, and without a
+// Content-Type); a larger body is ErrTooLarge.
+func readBody(r *http.Request, limit int64, accept func(mediaType string) bool) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, portal.Errorf(portal.ErrUnsupportedMediaType, "a JSON body with Content-Type application/json is required")
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || !accept(mt) {
+		return nil, portal.Errorf(portal.ErrUnsupportedMediaType, "content type %q", ct)
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return v, portal.Errorf(portal.ErrTooLarge, "body larger than %d bytes", tooLarge.Limit)
+		return nil, portal.Errorf(portal.ErrTooLarge, "body larger than %d bytes", tooLarge.Limit)
 	}
 	if err != nil {
-		return v, portal.Errorf(portal.ErrInvalid, "reading body: %v", err)
+		return nil, portal.Errorf(portal.ErrInvalid, "reading body: %v", err)
 	}
 	if int64(len(b)) > limit {
-		return v, portal.Errorf(portal.ErrTooLarge, "body larger than %d bytes", limit)
+		return nil, portal.Errorf(portal.ErrTooLarge, "body larger than %d bytes", limit)
 	}
-	return parseJSON[T](b)
+	return b, nil
 }
 
 // parseJSON is the pure part of decodeJSON, fuzzed in tests.

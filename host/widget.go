@@ -11,14 +11,17 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/staticrender"
 
+	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/questionnaire"
 	"github.com/parcours-sante/parcours/widgets/vdom"
 )
 
@@ -28,46 +31,95 @@ type widgetSpec struct {
 	// render returns the widget's root component to render on the server,
 	// the state handed to the browser so that it starts from the same
 	// screen (nil: the browser loads it), and the widget events produced
-	// (by a form post) for the host page. post is nil for a GET.
-	render func(ctx context.Context, b booking.Backend, now func() time.Time, lang, establishment, action string, q url.Values, post url.Values) (vugu.Builder, any, []booking.Event)
+	// (by a form post) for the host page.
+	render func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent)
+}
+
+// renderParams are a widget document's request, validated.
+type renderParams struct {
+	now       func() time.Time
+	lang, est string
+	action    string     // the address the widget's form posts to
+	booking   string     // the booking widget's address, for links to it
+	query     url.Values // the document's query
+	post      url.Values // the form post, nil for a GET
 }
 
 var widgetSpecs = map[string]widgetSpec{
 	"booking": {
 		title: [2]string{"Prise de rendez-vous", "Appointment booking"},
-		render: func(ctx context.Context, b booking.Backend, now func() time.Time, lang, est, action string, q url.Values, post url.Values) (vugu.Builder, any, []booking.Event) {
-			newModel := func() *booking.Model { return booking.NewModel(lang, est, q.Get("service"), q.Get("practitioner")) }
+		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
+			newModel := func() *booking.Model {
+				return booking.NewModel(p.lang, p.est, p.query.Get("service"), p.query.Get("practitioner"))
+			}
 			m := newModel()
-			m.Now = now
+			m.Now = p.now
 			var snap *booking.Snapshot
-			if post == nil {
+			if p.post == nil {
 				snap = booking.Preload(ctx, m, b)
 			} else {
-				st, err := booking.ParseFormState(post.Get("state"))
+				st, err := booking.ParseFormState(p.post.Get("state"))
 				if err != nil {
 					st = booking.FormState{} // a tampered or stale form: start over
 				}
 				snap = booking.Serve(ctx, m, b, booking.Post{
-					State: st, Action: post.Get("a"), Practitioner: post.Get("practitioner"), DemoPatient: post.Get("demo"),
+					State: st, Action: p.post.Get("a"), Practitioner: p.post.Get("practitioner"), DemoPatient: p.post.Get("demo"),
 				})
 			}
 			if snap == nil {
 				// The backend could not answer: serve the loading state;
 				// the browser loads and shows the error with a retry.
-				return &booking.Booking{M: newModel(), Action: action}, nil, nil
+				return &booking.Booking{M: newModel(), Action: p.action}, nil, nil
 			}
-			events := m.Events
+			var events []frameEvent
+			for _, e := range m.Events {
+				events = append(events, frameEvent{Name: e.Name, Detail: map[string]string{
+					"appointment": e.Appointment, "start": e.Start.Format(time.RFC3339),
+				}})
+			}
 			m.Events = nil
-			return &booking.Booking{M: m, Backend: b, Action: action}, snap, events
+			return &booking.Booking{M: m, Backend: b, Action: p.action}, snap, events
+		},
+	},
+	"questionnaire": {
+		title: [2]string{"Questionnaire", "Questionnaire"},
+		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
+			newModel := func() *questionnaire.Model {
+				m := questionnaire.NewModel(p.lang, p.est, p.query.Get("questionnaire"))
+				m.Now = p.now
+				return m
+			}
+			m := newModel()
+			var snap *questionnaire.Snapshot
+			if p.post == nil {
+				snap = questionnaire.Preload(ctx, m, b)
+			} else {
+				st, err := questionnaire.ParseFormState(p.post.Get("state"))
+				if err != nil {
+					st = questionnaire.FormState{}
+				}
+				snap = questionnaire.Serve(ctx, m, b, questionnaire.Post{State: st, Action: p.post.Get("a"), Form: p.post})
+			}
+			if snap == nil {
+				return &questionnaire.Questionnaire{M: newModel(), Action: p.action, BookingURL: p.booking}, nil, nil
+			}
+			var events []frameEvent
+			for _, e := range m.Events {
+				events = append(events, frameEvent{Name: e.Name, Detail: map[string]string{
+					"questionnaire": e.Questionnaire, "response": e.Response,
+				}})
+			}
+			m.Events = nil
+			return &questionnaire.Questionnaire{M: m, Backend: b, Action: p.action, BookingURL: p.booking}, snap, events
 		},
 	},
 }
 
-// frameEvent is a widget event as frame.js relays it to the host page.
+// frameEvent is a widget event as frame.js relays it to the host page:
+// a name and a few strings, never health data.
 type frameEvent struct {
-	Name        string `json:"name"`
-	Appointment string `json:"appointment"`
-	Start       string `json:"start"`
+	Name   string            `json:"name"`
+	Detail map[string]string `json:"detail"`
 }
 
 // PreloadTimeout bounds the backend calls behind a widget document (its
@@ -148,7 +200,7 @@ func ThemeCSS(q url.Values) string {
 }
 
 var widgetTemplate = template.Must(template.New("w").Parse(`<!DOCTYPE html>
-<html lang="{{.Lang}}" data-widget="{{.Widget}}" data-establishment="{{.Establishment}}" data-service="{{.Service}}" data-practitioner="{{.Practitioner}}" data-lang="{{.Lang}}"{{if .Parent}} data-parent-origin="{{.Parent}}"{{end}}>
+<html lang="{{.Lang}}" data-widget="{{.Widget}}" data-establishment="{{.Establishment}}" data-service="{{.Service}}" data-practitioner="{{.Practitioner}}" data-questionnaire="{{.Questionnaire}}" data-lang="{{.Lang}}"{{if .Parent}} data-parent-origin="{{.Parent}}"{{end}}>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -197,7 +249,9 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	var post url.Values
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+		// A questionnaire's step may carry long free-text answers: its form
+		// posts may be as large as a response.
+		r.Body = http.MaxBytesReader(w, r.Body, max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse))
 		if err := r.ParseForm(); err != nil {
 			h.widgetError(w, r, http.StatusBadRequest, lang)
 			return
@@ -207,14 +261,15 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	r = h.withSubject(r)
 	ctx, cancel := context.WithTimeout(r.Context(), PreloadTimeout)
 	defer cancel()
-	comp, state, events := spec.render(ctx, newServerBackend(h, w, r), h.cfg.Now, lang, est, formAction(name, est, lang, parent, q), q, post)
+	comp, state, events := spec.render(ctx, newServerBackend(h, w, r), renderParams{
+		now: h.cfg.Now, lang: lang, est: est,
+		action:  formAction(name, est, lang, parent, q),
+		booking: formAction("booking", est, lang, parent, withoutKeys(q, "service", "practitioner")),
+		query:   q, post: post,
+	})
 	var eventsJSON []byte
 	if len(events) > 0 {
-		list := make([]frameEvent, len(events))
-		for i, e := range events {
-			list[i] = frameEvent{Name: e.Name, Appointment: e.Appointment, Start: e.Start.Format(time.RFC3339)}
-		}
-		eventsJSON, _ = json.Marshal(list) // strings only: cannot fail
+		eventsJSON, _ = json.Marshal(events) // strings only: cannot fail
 	}
 	var stateJSON []byte
 	if state != nil {
@@ -246,7 +301,8 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{
 		"Lang": lang, "Widget": name, "Establishment": est, "Service": q.Get("service"), "Practitioner": q.Get("practitioner"),
-		"Parent": parent, "Title": title, "Nonce": nonce,
+		"Questionnaire": q.Get("questionnaire"),
+		"Parent":        parent, "Title": title, "Nonce": nonce,
 		// The stylesheet is inlined (under the nonce): a separate file would
 		// cost a round trip before the first paint, 150 ms or more on a
 		// phone. The page's theme comes after it.
@@ -277,7 +333,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 func formAction(widget, est, lang, parent string, q url.Values) string {
 	v := url.Values{}
 	v.Set("establishment", est)
-	for _, k := range []string{"service", "practitioner"} {
+	for _, k := range []string{"service", "practitioner", "questionnaire"} {
 		if x := q.Get(k); x != "" && len(x) <= 128 {
 			v.Set(k, x)
 		}
@@ -292,6 +348,17 @@ func formAction(widget, est, lang, parent string, q url.Values) string {
 		}
 	}
 	return "/w/" + url.PathEscape(widget) + "?" + v.Encode()
+}
+
+// withoutKeys returns a copy of q without keys.
+func withoutKeys(q url.Values, keys ...string) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		if !slices.Contains(keys, k) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // FrameAncestors returns the CSP frame-ancestors source list for an

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/questionnaire"
 )
 
 // serverBackend is the widget's Backend on the host's side: the same calls
@@ -106,4 +107,54 @@ func (b *serverBackend) SignOut(context.Context) error {
 
 func (b *serverBackend) CalendarURL(id string) string {
 	return "/api/v1/appointments/" + url.PathEscape(id) + "/calendar.ics"
+}
+
+var _ questionnaire.Backend = (*serverBackend)(nil)
+
+// questionnaires is the configured store, or an error when there is none.
+func (b *serverBackend) questionnaires() (portal.Questionnaires, error) {
+	if b.h.cfg.Questionnaires == nil {
+		return nil, portal.Errorf(portal.ErrNotFound, "no questionnaires configured")
+	}
+	return b.h.cfg.Questionnaires, nil
+}
+
+func (b *serverBackend) Questionnaire(ctx context.Context, est, id string) (portal.QuestionnaireDef, error) {
+	def, _, err := b.h.questionnaireDef(b.as(ctx), est, id)
+	return def, err
+}
+
+func (b *serverBackend) Draft(ctx context.Context, est, id string) (portal.QuestionnaireDraft, error) {
+	s, err := b.questionnaires()
+	if err != nil {
+		return portal.QuestionnaireDraft{}, err
+	}
+	return s.Draft(b.as(ctx), est, id)
+}
+
+// SaveDraft saves through the same path as the API (normalised by the engine).
+func (b *serverBackend) SaveDraft(ctx context.Context, est, id string, response []byte) (portal.QuestionnaireDraft, error) {
+	return b.h.saveDraft(b.as(ctx), est, id, response)
+}
+
+func (b *serverBackend) DeleteDraft(ctx context.Context, est, id string) error {
+	s, err := b.questionnaires()
+	if err != nil {
+		return err
+	}
+	return s.DeleteDraft(b.as(ctx), est, id)
+}
+
+// SubmitResponse submits through the same path as the API: the host scores.
+func (b *serverBackend) SubmitResponse(ctx context.Context, est, id string, response []byte, key string) (portal.QuestionnaireSubmission, error) {
+	sub, _, err := b.h.submitResponse(b.as(ctx), est, id, response, key)
+	return sub, err
+}
+
+func (b *serverBackend) Submission(ctx context.Context, id string) (portal.QuestionnaireSubmission, error) {
+	s, err := b.questionnaires()
+	if err != nil {
+		return portal.QuestionnaireSubmission{}, err
+	}
+	return s.Submission(b.as(ctx), id)
 }

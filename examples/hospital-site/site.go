@@ -32,9 +32,9 @@ func Handler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	host := strings.TrimRight(cfg.HostOrigin, "/")
 	csp := "default-src 'self'; script-src 'self' " + host + "; frame-src " + host + "; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
-	render := func(w http.ResponseWriter, r *http.Request, lang string) {
+	render := func(w http.ResponseWriter, r *http.Request, lang, name string) {
 		var b bytes.Buffer
-		if err := page.Execute(&b, map[string]string{"Host": host, "SRI": cfg.LoaderSRI, "Lang": lang}); err != nil {
+		if err := page.Execute(&b, map[string]string{"Host": host, "SRI": cfg.LoaderSRI, "Lang": lang, "Page": name}); err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
@@ -43,8 +43,10 @@ func Handler(cfg Config) http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(b.Bytes())
 	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "fr") })
-	mux.HandleFunc("GET /en/{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "en") })
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "fr", "appointments") })
+	mux.HandleFunc("GET /en/{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "en", "appointments") })
+	mux.HandleFunc("GET /inscription/{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "fr", "registration") })
+	mux.HandleFunc("GET /en/registration/{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "en", "registration") })
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /site.css", serveFile("site.css", "text/css; charset=utf-8"))
 	mux.HandleFunc("GET /site.js", serveFile("site.js", "text/javascript; charset=utf-8"))

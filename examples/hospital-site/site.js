@@ -1,8 +1,8 @@
 // The demo page listens to the widget's events, as a hospital's analytics
-// or page logic would. They carry an appointment id and a start time only.
+// or page logic would. They carry ids and times only.
 document.addEventListener('DOMContentLoaded', function () {
   var log = document.getElementById('event-log');
-  ['parcours:booked', 'parcours:cancelled'].forEach(function (name) {
+  ['parcours:booked', 'parcours:cancelled', 'parcours:submitted'].forEach(function (name) {
     document.addEventListener(name, function (ev) {
       var li = document.createElement('li');
       li.className = 'event';

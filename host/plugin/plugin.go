@@ -58,9 +58,9 @@ const (
 	// has had the answer. Input AfterCancel, output Effects.
 	HookAfterCancel Hook = "after_cancel"
 	// HookNotification runs for an outgoing notification. Input
-	// Notification, output Effects. The host has no notification sender
-	// yet: the hook is part of the ABI and of the runtime, and is called by
-	// Hooks.Notification when a sender exists.
+	// Notification, output Effects. The host calls it when a questionnaire
+	// submission alerts the care team (NotifyQuestionnaireAlert); the other
+	// kinds are called as their senders land.
 	HookNotification Hook = "notification"
 
 	// HookAfterMessage is reserved for the messaging part (after a message
@@ -220,6 +220,11 @@ const (
 	NotifyAppointmentReminder  NotificationKind = "appointment_reminder"
 	NotifyNewMessage           NotificationKind = "new_message"
 	NotifyDocumentAvailable    NotificationKind = "document_available"
+	// NotifyQuestionnaireAlert: a submitted questionnaire response needs the
+	// care team's attention (its level or an answer asks for it). Recipient
+	// is RecipientStaff; the notification names the establishment only, the
+	// staff read the alert in the care team's own tools.
+	NotifyQuestionnaireAlert NotificationKind = "questionnaire_alert"
 )
 
 // RecipientKind is who a notification is for; never who exactly.

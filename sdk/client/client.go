@@ -228,7 +228,12 @@ func (c *Client) do(ctx context.Context, method, path string, header map[string]
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if in != nil {
+	switch in := in.(type) {
+	case nil:
+	case fhirJSON:
+		req.Body = in
+		req.Header["Content-Type"] = "application/fhir+json"
+	default:
 		b, err := json.Marshal(in)
 		if err != nil {
 			return portal.Errorf(portal.ErrInvalid, "encoding request: %v", err)

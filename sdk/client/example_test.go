@@ -13,28 +13,38 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/sdk/questionnaire"
 )
 
-// An integrator books through the host's API as a widget does. Here the host
-// runs in-process on the demo SQLite database; in production the base URL is
-// the establishment's Parcours host.
+// demoHost runs a host in-process on the demo SQLite database, with the
+// demo sign-in, at the clock now; in production the base URL is the
+// establishment's Parcours host. stop shuts it down.
+func demoHost(now func() time.Time) (url string, stop func()) {
+	ctx := context.Background()
+	store, _ := sqlite.Open(ctx, ":memory:", sqlite.WithClock(now))
+	store.Seed(ctx, now())
+	h, _ := host.New(host.Config{
+		Booking: store, Directory: store, Questionnaires: store, DemoSignIn: true, Now: now,
+		Establishments: []host.Establishment{{ID: "chu-exemple"}},
+		Logger:         slog.New(slog.DiscardHandler),
+	})
+	srv := httptest.NewServer(h)
+	return srv.URL, func() {
+		srv.Close()
+		h.Close()
+		store.Close()
+	}
+}
+
+// An integrator books through the host's API as a widget does.
 func ExampleClient_Book() {
 	ctx := context.Background()
 	paris, _ := time.LoadLocation("Europe/Paris")
 	now := func() time.Time { return time.Date(2026, 11, 23, 8, 0, 0, 0, paris) } // a Monday morning
-	store, _ := sqlite.Open(ctx, ":memory:", sqlite.WithClock(now))
-	defer store.Close()
-	store.Seed(ctx, now())
-	h, _ := host.New(host.Config{
-		Booking: store, Directory: store, DemoSignIn: true, Now: now,
-		Establishments: []host.Establishment{{ID: "chu-exemple"}},
-		Logger:         slog.New(slog.DiscardHandler),
-	})
-	defer h.Close()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	url, stop := demoHost(now)
+	defer stop()
 
-	c := client.New(srv.URL)
+	c := client.New(url)
 	services, _ := c.Services(ctx, "chu-exemple")
 	for _, s := range services {
 		fmt.Println("service:", s.Name.In("fr"))
@@ -64,4 +74,54 @@ func ExampleClient_Book() {
 	// first free slot: Mon 23 Nov 09:00 +01:00
 	// booked Claire Martin true
 	// slot_unavailable
+}
+
+// A patient answers a questionnaire as the questionnaire widget does: the
+// engine reads the Questionnaire and writes the answers as a FHIR
+// QuestionnaireResponse, the host keeps a draft, then scores the submission
+// itself.
+func ExampleClient_SubmitResponse() {
+	ctx := context.Background()
+	url, stop := demoHost(time.Now)
+	defer stop()
+
+	c := client.New(url)
+	def, _ := c.Questionnaire(ctx, "chu-exemple", "gad-7")
+	q, _, err := questionnaire.Parse(def.Resource)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(q.Title.In("en"))
+	if _, err := c.DemoSignIn(ctx, "pat-lucas-bernard"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	// "Several days" (weight 1) to every question.
+	answers := questionnaire.NewAnswers()
+	q.Walk(func(it *questionnaire.Item) bool {
+		for _, o := range it.Options {
+			if o.Scored && o.Weight.String() == "1" {
+				answers.Set(it.LinkID, o.Value)
+			}
+		}
+		return true
+	})
+	response, _ := q.ResponseJSON(answers, questionnaire.ResponseOptions{})
+	if _, err := c.SaveDraft(ctx, "chu-exemple", "gad-7", response); err != nil {
+		fmt.Println(err)
+		return
+	}
+	sub, err := c.SubmitResponse(ctx, "chu-exemple", "gad-7", response, "example-gad7-1")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(sub.Result.Total, sub.Result.Level, sub.Result.LevelRank, "of", sub.Result.Levels)
+	_, err = c.Draft(ctx, "chu-exemple", "gad-7") // submitting deleted the draft
+	fmt.Println(portal.Code(err))
+	// Output:
+	// Generalized Anxiety Disorder scale (GAD-7)
+	// 7 mild 2 of 4
+	// not_found
 }

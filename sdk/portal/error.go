@@ -50,7 +50,7 @@ var codes = map[ErrorCode]codeInfo{
 	ErrSlotServiceMismatch:   {422, "Ce créneau n'appartient pas au service choisi.", "This slot does not belong to the chosen service."},
 	ErrAppointmentInPast:     {409, "Ce rendez-vous est passé et ne peut plus être annulé.", "This appointment is in the past and can no longer be cancelled."},
 	ErrIdempotencyKeyMissing: {400, "La demande doit porter une clé d'idempotence.", "The request must carry an idempotency key."},
-	ErrIdempotencyKeyReused:  {422, "Cette demande a déjà été utilisée pour une autre réservation.", "This request was already used for another booking."},
+	ErrIdempotencyKeyReused:  {422, "Cette demande a déjà servi pour une autre opération. Veuillez recommencer.", "This request was already used for another operation. Please start again."},
 	ErrBookingRefused:        {422, "Ce rendez-vous ne peut pas être pris en ligne. Veuillez contacter le service.", "This appointment cannot be booked online. Please contact the service."},
 	ErrResponseIncomplete:    {422, "Certaines réponses manquent ou ne sont pas valides. Veuillez les vérifier.", "Some answers are missing or invalid. Please check them."},
 	ErrTooLarge:              {413, "La demande est trop volumineuse.", "The request is too large."},

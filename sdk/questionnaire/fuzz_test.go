@@ -1,9 +1,12 @@
 package questionnaire_test
 
 import (
+	"bytes"
 	"testing"
 
+	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/sdk/questionnaire"
+	"github.com/parcours-sante/parcours/sdk/questionnaire/instruments"
 )
 
 func FuzzParse(f *testing.F) {
@@ -61,6 +64,58 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		if q.Score(back.Answers).Total != r.Total {
 			t.Fatal("score changed through a round trip")
+		}
+	})
+}
+
+// FuzzReadResponse reads fuzzed QuestionnaireResponses to the maternity
+// registration (groups, enableWhen, integers, dates, free text, risk rules)
+// the way the host does with what a browser sends: a refusal is
+// invalid_request; an accepted response normalises (the draft the host
+// stores) to a fixed point that scores the same; a response without issue
+// is written as completed and, with a level, as a RiskAssessment. Seeds are
+// in testdata/fuzz/FuzzReadResponse.
+func FuzzReadResponse(f *testing.F) {
+	q, err := instruments.Lookup("maternite-inscription")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		resp, err := q.ReadResponse(data)
+		if err != nil {
+			if code := portal.Code(err); code != portal.ErrInvalid && code != portal.ErrTooLarge {
+				t.Fatalf("refusal with code %q: %v", code, err)
+			}
+			return
+		}
+		score := q.Score(resp.Answers)
+		draft, err := q.ResponseJSON(resp.Answers, questionnaire.ResponseOptions{Status: questionnaire.InProgress, Subject: "Patient/p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := q.ReadResponse(draft)
+		if err != nil {
+			t.Fatalf("cannot read back the normalised draft: %v\n%s", err, draft)
+		}
+		again, err := q.ResponseJSON(back.Answers, questionnaire.ResponseOptions{Status: questionnaire.InProgress, Subject: "Patient/p"})
+		if err != nil || !bytes.Equal(again, draft) {
+			t.Fatalf("normalising twice changed the draft (%v):\n%s\n%s", err, draft, again)
+		}
+		rescored := q.Score(back.Answers)
+		if rescored.Total != score.Total || rescored.Level != score.Level || rescored.Complete != score.Complete {
+			t.Fatalf("the normalised draft scores %s/%s/%v, the response %s/%s/%v",
+				rescored.Total, rescored.Level, rescored.Complete, score.Total, score.Level, score.Complete)
+		}
+		if len(q.Evaluate(resp.Answers).Issues) > 0 {
+			return
+		}
+		if _, err := q.ResponseJSON(resp.Answers, questionnaire.ResponseOptions{ID: "qr-1", Status: questionnaire.Completed, Subject: "Patient/p"}); err != nil {
+			t.Fatalf("a response without issue is not written as completed: %v", err)
+		}
+		if score.Level != "" {
+			if _, err := q.RiskAssessmentJSON(score, questionnaire.RiskOptions{Subject: "Patient/p", Response: "QuestionnaireResponse/qr-1"}); err != nil {
+				t.Fatalf("no RiskAssessment for level %s: %v", score.Level, err)
+			}
 		}
 	})
 }

@@ -3,7 +3,6 @@ package questionnaire
 import (
 	"encoding/json"
 	"errors"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -100,16 +99,122 @@ func (v Value) jsonValue() any {
 	return v.Str
 }
 
-var (
-	reInteger  = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
-	reDecimal  = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
-	reDate     = regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?$`)
-	reDateTime = regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`)
-)
+// The lexical forms of FHIR's primitive types
+// (https://hl7.org/fhir/R4/datatypes.html#primitive) are checked by small
+// scanners rather than regular expressions: package regexp would add about
+// 0.25 MB of code to the browser's Wasm.
+
+// digits returns the length of the run of ASCII digits at the start of s.
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// twoDigits reads a two-digit number from lo to hi at the start of s.
+func twoDigits(s string, lo, hi int) bool {
+	if len(s) < 2 || digits(s[:2]) != 2 {
+		return false
+	}
+	n := int(s[0]-'0')*10 + int(s[1]-'0')
+	return n >= lo && n <= hi
+}
+
+// scanInt consumes -?(0|[1-9][0-9]*) and returns the rest, ok false when s
+// does not start with one.
+func scanInt(s string) (string, bool) {
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	n := digits(s)
+	if n == 0 || (n > 1 && s[0] == '0') {
+		return s, false
+	}
+	return s[n:], true
+}
+
+// isInteger matches -?(0|[1-9][0-9]*).
+func isInteger(s string) bool {
+	rest, ok := scanInt(s)
+	return ok && rest == ""
+}
+
+// isDecimal matches -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func isDecimal(s string) bool {
+	rest, ok := scanInt(s)
+	if !ok {
+		return false
+	}
+	if len(rest) > 0 && rest[0] == '.' {
+		n := digits(rest[1:])
+		if n == 0 {
+			return false
+		}
+		rest = rest[1+n:]
+	}
+	if len(rest) > 0 && (rest[0] == 'e' || rest[0] == 'E') {
+		rest = rest[1:]
+		if len(rest) > 0 && (rest[0] == '+' || rest[0] == '-') {
+			rest = rest[1:]
+		}
+		n := digits(rest)
+		if n == 0 {
+			return false
+		}
+		rest = rest[n:]
+	}
+	return rest == ""
+}
+
+// isDate matches YYYY, YYYY-MM or YYYY-MM-DD (year 0001 to 9999, month 01
+// to 12, day 01 to 31; whether the day exists is checked by validDate).
+func isDate(s string) bool {
+	if len(s) < 4 || digits(s[:4]) != 4 || s[:4] == "0000" {
+		return false
+	}
+	switch len(s) {
+	case 4:
+		return true
+	case 7:
+		return s[4] == '-' && twoDigits(s[5:], 1, 12)
+	case 10:
+		return s[4] == '-' && twoDigits(s[5:], 1, 12) && s[7] == '-' && twoDigits(s[8:], 1, 31)
+	}
+	return false
+}
+
+// isDateTime matches a date, or YYYY-MM-DDThh:mm:ss(.s+)?(Z|(+|-)hh:mm)
+// with an offset from -13:59 to +14:00.
+func isDateTime(s string) bool {
+	if len(s) <= 10 {
+		return isDate(s)
+	}
+	if !isDate(s[:10]) || len(s) < 20 || s[10] != 'T' ||
+		!twoDigits(s[11:], 0, 23) || s[13] != ':' || !twoDigits(s[14:], 0, 59) || s[16] != ':' || !twoDigits(s[17:], 0, 60) {
+		return false
+	}
+	rest := s[19:]
+	if rest[0] == '.' {
+		n := digits(rest[1:])
+		if n == 0 {
+			return false
+		}
+		rest = rest[1+n:]
+	}
+	switch {
+	case rest == "Z":
+		return true
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		return rest[1:] == "14:00" || (twoDigits(rest[1:], 0, 13) && twoDigits(rest[4:], 0, 59))
+	}
+	return false
+}
 
 // validInteger reports whether s is a FHIR integer (32-bit signed).
 func validInteger(s string) (int64, bool) {
-	if !reInteger.MatchString(s) {
+	if !isInteger(s) {
 		return 0, false
 	}
 	i, err := strconv.ParseInt(s, 10, 32)
@@ -117,7 +222,7 @@ func validInteger(s string) (int64, bool) {
 }
 
 func validDecimal(s string) bool {
-	if len(s) > 64 || !reDecimal.MatchString(s) {
+	if len(s) > 64 || !isDecimal(s) {
 		return false
 	}
 	_, err := strconv.ParseFloat(s, 64)
@@ -127,7 +232,7 @@ func validDecimal(s string) bool {
 // validDate reports whether s is a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)
 // naming a real calendar day.
 func validDate(s string) bool {
-	if !reDate.MatchString(s) {
+	if !isDate(s) {
 		return false
 	}
 	if len(s) == 10 {
@@ -140,7 +245,7 @@ func validDate(s string) bool {
 // validDateTime reports whether s is a FHIR dateTime: a date, or a full date
 // and time with a time-zone offset.
 func validDateTime(s string) bool {
-	if !reDateTime.MatchString(s) {
+	if !isDateTime(s) {
 		return false
 	}
 	if len(s) <= 10 {
@@ -265,7 +370,7 @@ var errScore = errors.New("not a decimal number with at most 4 decimal places be
 
 // ParseScore reads a FHIR decimal literal with at most 4 decimal places.
 func ParseScore(s string) (Score, error) {
-	if !reDecimal.MatchString(s) || strings.ContainsAny(s, "eE") {
+	if !isDecimal(s) || strings.ContainsAny(s, "eE") {
 		// Exponents are valid FHIR decimals but never appear in weights:
 		// accept the plain form only, so the exact value is obvious.
 		return 0, errScore

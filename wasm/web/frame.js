@@ -25,10 +25,15 @@
   }
   reportSize();
 
-  // Called by the Go side (syscall/js) for widget events.
+  // Called by the Go side (syscall/js) for widget events: a name and a flat
+  // object of strings (ids and dates, never health data).
   window.parcoursFrame = {
-    emit: function (name, appointment, start) {
-      post({ parcours: 1, type: 'event', name: String(name), detail: { appointment: String(appointment), start: String(start) } });
+    emit: function (name, detail) {
+      var d = {};
+      if (detail && typeof detail === 'object') {
+        Object.keys(detail).forEach(function (k) { d[k] = String(detail[k]); });
+      }
+      post({ parcours: 1, type: 'event', name: String(name), detail: d });
     },
     focus: function (id) {
       var el = document.getElementById(id);
@@ -42,7 +47,7 @@
   if (pending) {
     try {
       JSON.parse(pending.textContent).forEach(function (e) {
-        window.parcoursFrame.emit(e.name, e.appointment, e.start);
+        window.parcoursFrame.emit(e.name, e.detail);
       });
     } catch (e) { /* malformed: nothing to relay */ }
   }

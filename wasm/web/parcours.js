@@ -1,6 +1,7 @@
 /*! Parcours loader: embeds Parcours patient-portal widgets in any page.
  * <script src="https://HOST/parcours.js" integrity="sha384-…" crossorigin="anonymous" async></script>
  * <parcours-booking establishment="chu-exemple" service="maternite" lang="fr"></parcours-booking>
+ * <parcours-questionnaire establishment="chu-exemple" questionnaire="maternite-inscription"></parcours-questionnaire>
  * Each widget renders in an iframe on the Parcours host's origin, so the page's
  * own scripts never see health data. Events carry only non-health data. */
 (function () {
@@ -16,7 +17,20 @@
       attrs: ['establishment', 'service', 'practitioner'],
       title: { fr: 'Prise de rendez-vous', en: 'Appointment booking' },
       events: ['parcours:booked', 'parcours:cancelled']
+    },
+    'parcours-questionnaire': {
+      path: '/w/questionnaire',
+      attrs: ['establishment', 'questionnaire'],
+      title: { fr: 'Questionnaire', en: 'Questionnaire' },
+      // The result page may lead to booking, in the same frame.
+      events: ['parcours:submitted', 'parcours:booked', 'parcours:cancelled']
     }
+  };
+  // The detail of each event: its keys, all strings, never health data.
+  var DETAIL = {
+    'parcours:booked': ['appointment', 'start'],
+    'parcours:cancelled': ['appointment', 'start'],
+    'parcours:submitted': ['questionnaire', 'response']
   };
   // Theme custom properties read on the element and passed to the frame.
   var THEME = ['primary', 'on-primary', 'background', 'surface', 'text', 'error', 'font', 'radius'];
@@ -46,12 +60,13 @@
       var spec = WIDGETS[el.localName];
       var detail = d.detail;
       if (!spec || spec.events.indexOf(d.name) < 0 || !detail || typeof detail !== 'object') return;
-      if (typeof detail.appointment !== 'string' || typeof detail.start !== 'string') return;
-      el.dispatchEvent(new CustomEvent(d.name, {
-        bubbles: true,
-        composed: true,
-        detail: { appointment: detail.appointment.slice(0, 128), start: detail.start.slice(0, 64) }
-      }));
+      var out = {};
+      var keys = DETAIL[d.name];
+      for (var i = 0; i < keys.length; i++) {
+        if (typeof detail[keys[i]] !== 'string') return;
+        out[keys[i]] = detail[keys[i]].slice(0, 128);
+      }
+      el.dispatchEvent(new CustomEvent(d.name, { bubbles: true, composed: true, detail: out }));
     }
   });
 

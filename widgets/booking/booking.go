@@ -31,7 +31,25 @@ type Booking struct {
 	// Interacted is set by the first DOM event: focus moves to a new step's
 	// heading only after the patient has acted, never on page load.
 	Interacted bool
-	running    int
+	driver     *ui.Driver[Action, Backend]
+}
+
+// drive returns the component's driver, made on first use (the fields it
+// reads are set by then).
+func (c *Booking) drive() *ui.Driver[Action, Backend] {
+	if c.driver == nil {
+		c.driver = &ui.Driver[Action, Backend]{
+			Apply:      func(a Action) func(context.Context, Backend) Action { return c.M.Apply(a) },
+			Backend:    c.Backend,
+			HasBackend: c.Backend != nil,
+			Ctx:        c.Ctx,
+			Panicked: func(err error) Action {
+				return Action{Kind: loaded, err: portal.Errorf(portal.ErrInternal, "%v", err)}
+			},
+			After: c.flushEvents,
+		}
+	}
+	return c.driver
 }
 
 // Init starts loading when the component is first built in a browser.
@@ -43,13 +61,7 @@ func (c *Booking) Init(ctx vugu.InitCtx) {
 	if !c.M.Loading {
 		return // hydrated from the host's snapshot: nothing to fetch
 	}
-	// Init runs inside a build, under the renderer's read lock: take the
-	// write lock from a goroutine once the build is over.
-	go func() {
-		ee.Lock()
-		c.dispatchLocked(ee, Action{Kind: Start})
-		ee.UnlockRender()
-	}()
+	c.drive().Start(ee, Action{Kind: Start})
 }
 
 // Do handles a DOM event: it applies the named action with an id argument.
@@ -59,50 +71,24 @@ func (c *Booking) Do(event vugu.DOMEvent, kind string, id string) {
 	// running; here the Wasm handles them.
 	event.PreventDefault()
 	c.Interacted = true
-	c.dispatchLocked(event.EventEnv(), Action{Kind: Kind(kind), ID: id})
+	c.drive().Dispatch(event.EventEnv(), Action{Kind: Kind(kind), ID: id})
 }
 
 // DoIndex handles a DOM event whose argument is an index.
 func (c *Booking) DoIndex(event vugu.DOMEvent, kind string, i int) {
 	event.PreventDefault()
 	c.Interacted = true
-	c.dispatchLocked(event.EventEnv(), Action{Kind: Kind(kind), Index: i})
-}
-
-// dispatchLocked applies a, runs the resulting command in a goroutine and
-// feeds its result back under the lock. The caller holds the write lock.
-func (c *Booking) dispatchLocked(ee vugu.EventEnv, a Action) {
-	cmd := c.M.Apply(a)
-	c.flushEvents()
-	if cmd == nil || c.Backend == nil {
-		return
-	}
-	c.running++
-	ctx := c.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	go func() {
-		next := runCmd(ctx, cmd, c.Backend)
-		ee.Lock()
-		c.running--
-		c.dispatchLocked(ee, next)
-		ee.UnlockRender()
-	}()
+	c.drive().Dispatch(event.EventEnv(), Action{Kind: Kind(kind), Index: i})
 }
 
 // Running reports how many backend calls are under way. Read it under the lock.
-func (c *Booking) Running() int { return c.running }
+func (c *Booking) Running() int { return c.drive().Running() }
 
-// runCmd runs cmd, turning a panic into an internal error rather than
-// killing every widget on the page.
-func runCmd(ctx context.Context, cmd Cmd, b Backend) (a Action) {
-	defer func() {
-		if r := recover(); r != nil {
-			a = Action{Kind: loaded, err: portal.Errorf(portal.ErrInternal, "panic: %v", r)}
-		}
-	}()
-	return cmd(ctx, b)
+// View reports what the browser bridge needs after a render: a key that
+// changes when the patient lands on another screen (focus then moves to its
+// heading), whether a call is under way, and whether the patient has acted.
+func (c *Booking) View() (screen string, loading, interacted bool) {
+	return string(c.M.Step), c.M.Loading, c.Interacted
 }
 
 func (c *Booking) flushEvents() {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/vugu/vugu"
-	js "github.com/vugu/vugu/js"
 	"github.com/vugu/vugu/staticrender"
 
 	"github.com/parcours-sante/parcours/host"
@@ -25,6 +24,7 @@ import (
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/internal/uitest"
 )
 
 // flakyTransport is the network between the widget and the host: a real
@@ -46,34 +46,13 @@ func (f *flakyTransport) Do(ctx context.Context, r *client.Request) (*client.Res
 type harness struct {
 	t     *testing.T
 	comp  *booking.Booking
-	mu    sync.RWMutex
-	ee    *vugu.EventEnvImpl
+	env   *uitest.Env
 	net   *flakyTransport
 	url   string
 	store *sqlite.Store
 	mu2   sync.Mutex
 	sent  []booking.Event
 }
-
-// domEvent is a DOM event as the widget's handlers see it; vugu's own
-// constructor needs a browser.
-type domEvent struct{ ee vugu.EventEnv }
-
-func (e domEvent) Prop(keys ...string) any            { return nil }
-func (e domEvent) PropString(keys ...string) string   { return "" }
-func (e domEvent) PropFloat64(keys ...string) float64 { return 0 }
-func (e domEvent) PropBool(keys ...string) bool       { return false }
-func (e domEvent) EventSummary() map[string]any       { return nil }
-func (e domEvent) JSEvent() js.Value                  { return js.Null() }
-func (e domEvent) JSEventTarget() js.Value            { return js.Null() }
-func (e domEvent) JSEventCurrentTarget() js.Value     { return js.Null() }
-func (e domEvent) EventEnv() vugu.EventEnv            { return e.ee }
-func (e domEvent) PreventDefault()                    {}
-func (e domEvent) StopPropagation()                   {}
-
-type initCtx struct{ ee vugu.EventEnv }
-
-func (c initCtx) EventEnv() vugu.EventEnv { return c.ee }
 
 func newHarness(t *testing.T, lang, service string, practitioner ...string) *harness {
 	t.Helper()
@@ -99,7 +78,7 @@ func newHarness(t *testing.T, lang, service string, practitioner ...string) *har
 	t.Cleanup(srv.Close)
 
 	hs := &harness{t: t, url: srv.URL, store: store, net: &flakyTransport{next: client.NewHTTPTransport()}}
-	hs.ee = vugu.NewEventEnvImpl(&hs.mu, make(chan bool, 1))
+	hs.env = uitest.NewEnv()
 	hs.comp = &booking.Booking{
 		M:       booking.NewModel(lang, sqlite.DemoEstablishment, service, strings.Join(practitioner, "")),
 		Backend: client.New(srv.URL, client.WithTransport(hs.net), client.WithLanguage(lang)),
@@ -109,7 +88,7 @@ func newHarness(t *testing.T, lang, service string, practitioner ...string) *har
 			hs.mu2.Unlock()
 		},
 	}
-	hs.comp.Init(initCtx{hs.ee})
+	hs.comp.Init(uitest.InitCtx{Env: hs.env.EE})
 	hs.settle()
 	return hs
 }
@@ -117,48 +96,24 @@ func newHarness(t *testing.T, lang, service string, practitioner ...string) *har
 // settle waits until no call is under way.
 func (hs *harness) settle() {
 	hs.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-		hs.mu.RLock()
-		quiet := hs.comp.Running() == 0 && !hs.comp.M.Loading
-		hs.mu.RUnlock()
-		if quiet {
-			return
-		}
-	}
-	hs.t.Fatal("the widget did not settle in 10 s")
+	hs.env.Settle(hs.t, func() bool { return hs.comp.Running() == 0 && !hs.comp.M.Loading })
 }
 
 // do performs a DOM event as domrender does: under the write lock.
 func (hs *harness) do(kind, id string) {
-	hs.ee.Lock()
-	hs.comp.Do(domEvent{hs.ee}, kind, id)
-	hs.ee.UnlockRender()
+	hs.env.Locked(func(ee vugu.EventEnv) { hs.comp.Do(uitest.Event{Env: ee}, kind, id) })
 	hs.settle()
 }
 
 func (hs *harness) doIndex(kind string, i int) {
-	hs.ee.Lock()
-	hs.comp.DoIndex(domEvent{hs.ee}, kind, i)
-	hs.ee.UnlockRender()
+	hs.env.Locked(func(ee vugu.EventEnv) { hs.comp.DoIndex(uitest.Event{Env: ee}, kind, i) })
 	hs.settle()
 }
 
-// html renders the component as the host's first paint does.
+// html renders the component as the host does.
 func (hs *harness) html() string {
 	hs.t.Helper()
-	hs.mu.RLock()
-	defer hs.mu.RUnlock()
-	env, err := vugu.NewBuildEnv()
-	if err != nil {
-		hs.t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := staticrender.New(&b).Render(env.RunBuild(hs.comp)); err != nil {
-		hs.t.Fatal(err)
-	}
-	return b.String()
+	return hs.env.Render(hs.t, hs.comp)
 }
 
 func (hs *harness) wantHTML(parts ...string) {

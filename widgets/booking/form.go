@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // FormState is what a server-rendered widget carries from one form post to
@@ -49,16 +50,8 @@ func (m *Model) EncodeFormState() string {
 // ParseFormState reads a hidden field's value. An empty value is the
 // initial state.
 func ParseFormState(s string) (FormState, error) {
-	var st FormState
-	if s == "" {
-		return st, nil
-	}
-	if len(s) > MaxFormState {
-		return st, errors.New("form state too large")
-	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
+	st, err := ui.DecodeState[FormState](s, MaxFormState)
+	if err != nil {
 		return st, err
 	}
 	switch st.Step {

@@ -81,6 +81,7 @@ func TestBookingInChromium(t *testing.T) {
 	h, err := host.New(host.Config{
 		Booking:        store,
 		Directory:      store,
+		Questionnaires: store,
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL}}},
 		Assets:         os.DirFS(assets),
 		DemoSignIn:     true,
@@ -97,7 +98,7 @@ func TestBookingInChromium(t *testing.T) {
 
 	runCtx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, node, "--test", "--test-reporter=spec", "booking.test.mjs")
+	cmd := exec.CommandContext(runCtx, node, "--test", "--test-reporter=spec", "--test-concurrency=1", "booking.test.mjs", "questionnaire.test.mjs")
 	cmd.Env = append(os.Environ(),
 		"SITE_URL="+siteURL, "HOST_URL="+hostURL, "OTHER_SITE_URL="+otherURL, "CHROMIUM="+chromium)
 	if shot := os.Getenv("PARCOURS_SCREENSHOT"); shot != "" {

@@ -14,7 +14,8 @@ import (
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
-// Establishment returns an establishment by id, or an ErrNotFound error.
+// Establishment returns an establishment by id, with its urgent-help text,
+// or an ErrNotFound error.
 func (s *Store) Establishment(ctx context.Context, id string) (portal.Establishment, error) {
 	var e portal.Establishment
 	err := s.read(ctx, "establishment", func(tx *sql.Tx) error {
@@ -27,7 +28,9 @@ func (s *Store) Establishment(ctx context.Context, id string) (portal.Establishm
 
 func establishment(ctx context.Context, tx *sql.Tx, id string) (portal.Establishment, error) {
 	e := portal.Establishment{ID: id}
-	err := tx.QueryRowContext(ctx, `SELECT name, time_zone FROM establishments WHERE id = ?`, id).Scan(&e.Name, &e.TimeZone)
+	err := tx.QueryRowContext(ctx, `
+		SELECT name, time_zone, urgent_help_fr, urgent_help_en FROM establishments WHERE id = ?`, id).
+		Scan(&e.Name, &e.TimeZone, &e.UrgentHelp.FR, &e.UrgentHelp.EN)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, portal.Errorf(portal.ErrNotFound, "establishment %q not found", id)
 	}

@@ -217,7 +217,8 @@ func TestDemoSlots(t *testing.T) {
 func tableCounts(t *testing.T, db *sql.DB) map[string]int {
 	t.Helper()
 	counts := map[string]int{}
-	for _, table := range []string{"establishments", "services", "practitioners", "service_practitioners", "patients", "slots", "appointments"} {
+	for _, table := range []string{"establishments", "services", "practitioners", "service_practitioners", "patients", "slots", "appointments",
+		"questionnaires", "questionnaire_drafts", "questionnaire_submissions", "care_team_alerts"} {
 		var n int
 		if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -245,6 +246,7 @@ func TestSeedIdempotent(t *testing.T) {
 	want := map[string]int{
 		"establishments": 1, "services": 3, "practitioners": 7, "service_practitioners": 7,
 		"patients": 3, "slots": 10 * 7 * 12, "appointments": 0,
+		"questionnaires": 4, "questionnaire_drafts": 0, "questionnaire_submissions": 0, "care_team_alerts": 0,
 	}
 	if got := tableCounts(t, s.db); !maps.Equal(got, want) {
 		t.Fatalf("after Seed: %v, want %v", got, want)
@@ -259,6 +261,22 @@ func TestSeedIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	want["appointments"] = 1
+	// A draft and a submission with its alert survive re-seeding too.
+	if _, err := s.SaveDraft(subject, portal.QuestionnaireDraft{
+		Establishment: DemoEstablishment, Questionnaire: DemoQuestionnaireEPDS,
+		Response: []byte(`{"resourceType":"QuestionnaireResponse","status":"in-progress"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Submit(subject, portal.QuestionnaireSubmission{
+		ID: "qr-seed-1", Establishment: DemoEstablishment, Questionnaire: DemoQuestionnaireMaternite,
+		Response:       []byte(`{"resourceType":"QuestionnaireResponse","status":"completed"}`),
+		Result:         portal.QuestionnaireResult{Level: "B", CareTeamAlert: true},
+		IdempotencyKey: "seed-key-0002",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want["questionnaire_drafts"], want["questionnaire_submissions"], want["care_team_alerts"] = 1, 1, 1
 
 	if err := s.Seed(ctx, now); err != nil {
 		t.Fatal(err)

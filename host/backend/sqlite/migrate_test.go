@@ -203,7 +203,7 @@ func TestUpgradeFromOlderSchema(t *testing.T) {
 	}
 	defer s.Close()
 	e, err := s.Establishment(ctx, "chu-ancien")
-	if err != nil || e.Name != "CHU Ancien" {
+	if err != nil || e.Name != "CHU Ancien" || e.UrgentHelp.FR != "" || e.UrgentHelp.EN != "" {
 		t.Errorf("Establishment after the upgrade = %+v, %v", e, err)
 	}
 	got := appliedMigrations(t, rawOpen(t, path))

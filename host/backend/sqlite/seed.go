@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/sdk/questionnaire/instruments"
 )
 
 // Demo data loaded by Seed. Every name is fictional.
@@ -19,6 +22,13 @@ const (
 	ServiceMaternite     = "maternite"
 	ServiceDiabetologie  = "diabetologie"
 	ServiceConsultations = "consultations"
+
+	// Questionnaires of the demo establishment: the instruments Parcours
+	// ships (sdk/questionnaire/instruments), under their own ids.
+	DemoQuestionnaireMaternite = "maternite-inscription" // maternity registration, service maternite
+	DemoQuestionnaireEPDS      = "epds"                  // postnatal depression, service maternite
+	DemoQuestionnairePHQ9      = "phq-9"                 // depression, service consultations
+	DemoQuestionnaireGAD7      = "gad-7"                 // anxiety, service consultations
 
 	// Demo patients, flagged demo (see Store.DemoPatients).
 	DemoPatientCamilleDurand = "pat-camille-durand"
@@ -43,11 +53,15 @@ type demoService struct {
 	practitioners      []demoPractitioner
 }
 
+// demoObstetrician is the maternity's obstetrician-gynaecologist, whom the
+// next steps of the higher pregnancy-risk levels book with.
+const demoObstetrician = "pr-antoine-girard"
+
 var demoServices = []demoService{
 	{ServiceMaternite, "Maternité", "Maternity", []demoPractitioner{
 		{"pr-claire-martin", "Claire Martin", "Sage-femme", "Midwife"},
 		{"pr-sophie-lefebvre", "Sophie Lefebvre", "Sage-femme", "Midwife"},
-		{"pr-antoine-girard", "Antoine Girard", "Gynécologue-obstétricien", "Obstetrician-gynaecologist"},
+		{demoObstetrician, "Antoine Girard", "Gynécologue-obstétricien", "Obstetrician-gynaecologist"},
 	}},
 	{ServiceDiabetologie, "Diabétologie", "Diabetology", []demoPractitioner{
 		{"pr-julien-roux", "Julien Roux", "Diabétologue", "Diabetologist"},
@@ -67,16 +81,105 @@ var demoPatients = []struct {
 	{DemoPatientInesMoreau, "Inès", "Moreau"},
 }
 
+// demoUrgentHelp is the demo establishment's urgent-help text: the national
+// emergency and suicide-prevention numbers.
+var demoUrgentHelp = portal.Text{
+	FR: "En cas d'urgence, appelez le 15 (SAMU) ou le 112. Si vous avez des idées suicidaires, " +
+		"appelez le 3114, numéro national de prévention du suicide, 24 h/24 et 7 j/7.",
+	EN: "In an emergency, call 15 (SAMU, emergency medical service) or 112. If you have suicidal thoughts, " +
+		"call 3114, the French national suicide prevention line, 24 hours a day, 7 days a week.",
+}
+
+// demoQuestionnaire places a shipped instrument in a demo service, with the
+// next steps its result page offers.
+type demoQuestionnaire struct {
+	id, service string
+	steps       []portal.NextStep
+}
+
+// demoQuestionnaires are the demo establishment's questionnaires. The
+// registration's steps follow its pregnancy-risk levels (HAS 2016: A standard
+// follow-up, A1 and A2 specialist advice recommended or needed, B follow-up by
+// an obstetrician); the other instruments offer one step whatever the level,
+// their result texts saying the rest.
+var demoQuestionnaires = []demoQuestionnaire{
+	{DemoQuestionnaireMaternite, ServiceMaternite, []portal.NextStep{
+		{Level: "A", Service: ServiceMaternite, Text: portal.Text{
+			FR: "Prenez rendez-vous pour votre première consultation de suivi de grossesse.",
+			EN: "Book your first pregnancy follow-up consultation.",
+		}},
+		{Level: "A1", Service: ServiceMaternite, Text: portal.Text{
+			FR: "Prenez rendez-vous pour votre première consultation avec une sage-femme de la maternité, " +
+				"qui vous conseillera sur l'avis spécialisé à demander.",
+			EN: "Book your first consultation with a midwife of the maternity, " +
+				"who will advise you on the specialist opinion to seek.",
+		}},
+		{Level: "A2", Service: ServiceMaternite, Practitioner: demoObstetrician, Text: portal.Text{
+			FR: "Prenez rendez-vous pour votre première consultation avec un gynécologue-obstétricien de la maternité, " +
+				"qui vous donnera l'avis spécialisé nécessaire.",
+			EN: "Book your first consultation with an obstetrician-gynaecologist of the maternity, " +
+				"who will give you the specialist advice you need.",
+		}},
+		{Level: "B", Service: ServiceMaternite, Practitioner: demoObstetrician, Text: portal.Text{
+			FR: "Prenez rendez-vous pour une consultation avec un gynécologue-obstétricien de la maternité.",
+			EN: "Book a consultation with an obstetrician-gynaecologist of the maternity.",
+		}},
+	}},
+	{DemoQuestionnaireEPDS, ServiceMaternite, []portal.NextStep{
+		{Service: ServiceMaternite, Text: portal.Text{
+			FR: "Si vous le souhaitez, prenez rendez-vous à la maternité pour parler de vos réponses avec une sage-femme ou un médecin.",
+			EN: "If you wish, book an appointment at the maternity to talk about your answers with a midwife or a doctor.",
+		}},
+	}},
+	{DemoQuestionnairePHQ9, ServiceConsultations, []portal.NextStep{consultationStep}},
+	{DemoQuestionnaireGAD7, ServiceConsultations, []portal.NextStep{consultationStep}},
+}
+
+// consultationStep is the next step of the questionnaires of the
+// consultations service.
+var consultationStep = portal.NextStep{Service: ServiceConsultations, Text: portal.Text{
+	FR: "Si vous le souhaitez, prenez rendez-vous en consultation pour parler de vos réponses avec un médecin.",
+	EN: "If you wish, book a consultation to talk about your answers with a doctor.",
+}}
+
+// demoQuestionnaireDefs returns the definitions of demoQuestionnaires, with
+// the shipped instruments' JSON and titles.
+func demoQuestionnaireDefs() ([]portal.QuestionnaireDef, error) {
+	defs := make([]portal.QuestionnaireDef, 0, len(demoQuestionnaires))
+	for _, dq := range demoQuestionnaires {
+		resource, ok := instruments.JSON(dq.id)
+		if !ok {
+			return nil, fmt.Errorf("no shipped questionnaire %q", dq.id)
+		}
+		q, err := instruments.Lookup(dq.id)
+		if err != nil {
+			return nil, err
+		}
+		defs = append(defs, portal.QuestionnaireDef{
+			ID:            dq.id,
+			Establishment: DemoEstablishment,
+			Service:       dq.service,
+			Title:         portal.Text{FR: q.Title.In("fr"), EN: q.Title.In("en")},
+			Resource:      resource,
+			NextSteps:     dq.steps,
+		})
+	}
+	return defs, nil
+}
+
 // demoPeriods are the daily opening hours, local time, as [start, end) hours.
 var demoPeriods = [][2]int{{9, 12}, {14, 17}}
 
-// Seed loads the fictional demo data: the establishment DemoEstablishment,
-// its three services and their practitioners, the demo patients, and the
-// free slots of the SeedDays days starting on now's date in DemoTimeZone.
+// Seed loads the fictional demo data: the establishment DemoEstablishment
+// with its urgent-help text, its three services and their practitioners, the
+// demo patients, the free slots of the SeedDays days starting on now's date
+// in DemoTimeZone, and the four shipped questionnaires (DemoQuestionnaire…)
+// with their next steps.
 //
 // Seed is idempotent and runs in one transaction. Seeding again never
-// duplicates anything; seeding on a later day adds the days that came into
-// range. Slot ids are deterministic, "sl-<practitioner>-<YYYYMMDDTHHMM>" in
+// duplicates anything and puts the establishment and questionnaire
+// definitions back as shipped, keeping drafts and submissions; seeding on a
+// later day adds the days that came into range. Slot ids are deterministic, "sl-<practitioner>-<YYYYMMDDTHHMM>" in
 // local time, so existing slots and their bookings are kept as they are. Slots
 // already in the past when seeded are stored but never offered.
 func (s *Store) Seed(ctx context.Context, now time.Time) error {
@@ -84,11 +187,16 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return dbError(ctx, "seed", err)
 	}
+	questionnaires, err := demoQuestionnaireDefs()
+	if err != nil {
+		return dbError(ctx, "seed", err)
+	}
 	return s.write(ctx, "seed", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO establishments (id, name, time_zone) VALUES (?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone`,
-			DemoEstablishment, "CHU Exemple", DemoTimeZone); err != nil {
+			INSERT INTO establishments (id, name, time_zone, urgent_help_fr, urgent_help_en) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET name = excluded.name, time_zone = excluded.time_zone,
+				urgent_help_fr = excluded.urgent_help_fr, urgent_help_en = excluded.urgent_help_en`,
+			DemoEstablishment, "CHU Exemple", DemoTimeZone, demoUrgentHelp.FR, demoUrgentHelp.EN); err != nil {
 			return err
 		}
 		for i, sv := range demoServices {
@@ -120,6 +228,14 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 				ON CONFLICT (id) DO UPDATE
 				SET given_name = excluded.given_name, family_name = excluded.family_name, demo = 1`,
 				p.id, p.given, p.family); err != nil {
+				return err
+			}
+		}
+		for _, d := range questionnaires {
+			if err := validateDef(d); err != nil {
+				return err
+			}
+			if err := putQuestionnaire(ctx, tx, d); err != nil {
 				return err
 			}
 		}

@@ -1,10 +1,15 @@
 // Package sqlite is the embedded default backend of Parcours: appointment
-// booking and a patient directory in one SQLite database, on the pure-Go
-// driver modernc.org/sqlite (no cgo).
+// booking, questionnaires and a patient directory in one SQLite database, on
+// the pure-Go driver modernc.org/sqlite (no cgo).
 //
 // It suits the demo, tests and small clinics. A Store implements
 // portal.Booking (FHIR R4 Slot, https://hl7.org/fhir/R4/slot.html, and
-// Appointment, https://hl7.org/fhir/R4/appointment.html) and portal.Directory.
+// Appointment, https://hl7.org/fhir/R4/appointment.html),
+// portal.Questionnaires (FHIR R4 Questionnaire,
+// https://hl7.org/fhir/R4/questionnaire.html, QuestionnaireResponse,
+// https://hl7.org/fhir/R4/questionnaireresponse.html, and RiskAssessment,
+// https://hl7.org/fhir/R4/riskassessment.html, stored as the JSON received)
+// and portal.Directory.
 //
 // Open creates or upgrades the schema with the migrations embedded in the
 // package, each applied once in its own transaction. A file database runs in
@@ -20,7 +25,8 @@
 // Booking is atomic: each write runs in an IMMEDIATE transaction (one writer
 // at a time, the others wait up to the busy timeout), and a partial unique
 // index on booked appointments makes a second booking of one slot impossible
-// even if that discipline were bypassed. Contention is retried a bounded
+// even if that discipline were bypassed. A questionnaire submission, the
+// deletion of its draft and its care-team alert are one transaction too. Contention is retried a bounded
 // number of times and reported as portal.ErrBackendUnavailable, never as an
 // internal error.
 //

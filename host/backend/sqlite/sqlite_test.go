@@ -396,16 +396,7 @@ func TestConcurrentRetriesOnFile(t *testing.T) {
 func TestBusyDatabase(t *testing.T) {
 	s, path := seededCopy(t, portaltest.NewClock(seedTime))
 	slot := firstFree(t, s, sqlite.ServiceMaternite)
-
-	db := rawDB(t, path)
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	release := holdWriteLock(t, path)
 
 	subject := portal.WithSubject(context.Background(), portal.Subject{Patient: sqlite.DemoPatientLucasBernard})
 	r := portal.BookRequest{
@@ -414,16 +405,34 @@ func TestBusyDatabase(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(subject, 200*time.Millisecond)
 	defer cancel()
-	_, err = s.Book(ctx, r)
+	_, err := s.Book(ctx, r)
 	if portal.Code(err) != portal.ErrBackendUnavailable {
 		t.Errorf("Book while the database is locked: %v, want %s", err, portal.ErrBackendUnavailable)
 	}
 
-	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if _, err := s.Book(subject, r); err != nil {
 		t.Errorf("Book after the lock was released: %v", err)
+	}
+}
+
+// holdWriteLock takes the write lock of the database file at path from a
+// connection of its own, until release is called.
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	conn, err := rawDB(t, path).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -217,6 +217,7 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 	cfg := host.Config{
 		Booking:        store,
 		Directory:      store,
+		Questionnaires: store,
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: origins}},
 		Assets:         assets,
 		DemoSignIn:     o.demoSignIn,

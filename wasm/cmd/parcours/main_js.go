@@ -18,11 +18,21 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/questionnaire"
 	"github.com/parcours-sante/parcours/widgets/vdom"
 )
 
+// widget is what the render loop needs of a widget's root component.
+type widget interface {
+	vugu.Builder
+	// View tells which screen is shown (focus moves to its heading when it
+	// changes after the patient acted), and whether a call is under way.
+	View() (screen string, loading, interacted bool)
+}
+
 func main() {
-	root := js.Global().Get("document").Get("documentElement")
+	doc := js.Global().Get("document")
+	root := doc.Get("documentElement")
 	attr := func(name string) string {
 		v := root.Call("getAttribute", name)
 		if v.IsNull() || v.IsUndefined() {
@@ -34,35 +44,67 @@ func main() {
 	if attr("data-lang") == "en" {
 		lang = "en"
 	}
-	widget := attr("data-widget")
-	if widget != "booking" {
-		fmt.Println("parcours: unknown widget", widget)
-		return
-	}
 	frame := js.Global().Get("parcoursFrame")
-	comp := &booking.Booking{
-		M:       booking.NewModel(lang, attr("data-establishment"), attr("data-service"), attr("data-practitioner")),
-		Backend: client.New("", client.WithLanguage(lang)),
-		Ctx:     context.Background(),
-		Emit: func(e booking.Event) {
-			if frame.Truthy() {
-				frame.Call("emit", e.Name, e.Appointment, e.Start.Format(time.RFC3339))
-			}
-		},
-	}
-	// Start from the state the host rendered, if it handed one over: the
-	// first render then matches the server's HTML node for node.
-	if el := js.Global().Get("document").Call("getElementById", "parcours-state"); el.Truthy() {
-		var snap booking.Snapshot
-		if err := json.Unmarshal([]byte(el.Get("textContent").String()), &snap); err == nil {
-			comp.M.Hydrate(&snap)
-		} else {
-			fmt.Println("parcours: ignoring the host's state:", err)
+	emit := func(name string, detail map[string]any) {
+		if frame.Truthy() {
+			frame.Call("emit", name, detail)
 		}
 	}
+	// The host's state for the first render, so that it matches the
+	// server's HTML node for node.
+	state := func(into any) bool {
+		el := doc.Call("getElementById", "parcours-state")
+		if !el.Truthy() {
+			return false
+		}
+		if err := json.Unmarshal([]byte(el.Get("textContent").String()), into); err != nil {
+			fmt.Println("parcours: ignoring the host's state:", err)
+			return false
+		}
+		return true
+	}
 	// The form posts where the host said (used only if the Wasm stops).
-	if form := js.Global().Get("document").Call("querySelector", "form.pc-form"); form.Truthy() {
-		comp.Action = form.Call("getAttribute", "action").String()
+	action := ""
+	if form := doc.Call("querySelector", "form.pc-form"); form.Truthy() {
+		action = form.Call("getAttribute", "action").String()
+	}
+	backend := client.New("", client.WithLanguage(lang))
+	var comp widget
+	switch w := attr("data-widget"); w {
+	case "booking":
+		c := &booking.Booking{
+			M:       booking.NewModel(lang, attr("data-establishment"), attr("data-service"), attr("data-practitioner")),
+			Backend: backend, Ctx: context.Background(), Action: action,
+			Emit: func(e booking.Event) {
+				emit(e.Name, map[string]any{"appointment": e.Appointment, "start": e.Start.Format(time.RFC3339)})
+			},
+		}
+		var snap booking.Snapshot
+		if state(&snap) {
+			c.M.Hydrate(&snap)
+		}
+		comp = c
+	case "questionnaire":
+		c := &questionnaire.Questionnaire{
+			M:       questionnaire.NewModel(lang, attr("data-establishment"), attr("data-questionnaire")),
+			Backend: backend, Ctx: context.Background(), Action: action,
+			Emit: func(e questionnaire.Event) {
+				emit(e.Name, map[string]any{"questionnaire": e.Questionnaire, "response": e.Response})
+			},
+		}
+		if mount := doc.Call("getElementById", questionnaire.MountID); mount.Truthy() {
+			if v := mount.Call("getAttribute", "data-booking"); !v.IsNull() {
+				c.BookingURL = v.String()
+			}
+		}
+		var snap questionnaire.Snapshot
+		if state(&snap) {
+			c.M.Hydrate(&snap)
+		}
+		comp = c
+	default:
+		fmt.Println("parcours: unknown widget", w)
+		return
 	}
 	if err := run(comp, frame); err != nil {
 		root.Call("setAttribute", "data-wasm-error", err.Error())
@@ -70,11 +112,14 @@ func main() {
 	}
 }
 
+// mountID is the id of every widget's root element.
+const mountID = booking.MountID
+
 // run is the render loop: build and render under the read lock (event
 // handlers and call results change the model under the write lock), then
 // wait for the next change.
-func run(comp *booking.Booking, frame js.Value) error {
-	renderer, err := domrender.New("#" + booking.MountID)
+func run(comp widget, frame js.Value) error {
+	renderer, err := domrender.New("#" + mountID)
 	if err != nil {
 		return err
 	}
@@ -84,14 +129,14 @@ func run(comp *booking.Booking, frame js.Value) error {
 	if err != nil {
 		return err
 	}
-	lastStep := comp.M.Step
+	lastScreen, _, _ := comp.View()
 	first := true
 	for ok := true; ok; ok = renderer.EventWait() {
 		ee.RLock()
 		br := env.RunBuild(comp)
 		vdom.MergeText(br) // as the host did for the first paint
 		err := renderer.Render(br)
-		step, loading, acted := comp.M.Step, comp.M.Loading, comp.Interacted
+		screen, loading, acted := comp.View()
 		ee.RUnlock()
 		if err != nil {
 			return err
@@ -102,13 +147,14 @@ func run(comp *booking.Booking, frame js.Value) error {
 			js.Global().Get("performance").Call("mark", "parcours:interactive")
 			first = false
 		}
-		// Move focus to the new step's heading so that keyboard and screen
-		// reader users land where the content changed (not on first paint).
-		if step != lastStep && !loading {
+		// Move focus to the new screen's heading so that keyboard and
+		// screen reader users land where the content changed (not on first
+		// paint).
+		if screen != lastScreen && !loading {
 			if acted && frame.Truthy() {
 				frame.Call("focus", "pc-step-title")
 			}
-			lastStep = step
+			lastScreen = screen
 		}
 	}
 	return nil

@@ -4,7 +4,10 @@
 package ui
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -92,4 +95,23 @@ func DateTime(lang string, t time.Time) string {
 		return Date(lang, t) + " at " + Clock(t)
 	}
 	return Date(lang, t) + " à " + Clock(t)
+}
+
+// DecodeState reads the hidden form state a server-rendered widget carries
+// from one post to the next: JSON of at most max bytes, without unknown
+// fields. An empty value is the zero state. The caller checks the values.
+func DecodeState[T any](s string, max int) (T, error) {
+	var st T
+	if s == "" {
+		return st, nil
+	}
+	if len(s) > max {
+		return st, errors.New("form state too large")
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return st, err
+	}
+	return st, nil
 }

@@ -1,0 +1,76 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vugu/vugu"
+)
+
+// Driver runs a widget's state machine in the browser: it applies an action
+// under the renderer's write lock, runs the effect the machine returns in a
+// goroutine (a call to the backend), and feeds the effect's result back
+// under the lock, until the machine has nothing left to do. A is the
+// machine's action type, B its backend.
+type Driver[A, B any] struct {
+	// Apply is the machine's transition: it returns the next effect, or nil.
+	Apply func(A) func(context.Context, B) A
+	// Backend runs the effects; with HasBackend false (a server-side
+	// render) effects are dropped.
+	Backend    B
+	HasBackend bool
+	// Ctx bounds the effects; nil means context.Background().
+	Ctx context.Context
+	// Panicked turns a panic of an effect into an action reporting the
+	// failure, rather than killing every widget of the page.
+	Panicked func(error) A
+	// After runs after each transition, under the lock (to send the
+	// widget's events to the page, for example).
+	After   func()
+	running int
+}
+
+// Dispatch applies a and follows its effects. The caller holds the write lock.
+func (d *Driver[A, B]) Dispatch(ee vugu.EventEnv, a A) {
+	cmd := d.Apply(a)
+	if d.After != nil {
+		d.After()
+	}
+	if cmd == nil || !d.HasBackend {
+		return
+	}
+	d.running++
+	ctx := d.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	go func() {
+		next := d.run(ctx, cmd)
+		ee.Lock()
+		d.running--
+		d.Dispatch(ee, next)
+		ee.UnlockRender()
+	}()
+}
+
+// Running reports how many effects are under way. Read it under the lock.
+func (d *Driver[A, B]) Running() int { return d.running }
+
+func (d *Driver[A, B]) run(ctx context.Context, cmd func(context.Context, B) A) (a A) {
+	defer func() {
+		if r := recover(); r != nil {
+			a = d.Panicked(fmt.Errorf("panic: %v", r))
+		}
+	}()
+	return cmd(ctx, d.Backend)
+}
+
+// Start dispatches first from a goroutine: Init runs inside a build, under
+// the renderer's read lock, so the write lock is taken once the build is over.
+func (d *Driver[A, B]) Start(ee vugu.EventEnv, first A) {
+	go func() {
+		ee.Lock()
+		d.Dispatch(ee, first)
+		ee.UnlockRender()
+	}()
+}

@@ -1,0 +1,227 @@
+package questionnaire
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
+)
+
+// FormState is what the server-rendered widget carries from one form post
+// to the next, in a hidden field, so that it works before its Wasm runs or
+// where WebAssembly is blocked. It holds the position only: the answers
+// live in the patient's draft on the host, saved at every post, so no
+// health data travels in the field and a tampered state can only move its
+// own patient around their own questionnaire.
+type FormState struct {
+	Step       Step   `json:"st,omitempty"`
+	Page       int    `json:"p,omitempty"`
+	SubmitKey  string `json:"k,omitempty"`
+	Submission string `json:"s,omitempty"`
+}
+
+// MaxFormState bounds the encoded state.
+const MaxFormState = 1024
+
+// EncodeFormState is the hidden field's value.
+func (m *Model) EncodeFormState() string {
+	st := FormState{Step: m.Step, Page: m.Page, SubmitKey: m.submitKey}
+	if m.Submission != nil {
+		st.Submission = m.Submission.ID
+	}
+	b, _ := json.Marshal(st) // strings and an int: cannot fail
+	return string(b)
+}
+
+// ParseFormState reads a hidden field's value; empty is the initial state.
+func ParseFormState(s string) (FormState, error) {
+	st, err := ui.DecodeState[FormState](s, MaxFormState)
+	if err != nil {
+		return st, err
+	}
+	switch st.Step {
+	case "", StepIntro, StepPage, StepReview, StepResult:
+	default:
+		return st, errors.New("unknown step")
+	}
+	if st.Page < 0 || st.Page > engine.MaxItems {
+		return st, errors.New("page out of range")
+	}
+	if st.SubmitKey != "" && portal.ValidateIdempotencyKey(st.SubmitKey) != nil {
+		return st, errors.New("malformed submission key")
+	}
+	if len(st.Submission) > 128 {
+		return st, errors.New("submission id too long")
+	}
+	return st, nil
+}
+
+// Post is one form post of the server-rendered widget: the state it
+// carried, the action of the button pressed ("next", "edit:3") and the
+// page's fields.
+type Post struct {
+	State  FormState
+	Action string
+	Form   url.Values
+}
+
+// MaxServerSteps bounds the calls one post makes.
+const MaxServerSteps = 8
+
+// Serve runs a form post on the server: it restores the model (the
+// questionnaire, the session's patient and their draft), puts in the answers
+// of the page that was shown, applies the action with the same state machine
+// the browser runs, saves the draft, and leaves m ready to render. It
+// returns the snapshot the browser hydrates from, nil when the backend
+// failed (the host then serves the loading state).
+func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
+	run := func(cmd Cmd) {
+		for i := 0; cmd != nil && i < MaxServerSteps && ctx.Err() == nil; i++ {
+			cmd = m.Apply(cmd(ctx, b))
+		}
+	}
+	run(m.Apply(Action{Kind: Start}))
+	if m.Err != "" || m.Q == nil {
+		return nil
+	}
+	st := p.State
+	if st.SubmitKey != "" {
+		m.submitKey = st.SubmitKey // the same intent: a resubmitted form stays idempotent
+	}
+	if m.Patient != nil {
+		switch st.Step {
+		case StepPage:
+			if st.Page < len(m.Pages) && m.pageEnabled(st.Page) {
+				m.goTo(st.Page)
+			}
+		case StepReview:
+			m.goTo(len(m.Pages))
+		case StepResult:
+			if sub, err := b.Submission(ctx, st.Submission); err == nil && sub.Questionnaire == m.QuestionnaireID {
+				m.Submission, m.Step = &sub, StepResult
+			}
+		}
+	}
+	appeared := false
+	if m.Step == StepPage {
+		appeared = m.applyForm(p.Form)
+	}
+
+	kind, arg, _ := strings.Cut(p.Action, ":")
+	a := Action{Kind: Kind(kind), Key: arg}
+	switch a.Kind {
+	case Edit:
+		n, err := strconv.Atoi(arg)
+		if err != nil {
+			n = -1
+		}
+		a.Index = n
+	case SignIn, ChooseDemoPatient:
+		if d := p.Form.Get("demo"); d != "" {
+			m.DemoChoice = d
+		}
+	case Pick, Toggle, Type, loaded, draftLoaded, draftSaved, signedIn, signedOut, submitted, restarted:
+		a.Kind = "" // answers come as fields, results are never posted
+	}
+	if a.Kind == Submit && st.Step == StepReview && st.SubmitKey != "" && !m.Resumed && m.Patient != nil {
+		// A review page posted again after its submission went through (a
+		// double click, a resubmitted form): the submission deleted the
+		// draft, so there is nothing left to send. Say so rather than
+		// showing an empty questionnaire.
+		m.Step = StepIntro
+		m.Notice = "already-sent"
+		return m.snapshot()
+	}
+	if a.Kind == Next && appeared {
+		// The answers brought new questions on this page: show them before
+		// going on, without calling them missing.
+		m.Notice = "new-questions"
+	} else {
+		run(m.Apply(a))
+	}
+	if m.Step != StepResult {
+		run(m.save())
+	}
+	return m.snapshot()
+}
+
+// applyForm puts the posted fields of the current page into the answers. It
+// reports whether new questions appeared on the page as a result.
+func (m *Model) applyForm(form url.Values) bool {
+	before := m.questionKeys()
+	for _, r := range m.rows(m.Page) {
+		if r.Kind != RowQuestion || r.Item.ReadOnly {
+			continue
+		}
+		vals := form[r.Key]
+		switch m.control(r) {
+		case "checkbox":
+			var answers []engine.Value
+			for _, v := range vals {
+				if x, ok := r.optionValue(v); ok && len(answers) < engine.MaxInstances {
+					answers = append(answers, x)
+				}
+			}
+			if !slices.EqualFunc(answers, r.Scope.Get(r.Item.LinkID), sameAnswer) {
+				r.Scope.Set(r.Item.LinkID, answers...)
+				m.changed()
+			}
+			if other := form.Get(r.Key + ".other"); other != "" {
+				m.answer(Action{Kind: Type, Key: r.Key, Value: other})
+			}
+		case "radio":
+			v := ""
+			if len(vals) > 0 {
+				v = vals[0]
+			}
+			other := form.Get(r.Key + ".other")
+			if other != "" && r.Item.Type == engine.TypeOpenChoice {
+				m.answer(Action{Kind: Type, Key: r.Key, Value: other})
+			} else {
+				m.answer(Action{Kind: Pick, Key: r.Key, Value: v})
+			}
+		default:
+			m.answer(Action{Kind: Type, Key: r.Key, Value: form.Get(r.Key)})
+		}
+	}
+	return !slices.Equal(before, m.questionKeys())
+}
+
+// questionKeys lists the keys of the current page's questions.
+func (m *Model) questionKeys() []string {
+	var keys []string
+	for _, r := range m.rows(m.Page) {
+		if r.Kind == RowQuestion {
+			keys = append(keys, r.Key)
+		}
+	}
+	return keys
+}
+
+// control is the kind of form control of a question row: "radio",
+// "checkbox", "textarea", "date", "datetime" or "input".
+func (m *Model) control(r Row) string {
+	switch r.Item.Type {
+	case engine.TypeBoolean:
+		return "radio"
+	case engine.TypeChoice, engine.TypeOpenChoice:
+		if r.Item.Repeats {
+			return "checkbox"
+		}
+		return "radio"
+	case engine.TypeText:
+		return "textarea"
+	case engine.TypeDate:
+		return "date"
+	case engine.TypeDateTime:
+		return "datetime"
+	}
+	return "input"
+}

@@ -306,8 +306,33 @@ func (c *Questionnaire) DescribedBy(r Row) string {
 // Indent is the row's nesting, for the stylesheet.
 func (c *Questionnaire) Indent(r Row) string { return strconv.Itoa(min(r.Depth, 4)) }
 
-// IsLastPage reports whether Next leads to the review.
-func (c *Questionnaire) IsLastPage() bool { return c.M.nextPage(c.M.Page) >= len(c.M.Pages) }
+// NextLabel is the label of the button that goes on: to the next step, or
+// to the review from the last one.
+func (c *Questionnaire) NextLabel() string {
+	if c.M.nextPage(c.M.Page) >= len(c.M.Pages) {
+		return c.T("to-review")
+	}
+	return c.T("next")
+}
+
+// BeginLabel is the label of the button that starts, or resumes, answering.
+func (c *Questionnaire) BeginLabel() string {
+	if c.M.Resumed {
+		return c.T("resume")
+	}
+	return c.T("start")
+}
+
+// InputType is the type of a single-line input: date, datetime-local or text.
+func (c *Questionnaire) InputType(r Row) string {
+	switch c.M.control(r) {
+	case "date":
+		return "date"
+	case "datetime":
+		return "datetime-local"
+	}
+	return "text"
+}
 
 // Urgent returns the urgent alert messages the current answers raise (a
 // preview computed in the browser; the host computes them again).

@@ -279,28 +279,14 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								_ = vgparent
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 								vgparent.AppendChild(vgn)
-								if !c.M.Resumed {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "begin"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-									vgparent.AppendChild(vgn)
-									vgn.SetInnerHTML(c.T("start"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "begin", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
-								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "begin"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
 								vgparent.AppendChild(vgn)
-								if c.M.Resumed {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "begin"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-									vgparent.AppendChild(vgn)
-									vgn.SetInnerHTML(c.T("resume"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "begin", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
-								}
+								vgn.SetInnerHTML(c.BeginLabel())
+								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+									EventType: "click",
+									Func:      func(event vugu.DOMEvent) { c.Do(event, "begin", "") },
+									// TODO: implement capture, etc. mostly need to decide syntax
+								})
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 								vgparent.AppendChild(vgn)
 								if c.M.Resumed {
@@ -670,58 +656,8 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										}
 										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
 										vgparent.AppendChild(vgn)
-										if c.Control(r) == "date" {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "date"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input"}}}
-											vgparent.AppendChild(vgn)
-											vgn.AddAttrInterface("aria-describedby", c.DescribedBy(r))
-											vgn.AddAttrInterface("aria-invalid", c.Invalid(r))
-											vgn.AddAttrInterface("aria-required", c.RequiredAttr(r))
-											vgn.AddAttrInterface("id", r.ID)
-											vgn.AddAttrInterface("name", r.Key)
-											vgn.AddAttrInterface("readonly", r.Item.ReadOnly)
-											vgn.AddAttrInterface("value", c.Text(r))
-											{
-												b, err := vjson.Marshal(c.Text(r))
-												if err != nil {
-													panic(err)
-												}
-												vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
-											}
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "input",
-												Func:      func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
-										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										if c.Control(r) == "datetime" {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "datetime-local"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input"}}}
-											vgparent.AppendChild(vgn)
-											vgn.AddAttrInterface("aria-describedby", c.DescribedBy(r))
-											vgn.AddAttrInterface("aria-invalid", c.Invalid(r))
-											vgn.AddAttrInterface("aria-required", c.RequiredAttr(r))
-											vgn.AddAttrInterface("id", r.ID)
-											vgn.AddAttrInterface("name", r.Key)
-											vgn.AddAttrInterface("readonly", r.Item.ReadOnly)
-											vgn.AddAttrInterface("value", c.Text(r))
-											{
-												b, err := vjson.Marshal(c.Text(r))
-												if err != nil {
-													panic(err)
-												}
-												vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
-											}
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "input",
-												Func:      func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
-										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										if c.Control(r) == "input" {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input"}}}
+										if c.Control(r) != "textarea" {
+											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-input"}}}
 											vgparent.AppendChild(vgn)
 											vgn.AddAttrInterface("aria-describedby", c.DescribedBy(r))
 											vgn.AddAttrInterface("aria-invalid", c.Invalid(r))
@@ -731,6 +667,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 											vgn.AddAttrInterface("maxlength", c.MaxLength(r))
 											vgn.AddAttrInterface("name", r.Key)
 											vgn.AddAttrInterface("readonly", r.Item.ReadOnly)
+											vgn.AddAttrInterface("type", c.InputType(r))
 											vgn.AddAttrInterface("value", c.Text(r))
 											{
 												b, err := vjson.Marshal(c.Text(r))
@@ -773,28 +710,14 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = vgparent
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 						vgparent.AppendChild(vgn)
-						if !c.IsLastPage() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "next"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(c.T("next"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "next", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "next"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
 						vgparent.AppendChild(vgn)
-						if c.IsLastPage() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "next"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(c.T("to-review"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "next", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-						}
+						vgn.SetInnerHTML(c.NextLabel())
+						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+							EventType: "click",
+							Func:      func(event vugu.DOMEvent) { c.Do(event, "next", "") },
+							// TODO: implement capture, etc. mostly need to decide syntax
+						})
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "prev"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}

@@ -24,16 +24,27 @@ func (h *Host) getOpenAPI(w http.ResponseWriter, r *http.Request) error {
 // the booking widget of establishment from the host at base
 // (scheme://host[:port]); service and lang may be empty.
 func Snippet(base, establishment, service, lang string) string {
+	return snippet(base, "parcours-booking", [][2]string{{"establishment", establishment}, {"service", service}, {"lang", lang}})
+}
+
+// QuestionnaireSnippet is Snippet for <parcours-questionnaire>: the
+// questionnaire an establishment offers, in lang ("" for the page's).
+func QuestionnaireSnippet(base, establishment, questionnaire, lang string) string {
+	return snippet(base, "parcours-questionnaire", [][2]string{{"establishment", establishment}, {"questionnaire", questionnaire}, {"lang", lang}})
+}
+
+// snippet writes the loader's script tag and one element with the
+// non-empty attributes, escaped.
+func snippet(base, element string, attrs [][2]string) string {
 	base = strings.TrimRight(base, "/")
-	attrs := fmt.Sprintf(" establishment=%q", template.HTMLEscapeString(establishment))
-	if service != "" {
-		attrs += fmt.Sprintf(" service=%q", template.HTMLEscapeString(service))
+	var a strings.Builder
+	for _, kv := range attrs {
+		if kv[1] != "" {
+			fmt.Fprintf(&a, " %s=%q", kv[0], template.HTMLEscapeString(kv[1]))
+		}
 	}
-	if lang != "" {
-		attrs += fmt.Sprintf(" lang=%q", template.HTMLEscapeString(lang))
-	}
-	return fmt.Sprintf("<script src=\"%s/parcours.js\" integrity=\"%s\" crossorigin=\"anonymous\" async></script>\n<parcours-booking%s></parcours-booking>\n",
-		template.HTMLEscapeString(base), LoaderSRI(), attrs)
+	return fmt.Sprintf("<script src=\"%s/parcours.js\" integrity=\"%s\" crossorigin=\"anonymous\" async></script>\n<%s%s></%s>\n",
+		template.HTMLEscapeString(base), LoaderSRI(), element, a.String(), element)
 }
 
 var homeTemplate = template.Must(template.New("home").Parse(`<!DOCTYPE html>
@@ -52,6 +63,8 @@ var homeTemplate = template.Must(template.New("home").Parse(`<!DOCTYPE html>
 <h2 class="pc-step-title">Intégrer le widget de prise de rendez-vous</h2>
 <p>Copiez ce code dans n'importe quelle page (voir <code>docs/embedding.md</code>) :</p>
 <pre><code>{{.Snippet}}</code></pre>
+<h2 class="pc-step-title">Intégrer un questionnaire</h2>
+<pre><code>{{.QuestionnaireSnippet}}</code></pre>
 <p><a href="/api/v1/openapi.json">API (OpenAPI)</a></p>
 </main>
 </body>
@@ -72,5 +85,7 @@ func (h *Host) home(w http.ResponseWriter, r *http.Request) {
 		"CSS":     h.assets.byName["parcours.css"].path,
 		"Links":   h.cfg.Links,
 		"Snippet": Snippet(base, est, "", "fr"),
+		// The demo establishment's maternity registration, as an example.
+		"QuestionnaireSnippet": QuestionnaireSnippet(base, est, "maternite-inscription", "fr"),
 	})
 }

@@ -244,8 +244,8 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		site := hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostOrigin, LoaderSRI: host.LoaderSRI()})
 		servers = append(servers, newServer(site, log))
 		listeners = append(listeners, siteLn)
-		fmt.Fprintf(out, "Parcours demo\n  hospital page: http://%s/   (English: http://%s/en/)\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
-			siteLn.Addr(), siteLn.Addr(), hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
+		fmt.Fprintf(out, "Parcours demo\n  hospital page: http://%s/   (English: http://%s/en/)\n  questionnaire: http://%s/inscription/\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
+			siteLn.Addr(), siteLn.Addr(), siteLn.Addr(), hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
 	} else {
 		fmt.Fprintf(out, "Parcours host listening on %s\n%s", hostOrigin, banner.String())
 	}
@@ -295,9 +295,14 @@ func snippet(args []string, out io.Writer) error {
 	base := fset.String("host", env("PARCOURS_PUBLIC_URL", "http://127.0.0.1:"+env("PORT", "8080")), "public origin of the Parcours host")
 	est := fset.String("establishment", sqlite.DemoEstablishment, "establishment id")
 	service := fset.String("service", "", "service id to preselect (optional)")
+	quest := fset.String("questionnaire", "", "a questionnaire id: embed <parcours-questionnaire> instead of <parcours-booking>")
 	lang := fset.String("lang", "fr", "fr or en")
 	if err := fset.Parse(args); err != nil {
 		return err
+	}
+	if *quest != "" {
+		fmt.Fprint(out, host.QuestionnaireSnippet(*base, *est, *quest, *lang))
+		return nil
 	}
 	fmt.Fprint(out, host.Snippet(*base, *est, *service, *lang))
 	return nil

@@ -51,6 +51,13 @@ func TestSnippet(t *testing.T) {
 			t.Errorf("snippet lacks %s:\n%s", want, s)
 		}
 	}
+	out.Reset()
+	if err := snippet([]string{"-host", "https://parcours.chu-exemple.fr", "-questionnaire", "epds", "-lang", "en"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := `<parcours-questionnaire establishment="chu-exemple" questionnaire="epds" lang="en"></parcours-questionnaire>`; !strings.Contains(out.String(), want) {
+		t.Errorf("questionnaire snippet lacks %s:\n%s", want, out.String())
+	}
 }
 
 // TestDemoStartsAndStops runs the demo command on free loopback ports and

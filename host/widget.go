@@ -264,7 +264,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	comp, state, events := spec.render(ctx, newServerBackend(h, w, r), renderParams{
 		now: h.cfg.Now, lang: lang, est: est,
 		action:  formAction(name, est, lang, parent, q),
-		booking: formAction("booking", est, lang, parent, withoutKeys(q, "service", "practitioner")),
+		booking: formAction("booking", est, lang, parent, withoutKeys(q, "service", "practitioner", "questionnaire")),
 		query:   q, post: post,
 	})
 	var eventsJSON []byte

@@ -1,0 +1,158 @@
+package host
+
+import (
+	"bytes"
+	"encoding/json"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/staticrender"
+
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/widgets/questionnaire"
+	"github.com/parcours-sante/parcours/widgets/vdom"
+)
+
+func questionnaireURL(lang string) string {
+	q := url.Values{}
+	q.Set("establishment", sqlite.DemoEstablishment)
+	q.Set("questionnaire", sqlite.DemoQuestionnaireMaternite)
+	q.Set("lang", lang)
+	q.Set("parent", testPageOrigin)
+	return "/w/questionnaire?" + q.Encode()
+}
+
+func questionnaireConfig(t *testing.T) Config {
+	cfg := demoConfig(t)
+	cfg.Questionnaires = cfg.Booking.(*sqlite.Store)
+	cfg.DemoSignIn = true
+	return cfg
+}
+
+// TestQuestionnaireFirstPaintGolden: the introduction as the host renders it.
+func TestQuestionnaireFirstPaintGolden(t *testing.T) {
+	h := startHost(t, questionnaireConfig(t))
+	for _, lang := range []string{"fr", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			w := get(h, questionnaireURL(lang))
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d", w.Code)
+			}
+			got := firstPaint(t, w.Body.String())
+			golden := filepath.Join("testdata", "questionnaire-"+lang+".golden")
+			if *updateGolden {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./host -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("first paint differs from %s (run go test ./host -update if intended)\n got:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+var (
+	docAction  = regexp.MustCompile(`<form class="pc-form" method="post" action="([^"]*)"`)
+	docState   = regexp.MustCompile(`<input type="hidden" name="state" value="([^"]*)"`)
+	docBooking = regexp.MustCompile(`data-booking="([^"]*)"`)
+	docSnap    = regexp.MustCompile(`<script type="application/json" id="parcours-state">([^<]*)</script>`)
+)
+
+// TestQuestionnaireHydrationMatchesServer: from the state the host hands
+// over, the browser's first render is the server's HTML exactly — so that
+// the Wasm keeps the server's DOM instead of replacing it. Checked on a
+// step with answers, a typed value and errors, reached by form posts.
+func TestQuestionnaireHydrationMatchesServer(t *testing.T) {
+	h := startHost(t, questionnaireConfig(t))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	fetch := func(method, path string, form url.Values) string {
+		t.Helper()
+		var resp *http.Response
+		var err error
+		if method == "GET" {
+			resp, err = hc.Get(srv.URL + path)
+		} else {
+			resp, err = hc.PostForm(srv.URL+path, form)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d\n%s", method, path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	post := func(doc, action string, fields url.Values) string {
+		t.Helper()
+		a, s := docAction.FindStringSubmatch(doc), docState.FindStringSubmatch(doc)
+		if a == nil || s == nil {
+			t.Fatalf("no form in\n%s", doc)
+		}
+		if fields == nil {
+			fields = url.Values{}
+		}
+		fields.Set("state", html.UnescapeString(s[1]))
+		fields.Set("a", action)
+		return fetch("POST", html.UnescapeString(a[1]), fields)
+	}
+
+	doc := fetch("GET", questionnaireURL("fr"), nil)
+	checkHydration(t, doc)
+	doc = post(doc, "sign-in", url.Values{"demo": {sqlite.DemoPatientInesMoreau}})
+	doc = post(doc, "begin", nil)
+	doc = post(doc, "next", url.Values{"mat-age": {"trente"}, "mat-imc": {"2"}})
+	checkHydration(t, doc)
+	doc = post(doc, "next", url.Values{"mat-age": {"31"}, "mat-multiple": {"1"}, "mat-imc": {"2"}})
+	doc = post(doc, "next", url.Values{"mat-parite": {"1"}})
+	checkHydration(t, doc)
+}
+
+func checkHydration(t *testing.T, doc string) {
+	t.Helper()
+	m := docSnap.FindStringSubmatch(doc)
+	a, b := docAction.FindStringSubmatch(doc), docBooking.FindStringSubmatch(doc)
+	if m == nil || a == nil || b == nil {
+		t.Fatalf("no state, form or booking address in\n%s", doc)
+	}
+	var snap questionnaire.Snapshot
+	if err := json.Unmarshal([]byte(m[1]), &snap); err != nil {
+		t.Fatal(err)
+	}
+	model := questionnaire.NewModel("fr", sqlite.DemoEstablishment, sqlite.DemoQuestionnaireMaternite)
+	model.Hydrate(&snap)
+	comp := &questionnaire.Questionnaire{M: model, Action: html.UnescapeString(a[1]), BookingURL: html.UnescapeString(b[1])}
+	env, err := vugu.NewBuildEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := env.RunBuild(comp)
+	vdom.MergeText(br)
+	var out bytes.Buffer
+	if err := staticrender.New(&out).Render(br); err != nil {
+		t.Fatal(err)
+	}
+	// staticrender wraps the component in a document; compare the widget.
+	got, want := firstPaint(t, out.String()), firstPaint(t, doc)
+	if got != want {
+		t.Errorf("the browser's first render differs from the server's HTML (step %s)\n got:\n%s\nwant:\n%s", snap.Step, got, want)
+	}
+}

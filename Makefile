@@ -32,7 +32,7 @@ test: e2e-deps
 
 ## test-js: the packages that run in the browser, tested on GOOS=js GOARCH=wasm under node
 test-js:
-	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./widgets/booking ./widgets/internal/...
+	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./widgets/booking ./widgets/questionnaire ./widgets/internal/...
 
 e2e-deps: $(E2E)/node_modules/.package-lock.json
 

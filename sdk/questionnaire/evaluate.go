@@ -49,6 +49,10 @@ type Issue struct {
 	LinkID  string    `json:"linkId"`
 	Code    IssueCode `json:"code"`
 	Message Localized `json:"message"`
+	// Scope is the answers the issue was found in: the Answers given to
+	// Evaluate, or an instance of a repeating group (Answers.Instances), so
+	// that a form shows it beside the right instance's field.
+	Scope *Answers `json:"-"`
 }
 
 func (i Issue) String() string { return i.LinkID + ": " + string(i.Code) }
@@ -340,6 +344,14 @@ func (ev *Evaluation) validate(items []*Item, a *Answers) {
 }
 
 func (ev *Evaluation) validateItems(items []*Item, a *Answers) {
+	from := len(ev.Issues)
+	defer func() {
+		for i := from; i < len(ev.Issues); i++ {
+			if ev.Issues[i].Scope == nil {
+				ev.Issues[i].Scope = a
+			}
+		}
+	}()
 	for _, it := range items {
 		if !ev.enabled(it, a) {
 			continue

@@ -646,8 +646,8 @@ func (m *Model) issue(r Row) *engine.Issue {
 		return nil
 	}
 	for i := range m.ev.Issues {
-		if m.ev.Issues[i].LinkID == r.Item.LinkID {
-			return &m.ev.Issues[i]
+		if is := &m.ev.Issues[i]; is.LinkID == r.Item.LinkID && (is.Scope == nil || is.Scope == r.Scope) {
+			return is
 		}
 	}
 	return nil

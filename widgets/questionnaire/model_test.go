@@ -1,0 +1,141 @@
+package questionnaire
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
+)
+
+// A questionnaire with what the shipped instruments do not use: a
+// repeating group, a repeating choice (checkboxes), open-choice, decimal,
+// boolean, an initial value and a trailing display.
+const sampleQuestionnaire = `{
+  "resourceType": "Questionnaire", "id": "sample", "status": "active", "language": "fr", "title": "Exemple",
+  "item": [
+    {"linkId": "weight", "type": "decimal", "text": "Poids (kg)", "required": true},
+    {"linkId": "smoker", "type": "boolean", "text": "Fumeur ?", "initial": [{"valueBoolean": false}]},
+    {"linkId": "pregnancies", "type": "group", "text": "Grossesses", "repeats": true, "item": [
+      {"linkId": "year", "type": "integer", "text": "Année", "required": true},
+      {"linkId": "mode", "type": "open-choice", "text": "Accouchement", "answerOption": [
+        {"valueCoding": {"system": "urn:x", "code": "vb", "display": "Voie basse"}},
+        {"valueCoding": {"system": "urn:x", "code": "cs", "display": "Césarienne"}}]}
+    ]},
+    {"linkId": "symptoms", "type": "choice", "text": "Symptômes", "repeats": true, "answerOption": [
+      {"valueString": "nausées"}, {"valueString": "fatigue"}, {"valueString": "douleurs"}]},
+    {"linkId": "end", "type": "display", "text": "Merci."}
+  ]
+}`
+
+func sampleModel(t *testing.T) *Model {
+	t.Helper()
+	m := NewModel("fr", "est", "sample")
+	if err := m.setDefinition(portal.Establishment{}, portal.QuestionnaireDef{Resource: []byte(sampleQuestionnaire)}); err != nil {
+		t.Fatal(err)
+	}
+	m.Loading = false
+	m.Patient = &portal.Patient{ID: "p"}
+	return m
+}
+
+func TestPagesAndInitialValues(t *testing.T) {
+	m := sampleModel(t)
+	if len(m.Pages) != 4 || len(m.Outro) != 1 {
+		t.Fatalf("%d pages, %d outro items; want 4 and 1", len(m.Pages), len(m.Outro))
+	}
+	m.Apply(Action{Kind: Begin})
+	if m.Step != StepPage || m.Page != 0 {
+		t.Fatalf("begin: %s %d", m.Step, m.Page)
+	}
+	if v := m.Answers.Get("smoker"); len(v) != 1 || v[0] != engine.Boolean(false) {
+		t.Fatalf("initial value not applied: %v", v)
+	}
+	// A decimal with a French comma.
+	m.Apply(Action{Kind: Type, Key: "weight", Value: "62,5"})
+	if v := m.Answers.Get("weight"); len(v) != 1 || v[0].Str != "62.5" {
+		t.Fatalf("weight: %v", v)
+	}
+	m.Apply(Action{Kind: Next})
+	if m.Page != 1 {
+		t.Fatalf("next: page %d, errors %v", m.Page, m.FieldErrs)
+	}
+}
+
+func TestRepeatingGroup(t *testing.T) {
+	m := sampleModel(t)
+	m.Apply(Action{Kind: Begin})
+	m.Apply(Action{Kind: Edit, Index: 2})
+	rows := m.Rows()
+	if len(rows) != 2 || rows[1].Kind != RowAdd {
+		t.Fatalf("an empty repeating group shows its heading and an add button: %+v", rows)
+	}
+	m.Apply(Action{Kind: AddInstance, Key: rows[1].Key})
+	m.Apply(Action{Kind: AddInstance, Key: rows[1].Key})
+	var keys []string
+	for _, r := range m.Rows() {
+		keys = append(keys, r.Key)
+	}
+	want := "pregnancies pregnancies[0] pregnancies[0].year pregnancies[0].mode pregnancies[1] pregnancies[1].year pregnancies[1].mode pregnancies[+]"
+	if strings.Join(keys, " ") != want {
+		t.Fatalf("rows %v\nwant %s", keys, want)
+	}
+	m.Apply(Action{Kind: Type, Key: "pregnancies[0].year", Value: "2019"})
+	m.Apply(Action{Kind: Pick, Key: "pregnancies[0].mode", Value: "1"})
+	m.Apply(Action{Kind: Type, Key: "pregnancies[1].mode", Value: "forceps"}) // the open answer
+	m.Apply(Action{Kind: Next})
+	if m.Page != 2 || m.FieldErrs["pregnancies[1].year"] == "" || m.FieldErrs["pregnancies[0].year"] != "" {
+		t.Fatalf("the missing year must be reported beside the second instance only: page %d %v", m.Page, m.FieldErrs)
+	}
+	m.Apply(Action{Kind: RemoveInstance, Key: "pregnancies[1]"})
+	inst := m.Answers.Instances("pregnancies")
+	if len(inst) != 1 || inst[0].Get("year")[0] != engine.Integer(2019) || inst[0].Get("mode")[0].Coding.Code != "cs" {
+		t.Fatalf("after removing the second instance: %+v", inst)
+	}
+	m.Apply(Action{Kind: Next})
+	if m.Page != 3 {
+		t.Fatalf("next: page %d, errors %v", m.Page, m.FieldErrs)
+	}
+}
+
+func TestCheckboxesAndReview(t *testing.T) {
+	m := sampleModel(t)
+	m.Apply(Action{Kind: Begin})
+	m.Apply(Action{Kind: Edit, Index: 3})
+	m.Apply(Action{Kind: Toggle, Key: "symptoms", Value: "0", On: true})
+	m.Apply(Action{Kind: Toggle, Key: "symptoms", Value: "2", On: true})
+	m.Apply(Action{Kind: Toggle, Key: "symptoms", Value: "0", On: false})
+	m.Apply(Action{Kind: Toggle, Key: "symptoms", Value: "9", On: true}) // not an option: ignored
+	if v := m.Answers.Get("symptoms"); len(v) != 1 || v[0] != engine.String("douleurs") {
+		t.Fatalf("symptoms: %v", v)
+	}
+	m.Apply(Action{Kind: Next})
+	if m.Step != StepReview || m.submitKey == "" {
+		t.Fatalf("step %s, key %q: the review must carry a submission key", m.Step, m.submitKey)
+	}
+	key := m.submitKey
+	c := &Questionnaire{M: m}
+	var missing int
+	for _, s := range c.Review() {
+		for _, l := range s.Lines {
+			if l.Missing {
+				missing++
+			}
+		}
+	}
+	if missing == 0 {
+		t.Error("the unanswered weight is not marked on the review")
+	}
+	// Submitting with an answer missing goes back to it.
+	if cmd := m.Apply(Action{Kind: Submit}); cmd != nil || m.Step != StepPage || m.Page != 0 || m.FieldErrs["weight"] == "" {
+		t.Fatalf("submit with a missing answer: step %s page %d errors %v", m.Step, m.Page, m.FieldErrs)
+	}
+	m.Apply(Action{Kind: Type, Key: "weight", Value: "70"})
+	m.Apply(Action{Kind: Review})
+	if m.submitKey == "" || m.submitKey == key {
+		t.Error("changed answers must be a new submission intent with a new key")
+	}
+	if cmd := m.Apply(Action{Kind: Submit}); cmd == nil || !m.Loading {
+		t.Fatal("a complete response is not sent")
+	}
+}

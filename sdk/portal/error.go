@@ -26,6 +26,9 @@ const (
 	ErrIdempotencyKeyReused  ErrorCode = "idempotency_key_reused"
 	ErrBookingRefused        ErrorCode = "booking_refused"
 	ErrResponseIncomplete    ErrorCode = "response_incomplete"
+	ErrServiceNotLinked      ErrorCode = "service_not_linked"
+	ErrAttachmentTooLarge    ErrorCode = "attachment_too_large"
+	ErrAttachmentRejected    ErrorCode = "attachment_rejected"
 	ErrTooLarge              ErrorCode = "payload_too_large"
 	ErrUnsupportedMediaType  ErrorCode = "unsupported_media_type"
 	ErrRateLimited           ErrorCode = "rate_limited"
@@ -53,6 +56,9 @@ var codes = map[ErrorCode]codeInfo{
 	ErrIdempotencyKeyReused:  {422, "Cette demande a déjà servi pour une autre opération. Veuillez recommencer.", "This request was already used for another operation. Please start again."},
 	ErrBookingRefused:        {422, "Ce rendez-vous ne peut pas être pris en ligne. Veuillez contacter le service.", "This appointment cannot be booked online. Please contact the service."},
 	ErrResponseIncomplete:    {422, "Certaines réponses manquent ou ne sont pas valides. Veuillez les vérifier.", "Some answers are missing or invalid. Please check them."},
+	ErrServiceNotLinked:      {403, "Vous ne pouvez écrire qu'à un service qui vous suit déjà (rendez-vous, questionnaire ou échange en cours). Veuillez contacter le service par téléphone.", "You can only write to a service that already follows you (an appointment, a questionnaire or a conversation). Please contact the service by phone."},
+	ErrAttachmentTooLarge:    {413, "Ce fichier est trop volumineux pour être joint.", "This file is too large to attach."},
+	ErrAttachmentRejected:    {415, "Ce fichier ne peut pas être joint : seuls les documents PDF et les images JPEG ou PNG sont acceptés.", "This file cannot be attached: only PDF documents and JPEG or PNG images are accepted."},
 	ErrTooLarge:              {413, "La demande est trop volumineuse.", "The request is too large."},
 	ErrUnsupportedMediaType:  {415, "Format de demande non pris en charge.", "Unsupported request format."},
 	ErrRateLimited:           {429, "Trop de demandes. Veuillez patienter un instant.", "Too many requests. Please wait a moment."},

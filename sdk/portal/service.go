@@ -4,10 +4,18 @@ import "context"
 
 // Subject is the authenticated person a call acts for. The edge host puts it
 // in the request context from the server-side session and never from a
-// request body; backends read it with SubjectFrom.
+// request body; backends read it with SubjectFrom (a patient) or
+// PractitionerFrom (a member of a care team).
+//
+// A subject is a patient or a practitioner, never both: RequirePractitioner
+// and RequireAuthor refuse a subject that carries both ids.
 type Subject struct {
 	// Patient is the patient's id in the backend.
 	Patient string
+	// Practitioner is the id of a practitioner of the backend (FHIR
+	// Practitioner) signed in to a care-team view, such as the messaging
+	// inbox. What they may see follows from the services they belong to.
+	Practitioner string
 }
 
 type subjectKey struct{}
@@ -17,10 +25,22 @@ func WithSubject(ctx context.Context, s Subject) context.Context {
 	return context.WithValue(ctx, subjectKey{}, s)
 }
 
-// SubjectFrom returns the subject carried by ctx, if any.
+// SubjectFrom returns the subject carried by ctx, if any. ok reports a
+// patient subject (Patient set); a practitioner's is read with
+// PractitionerFrom.
 func SubjectFrom(ctx context.Context) (Subject, bool) {
 	s, ok := ctx.Value(subjectKey{}).(Subject)
 	return s, ok && s.Patient != ""
+}
+
+// PractitionerFrom returns the practitioner id of the subject carried by
+// ctx, if the subject is a practitioner (and not also a patient).
+func PractitionerFrom(ctx context.Context) (string, bool) {
+	s, _ := ctx.Value(subjectKey{}).(Subject)
+	if s.Practitioner == "" || s.Patient != "" {
+		return "", false
+	}
+	return s.Practitioner, true
 }
 
 // RequirePatient returns the patient id of the context's subject, or an
@@ -31,6 +51,20 @@ func RequirePatient(ctx context.Context) (string, error) {
 		return "", Errorf(ErrUnauthenticated, "no patient in context")
 	}
 	return s.Patient, nil
+}
+
+// RequirePractitioner returns the practitioner id of the context's subject:
+// an ErrUnauthenticated error without a subject, an ErrForbidden error for a
+// patient (a care-team view is not theirs).
+func RequirePractitioner(ctx context.Context) (string, error) {
+	if id, ok := PractitionerFrom(ctx); ok {
+		return id, nil
+	}
+	s, _ := ctx.Value(subjectKey{}).(Subject)
+	if s.Patient != "" {
+		return "", Errorf(ErrForbidden, "a patient may not act as a practitioner")
+	}
+	return "", Errorf(ErrUnauthenticated, "no practitioner in context")
 }
 
 // Booking is appointment scheduling for patients

@@ -34,6 +34,17 @@ const (
 	DemoPatientCamilleDurand = "pat-camille-durand"
 	DemoPatientLucasBernard  = "pat-lucas-bernard"
 	DemoPatientInesMoreau    = "pat-ines-moreau"
+
+	// Demo practitioners one may sign in as to the care-team inbox (every
+	// seeded practitioner is one): a midwife of the maternity and the
+	// diabetes education nurse, who answered the demo threads.
+	DemoPractitionerClaireMartin     = "pr-claire-martin"
+	DemoPractitionerNathalieFournier = "pr-nathalie-fournier"
+
+	// Demo message threads: Camille Durand's with the maternity, Lucas
+	// Bernard's with diabetology.
+	DemoThreadMaternite    = "thr-demo-maternite"
+	DemoThreadDiabetologie = "thr-demo-diabetologie"
 )
 
 // Demo schedule: SeedDays days from the seed date, Monday to Friday, slots of
@@ -59,13 +70,13 @@ const demoObstetrician = "pr-antoine-girard"
 
 var demoServices = []demoService{
 	{ServiceMaternite, "Maternité", "Maternity", []demoPractitioner{
-		{"pr-claire-martin", "Claire Martin", "Sage-femme", "Midwife"},
+		{DemoPractitionerClaireMartin, "Claire Martin", "Sage-femme", "Midwife"},
 		{"pr-sophie-lefebvre", "Sophie Lefebvre", "Sage-femme", "Midwife"},
 		{demoObstetrician, "Antoine Girard", "Gynécologue-obstétricien", "Obstetrician-gynaecologist"},
 	}},
 	{ServiceDiabetologie, "Diabétologie", "Diabetology", []demoPractitioner{
 		{"pr-julien-roux", "Julien Roux", "Diabétologue", "Diabetologist"},
-		{"pr-nathalie-fournier", "Nathalie Fournier", "Infirmière en éducation thérapeutique", "Diabetes education nurse"},
+		{DemoPractitionerNathalieFournier, "Nathalie Fournier", "Infirmière en éducation thérapeutique", "Diabetes education nurse"},
 	}},
 	{ServiceConsultations, "Consultations externes", "Outpatient consultations", []demoPractitioner{
 		{"pr-marc-lambert", "Marc Lambert", "Médecin généraliste", "General practitioner"},
@@ -171,15 +182,19 @@ func demoQuestionnaireDefs() ([]portal.QuestionnaireDef, error) {
 var demoPeriods = [][2]int{{9, 12}, {14, 17}}
 
 // Seed loads the fictional demo data: the establishment DemoEstablishment
-// with its urgent-help text, its three services and their practitioners, the
-// demo patients, the free slots of the SeedDays days starting on now's date
-// in DemoTimeZone, and the four shipped questionnaires (DemoQuestionnaire…)
-// with their next steps.
+// with its urgent-help text, its three services and their practitioners
+// (every one a demo practitioner, see Store.DemoPractitioners), the demo
+// patients, the free slots of the SeedDays days starting on now's date in
+// DemoTimeZone, the four shipped questionnaires (DemoQuestionnaire…) with
+// their next steps, and two message threads (DemoThreadMaternite,
+// DemoThreadDiabetologie), each a patient's question and the care team's
+// answer, which the patient has not read yet.
 //
 // Seed is idempotent and runs in one transaction. Seeding again never
 // duplicates anything and puts the establishment and questionnaire
-// definitions back as shipped, keeping drafts and submissions; seeding on a
-// later day adds the days that came into range. Slot ids are deterministic, "sl-<practitioner>-<YYYYMMDDTHHMM>" in
+// definitions back as shipped, keeping drafts, submissions and the demo
+// threads as they are now (replies included); seeding on a later day adds
+// the days that came into range. Slot ids are deterministic, "sl-<practitioner>-<YYYYMMDDTHHMM>" in
 // local time, so existing slots and their bookings are kept as they are. Slots
 // already in the past when seeded are stored but never offered.
 func (s *Store) Seed(ctx context.Context, now time.Time) error {
@@ -209,9 +224,9 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 			}
 			for _, p := range sv.practitioners {
 				if _, err := tx.ExecContext(ctx, `
-					INSERT INTO practitioners (id, name, role_fr, role_en) VALUES (?, ?, ?, ?)
+					INSERT INTO practitioners (id, name, role_fr, role_en, demo) VALUES (?, ?, ?, ?, 1)
 					ON CONFLICT (id) DO UPDATE
-					SET name = excluded.name, role_fr = excluded.role_fr, role_en = excluded.role_en`,
+					SET name = excluded.name, role_fr = excluded.role_fr, role_en = excluded.role_en, demo = 1`,
 					p.id, p.name, p.roleFR, p.roleEN); err != nil {
 					return err
 				}
@@ -238,6 +253,9 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 			if err := putQuestionnaire(ctx, tx, d); err != nil {
 				return err
 			}
+		}
+		if err := seedThreads(ctx, tx, now); err != nil {
+			return err
 		}
 		// Slots go in by batches of seedBatch rows: one statement per row
 		// would make seeding ten times slower.
@@ -314,4 +332,95 @@ func demoSlots(now time.Time, loc *time.Location) []seedSlot {
 // most one slot at a time, so the id is unique.
 func slotID(practitioner string, start time.Time) string {
 	return fmt.Sprintf("sl-%s-%s", strings.TrimPrefix(practitioner, "pr-"), start.Format("20060102T1504"))
+}
+
+// demoThread is a seeded conversation: a patient's question and the care
+// team's answer.
+type demoThread struct {
+	id, service, patient, subject string
+	question                      string
+	practitioner, answer          string
+}
+
+var demoThreads = []demoThread{
+	{
+		id: DemoThreadMaternite, service: ServiceMaternite, patient: DemoPatientCamilleDurand,
+		subject: "Nausées au premier trimestre",
+		question: "Bonjour, je suis enceinte de 10 semaines et j'ai des nausées tous les matins. " +
+			"Y a-t-il quelque chose que je puisse faire en attendant mon prochain rendez-vous ?",
+		practitioner: DemoPractitionerClaireMartin,
+		answer: "Bonjour Madame Durand, les nausées sont fréquentes au premier trimestre. Fractionnez vos repas, " +
+			"buvez par petites quantités tout au long de la journée et reposez-vous. Si vous vomissez plusieurs fois " +
+			"par jour ou ne gardez rien, appelez la maternité. Nous en reparlerons lors de votre consultation.",
+	},
+	{
+		id: DemoThreadDiabetologie, service: ServiceDiabetologie, patient: DemoPatientLucasBernard,
+		subject: "Glycémies élevées le matin",
+		question: "Bonjour, depuis une semaine ma glycémie à jeun est autour de 1,60 g/L. " +
+			"Dois-je modifier ma dose d'insuline du soir ?",
+		practitioner: DemoPractitionerNathalieFournier,
+		answer: "Bonjour Monsieur Bernard, merci pour ces relevés. Ne modifiez pas votre dose seul : notez vos " +
+			"glycémies trois jours de suite (matin, midi et soir) et envoyez-les-nous ici. Le Dr Roux les regardera.",
+	},
+}
+
+// seedThreads inserts the demo threads unless they exist. The question was
+// written two days before now and read by the practitioner, who answered a
+// day before now; the patient has not read the answer. Seeded messages
+// raise no notification: nobody is waiting for them.
+func seedThreads(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	asked := now.Add(-48 * time.Hour).Unix()
+	answered := now.Add(-24 * time.Hour).Unix()
+	for _, t := range demoThreads {
+		var patient portal.Patient
+		if err := tx.QueryRowContext(ctx, `SELECT given_name, family_name FROM patients WHERE id = ?`, t.patient).
+			Scan(&patient.GivenName, &patient.FamilyName); err != nil {
+			return err
+		}
+		var practitioner string
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM practitioners WHERE id = ?`, t.practitioner).
+			Scan(&practitioner); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO threads (id, establishment, service, patient, subject, status, assigned_to,
+				created_utc, updated_utc, last_message_utc)
+			VALUES (?, ?, ?, ?, ?, 'answered', ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			t.id, DemoEstablishment, t.service, t.patient, t.subject, t.practitioner, asked, answered, answered)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			continue // seeded before: the thread may have moved on since
+		}
+		question, answer := t.id+"-1", t.id+"-2"
+		for _, msg := range []struct {
+			id, kind, author, name, body string
+			created                      int64
+		}{
+			{question, "patient", t.patient, patient.DisplayName(), t.question, asked},
+			{answer, "practitioner", t.practitioner, practitioner, t.answer, answered},
+		} {
+			// The client id and request digest of a seeded message are
+			// its id: no device will ever retry it.
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO messages (id, thread, author_kind, author_id, author_name, client_id, request_hash, body, created_utc)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				msg.id, t.id, msg.kind, msg.author, msg.name, "seed-"+msg.id, "seed-"+msg.id, msg.body, msg.created); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO message_reads (message, reader_kind, reader_id, reader_name, read_utc)
+			VALUES (?, 'practitioner', ?, ?, ?)`,
+			question, t.practitioner, practitioner, answered-5*60); err != nil {
+			return err
+		}
+	}
+	return nil
 }

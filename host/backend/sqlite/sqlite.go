@@ -1,5 +1,5 @@
 // Package sqlite is the embedded default backend of Parcours: appointment
-// booking, questionnaires and a patient directory in one SQLite database, on
+// booking, questionnaires, secure messaging and a patient directory in one SQLite database, on
 // the pure-Go driver modernc.org/sqlite (no cgo).
 //
 // It suits the demo, tests and small clinics. A Store implements
@@ -9,7 +9,10 @@
 // https://hl7.org/fhir/R4/questionnaire.html, QuestionnaireResponse,
 // https://hl7.org/fhir/R4/questionnaireresponse.html, and RiskAssessment,
 // https://hl7.org/fhir/R4/riskassessment.html, stored as the JSON received)
-// and portal.Directory.
+// and portal.Directory; Store.Messaging returns portal.Messaging and
+// portal.Notifications (threads and messages, FHIR R4 Communication,
+// https://hl7.org/fhir/R4/communication.html, with a transactional outbox of
+// notifications).
 //
 // Open creates or upgrades the schema with the migrations embedded in the
 // package, each applied once in its own transaction. A file database runs in

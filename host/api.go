@@ -46,6 +46,18 @@ func (h *Host) apiRoutes() []route {
 		{"DELETE", "/api/v1/session", "deleteSession", h.deleteSession},
 		{"GET", "/api/v1/demo/patients", "listDemoPatients", h.listDemoPatients},
 		{"POST", "/api/v1/demo/session", "createDemoSession", h.createDemoSession},
+		{"GET", "/api/v1/demo/practitioners", "listDemoPractitioners", h.listDemoPractitioners},
+		{"POST", "/api/v1/demo/practitioner-session", "createDemoPractitionerSession", h.createDemoPractitionerSession},
+		{"GET", "/api/v1/establishments/{establishment}/threads", "listThreads", h.listThreads},
+		{"POST", "/api/v1/establishments/{establishment}/threads", "startThread", h.startThread},
+		{"GET", "/api/v1/establishments/{establishment}/inbox", "listInbox", h.listInbox},
+		{"GET", "/api/v1/threads/{id}", "getThread", h.getThread},
+		{"POST", "/api/v1/threads/{id}/messages", "sendMessage", h.sendMessage},
+		{"POST", "/api/v1/threads/{id}/read", "markThreadRead", h.markThreadRead},
+		{"POST", "/api/v1/threads/{id}/assign", "assignThread", h.assignThread},
+		{"POST", "/api/v1/threads/{id}/close", "closeThread", h.closeThread},
+		{"GET", "/api/v1/messages/{message}/attachments/{attachment}", "getAttachment", h.getAttachment},
+		{"GET", "/api/v1/messages/{message}/attachments/{attachment}/metadata", "getAttachmentMetadata", h.getAttachmentMetadata},
 	}
 }
 
@@ -110,8 +122,8 @@ func (h *Host) apiHeaders(next http.Handler) http.Handler {
 		}
 		// The largest body any route reads; each route bounds its own
 		// (decodeJSON: MaxBodyBytes, a QuestionnaireResponse:
-		// portal.MaxQuestionnaireResponse).
-		r.Body = http.MaxBytesReader(w, r.Body, max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse))
+		// portal.MaxQuestionnaireResponse, a message: messageBodyLimit).
+		r.Body = http.MaxBytesReader(w, r.Body, max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse, h.messageLimit))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -125,10 +137,11 @@ func (h *Host) logError(r *http.Request, err error) {
 	h.log.Log(r.Context(), lvl, "api error", "method", r.Method, "route", r.Pattern, "code", string(code), "detail", err.Error())
 }
 
-// withSubject puts the session's patient, if any, in the request context.
+// withSubject puts the session's person, if any, in the request context: a
+// patient, or a practitioner signed in to a care-team view.
 func (h *Host) withSubject(r *http.Request) *http.Request {
-	if patient, ok := h.sessions.lookup(sessionToken(r)); ok {
-		return r.WithContext(portal.WithSubject(r.Context(), portal.Subject{Patient: patient}))
+	if s, ok := h.sessions.subject(sessionToken(r)); ok {
+		return r.WithContext(portal.WithSubject(r.Context(), s))
 	}
 	return r
 }
@@ -369,6 +382,14 @@ func (h *Host) getAppointmentCalendar(w http.ResponseWriter, r *http.Request) er
 }
 
 func (h *Host) getSession(w http.ResponseWriter, r *http.Request) error {
+	if id, ok := portal.PractitionerFrom(r.Context()); ok {
+		p, err := h.currentPractitioner(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, 200, client.SessionBody{Practitioner: p})
+		return nil
+	}
 	s, _ := portal.SubjectFrom(r.Context())
 	p, err := h.currentPatient(r.Context(), s.Patient)
 	if err != nil {
@@ -454,10 +475,7 @@ func (h *Host) demoSignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	for _, p := range list {
 		if p.ID == patient {
-			if old := sessionToken(r); old != "" {
-				h.sessions.delete(old)
-			}
-			setSessionCookie(w, r, h.sessions.create(p.ID), h.cfg.SessionMax)
+			h.startSession(w, r, portal.AuthorPatient, p.ID)
 			h.log.Info("demo sign-in", "patient", p.ID)
 			return p, nil
 		}

@@ -41,6 +41,26 @@ type Config struct {
 	// questionnaire route not_found. The host scores every submission itself
 	// with sdk/questionnaire; the store only stores.
 	Questionnaires portal.Questionnaires
+	// Messaging is secure messaging between patients and the care teams of
+	// the services that follow them (threads, messages, attachments; see
+	// docs/api.md, "Messaging"). Optional: nil answers every messaging
+	// route not_found. The host bounds a message's request body from the
+	// store's attachment limit: MaxAttachmentSize() int64 when the store
+	// has that method (host/backend/sqlite's does), else
+	// portal.DefaultMaxAttachmentSize.
+	Messaging portal.Messaging
+	// CareTeam finds practitioners, for the care-team sessions (the demo
+	// sign-in of the inbox, POST /api/v1/demo/practitioner-session).
+	// Optional: nil turns the practitioner sign-in off (not_found).
+	CareTeam portal.CareTeamDirectory
+	// MessagesPerMinute bounds the messages one person (a patient or a
+	// practitioner) may write, threads started included: a token bucket
+	// of that many tokens refilled at that rate, so a burst of that many
+	// then one every 60/N seconds. Every attempt spends a token, refused
+	// ones too, except a retry of a message already stored. Beyond, 429
+	// rate_limited with Retry-After. Default 10. The buckets live in this
+	// host's memory: each host instance counts on its own.
+	MessagesPerMinute int
 
 	// Establishments lists the establishments this host serves and, for each,
 	// the origins of the hospital pages allowed to embed its widgets. At least one.
@@ -103,6 +123,10 @@ type Host struct {
 	allowed  map[string]bool     // every allowed origin, for CORS
 	routes   []route
 	handler  http.Handler
+	// messageLimit bounds a message request's body (0 without
+	// Config.Messaging); messageRate counts the messages of each person.
+	messageLimit int64
+	messageRate  *rateLimiter
 }
 
 // New returns the host's handler for cfg, or an error naming what is wrong
@@ -129,6 +153,9 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MessagesPerMinute <= 0 {
+		cfg.MessagesPerMinute = DefaultMessagesPerMinute
+	}
 	h := &Host{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -151,6 +178,10 @@ func New(cfg Config) (*Host, error) {
 		}
 	}
 	h.sessions = newSessionStore(cfg.SessionIdle, cfg.SessionMax, cfg.Now)
+	if cfg.Messaging != nil {
+		h.messageLimit = messageBodyLimit(maxAttachmentSize(cfg.Messaging))
+		h.messageRate = newRateLimiter(cfg.MessagesPerMinute, cfg.Now)
+	}
 	assets, err := loadAssets(cfg.Assets)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
 // sessionCookie names the session cookie. Over HTTPS the __Host- prefix
@@ -16,10 +18,14 @@ const (
 	sessionCookieSecure = "__Host-parcours_session"
 )
 
+// session is a signed-in person: a patient, or a practitioner of a care
+// team signed in to a care-team view. Exactly one of patient and
+// practitioner is set.
 type session struct {
-	patient  string
-	created  time.Time
-	lastSeen time.Time
+	patient      string
+	practitioner string
+	created      time.Time
+	lastSeen     time.Time
 }
 
 // sessionStore keeps sessions server side, keyed by the SHA-256 of their
@@ -68,22 +74,42 @@ func (s *sessionStore) expired(v *session, now time.Time) bool {
 	return now.Sub(v.lastSeen) > s.idle || now.Sub(v.created) > s.max
 }
 
-// create opens a session for patient and returns its token: 256 random bits.
+// create opens a session for patient and returns its token.
 func (s *sessionStore) create(patient string) string {
+	return s.open(portal.AuthorPatient, patient)
+}
+
+// open opens a session for the person id of that kind (a patient or a
+// practitioner) and returns its token: 256 random bits.
+func (s *sessionStore) open(kind portal.AuthorKind, id string) string {
 	var b [32]byte
 	rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	now := s.now()
+	v := &session{created: now, lastSeen: now}
+	if kind == portal.AuthorPractitioner {
+		v.practitioner = id
+	} else {
+		v.patient = id
+	}
 	s.mu.Lock()
-	s.byHash[sha256.Sum256([]byte(token))] = &session{patient: patient, created: now, lastSeen: now}
+	s.byHash[sha256.Sum256([]byte(token))] = v
 	s.mu.Unlock()
 	return token
 }
 
-// lookup returns the patient of a live session and refreshes its idle timer.
+// lookup returns the patient of a live patient session and refreshes its
+// idle timer.
 func (s *sessionStore) lookup(token string) (string, bool) {
+	sub, ok := s.subject(token)
+	return sub.Patient, ok && sub.Patient != ""
+}
+
+// subject returns the person of a live session, a patient or a
+// practitioner, and refreshes its idle timer.
+func (s *sessionStore) subject(token string) (portal.Subject, bool) {
 	if token == "" || len(token) > 128 {
-		return "", false
+		return portal.Subject{}, false
 	}
 	key := sha256.Sum256([]byte(token))
 	now := s.now()
@@ -91,14 +117,14 @@ func (s *sessionStore) lookup(token string) (string, bool) {
 	defer s.mu.Unlock()
 	v, ok := s.byHash[key]
 	if !ok {
-		return "", false
+		return portal.Subject{}, false
 	}
 	if s.expired(v, now) {
 		delete(s.byHash, key)
-		return "", false
+		return portal.Subject{}, false
 	}
 	v.lastSeen = now
-	return v.patient, true
+	return portal.Subject{Patient: v.patient, Practitioner: v.practitioner}, true
 }
 
 // delete ends a session.
@@ -106,6 +132,16 @@ func (s *sessionStore) delete(token string) {
 	s.mu.Lock()
 	delete(s.byHash, sha256.Sum256([]byte(token)))
 	s.mu.Unlock()
+}
+
+// startSession opens a session for the person id of that kind and sets its
+// cookie; the request's previous session, if any, ends (the session is
+// rotated at every sign-in).
+func (h *Host) startSession(w http.ResponseWriter, r *http.Request, kind portal.AuthorKind, id string) {
+	if old := sessionToken(r); old != "" {
+		h.sessions.delete(old)
+	}
+	setSessionCookie(w, r, h.sessions.open(kind, id), h.cfg.SessionMax)
 }
 
 func secureRequest(r *http.Request) bool { return r.TLS != nil }

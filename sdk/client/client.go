@@ -37,8 +37,9 @@ type Transport interface {
 	Do(ctx context.Context, r *Request) (*Response, error)
 }
 
-// MaxResponseBytes bounds what the client reads of one response.
-const MaxResponseBytes = 8 << 20
+// MaxResponseBytes bounds what the client reads of one response: an
+// attachment of portal.DefaultMaxAttachmentSize fits.
+const MaxResponseBytes = 16 << 20
 
 // Client talks to one edge host. It is safe for concurrent use.
 type Client struct {
@@ -155,9 +156,12 @@ func (c *Client) CalendarURL(id string) string {
 	return c.base + "/api/v1/appointments/" + url.PathEscape(id) + "/calendar.ics"
 }
 
-// SessionBody is the JSON of GET /api/v1/session.
+// SessionBody is the JSON of GET /api/v1/session: the signed-in patient, or
+// null; for a practitioner signed in to a care-team view, patient is null
+// and practitioner is set.
 type SessionBody struct {
-	Patient *portal.Patient `json:"patient"`
+	Patient      *portal.Patient      `json:"patient"`
+	Practitioner *portal.Practitioner `json:"practitioner,omitempty"`
 }
 
 // CurrentPatient returns the signed-in patient, or nil.
@@ -224,6 +228,19 @@ type ErrorBody struct {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, header map[string]string, in, out any) error {
+	resp, err := c.roundTrip(ctx, method, path, header, in)
+	if err != nil || out == nil || resp.Status == 204 {
+		return err
+	}
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return portal.Errorf(portal.ErrInternal, "%s %s: decoding response: %v", method, path, err)
+	}
+	return nil
+}
+
+// roundTrip sends a request and returns a successful response; an error
+// response is returned as the portal error it carries.
+func (c *Client) roundTrip(ctx context.Context, method, path string, header map[string]string, in any) (*Response, error) {
 	req := &Request{Method: method, URL: c.base + path, Header: map[string]string{"Accept": "application/json", "Accept-Language": c.lang}}
 	for k, v := range header {
 		req.Header[k] = v
@@ -236,7 +253,7 @@ func (c *Client) do(ctx context.Context, method, path string, header map[string]
 	default:
 		b, err := json.Marshal(in)
 		if err != nil {
-			return portal.Errorf(portal.ErrInvalid, "encoding request: %v", err)
+			return nil, portal.Errorf(portal.ErrInvalid, "encoding request: %v", err)
 		}
 		req.Body = b
 		req.Header["Content-Type"] = "application/json"
@@ -244,9 +261,9 @@ func (c *Client) do(ctx context.Context, method, path string, header map[string]
 	resp, err := c.transport.Do(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return portal.Errorf(portal.ErrBackendUnavailable, "%s %s: %v", method, path, ctx.Err())
+			return nil, portal.Errorf(portal.ErrBackendUnavailable, "%s %s: %v", method, path, ctx.Err())
 		}
-		return portal.Errorf(portal.ErrBackendUnavailable, "%s %s: %v", method, path, err)
+		return nil, portal.Errorf(portal.ErrBackendUnavailable, "%s %s: %v", method, path, err)
 	}
 	if resp.Status >= 300 {
 		var eb ErrorBody
@@ -257,15 +274,9 @@ func (c *Client) do(ctx context.Context, method, path string, header map[string]
 				// the client's language.
 				e.Reason = &portal.Text{FR: m}
 			}
-			return e
+			return nil, e
 		}
-		return portal.Errorf(portal.CodeForStatus(resp.Status), "%s %s: HTTP %d", method, path, resp.Status)
+		return nil, portal.Errorf(portal.CodeForStatus(resp.Status), "%s %s: HTTP %d", method, path, resp.Status)
 	}
-	if out == nil || resp.Status == 204 {
-		return nil
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return portal.Errorf(portal.ErrInternal, "%s %s: decoding response: %v", method, path, err)
-	}
-	return nil
+	return resp, nil
 }

@@ -218,6 +218,8 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		Booking:        store,
 		Directory:      store,
 		Questionnaires: store,
+		Messaging:      store.Messaging(),
+		CareTeam:       store,
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: origins}},
 		Assets:         assets,
 		DemoSignIn:     o.demoSignIn,

@@ -524,6 +524,15 @@ type Notifications interface {
 	AckNotification(ctx context.Context, id int64) error
 }
 
+// Contacts finds where to send a notification: the e-mail address of the
+// thread's patient for AuthorPatient, the team address of the thread's
+// service for AuthorPractitioner. A sender keeps addresses out of its logs.
+type Contacts interface {
+	// Recipient returns the address for n; ok is false when there is none
+	// (the notification cannot be delivered, and a sender drops it).
+	Recipient(ctx context.Context, n Notification) (email string, ok bool, err error)
+}
+
 // MaxNotificationClaim bounds the limit of one ClaimNotifications.
 const MaxNotificationClaim = 1000
 

@@ -85,11 +85,18 @@ var demoServices = []demoService{
 }
 
 var demoPatients = []struct {
-	id, given, family string
+	id, given, family, email string
 }{
-	{DemoPatientCamilleDurand, "Camille", "Durand"},
-	{DemoPatientLucasBernard, "Lucas", "Bernard"},
-	{DemoPatientInesMoreau, "Inès", "Moreau"},
+	{DemoPatientCamilleDurand, "Camille", "Durand", "camille.durand@example.test"},
+	{DemoPatientLucasBernard, "Lucas", "Bernard", "lucas.bernard@example.test"},
+	{DemoPatientInesMoreau, "Inès", "Moreau", "ines.moreau@example.test"},
+}
+
+// demoServiceEmail is the team address of a demo service, for messaging
+// notifications: on example.org, a domain reserved for documentation
+// (RFC 2606), so that a demo never mails anyone.
+func demoServiceEmail(service string) string {
+	return service + "@chu-exemple.example.org"
 }
 
 // demoUrgentHelp is the demo establishment's urgent-help text: the national
@@ -188,7 +195,9 @@ var demoPeriods = [][2]int{{9, 12}, {14, 17}}
 // DemoTimeZone, the four shipped questionnaires (DemoQuestionnaire…) with
 // their next steps, and two message threads (DemoThreadMaternite,
 // DemoThreadDiabetologie), each a patient's question and the care team's
-// answer, which the patient has not read yet.
+// answer, which the patient has not read yet. Each demo patient and service
+// gets a notification address on example.test or example.org (reserved
+// domains: a demo never mails anyone), unless it has one already.
 //
 // Seed is idempotent and runs in one transaction. Seeding again never
 // duplicates anything and puts the establishment and questionnaire
@@ -222,6 +231,12 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 				DemoEstablishment, sv.id, sv.nameFR, sv.nameEN, i+1); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO service_contacts (establishment, service, email) VALUES (?, ?, ?)
+				ON CONFLICT (establishment, service) DO NOTHING`,
+				DemoEstablishment, sv.id, demoServiceEmail(sv.id)); err != nil {
+				return err
+			}
 			for _, p := range sv.practitioners {
 				if _, err := tx.ExecContext(ctx, `
 					INSERT INTO practitioners (id, name, role_fr, role_en, demo) VALUES (?, ?, ?, ?, 1)
@@ -243,6 +258,12 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 				ON CONFLICT (id) DO UPDATE
 				SET given_name = excluded.given_name, family_name = excluded.family_name, demo = 1`,
 				p.id, p.given, p.family); err != nil {
+				return err
+			}
+			// Seeding again keeps an address someone changed.
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO patient_contacts (patient, email) VALUES (?, ?) ON CONFLICT (patient) DO NOTHING`,
+				p.id, p.email); err != nil {
 				return err
 			}
 		}

@@ -30,6 +30,7 @@ import (
 	hospitalsite "github.com/parcours-sante/parcours/examples/hospital-site"
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/host/notify"
 )
 
 const usage = `parcours: the Parcours edge host
@@ -87,6 +88,52 @@ type options struct {
 	seed       bool
 	logLevel   string
 	plugins    pluginOptions
+	smtp       smtpOptions
+}
+
+// smtpOptions configure the e-mails of messaging notifications; without an
+// SMTP address none is sent.
+type smtpOptions struct {
+	addr, from, user, hello string
+	startTLS                bool
+	patientLink, teamLink   string
+}
+
+func (o *smtpOptions) register(fset *flag.FlagSet) {
+	fset.StringVar(&o.addr, "smtp", env("PARCOURS_SMTP", ""), "host:port of the SMTP server for message notifications; empty sends none (env PARCOURS_SMTP)")
+	fset.StringVar(&o.from, "smtp-from", env("PARCOURS_SMTP_FROM", ""), "sender of the notifications, e.g. \"Parcours <ne-pas-repondre@chu.example>\" (env PARCOURS_SMTP_FROM)")
+	fset.BoolVar(&o.startTLS, "smtp-starttls", env("PARCOURS_SMTP_STARTTLS", "1") == "1", "require STARTTLS (env PARCOURS_SMTP_STARTTLS=0 turns it off, for a relay on loopback)")
+	fset.StringVar(&o.user, "smtp-user", env("PARCOURS_SMTP_USER", ""), "SMTP user (PLAIN, requires STARTTLS); the password comes from env PARCOURS_SMTP_PASSWORD only (env PARCOURS_SMTP_USER)")
+	fset.StringVar(&o.hello, "smtp-hello", env("PARCOURS_SMTP_HELLO", ""), "name given in EHLO (env PARCOURS_SMTP_HELLO; default localhost)")
+	fset.StringVar(&o.patientLink, "notify-patient-link", env("PARCOURS_NOTIFY_PATIENT_LINK", ""), "URL of the patient portal put in patients' notifications; empty: no link (env PARCOURS_NOTIFY_PATIENT_LINK)")
+	fset.StringVar(&o.teamLink, "notify-team-link", env("PARCOURS_NOTIFY_TEAM_LINK", ""), "URL of the care-team inbox put in care teams' notifications; empty: no link (env PARCOURS_NOTIFY_TEAM_LINK)")
+}
+
+// sender returns the notification sender the options describe, or nil
+// without an SMTP address.
+func (o smtpOptions) sender(store *sqlite.Store, log *slog.Logger) (*notify.Sender, error) {
+	if o.addr == "" {
+		return nil, nil
+	}
+	if o.from == "" {
+		return nil, errors.New("-smtp needs -smtp-from (env PARCOURS_SMTP_FROM)")
+	}
+	s := &notify.Sender{
+		Store:    store.Messaging(),
+		Contacts: store.Contacts(),
+		SMTP: notify.SMTP{
+			Addr: o.addr, From: o.from, StartTLS: o.startTLS, Hello: o.hello,
+			Username: o.user, Password: os.Getenv("PARCOURS_SMTP_PASSWORD"),
+		},
+		PatientLink: o.patientLink,
+		TeamLink:    o.teamLink,
+		Logger:      log,
+	}
+	// A mistake stops the start, not the first notification.
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func env(name, def string) string {
@@ -114,6 +161,7 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from `make web` (env PARCOURS_ASSETS)")
 	fset.StringVar(&o.origins, "origins", env("PARCOURS_ORIGINS", ""), "comma-separated origins of the hospital pages allowed to embed the widgets (env PARCOURS_ORIGINS)")
 	o.plugins.register(fset)
+	o.smtp.register(fset)
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
 	if demo {
 		fset.StringVar(&o.siteAddr, "site-addr", env("PARCOURS_SITE_ADDR", "127.0.0.1:"+env("SITE_PORT", "8081")), "listen address of the sample hospital page (env PARCOURS_SITE_ADDR; SITE_PORT sets the port)")
@@ -183,6 +231,10 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		if err := store.Seed(ctx, time.Now()); err != nil {
 			return fmt.Errorf("seeding: %w", err)
 		}
+	}
+	sender, err := o.smtp.sender(store, log)
+	if err != nil {
+		return err
 	}
 
 	// Listen first so that the origins are known (a port of 0 picks one).
@@ -255,9 +307,20 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 	for i, srv := range servers {
 		go func() { errc <- srv.Serve(listeners[i]) }()
 	}
+	senderCtx, stopSender := context.WithCancel(ctx)
+	senderDone := make(chan struct{})
+	if sender != nil {
+		go func() {
+			defer close(senderDone)
+			sender.Run(senderCtx) // settings checked above: returns on cancel
+		}()
+	} else {
+		close(senderDone)
+		log.Info("no SMTP server (-smtp): message notifications stay in the outbox")
+	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
@@ -266,7 +329,11 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 	for _, srv := range servers {
 		srv.Shutdown(shutdownCtx)
 	}
-	return nil
+	// Stop the sender after the servers, before the store closes; what it
+	// claimed and did not deliver comes back after the lease.
+	stopSender()
+	<-senderDone
+	return serveErr
 }
 
 func newServer(h http.Handler, log *slog.Logger) *http.Server {

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
 )
 
 func TestCheckDemoAddr(t *testing.T) {
@@ -83,5 +87,40 @@ func TestDemoStartsAndStops(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo returned %v after stop", err)
+	}
+}
+
+func TestSMTPOptions(t *testing.T) {
+	o, err := parseOptions([]string{"-db", t.TempDir() + "/x.db"}, true, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := o.smtp.sender(nil, nil); s != nil || err != nil {
+		t.Fatalf("without -smtp: sender = %v, %v; want none (notifications off)", s, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-smtp", "smtp.example.org:587"}, "-smtp-from"},
+		{[]string{"-smtp", "smtp.example.org:587", "-smtp-from", "p@example.org", "-smtp-starttls=false", "-smtp-user", "u"}, "STARTTLS"},
+		{[]string{"-smtp", "smtp.example.org", "-smtp-from", "p@example.org"}, "host:port"},
+	} {
+		o, err := parseOptions(tc.args, false, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !o.smtp.startTLS && !slices.Contains(tc.args, "-smtp-starttls=false") {
+			t.Errorf("%v: STARTTLS is off by default", tc.args)
+		}
+		store, err := sqlite.Open(context.Background(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = o.smtp.sender(store, nil)
+		store.Close()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: sender error %v, want one about %s", tc.args, err, tc.want)
+		}
 	}
 }

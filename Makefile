@@ -68,7 +68,7 @@ check: generate
 size: web
 	$(GO) run ./wasm/cmd/build-web -o $(WEB) -sizes-only
 
-## bench: measure sizes, the host, booking contention and the widget in Chromium; writes docs/benchmarks.md
+## bench: measure sizes, the host, booking contention, the widgets in Chromium, and the questionnaire widget against LHC-Forms and Medplum (their npm packages installed here only, in widgets/e2e/peers); writes docs/benchmarks.md
 bench: e2e-deps web
 	$(GO) run ./host/cmd/parcours-bench -web $(WEB) -o docs/benchmarks.md
 
@@ -88,6 +88,7 @@ fuzz:
 	$(GO) test ./sdk/questionnaire -run='^$$' -fuzz='^FuzzLexical$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./widgets/questionnaire -run='^$$' -fuzz='^FuzzParseFormState$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./widgets/questionnaire -run='^$$' -fuzz='^FuzzApplyForm$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./sdk/portal -run='^$$' -fuzz='^FuzzSniffAttachment$$' -fuzztime=$(FUZZTIME)
 
 ## screenshot: refresh docs/booking.png from the end-to-end test
 screenshot: e2e-deps

@@ -11,6 +11,10 @@
 //  4. The booking widget in headless Chromium (widgets/e2e/bench.mjs): first
 //     contentful paint and first handled click, cold and warm cache, on loopback
 //     and on Lighthouse's mobile Slow 4G profile.
+//  5. The questionnaire widget against its peers, LHC-Forms and Medplum's
+//     QuestionnaireForm, on the same PHQ-9 in the same runs
+//     (widgets/e2e/bench-questionnaire.mjs, peers.go): first question visible,
+//     first answer registered, bytes.
 package main
 
 import (
@@ -84,7 +88,6 @@ func run(out, web string, runs int, duration time.Duration, withBrowser bool) er
 		return err
 	}
 	defer env.close()
-
 	fmt.Fprintln(os.Stderr, "bench: host load")
 	if err := hostLoad(&r, env, duration); err != nil {
 		return err
@@ -191,14 +194,25 @@ type env struct {
 	h                *host.Host
 	hostURL, siteURL string
 	bareURL          string
-	servers          []*http.Server
-	dir              string
+	// peersURL is the origin of the questionnaire pages (peers.go), allowed
+	// to embed the widgets; peersLn waits for their handler.
+	peersURL string
+	peersLn  net.Listener
+	servers  []*http.Server
+	dir      string
+}
+
+func (e *env) serve(ln net.Listener, handler http.Handler) {
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	e.servers = append(e.servers, srv)
+	go srv.Serve(ln)
 }
 
 func (e *env) close() {
 	for _, s := range e.servers {
 		s.Close()
 	}
+	e.peersLn.Close() // when the browser bench did not serve it
 	e.h.Close()
 	e.store.Close()
 	os.RemoveAll(e.dir)
@@ -236,25 +250,24 @@ func start(ctx context.Context, web string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
+	peersLn, peersURL, err := listen()
+	if err != nil {
+		return nil, err
+	}
 	h, err := host.New(host.Config{
-		Booking: store, Directory: store, DemoSignIn: true,
-		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL}}},
+		Booking: store, Directory: store, Questionnaires: store, DemoSignIn: true,
+		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL, peersURL}}},
 		Assets:         os.DirFS(web),
 		Logger:         slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		return nil, err
 	}
-	e := &env{store: store, h: h, hostURL: hostURL, siteURL: siteURL, bareURL: bareURL, dir: dir}
-	serve := func(ln net.Listener, handler http.Handler) {
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-		e.servers = append(e.servers, srv)
-		go srv.Serve(ln)
-	}
-	serve(hostLn, h)
-	serve(siteLn, hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostURL, LoaderSRI: host.LoaderSRI()}))
+	e := &env{store: store, h: h, hostURL: hostURL, siteURL: siteURL, bareURL: bareURL, peersURL: peersURL, peersLn: peersLn, dir: dir}
+	e.serve(hostLn, h)
+	e.serve(siteLn, hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostURL, LoaderSRI: host.LoaderSRI()}))
 	// The bare endpoint: the same backend call and JSON, nothing else.
-	serve(bareLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.serve(bareLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := slotQuery(time.Now())
 		slots, err := store.FreeSlots(r.Context(), q)
 		if err != nil {
@@ -430,59 +443,6 @@ func contention(r *report, e *env) error {
 		}
 	}
 	r.f("\nEvery slot is booked exactly once (a double booking would show more bookings than slots).\n\n")
-	return nil
-}
-
-type stat struct {
-	Median, Min, Max float64
-}
-
-type browserResult struct {
-	Widget, Profile, Cache string
-	Runs                   int
-	ViaWasm                int
-	Content, Interactive   stat
-	Bytes                  stat
-}
-
-func browserBench(r *report, e *env, runs int) error {
-	dir := "widgets/e2e"
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		return fmt.Errorf("playwright-core is not installed: run `cd widgets/e2e && npm ci` (or -browser=false)")
-	}
-	cmd := exec.Command("node", "bench.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SITE_URL="+e.siteURL, fmt.Sprintf("RUNS=%d", runs))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("bench.mjs: %w", err)
-	}
-	var res struct {
-		Chromium string
-		Results  []browserResult
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return fmt.Errorf("bench.mjs output: %w\n%s", err, out)
-	}
-	r.f("## The booking widget in Chromium\n\nHeadless Chromium %s (playwright-core), the demo hospital page embedding `<parcours-booking>` from the host on another origin. From the start of navigation: **content** is the first contentful paint in the widget's frame (the server-rendered slots); **interactive** is one click on a slot until the confirmation step shows: before the Wasm runs, the click is a form post that the host answers with that step; after, the Wasm handles it in place (*via Wasm* counts the runs where it did). Median of %d runs [min–max]. *Slow 4G* is Lighthouse's mobile profile: 150 ms RTT, 1.6 Mbps down, 750 kbps up, CPU 4× slower. *Cold*: a new browser context (empty cache) per run; *warm*: the same context, primed.\n\n", res.Chromium, runs)
-	r.f("| profile | cache | content | interactive | via Wasm | transferred |\n|---|---|---:|---:|---:|---:|\n")
-	ms := func(s stat) string { return fmt.Sprintf("%.0f ms [%.0f–%.0f]", s.Median, s.Min, s.Max) }
-	for _, x := range res.Results {
-		r.f("| %s | %s | %s | %s | %d/%d | %s |\n", x.Profile, x.Cache, ms(x.Content), ms(x.Interactive), x.ViaWasm, x.Runs, kb(int(x.Bytes.Median)))
-	}
-	r.f("\nBudgets on Slow 4G: content ≤ 1,000 ms cold; interactive ≤ 3,000 ms cold and ≤ 600 ms warm.\n")
-	for _, x := range res.Results {
-		if x.Profile != "slow4g" {
-			continue
-		}
-		if x.Cache == "cold" {
-			r.f("- cold: content %s, interactive %s.\n", gap(x.Content.Median, 1000, false), gap(x.Interactive.Median, 3000, false))
-		} else {
-			r.f("- warm: interactive %s.\n", gap(x.Interactive.Median, 600, false))
-		}
-	}
-	r.f("\nPeers (LHC-Forms, Medplum) are measured on the questionnaire widget, when it exists.\n")
 	return nil
 }
 

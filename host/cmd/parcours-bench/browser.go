@@ -1,0 +1,200 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+)
+
+type stat struct {
+	Median, Min, Max float64
+}
+
+func (s stat) ms() string { return fmt.Sprintf("%.0f ms [%.0f–%.0f]", s.Median, s.Min, s.Max) }
+
+// browserResult is one scenario, profile and cache state of bench.mjs.
+type browserResult struct {
+	Widget, Peer, Profile, Cache string
+	Runs                         int
+	ViaWasm                      int
+	// Content is the widget's first content; Interactive is the booking
+	// widget's first handled click.
+	Content, Interactive stat
+	// The questionnaire widget and its peers.
+	Question, Answered stat
+	BytesQuestion      stat
+	Bytes              stat
+}
+
+type skip struct{ Peer, Reason string }
+
+func browserBench(r *report, e *env, runs int) error {
+	dir := "widgets/e2e"
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		return fmt.Errorf("playwright-core is not installed: run `cd widgets/e2e && npm ci` (or -browser=false)")
+	}
+	skipped := preparePeers()
+	fmt.Fprintln(os.Stderr, "bench: compressing the questionnaire pages")
+	pages, err := peersHandler(e.hostURL, skipped)
+	if err != nil {
+		return err
+	}
+	e.serve(e.peersLn, pages)
+	var ready []string
+	for _, p := range peerPages[1:] {
+		if skipped[p.name] == "" {
+			ready = append(ready, p.name)
+		}
+	}
+	qfile, err := filepath.Abs(filepath.Join("sdk/questionnaire/instruments", benchQuestionnaire+".json"))
+	if err != nil {
+		return err
+	}
+
+	load0 := loadAvg()
+	fmt.Fprintf(os.Stderr, "bench: browser: booking, then PHQ-9 in Parcours and %s; %d runs cold and %d warm each, loopback then Slow 4G\n", strings.Join(ready, ", "), runs, runs)
+	cmd := exec.Command("node", "bench.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SITE_URL="+e.siteURL, "HOST_URL="+e.hostURL, "PEERS_URL="+e.peersURL,
+		"PEERS="+strings.Join(ready, ","), "QUESTIONNAIRE_JSON="+qfile, fmt.Sprintf("RUNS=%d", runs))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("bench.mjs: %w", err)
+	}
+	var res struct {
+		Chromium string
+		Results  []browserResult
+		Skipped  []skip
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return fmt.Errorf("bench.mjs output: %w\n%s", err, out)
+	}
+	load := fmt.Sprintf("The 1-minute load average of this machine (%d CPUs) was %s before the browser runs and %s after them: other work on it shows in these times.", runtime.NumCPU(), load0, loadAvg())
+	for _, p := range peerPages {
+		if reason := skipped[p.name]; reason != "" {
+			res.Skipped = append(res.Skipped, skip{p.name, reason})
+		}
+	}
+	var booking, questionnaire []browserResult
+	for _, x := range res.Results {
+		if x.Widget == "booking" {
+			booking = append(booking, x)
+		} else {
+			questionnaire = append(questionnaire, x)
+		}
+	}
+	bookingReport(r, res.Chromium, runs, booking, load)
+	questionnaireReport(r, res.Chromium, runs, questionnaire, res.Skipped, load)
+	return nil
+}
+
+const profilesNote = "*Slow 4G* is Lighthouse's mobile profile: 150 ms RTT, 1.6 Mbps down, 750 kbps up, CPU 4× slower. *Cold*: a new browser context (empty cache) per run; *warm*: the same context, primed."
+
+func bookingReport(r *report, chromium string, runs int, results []browserResult, load string) {
+	r.f("## The booking widget in Chromium\n\nHeadless Chromium %s (playwright-core), the demo hospital page embedding `<parcours-booking>` from the host on another origin. From the start of navigation: **content** is the first contentful paint in the widget's frame (the server-rendered slots); **interactive** is one click on a slot until the confirmation step shows: before the Wasm runs, the click is a form post that the host answers with that step; after, the Wasm handles it in place (*via Wasm* counts the runs where it did). Median of %d runs [min–max]. %s\n\n", chromium, runs, profilesNote)
+	r.f("| profile | cache | content | interactive | via Wasm | transferred |\n|---|---|---:|---:|---:|---:|\n")
+	for _, x := range results {
+		r.f("| %s | %s | %s | %s | %d/%d | %s |\n", x.Profile, x.Cache, x.Content.ms(), x.Interactive.ms(), x.ViaWasm, x.Runs, kb(int(x.Bytes.Median)))
+	}
+	r.f("\nBudgets on Slow 4G: content ≤ 1,000 ms cold; interactive ≤ 3,000 ms cold and ≤ 600 ms warm.\n")
+	for _, x := range results {
+		if x.Profile != "slow4g" {
+			continue
+		}
+		if x.Cache == "cold" {
+			r.f("- cold: content %s, interactive %s.\n", gap(x.Content.Median, 1000, false), gap(x.Interactive.Median, 3000, false))
+		} else {
+			r.f("- warm: interactive %s.\n", gap(x.Interactive.Median, 600, false))
+		}
+	}
+	r.f("\n%s Peers (LHC-Forms, Medplum) are measured on the questionnaire widget, below.\n\n", load)
+}
+
+// citedPeers are the peers' numbers the issue cites, measured elsewhere
+// (Slow 4G, cold): content visible, interactive, bytes.
+var citedPeers = map[string]string{
+	"lforms":  "6.7 s / 7.1 s, 652 KB",
+	"medplum": "3.1 s / 3.4 s, 222 KB",
+}
+
+func questionnaireReport(r *report, chromium string, runs int, results []browserResult, skipped []skip, load string) {
+	title := map[string]string{}
+	for _, p := range peerPages {
+		title[p.name] = p.title
+	}
+	version := peerVersions()
+	r.f("## Questionnaire widget vs peers (PHQ-9)\n\n")
+	r.f("The same FHIR Questionnaire (`sdk/questionnaire/instruments/%s.json`, French) in three widgets, in headless Chromium %s: Parcours' `<parcours-questionnaire>` embedded by a minimal page with the loader (the widget in its frame from the host, on another origin); LHC-Forms%s, its web component with its R4 FHIR support, as its README lists the files; Medplum's `QuestionnaireForm`%s in React, bundled with esbuild (React, Mantine and @medplum/react). ", benchQuestionnaire, chromium, version["lforms"], version["medplum"])
+	r.f("Each page is as small as its widget allows and comes from the same loopback server, which sends every file compressed ahead of time (brotli at its best, as Parcours' Wasm), the HTML uncached and the rest cached for a year; the peers' pages carry the Questionnaire inline (no request for it: Parcours' first paint carries it too). The peers' packages are pinned in `widgets/e2e/peers/package-lock.json` and installed by `make bench` only.\n\n")
+	r.f("From the start of navigation: **content** is the first contentful paint of the widget's document: Parcours' frame (its intro, server-rendered), the peers' page (which holds nothing but the widget); **first question** is the text of the first question visible; **answer registered** is the first option of that question chosen and in the widget's model: for Parcours, the Wasm runs the widget and has re-rendered the radio as checked from its model (a click before the Wasm runs would check the radio but reach no model until the page is posted), so this waits for the Wasm; for LHC-Forms, which shows these choice questions as drop-down lists (the Questionnaire asks for no radio buttons), a click on the field and one on the option, until the QuestionnaireResponse of `LForms.Util.getFormFHIRData` holds the answer; for Medplum, a click on the radio until it is checked and `onChange` has delivered a QuestionnaireResponse holding the answer. ")
+	r.f("Parcours asks the patient to sign in before the questions, the peers do not: the patient is signed in before the timing starts (`POST /api/v1/demo/session`, with no draft), so Parcours' first question includes the intro and one click on *Commencer* as soon as it shows (a form post the host answers before the Wasm runs, handled in place after). *Bytes* are those received by each moment. Median of %d runs [min–max]. %s\n\n", runs, profilesNote)
+
+	order := map[string]int{}
+	for i, p := range peerPages {
+		order[p.name] = i
+	}
+	slices.SortStableFunc(results, func(a, b browserResult) int {
+		if c := strings.Compare(profileKey(a), profileKey(b)); c != 0 {
+			return c
+		}
+		return order[a.Peer] - order[b.Peer]
+	})
+	r.f("| profile | cache | widget | content | first question | answer registered | bytes by first question | bytes by answer |\n|---|---|---|---:|---:|---:|---:|---:|\n")
+	for _, x := range results {
+		r.f("| %s | %s | %s | %s | %s | %s | %s | %s |\n", x.Profile, x.Cache, title[x.Peer], x.Content.ms(), x.Question.ms(), x.Answered.ms(), kb(int(x.BytesQuestion.Median)), kb(int(x.Bytes.Median)))
+	}
+	for _, s := range skipped {
+		r.f("\n- skipped: %s: %s", title[s.Peer], s.Reason)
+	}
+	if len(skipped) > 0 {
+		r.f("\n")
+	}
+
+	r.f("\nBudgets on Slow 4G, cold: content visible ≤ 1,000 ms, interactive ≤ 3,000 ms (here: the answer registered). Medians:\n")
+	for _, x := range results {
+		if x.Profile != "slow4g" || x.Cache != "cold" {
+			continue
+		}
+		r.f("- %s: content in %.0f ms (%s), ", title[x.Peer], x.Content.Median, gap(x.Content.Median, 1000, false))
+		if x.Peer == "parcours" {
+			r.f("first question in %.0f ms, ", x.Question.Median)
+		}
+		r.f("answer registered in %.0f ms (%s), %s received.", x.Answered.Median, gap(x.Answered.Median, 3000, false), kb(int(x.Bytes.Median)))
+		if c := citedPeers[x.Peer]; c != "" {
+			r.f(" The issue cites %s measured elsewhere.", c)
+		}
+		r.f("\n")
+	}
+	r.f("\n%s\n\n", load)
+}
+
+// loadAvg is the 1-minute load average, or "unknown".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
+}
+
+// profileKey orders results loopback before slow4g, cold before warm.
+func profileKey(x browserResult) string { return x.Profile + "/" + x.Cache }
+
+// peerVersions are the installed versions of the peers, as " 40.1.3".
+func peerVersions() map[string]string {
+	out := map[string]string{}
+	for name, pkg := range map[string]string{"lforms": "lforms", "medplum": "@medplum/react"} {
+		b, err := os.ReadFile(filepath.Join(peersDir, "node_modules", pkg, "package.json"))
+		var p struct{ Version string }
+		if err == nil && json.Unmarshal(b, &p) == nil && p.Version != "" {
+			out[name] = " " + p.Version
+		}
+	}
+	return out
+}

@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/url"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -140,8 +138,7 @@ func (c *Client) Attachment(ctx context.Context, messageID, attachmentID string)
 	if err != nil {
 		return portal.AttachmentMeta{}, nil, err
 	}
-	sum := sha256.Sum256(resp.Body)
-	if int64(len(resp.Body)) != meta.Size || hex.EncodeToString(sum[:]) != meta.SHA256 {
+	if int64(len(resp.Body)) != meta.Size || !digestMatches(resp.Body, meta.SHA256) {
 		return portal.AttachmentMeta{}, nil, portal.Errorf(portal.ErrInternal, "attachment %s: the bytes received do not match its size and digest", attachmentID)
 	}
 	return meta, resp.Body, nil

@@ -88,6 +88,7 @@ type Model struct {
 
 	Answers *engine.Answers
 	ev      *engine.Evaluation
+	preview *engine.Result // the answers scored as they are, with ev
 	// Inputs keeps what the patient typed in text fields, by field key, so
 	// that a value that does not parse stays on screen with its error.
 	Inputs map[string]string
@@ -526,6 +527,7 @@ func (m *Model) resetAnswers() {
 func (m *Model) evaluate() {
 	if m.Q != nil {
 		m.ev = m.Q.Evaluate(m.Answers)
+		m.preview = m.Q.Score(m.Answers)
 	}
 }
 
@@ -795,12 +797,7 @@ func (m *Model) Progress() (int, int) {
 
 // Preview scores the answers as they are, in the browser: for the urgent
 // alerts only. The result that counts is the host's.
-func (m *Model) Preview() *engine.Result {
-	if m.Q == nil {
-		return nil
-	}
-	return m.Q.Score(m.Answers)
-}
+func (m *Model) Preview() *engine.Result { return m.preview }
 
 // newKey returns a fresh idempotency key for one submission: 128 bits from
 // the runtime's ChaCha8 generator (see widgets/booking for why not

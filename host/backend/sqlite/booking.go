@@ -2,13 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -213,7 +209,7 @@ func (s *Store) Book(ctx context.Context, r portal.BookRequest) (portal.Appointm
 		if booked > 0 {
 			return portal.Errorf(portal.ErrSlotUnavailable, "slot %q is already booked", r.Slot)
 		}
-		id = newAppointmentID()
+		id = newID("apt_")
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO appointments (id, patient, establishment, service, practitioner, slot,
 				start_utc, end_utc, status, created_utc, idempotency_key, request_hash)
@@ -368,20 +364,9 @@ func (s *Store) appointments(ctx context.Context, tx *sql.Tx, where string, args
 	return out, rows.Err()
 }
 
-// newAppointmentID returns a random, unguessable appointment id: "apt_" and
-// 128 bits from crypto/rand in lower-case base32.
-func newAppointmentID() string {
-	return "apt_" + strings.ToLower(rand.Text())
-}
-
 // requestHash is the digest of what a booking request asks for, stored with
 // its idempotency key to recognise a retry of the same request. Each field is
 // length-prefixed, so that no two requests share an encoding.
 func requestHash(r portal.BookRequest) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "book/v1")
-	for _, f := range []string{r.Establishment, r.Service, r.Slot} {
-		fmt.Fprintf(h, "|%d:%s", len(f), f)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	return fieldsDigest("book/v1", []string{r.Establishment, r.Service, r.Slot})
 }

@@ -151,7 +151,7 @@ func TestRequestHash(t *testing.T) {
 func TestAppointmentIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		id := newAppointmentID()
+		id := newID("apt_")
 		if len(id) != len("apt_")+26 || !strings.HasPrefix(id, "apt_") || strings.ToLower(id) != id {
 			t.Fatalf("appointment id %q: want apt_ and 26 lower-case base32 characters (128 bits)", id)
 		}

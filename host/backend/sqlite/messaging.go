@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -783,16 +782,5 @@ func messageHash(kind string, fields []string, atts []portal.NewAttachment, sums
 	for i, a := range atts {
 		parts = append(parts, a.Name, a.ContentType, sums[i])
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "message/v1/%s/%d", kind, len(fields))
-	for _, p := range parts {
-		fmt.Fprintf(h, "|%d:%s", len(p), p)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// newID returns a random, unguessable id: prefix and 128 bits from
-// crypto/rand in lower-case base32.
-func newID(prefix string) string {
-	return prefix + strings.ToLower(rand.Text())
+	return fieldsDigest(fmt.Sprintf("message/v1/%s/%d", kind, len(fields)), parts)
 }

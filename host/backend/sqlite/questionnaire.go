@@ -2,12 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -392,7 +390,7 @@ func (s *Store) Submit(ctx context.Context, sub portal.QuestionnaireSubmission) 
 			if _, err := tx.ExecContext(ctx, `
 				INSERT INTO care_team_alerts (id, establishment, service, submission, level, urgent, created_utc)
 				VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				newAlertID(), sub.Establishment, service, sub.ID, sub.Result.Level, sub.Result.Urgent, now); err != nil {
+				newID("cta_"), sub.Establishment, service, sub.ID, sub.Result.Level, sub.Result.Urgent, now); err != nil {
 				return err
 			}
 		}
@@ -532,12 +530,6 @@ func (s *Store) CareTeamAlerts(ctx context.Context, est, service string) ([]port
 		return nil, err
 	}
 	return out, nil
-}
-
-// newAlertID returns a random, unguessable care-team alert id: "cta_" and
-// 128 bits from crypto/rand in lower-case base32.
-func newAlertID() string {
-	return "cta_" + strings.ToLower(rand.Text())
 }
 
 // JSON documents.

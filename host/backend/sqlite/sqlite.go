@@ -42,9 +42,13 @@ package sqlite
 
 import (
 	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"net/url"
@@ -349,4 +353,22 @@ func unixCeil(t time.Time) int64 {
 // fromUnix returns the instant sec in loc.
 func fromUnix(sec int64, loc *time.Location) time.Time {
 	return time.Unix(sec, 0).In(loc)
+}
+
+// newID returns a random, unguessable id: prefix and 128 bits from
+// crypto/rand in lower-case base32.
+func newID(prefix string) string {
+	return prefix + strings.ToLower(crand.Text())
+}
+
+// fieldsDigest is the SHA-256 (hex) of head followed by each field
+// length-prefixed ("|len:field"), so that no two field lists share an
+// encoding: what a request asked for, stored with its idempotency key.
+func fieldsDigest(head string, fields []string) string {
+	h := sha256.New()
+	io.WriteString(h, head)
+	for _, f := range fields {
+		fmt.Fprintf(h, "|%d:%s", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

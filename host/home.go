@@ -33,6 +33,17 @@ func QuestionnaireSnippet(base, establishment, questionnaire, lang string) strin
 	return snippet(base, "parcours-questionnaire", [][2]string{{"establishment", establishment}, {"questionnaire", questionnaire}, {"lang", lang}})
 }
 
+// MessagesSnippet is Snippet for <parcours-messages>, the patient's
+// messaging with a service's care team ("" service: every service).
+func MessagesSnippet(base, establishment, service, lang string) string {
+	return snippet(base, "parcours-messages", [][2]string{{"establishment", establishment}, {"service", service}, {"lang", lang}})
+}
+
+// InboxSnippet is Snippet for <parcours-inbox>, the care teams' side.
+func InboxSnippet(base, establishment, lang string) string {
+	return snippet(base, "parcours-inbox", [][2]string{{"establishment", establishment}, {"lang", lang}})
+}
+
 // snippet writes the loader's script tag and one element with the
 // non-empty attributes, escaped.
 func snippet(base, element string, attrs [][2]string) string {

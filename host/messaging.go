@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -23,7 +24,10 @@ import (
 // practitioner the threads of their services; anything else is not_found,
 // as an unknown id) and stores each message once per client_id. The host
 // adds the session, the body limits, the rate limit, replay detection for
-// the status code (201 new, 200 retry) and the download headers.
+// the status code (201 new, 200 retry) and the download headers, and
+// keeps to the establishments it serves: a thread, message or attachment of
+// another establishment of the store answers not_found too, as an unknown
+// id, on every route.
 
 // DefaultMessagesPerMinute is Config.MessagesPerMinute's default.
 const DefaultMessagesPerMinute = 10
@@ -317,13 +321,68 @@ func (h *Host) listInbox(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// attachment returns the path's attachment with its bytes.
+// attachment returns the path's attachment with its bytes, if its message
+// is of a thread of an establishment this host serves; any other answers
+// as an unknown attachment.
 func (h *Host) attachment(r *http.Request) (portal.AttachmentMeta, []byte, error) {
-	m, _, err := h.messagingSide(r, "")
+	m, a, err := h.messagingSide(r, "")
 	if err != nil {
 		return portal.AttachmentMeta{}, nil, err
 	}
-	return m.Attachment(r.Context(), r.PathValue("message"), r.PathValue("attachment"))
+	ctx, msg := r.Context(), r.PathValue("message")
+	if err := h.servedMessage(ctx, m, a, msg); err != nil {
+		return portal.AttachmentMeta{}, nil, err
+	}
+	return m.Attachment(ctx, msg, r.PathValue("attachment"))
+}
+
+// messageEstablisher is a messaging store that tells the establishment of a
+// message's thread, for a subject who may read it (ErrNotFound otherwise),
+// as the SQLite backend does.
+type messageEstablisher interface {
+	MessageEstablishment(ctx context.Context, messageID string) (string, error)
+}
+
+// servedMessage checks that a message is of a thread the subject a may read,
+// in an establishment this host serves; any other message answers as an
+// unknown one. A store that is not a messageEstablisher is searched: the
+// threads a sees in each served establishment, one by one.
+func (h *Host) servedMessage(ctx context.Context, m portal.Messaging, a portal.Author, id string) error {
+	if me, ok := m.(messageEstablisher); ok {
+		est, err := me.MessageEstablishment(ctx, id)
+		if err == nil && !h.serves(est) {
+			err = portal.Errorf(portal.ErrNotFound, "message %q of an establishment this host does not serve", id)
+		}
+		return err
+	}
+	for _, est := range slices.Sorted(maps.Keys(h.origins)) {
+		var list []portal.Thread
+		var err error
+		if a.Kind == portal.AuthorPatient {
+			list, err = m.Threads(ctx, est)
+		} else {
+			list, err = m.Inbox(ctx, est, portal.InboxFilter{})
+		}
+		if portal.IsCode(err, portal.ErrNotFound) {
+			continue // an establishment the store does not know
+		}
+		if err != nil {
+			return err
+		}
+		for _, t := range list {
+			c, err := m.Thread(ctx, t.ID)
+			if portal.IsCode(err, portal.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(c.Messages, func(x portal.Message) bool { return x.ID == id }) {
+				return nil
+			}
+		}
+	}
+	return portal.Errorf(portal.ErrNotFound, "message %q not found in the establishments this host serves", id)
 }
 
 // getAttachment downloads an attachment: its bytes with the content type

@@ -21,6 +21,7 @@ import (
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/messaging"
 	"github.com/parcours-sante/parcours/widgets/questionnaire"
 	"github.com/parcours-sante/parcours/widgets/vdom"
 )
@@ -113,6 +114,31 @@ var widgetSpecs = map[string]widgetSpec{
 			return &questionnaire.Questionnaire{M: m, Backend: b, Action: p.action, BookingURL: p.booking}, snap, events
 		},
 	},
+	"messages": messagingSpec(messaging.Patient, [2]string{"Messagerie", "Messages"}),
+	"inbox":    messagingSpec(messaging.CareTeam, [2]string{"Messages des patients", "Patient messages"}),
+}
+
+// messagingSpec is the spec of a messaging widget: the first screen (the
+// threads, or the sign-in) is preloaded; its controls need the Wasm (a
+// form post renders the first screen again).
+func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
+	return widgetSpec{
+		title: title,
+		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
+			newModel := func() *messaging.Model {
+				m := messaging.NewModel(side, p.lang, p.est, p.query.Get("service"))
+				m.Now = p.now
+				m.MaxAttachment = maxAttachmentSize(b.h.cfg.Messaging)
+				return m
+			}
+			m := newModel()
+			snap := messaging.Preload(ctx, m, b)
+			if snap == nil {
+				return &messaging.Messaging{M: newModel()}, nil, nil
+			}
+			return &messaging.Messaging{M: m, Backend: b}, snap, nil
+		},
+	}
 }
 
 // frameEvent is a widget event as frame.js relays it to the host page:

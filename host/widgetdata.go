@@ -7,6 +7,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/messaging"
 	"github.com/parcours-sante/parcours/widgets/questionnaire"
 )
 
@@ -20,8 +21,9 @@ type serverBackend struct {
 	w http.ResponseWriter // nil for a preload: no sign-in then
 	r *http.Request
 	// patient is the session's patient, changed by a sign-in or a sign-out
-	// during the post.
-	patient string
+	// during the post; practitioner the session's practitioner (a care-team
+	// view). A session has one or the other.
+	patient, practitioner string
 }
 
 var _ booking.Backend = (*serverBackend)(nil)
@@ -29,14 +31,14 @@ var _ booking.Backend = (*serverBackend)(nil)
 func newServerBackend(h *Host, w http.ResponseWriter, r *http.Request) *serverBackend {
 	b := &serverBackend{h: h, w: w, r: r}
 	if s, ok := portal.SubjectFrom(r.Context()); ok {
-		b.patient = s.Patient
+		b.patient, b.practitioner = s.Patient, s.Practitioner
 	}
 	return b
 }
 
-// as gives ctx the current patient, or none.
+// as gives ctx the current patient or practitioner, or none.
 func (b *serverBackend) as(ctx context.Context) context.Context {
-	return portal.WithSubject(ctx, portal.Subject{Patient: b.patient})
+	return portal.WithSubject(ctx, portal.Subject{Patient: b.patient, Practitioner: b.practitioner})
 }
 
 func (b *serverBackend) Establishment(ctx context.Context, id string) (portal.Establishment, error) {
@@ -91,7 +93,7 @@ func (b *serverBackend) DemoSignIn(ctx context.Context, patient string) (portal.
 	}
 	p, err := b.h.demoSignIn(ctx, b.w, b.r, patient)
 	if err == nil {
-		b.patient = p.ID
+		b.patient, b.practitioner = p.ID, ""
 	}
 	return p, err
 }
@@ -101,7 +103,7 @@ func (b *serverBackend) SignOut(context.Context) error {
 		return portal.Errorf(portal.ErrMethodNotAllowed, "sign-out is not part of a preload")
 	}
 	b.h.signOut(b.w, b.r)
-	b.patient = ""
+	b.patient, b.practitioner = "", ""
 	return nil
 }
 
@@ -157,4 +159,79 @@ func (b *serverBackend) Submission(ctx context.Context, id string) (portal.Quest
 		return portal.QuestionnaireSubmission{}, err
 	}
 	return s.Submission(b.as(ctx), id)
+}
+
+var _ messaging.Backend = (*serverBackend)(nil)
+
+// The messaging widgets' first screen is preloaded (reads); their actions
+// run in the browser, through the API with its rate limits.
+
+// preloadOnly answers the calls a preload never makes.
+func preloadOnly() error {
+	return portal.Errorf(portal.ErrMethodNotAllowed, "messaging actions go through the API")
+}
+
+// messaging is the configured store, or an error when there is none.
+func (b *serverBackend) messaging() (portal.Messaging, error) {
+	if b.h.cfg.Messaging == nil {
+		return nil, portal.Errorf(portal.ErrNotFound, "no messaging configured")
+	}
+	return b.h.cfg.Messaging, nil
+}
+
+func (b *serverBackend) CurrentPractitioner(ctx context.Context) (*portal.Practitioner, error) {
+	if b.practitioner == "" {
+		return nil, nil
+	}
+	return b.h.currentPractitioner(ctx, b.practitioner)
+}
+
+func (b *serverBackend) DemoPractitioners(ctx context.Context) ([]portal.Practitioner, error) {
+	return b.h.demoPractitioners(ctx)
+}
+
+func (b *serverBackend) DemoPractitionerSignIn(context.Context, string) (portal.Practitioner, error) {
+	return portal.Practitioner{}, preloadOnly()
+}
+
+func (b *serverBackend) Threads(ctx context.Context, est string) ([]portal.Thread, error) {
+	m, err := b.messaging()
+	if err != nil {
+		return nil, err
+	}
+	return m.Threads(b.as(ctx), est)
+}
+
+func (b *serverBackend) Inbox(ctx context.Context, est string, f portal.InboxFilter) ([]portal.Thread, error) {
+	m, err := b.messaging()
+	if err != nil {
+		return nil, err
+	}
+	return m.Inbox(b.as(ctx), est, f)
+}
+
+func (b *serverBackend) Thread(context.Context, string) (portal.Conversation, error) {
+	return portal.Conversation{}, preloadOnly()
+}
+
+func (b *serverBackend) StartThread(context.Context, portal.NewThread) (portal.Conversation, error) {
+	return portal.Conversation{}, preloadOnly()
+}
+
+func (b *serverBackend) Send(context.Context, string, portal.NewMessage) (portal.Message, error) {
+	return portal.Message{}, preloadOnly()
+}
+
+func (b *serverBackend) MarkRead(context.Context, string) error { return preloadOnly() }
+
+func (b *serverBackend) Assign(context.Context, string) (portal.Thread, error) {
+	return portal.Thread{}, preloadOnly()
+}
+
+func (b *serverBackend) Close(context.Context, string) (portal.Thread, error) {
+	return portal.Thread{}, preloadOnly()
+}
+
+func (b *serverBackend) AttachmentURL(message, attachment string) string {
+	return "/api/v1/messages/" + url.PathEscape(message) + "/attachments/" + url.PathEscape(attachment)
 }

@@ -32,9 +32,9 @@ func Handler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	host := strings.TrimRight(cfg.HostOrigin, "/")
 	csp := "default-src 'self'; script-src 'self' " + host + "; frame-src " + host + "; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
-	render := func(w http.ResponseWriter, r *http.Request, lang, name string) {
+	render := func(w http.ResponseWriter, r *http.Request, lang, name, other string) {
 		var b bytes.Buffer
-		if err := page.Execute(&b, map[string]string{"Host": host, "SRI": cfg.LoaderSRI, "Lang": lang, "Page": name}); err != nil {
+		if err := page.Execute(&b, map[string]string{"Host": host, "SRI": cfg.LoaderSRI, "Lang": lang, "Page": name, "Other": other}); err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
@@ -43,10 +43,16 @@ func Handler(cfg Config) http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(b.Bytes())
 	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "fr", "appointments") })
-	mux.HandleFunc("GET /en/{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "en", "appointments") })
-	mux.HandleFunc("GET /inscription/{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "fr", "registration") })
-	mux.HandleFunc("GET /en/registration/{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "en", "registration") })
+	// Each page in French and in English.
+	for _, p := range []struct{ name, fr, en string }{
+		{"appointments", "/", "/en/"},
+		{"registration", "/inscription/", "/en/registration/"},
+		{"messages", "/messagerie/", "/en/messages/"},
+		{"inbox", "/equipe/", "/en/care-team/"},
+	} {
+		mux.HandleFunc("GET "+p.fr+"{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "fr", p.name, p.en) })
+		mux.HandleFunc("GET "+p.en+"{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "en", p.name, p.fr) })
+	}
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /site.css", serveFile("site.css", "text/css; charset=utf-8"))
 	mux.HandleFunc("GET /site.js", serveFile("site.js", "text/javascript; charset=utf-8"))

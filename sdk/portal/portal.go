@@ -34,6 +34,10 @@ type Service struct {
 	Establishment string         `json:"establishment"`
 	Name          Text           `json:"name"`
 	Practitioners []Practitioner `json:"practitioners"`
+	// ResponseTime is what the care team promises about answering
+	// messages, shown before a patient writes ("Réponse sous 2 jours
+	// ouvrés"). Empty: nothing is promised.
+	ResponseTime Text `json:"response_time,omitzero"`
 }
 
 // Practitioner is a professional who holds slots in a service (FHIR Practitioner).

@@ -1,7 +1,7 @@
 /*! Parcours widget frame: runs inside the widget's iframe, on the host's
  * origin. It sizes the frame to its content, relays widget events to the
- * embedding page (only to the exact origin the host validated) and starts
- * the Wasm. */
+ * embedding page (only to the exact origin the host validated), answers the
+ * widget's form posts in place until the Wasm runs, and starts the Wasm. */
 (function () {
   'use strict';
   var root = document.documentElement;
@@ -43,14 +43,79 @@
 
   // Events of a form post answered by the host (the Wasm was not running
   // yet): relay them as the Wasm would have.
-  var pending = document.getElementById('parcours-events');
-  if (pending) {
+  function relay(el) {
+    if (!el) return;
     try {
-      JSON.parse(pending.textContent).forEach(function (e) {
+      JSON.parse(el.textContent).forEach(function (e) {
         window.parcoursFrame.emit(e.name, e.detail);
       });
     } catch (e) { /* malformed: nothing to relay */ }
   }
+  relay(document.getElementById('parcours-events'));
+
+  // Until the Wasm runs, the widget's buttons post its form and the host
+  // answers with the next screen. Navigating would abort the Wasm's
+  // download: the post is fetched and the answer swapped in instead. The
+  // Wasm starts between two posts (start waits for the swap), so it reads
+  // the latest screen and state; then it handles the buttons itself.
+  // (Named controls shadow a form's members: call the prototypes'.)
+  var E = Element.prototype, F = HTMLFormElement.prototype;
+  var inflight = false, bypass = false, start = null;
+  document.addEventListener('submit', function (ev) {
+    var form = ev.target, sub = ev.submitter || null;
+    var attr = function (a) {
+      return (sub && sub.hasAttribute('form' + a) ? sub.getAttribute('form' + a) : E.getAttribute.call(form, a)) || '';
+    };
+    if (bypass || (root.getAttribute('data-wasm') === 'running' && !root.hasAttribute('data-wasm-error')) ||
+        !('submitter' in ev) || !F.requestSubmit || !window.DOMParser || !(form instanceof HTMLFormElement) ||
+        !E.matches.call(form, 'form.pc-form') || attr('method').toLowerCase() !== 'post' ||
+        !/^(application\/x-www-form-urlencoded)?$/i.test(attr('enctype'))) return;
+    ev.preventDefault();
+    if (inflight) return; // one post at a time
+    var body = new FormData(form, sub);
+    if (sub && sub.name && body.getAll(sub.name).indexOf(sub.value) < 0) body.append(sub.name, sub.value); // older FormData
+    inflight = true;
+    E.setAttribute.call(form, 'aria-busy', 'true');
+    fetch(attr('action') || location.href, {
+      method: 'POST', body: new URLSearchParams(body), credentials: 'same-origin', redirect: 'follow'
+    }).then(function (res) {
+      if (!res.ok || !/^text\/html/i.test(res.headers.get('Content-Type'))) throw new Error('HTTP ' + res.status);
+      return res.text();
+    }).then(function (html) {
+      // Without its stylesheet (the frame has it), which this document's
+      // CSP would refuse: the nonce is another.
+      var doc = new DOMParser().parseFromString(html.replace(/<style[\s\S]*?<\/style>/gi, ''), 'text/html');
+      var byId = function (d, id) { return d.getElementById(id); };
+      var next = byId(doc, 'parcours-root'), cur = byId(document, 'parcours-root');
+      if (!next || !cur) throw new Error('no widget in the answer');
+      cur.parentNode.replaceChild(document.adoptNode(next), cur);
+      ['parcours-state', 'parcours-events'].forEach(function (id) {
+        var old = byId(document, id), src = byId(doc, id);
+        if (old) old.parentNode.removeChild(old);
+        if (src) document.body.appendChild(document.adoptNode(src));
+      });
+      [].forEach.call(doc.documentElement.attributes, function (a) { // lang, data-* (not ours: data-wasm*)
+        if (/^(lang|data-(?!wasm).*)$/.test(a.name)) root.setAttribute(a.name, a.value);
+      });
+      document.title = doc.title;
+      relay(byId(document, 'parcours-events'));
+      window.parcoursFrame.focus('pc-step-title');
+    }).catch(function (err) {
+      // Not answered in place: post the ordinary way.
+      if (window.console) console.warn('parcours: form post by navigation:', err);
+      E.removeAttribute.call(form, 'aria-busy');
+      bypass = true;
+      try {
+        F.requestSubmit.call(form, sub);
+      } finally {
+        bypass = false;
+      }
+    }).then(done, done);
+    function done() {
+      inflight = false;
+      if (start) start();
+    }
+  }, true);
 
   function failed(err) {
     root.setAttribute('data-wasm-error', String(err));
@@ -77,7 +142,13 @@
     : fetch(wasm).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.instantiate(b, go.importObject); });
   load.then(function (r) {
     if (performance.mark) performance.mark('parcours:wasm-instantiated');
-    root.setAttribute('data-wasm', 'running');
-    return go.run(r.instance);
+    return new Promise(function (resolve) {
+      start = function () {
+        start = null;
+        root.setAttribute('data-wasm', 'running');
+        resolve(go.run(r.instance));
+      };
+      if (!inflight) start();
+    });
   }).catch(failed);
 })();

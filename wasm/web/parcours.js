@@ -2,6 +2,8 @@
  * <script src="https://HOST/parcours.js" integrity="sha384-…" crossorigin="anonymous" async></script>
  * <parcours-booking establishment="chu-exemple" service="maternite" lang="fr"></parcours-booking>
  * <parcours-questionnaire establishment="chu-exemple" questionnaire="maternite-inscription"></parcours-questionnaire>
+ * <parcours-messages establishment="chu-exemple" service="maternite"></parcours-messages>
+ * <parcours-inbox establishment="chu-exemple"></parcours-inbox>
  * Each widget renders in an iframe on the Parcours host's origin, so the page's
  * own scripts never see health data. Events carry only non-health data. */
 (function () {
@@ -24,13 +26,26 @@
       title: { fr: 'Questionnaire', en: 'Questionnaire' },
       // The result page may lead to booking, in the same frame.
       events: ['parcours:submitted', 'parcours:booked', 'parcours:cancelled']
+    },
+    'parcours-messages': {
+      path: '/w/messages',
+      attrs: ['establishment', 'service'],
+      title: { fr: 'Messagerie avec l\u2019\u00e9quipe soignante', en: 'Messages with your care team' },
+      events: ['parcours:message-sent']
+    },
+    'parcours-inbox': {
+      path: '/w/inbox',
+      attrs: ['establishment'],
+      title: { fr: 'Messages des patients', en: 'Patient messages' },
+      events: ['parcours:message-sent']
     }
   };
   // The detail of each event: its keys, all strings, never health data.
   var DETAIL = {
     'parcours:booked': ['appointment', 'start'],
     'parcours:cancelled': ['appointment', 'start'],
-    'parcours:submitted': ['questionnaire', 'response']
+    'parcours:submitted': ['questionnaire', 'response'],
+    'parcours:message-sent': ['thread', 'message']
   };
   // Theme custom properties read on the element and passed to the frame.
   var THEME = ['primary', 'on-primary', 'background', 'surface', 'text', 'error', 'font', 'radius'];

@@ -82,6 +82,8 @@ func TestBookingInChromium(t *testing.T) {
 		Booking:        store,
 		Directory:      store,
 		Questionnaires: store,
+		Messaging:      store.Messaging(),
+		CareTeam:       store,
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL}}},
 		Assets:         os.DirFS(assets),
 		DemoSignIn:     true,
@@ -96,9 +98,13 @@ func TestBookingInChromium(t *testing.T) {
 	serve(t, siteLn, site)
 	serve(t, otherLn, site)
 
-	runCtx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	runCtx, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, node, "--test", "--test-reporter=spec", "--test-concurrency=1", "booking.test.mjs", "questionnaire.test.mjs")
+	files := []string{"booking.test.mjs", "questionnaire.test.mjs", "frame.test.mjs", "messaging.test.mjs"}
+	if only := os.Getenv("PARCOURS_E2E_FILES"); only != "" {
+		files = strings.Fields(only) // a developer's shortcut: PARCOURS_E2E_FILES=messaging.test.mjs
+	}
+	cmd := exec.CommandContext(runCtx, node, append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)...)
 	cmd.Env = append(os.Environ(),
 		"SITE_URL="+siteURL, "HOST_URL="+hostURL, "OTHER_SITE_URL="+otherURL, "CHROMIUM="+chromium)
 	if shot := os.Getenv("PARCOURS_SCREENSHOT"); shot != "" {

@@ -45,7 +45,7 @@ func (s *Store) Services(ctx context.Context, est string) ([]portal.Service, err
 		out = []portal.Service{}
 		index := map[string]int{}
 		rows, err := tx.QueryContext(ctx, `
-			SELECT id, name_fr, name_en FROM services
+			SELECT id, name_fr, name_en, response_time_fr, response_time_en FROM services
 			WHERE establishment = ? ORDER BY position, id`, est)
 		if err != nil {
 			return err
@@ -53,7 +53,7 @@ func (s *Store) Services(ctx context.Context, est string) ([]portal.Service, err
 		defer rows.Close()
 		for rows.Next() {
 			sv := portal.Service{Establishment: est, Practitioners: []portal.Practitioner{}}
-			if err := rows.Scan(&sv.ID, &sv.Name.FR, &sv.Name.EN); err != nil {
+			if err := rows.Scan(&sv.ID, &sv.Name.FR, &sv.Name.EN, &sv.ResponseTime.FR, &sv.ResponseTime.EN); err != nil {
 				return err
 			}
 			index[sv.ID] = len(out)

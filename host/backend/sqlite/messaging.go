@@ -1,12 +1,18 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -16,15 +22,22 @@ import (
 
 // Messaging is secure messaging (portal.Messaging) and its outbox of
 // notifications (portal.Notifications) in a Store's database: threads,
-// messages, attachments (bytes included, as BLOBs), read receipts and the
-// outbox rows, each message with its attachments and its notification
-// written in one transaction.
+// messages, attachments, read receipts and the outbox rows, each message
+// with its attachments and its notification written in one transaction.
+//
+// An attachment's bytes are a BLOB of its row by default. With
+// WithAttachmentDir they are a file of a directory instead, named after
+// their SHA-256, written and synced to disk before the transaction that
+// references it commits (see WithAttachmentDir). Rows of both kinds may live
+// in one database: a directory configured later leaves the BLOBs where they
+// are.
 //
 // Get one with Store.Messaging; it is safe for concurrent use and lives as
 // long as its Store.
 type Messaging struct {
 	s             *Store
 	maxAttachment int64
+	dir           string // attachment directory; "" keeps the bytes in the database
 }
 
 var (
@@ -50,6 +63,30 @@ func WithMaxAttachmentSize(n int64) MessagingOption {
 			m.maxAttachment = min(n, maxBlob)
 		}
 	}
+}
+
+// WithAttachmentDir keeps the bytes of new attachments in files of dir
+// rather than in the database; "" (the default) keeps them in the database.
+// dir is created with permissions 0700 if it is missing, each file with 0600.
+//
+// A file is named after the lower-case hex SHA-256 of its bytes
+// (AttachmentMeta.SHA256), so identical content is stored once. It is
+// written to a temporary file of dir, synced, renamed to its name, and dir is
+// synced, all before the transaction that inserts the row referencing it
+// commits: a crash never leaves a row without its file, nor a file half
+// written under its name. A crash (or a failure) between the file and the
+// commit leaves an orphan file that no row references: harmless, and
+// removed by SweepAttachmentFiles. Reading checks the SHA-256 of the file's
+// bytes against the row: a missing, corrupted or replaced file is an
+// ErrInternal error, never other bytes.
+//
+// Rows written without a directory keep their bytes in the database and stay
+// readable; rows referencing files need the directory configured to be read
+// (ErrInternal otherwise). One directory belongs to one database: the sweep
+// removes whatever files the database does not reference. Back it up with the
+// database (see docs/operations.md).
+func WithAttachmentDir(dir string) MessagingOption {
+	return func(m *Messaging) { m.dir = dir }
 }
 
 // Messaging returns the secure messaging of the Store, configured by opts.
@@ -148,7 +185,7 @@ func (m *Messaging) startThread(ctx context.Context, tx *sql.Tx, patient portal.
 		id, t.Establishment, t.Service, patient.ID, t.Subject, now, now, now); err != nil {
 		return "", err
 	}
-	_, err := insertMessage(ctx, tx, id, patient, t.ClientID, hash, t.Body, t.Attachments, sums, now)
+	_, err := m.insertMessage(ctx, tx, id, patient, t.ClientID, hash, t.Body, t.Attachments, sums, now)
 	return id, err
 }
 
@@ -218,7 +255,7 @@ func (m *Messaging) send(ctx context.Context, tx *sql.Tx, author portal.Author, 
 		status, now, now, t.ID); err != nil {
 		return "", err
 	}
-	return insertMessage(ctx, tx, t.ID, author, nm.ClientID, hash, nm.Body, nm.Attachments, sums, now)
+	return m.insertMessage(ctx, tx, t.ID, author, nm.ClientID, hash, nm.Body, nm.Attachments, sums, now)
 }
 
 // MarkRead records that the context's subject read, now, every message of
@@ -259,30 +296,73 @@ func (m *Messaging) MarkRead(ctx context.Context, threadID string) error {
 // context's subject may read the message's thread. Any other attachment,
 // and an attachment asked for with another message's id, is reported
 // exactly as an unknown one, ErrNotFound.
+//
+// The bytes, from the database or from the attachment directory, are
+// checked against the row's size and SHA-256: a mismatch, or a file that is
+// missing or unreadable, is an ErrInternal error (whose detail, for the logs,
+// names the attachment and the file).
 func (m *Messaging) Attachment(ctx context.Context, messageID, attachmentID string) (portal.AttachmentMeta, []byte, error) {
 	viewer, err := portal.RequireAuthor(ctx)
 	if err != nil {
 		return portal.AttachmentMeta{}, nil, err
 	}
-	type file struct {
+	type row struct {
 		meta    portal.AttachmentMeta
 		content []byte
+		inFile  bool
 	}
-	f, err := readTx(ctx, m.s, "attachment", func(tx *sql.Tx) (file, error) {
-		f := file{meta: portal.AttachmentMeta{ID: attachmentID}}
-		a := &f.meta
+	r, err := readTx(ctx, m.s, "attachment", func(tx *sql.Tx) (row, error) {
+		r := row{meta: portal.AttachmentMeta{ID: attachmentID}}
+		a := &r.meta
 		err := tx.QueryRowContext(ctx, `
-			SELECT a.name, a.content_type, a.size, a.sha256, a.content
+			SELECT a.name, a.content_type, a.size, a.sha256, a.content, a.content IS NULL
 			FROM attachments a JOIN messages m ON m.id = a.message JOIN threads t ON t.id = m.thread
 			WHERE a.id = ?1 AND a.message = ?2 AND `+viewerScope(viewer, 3),
-			attachmentID, messageID, viewer.ID).Scan(&a.Name, &a.ContentType, &a.Size, &a.SHA256, &f.content)
+			attachmentID, messageID, viewer.ID).Scan(&a.Name, &a.ContentType, &a.Size, &a.SHA256, &r.content, &r.inFile)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The same error whoever's attachment it is, or none.
-			return f, portal.Errorf(portal.ErrNotFound, "attachment %q of message %q not found", attachmentID, messageID)
+			return r, portal.Errorf(portal.ErrNotFound, "attachment %q of message %q not found", attachmentID, messageID)
 		}
-		return f, err
+		return r, err
 	})
-	return f.meta, f.content, err
+	if err != nil {
+		return portal.AttachmentMeta{}, nil, err
+	}
+	// The file is read after the transaction: a referenced file is never
+	// removed, and the check below catches any other change.
+	content, where := r.content, "database"
+	if r.inFile {
+		if content, where, err = m.readFile(r.meta); err != nil {
+			return portal.AttachmentMeta{}, nil, portal.Errorf(portal.ErrInternal,
+				"sqlite: attachment %s of message %s: %v", attachmentID, messageID, err)
+		}
+	}
+	if err := checkContent(content, r.meta); err != nil {
+		return portal.AttachmentMeta{}, nil, portal.Errorf(portal.ErrInternal,
+			"sqlite: attachment %s of message %s (%s): %v", attachmentID, messageID, where, err)
+	}
+	return r.meta, content, nil
+}
+
+// MessageEstablishment returns the establishment of a message's thread if
+// the context's subject may read the thread; any other message is reported
+// exactly as an unknown one, ErrNotFound. The host asks it before serving an
+// attachment, to serve only those of the establishments it serves.
+func (m *Messaging) MessageEstablishment(ctx context.Context, messageID string) (string, error) {
+	viewer, err := portal.RequireAuthor(ctx)
+	if err != nil {
+		return "", err
+	}
+	return readTx(ctx, m.s, "message establishment", func(tx *sql.Tx) (string, error) {
+		var est string
+		err := tx.QueryRowContext(ctx, `
+			SELECT t.establishment FROM messages m JOIN threads t ON t.id = m.thread
+			WHERE m.id = ?1 AND `+viewerScope(viewer, 2), messageID, viewer.ID).Scan(&est)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", portal.Errorf(portal.ErrNotFound, "message %q not found", messageID)
+		}
+		return est, err
+	})
 }
 
 // Care-team side.
@@ -707,12 +787,19 @@ func replay(ctx context.Context, tx *sql.Tx, author portal.Author, clientID, has
 
 // insertMessage inserts a message of author in thread with its attachments,
 // and the notification of the other side, and returns the message's id.
-// sums are the attachments' digests.
-func insertMessage(ctx context.Context, tx *sql.Tx, thread string, author portal.Author, clientID, hash, body string,
+// sums are the attachments' digests. With an attachment directory, the
+// attachments' files are written and synced first: tx, which holds the write
+// lock, commits only after them, and no sweep runs in between.
+func (m *Messaging) insertMessage(ctx context.Context, tx *sql.Tx, thread string, author portal.Author, clientID, hash, body string,
 	atts []portal.NewAttachment, sums []string, now int64) (string, error) {
 	name, err := authorName(ctx, tx, author)
 	if err != nil {
 		return "", err
+	}
+	if m.dir != "" && len(atts) > 0 {
+		if err := m.writeFiles(atts, sums); err != nil {
+			return "", err
+		}
 	}
 	id := newID("msg_")
 	if _, err := tx.ExecContext(ctx, `
@@ -724,10 +811,14 @@ func insertMessage(ctx context.Context, tx *sql.Tx, thread string, author portal
 		return "", err
 	}
 	for i, a := range atts {
+		content := a.Content
+		if m.dir != "" {
+			content = nil // NULL: in the file named sums[i]
+		}
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO attachments (id, message, position, name, content_type, size, sha256, content)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			newID("att_"), id, i, a.Name, a.ContentType, len(a.Content), sums[i], a.Content); err != nil {
+			newID("att_"), id, i, a.Name, a.ContentType, len(a.Content), sums[i], content); err != nil {
 			return "", err
 		}
 	}
@@ -783,4 +874,252 @@ func messageHash(kind string, fields []string, atts []portal.NewAttachment, sums
 		parts = append(parts, a.Name, a.ContentType, sums[i])
 	}
 	return fieldsDigest(fmt.Sprintf("message/v1/%s/%d", kind, len(fields)), parts)
+}
+
+// Attachment files.
+
+const (
+	// attachmentDirMode is the permissions of an attachment directory the
+	// Store creates; files get 0600 (os.CreateTemp's): health data.
+	attachmentDirMode = 0o700
+	// tempFilePrefix starts the name of a file being written. A crash may
+	// leave one; SweepAttachmentFiles removes it.
+	tempFilePrefix = ".tmp-"
+	// sweepBatch bounds the files one transaction of the sweep checks, so
+	// that it holds the write lock briefly.
+	sweepBatch = 100
+)
+
+// isDigest reports whether s is a lower-case hex SHA-256, the name of an
+// attachment file.
+func isDigest(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// filePath returns the path of the attachment file of digest sum.
+func (m *Messaging) filePath(sum string) (string, error) {
+	if m.dir == "" {
+		return "", errors.New("the bytes are in a file and no attachment directory is configured")
+	}
+	if !isDigest(sum) {
+		return "", fmt.Errorf("the digest %q is not a SHA-256", sum)
+	}
+	return filepath.Join(m.dir, sum), nil
+}
+
+// checkContent reports an error unless content has meta's size and SHA-256.
+func checkContent(content []byte, meta portal.AttachmentMeta) error {
+	if int64(len(content)) != meta.Size {
+		return fmt.Errorf("%d bytes, the row says %d", len(content), meta.Size)
+	}
+	sum := sha256.Sum256(content)
+	if got := hex.EncodeToString(sum[:]); got != meta.SHA256 {
+		return fmt.Errorf("SHA-256 %s, the row says %s", got, meta.SHA256)
+	}
+	return nil
+}
+
+// readFile reads the file of an attachment, at most one byte more than its
+// size (checkContent then refuses a longer file); where is its path, for the
+// logs.
+func (m *Messaging) readFile(meta portal.AttachmentMeta) (content []byte, where string, err error) {
+	path, err := m.filePath(meta.SHA256)
+	if err != nil {
+		return nil, "", err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, path, err
+	}
+	defer f.Close()
+	content, err = io.ReadAll(io.LimitReader(f, meta.Size+1))
+	return content, path, err
+}
+
+// writeFiles makes sure that the attachment directory holds the file of each
+// attachment, under its digest sums[i], and that the directory's entries
+// are on disk.
+func (m *Messaging) writeFiles(atts []portal.NewAttachment, sums []string) error {
+	if err := os.MkdirAll(m.dir, attachmentDirMode); err != nil {
+		return fmt.Errorf("attachment directory: %w", err)
+	}
+	for i, a := range atts {
+		if err := m.writeFile(a.Content, sums[i]); err != nil {
+			return fmt.Errorf("attachment file: %w", err)
+		}
+	}
+	if err := syncDir(m.dir); err != nil {
+		return fmt.Errorf("attachment directory: %w", err)
+	}
+	return nil
+}
+
+// writeFile stores content in the file named sum (its digest), unless that
+// file holds it already: identical content is stored once. A file of that
+// name that holds anything else (damaged) is replaced. The bytes go to a
+// temporary file of the directory, synced, then renamed: the name never
+// shows a partial file.
+func (m *Messaging) writeFile(content []byte, sum string) error {
+	path, err := m.filePath(sum)
+	if err != nil {
+		return err
+	}
+	if same, err := fileHolds(path, content); err != nil || same {
+		return err
+	}
+	f, err := os.CreateTemp(m.dir, tempFilePrefix+"*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// fileHolds reports whether the file at path exists and holds exactly
+// content.
+func fileHolds(path string, content []byte) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(len(content))+1))
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(b, content), nil
+}
+
+// syncDir flushes dir's entries (a rename) to disk. Windows cannot sync a
+// directory; NTFS journals renames.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// CheckAttachmentDir creates the attachment directory if it is missing
+// (permissions 0700) and checks that files can be created in it, so that a
+// wrong directory stops a host at its start rather than failing its first
+// attachment. Without a directory it does nothing.
+func (m *Messaging) CheckAttachmentDir() error {
+	if m.dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(m.dir, attachmentDirMode); err != nil {
+		return fmt.Errorf("sqlite: attachment directory: %w", err)
+	}
+	f, err := os.CreateTemp(m.dir, tempFilePrefix+"check-*")
+	if err != nil {
+		return fmt.Errorf("sqlite: attachment directory: %w", err)
+	}
+	name := f.Name()
+	err = f.Close()
+	if rerr := os.Remove(name); err == nil && !errors.Is(rerr, fs.ErrNotExist) {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: attachment directory: %w", err)
+	}
+	return nil
+}
+
+// SweepAttachmentFiles removes from the attachment directory the files that
+// no row references and that were last modified more than minAge ago, and
+// returns how many it removed: the orphans that a crash, or a failure,
+// between an attachment's file and its transaction's commit leaves behind,
+// and the temporary files of interrupted writes. Any other file is left
+// alone. Without an attachment directory it does nothing.
+//
+// Every file is written, and every sweep removes, under the database's
+// write lock, so a message that references a file never commits between the
+// sweep's check and its removal, and no write is under way while the sweep
+// removes a temporary file. minAge (an hour, say) is a further margin, for a
+// file being copied in by hand, for instance. The directory must be this
+// database's alone.
+func (m *Messaging) SweepAttachmentFiles(ctx context.Context, minAge time.Duration) (int, error) {
+	if m.dir == "" {
+		return 0, nil
+	}
+	entries, err := os.ReadDir(m.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, portal.Errorf(portal.ErrInternal, "sqlite: sweep attachment files: %v", err)
+	}
+	cutoff := time.Now().Add(-max(minAge, 0))
+	var old []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !isDigest(name) && !strings.HasPrefix(name, tempFilePrefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			old = append(old, name)
+		}
+	}
+	removed := 0
+	for batch := range slices.Chunk(old, sweepBatch) {
+		err := m.s.write(ctx, "sweep attachment files", func(tx *sql.Tx) error {
+			for _, name := range batch {
+				if isDigest(name) {
+					var referenced bool
+					if err := tx.QueryRowContext(ctx, `
+						SELECT EXISTS (SELECT 1 FROM attachments WHERE content IS NULL AND sha256 = ?)`,
+						name).Scan(&referenced); err != nil {
+						return err
+					}
+					if referenced {
+						continue
+					}
+				}
+				err := os.Remove(filepath.Join(m.dir, name))
+				switch {
+				case err == nil:
+					removed++
+				case !errors.Is(err, fs.ErrNotExist):
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +28,8 @@ var conformancePatients = []string{"pat-conformance-a", "pat-conformance-b"}
 // seedTime, on a clock of its own: a copy of the seeded template file, or
 // with memory an in-memory database seeded afresh. The service is the
 // maternity, whose demo thread belongs to another patient; the outsider is
-// the diabetologist.
-func messagingFixture(t *testing.T, memory bool) portaltest.MessagingFixture {
+// the diabetologist. opts configure the Messaging further.
+func messagingFixture(t *testing.T, memory bool, opts ...sqlite.MessagingOption) portaltest.MessagingFixture {
 	clock := portaltest.NewClock(seedTime)
 	var s *sqlite.Store
 	if memory {
@@ -37,7 +38,7 @@ func messagingFixture(t *testing.T, memory bool) portaltest.MessagingFixture {
 		s, _ = seededCopy(t, clock)
 	}
 	linkPatients(t, s, sqlite.ServiceMaternite, conformancePatients...)
-	m := s.Messaging(sqlite.WithMaxAttachmentSize(conformanceAttachmentLimit))
+	m := s.Messaging(append([]sqlite.MessagingOption{sqlite.WithMaxAttachmentSize(conformanceAttachmentLimit)}, opts...)...)
 	return portaltest.MessagingFixture{
 		AsPatient: func(t *testing.T, patient string) portal.Messaging {
 			return portaltest.AsPatientMessaging(m, patient)
@@ -88,6 +89,14 @@ func linkPatients(t *testing.T, s *sqlite.Store, service string, patients ...str
 func TestMessagingConformance(t *testing.T) {
 	portaltest.RunMessagingTests(t, func(t *testing.T) portaltest.MessagingFixture {
 		return messagingFixture(t, false)
+	})
+}
+
+// TestMessagingConformanceAttachmentDir runs the suite with the attachments'
+// bytes in files of a directory (WithAttachmentDir) instead of the database.
+func TestMessagingConformanceAttachmentDir(t *testing.T) {
+	portaltest.RunMessagingTests(t, func(t *testing.T) portaltest.MessagingFixture {
+		return messagingFixture(t, false, sqlite.WithAttachmentDir(filepath.Join(t.TempDir(), "attachments")))
 	})
 }
 

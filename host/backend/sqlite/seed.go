@@ -62,6 +62,7 @@ type demoPractitioner struct {
 type demoService struct {
 	id, nameFR, nameEN string
 	practitioners      []demoPractitioner
+	responseTime       portal.Text
 }
 
 // demoObstetrician is the maternity's obstetrician-gynaecologist, whom the
@@ -73,15 +74,15 @@ var demoServices = []demoService{
 		{DemoPractitionerClaireMartin, "Claire Martin", "Sage-femme", "Midwife"},
 		{"pr-sophie-lefebvre", "Sophie Lefebvre", "Sage-femme", "Midwife"},
 		{demoObstetrician, "Antoine Girard", "Gynécologue-obstétricien", "Obstetrician-gynaecologist"},
-	}},
+	}, portal.Text{FR: "Réponse sous 2 jours ouvrés", EN: "Answer within 2 working days"}},
 	{ServiceDiabetologie, "Diabétologie", "Diabetology", []demoPractitioner{
 		{"pr-julien-roux", "Julien Roux", "Diabétologue", "Diabetologist"},
 		{DemoPractitionerNathalieFournier, "Nathalie Fournier", "Infirmière en éducation thérapeutique", "Diabetes education nurse"},
-	}},
+	}, portal.Text{FR: "Réponse sous 3 jours ouvrés", EN: "Answer within 3 working days"}},
 	{ServiceConsultations, "Consultations externes", "Outpatient consultations", []demoPractitioner{
 		{"pr-marc-lambert", "Marc Lambert", "Médecin généraliste", "General practitioner"},
 		{"pr-helene-faure", "Hélène Faure", "Médecin généraliste", "General practitioner"},
-	}},
+	}, portal.Text{}},
 }
 
 var demoPatients = []struct {
@@ -225,10 +226,12 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 		}
 		for i, sv := range demoServices {
 			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO services (establishment, id, name_fr, name_en, position) VALUES (?, ?, ?, ?, ?)
+				INSERT INTO services (establishment, id, name_fr, name_en, position, response_time_fr, response_time_en)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (establishment, id) DO UPDATE
-				SET name_fr = excluded.name_fr, name_en = excluded.name_en, position = excluded.position`,
-				DemoEstablishment, sv.id, sv.nameFR, sv.nameEN, i+1); err != nil {
+				SET name_fr = excluded.name_fr, name_en = excluded.name_en, position = excluded.position,
+					response_time_fr = excluded.response_time_fr, response_time_en = excluded.response_time_en`,
+				DemoEstablishment, sv.id, sv.nameFR, sv.nameEN, i+1, sv.responseTime.FR, sv.responseTime.EN); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `

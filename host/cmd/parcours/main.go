@@ -82,11 +82,13 @@ type options struct {
 	addr       string
 	siteAddr   string
 	db         string
+	attachDir  string // the attachment directory; "" keeps attachments in the database
 	assets     string
 	origins    string
 	demoSignIn bool
 	seed       bool
 	logLevel   string
+	perMinute  int // host.Config.MessagesPerMinute (0: its default)
 	plugins    pluginOptions
 	smtp       smtpOptions
 }
@@ -97,6 +99,7 @@ type smtpOptions struct {
 	addr, from, user, hello string
 	startTLS                bool
 	patientLink, teamLink   string
+	lease, interval         time.Duration
 }
 
 func (o *smtpOptions) register(fset *flag.FlagSet) {
@@ -107,6 +110,8 @@ func (o *smtpOptions) register(fset *flag.FlagSet) {
 	fset.StringVar(&o.hello, "smtp-hello", env("PARCOURS_SMTP_HELLO", ""), "name given in EHLO (env PARCOURS_SMTP_HELLO; default localhost)")
 	fset.StringVar(&o.patientLink, "notify-patient-link", env("PARCOURS_NOTIFY_PATIENT_LINK", ""), "URL of the patient portal put in patients' notifications; empty: no link (env PARCOURS_NOTIFY_PATIENT_LINK)")
 	fset.StringVar(&o.teamLink, "notify-team-link", env("PARCOURS_NOTIFY_TEAM_LINK", ""), "URL of the care-team inbox put in care teams' notifications; empty: no link (env PARCOURS_NOTIFY_TEAM_LINK)")
+	fset.DurationVar(&o.lease, "notify-lease", notify.DefaultLease, "how long a claimed notification waits before it is tried again if not acknowledged, at least 1s (env PARCOURS_NOTIFY_LEASE)")
+	fset.DurationVar(&o.interval, "notify-interval", notify.DefaultInterval, "pause of the notification sender once the outbox is empty or after a failure (env PARCOURS_NOTIFY_INTERVAL)")
 }
 
 // sender returns the notification sender the options describe, or nil
@@ -127,6 +132,8 @@ func (o smtpOptions) sender(store *sqlite.Store, log *slog.Logger) (*notify.Send
 		},
 		PatientLink: o.patientLink,
 		TeamLink:    o.teamLink,
+		Lease:       o.lease,
+		Interval:    o.interval,
 		Logger:      log,
 	}
 	// A mistake stops the start, not the first notification.
@@ -158,11 +165,25 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	fset.StringVar(&o.addr, "addr", env("PARCOURS_ADDR", "127.0.0.1:"+port), "listen address of the host (env PARCOURS_ADDR; PORT sets the port)")
 	fset.StringVar(&o.db, "db", env("PARCOURS_DB", db), "SQLite database file (env PARCOURS_DB)")
+	fset.StringVar(&o.attachDir, "attachments", env("PARCOURS_ATTACHMENTS", ""), "directory of the message attachments' files (created with mode 0700; back it up with the database); empty keeps them in the database (env PARCOURS_ATTACHMENTS)")
 	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from `make web` (env PARCOURS_ASSETS)")
 	fset.StringVar(&o.origins, "origins", env("PARCOURS_ORIGINS", ""), "comma-separated origins of the hospital pages allowed to embed the widgets (env PARCOURS_ORIGINS)")
 	o.plugins.register(fset)
 	o.smtp.register(fset)
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fset.IntVar(&o.perMinute, "messages-per-minute", 0, "messages one person may write per minute (burst and refill); 0 is 10 (env PARCOURS_MESSAGES_PER_MINUTE)")
+	// Flags whose default may come from the environment and needs parsing.
+	for name, v := range map[string]string{
+		"notify-lease":        "PARCOURS_NOTIFY_LEASE",
+		"notify-interval":     "PARCOURS_NOTIFY_INTERVAL",
+		"messages-per-minute": "PARCOURS_MESSAGES_PER_MINUTE",
+	} {
+		if s := os.Getenv(v); s != "" {
+			if err := fset.Set(name, s); err != nil {
+				return o, fmt.Errorf("%s: %w", v, err)
+			}
+		}
+	}
 	if demo {
 		fset.StringVar(&o.siteAddr, "site-addr", env("PARCOURS_SITE_ADDR", "127.0.0.1:"+env("SITE_PORT", "8081")), "listen address of the sample hospital page (env PARCOURS_SITE_ADDR; SITE_PORT sets the port)")
 		o.demoSignIn, o.seed = true, true
@@ -175,6 +196,9 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	if fset.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fset.Arg(0))
+	}
+	if o.perMinute < 0 {
+		return o, errors.New("-messages-per-minute must not be negative")
 	}
 	return o, nil
 }
@@ -236,6 +260,16 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	messaging := store.Messaging(sqlite.WithAttachmentDir(o.attachDir))
+	if err := messaging.CheckAttachmentDir(); err != nil {
+		return err
+	}
+	// Files a crash left between an attachment's file and its commit.
+	if n, err := messaging.SweepAttachmentFiles(ctx, time.Hour); err != nil {
+		log.Warn("sweeping orphan attachment files", "dir", o.attachDir, "err", err)
+	} else if n > 0 {
+		log.Info("orphan attachment files removed", "dir", o.attachDir, "count", n)
+	}
 
 	// Listen first so that the origins are known (a port of 0 picks one).
 	ln, err := net.Listen("tcp", o.addr)
@@ -270,13 +304,14 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		Booking:        store,
 		Directory:      store,
 		Questionnaires: store,
-		Messaging:      store.Messaging(),
+		Messaging:      messaging,
 		CareTeam:       store,
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: origins}},
 		Assets:         assets,
 		DemoSignIn:     o.demoSignIn,
 		Logger:         log,
 	}
+	cfg.MessagesPerMinute = o.perMinute
 	if plugins != nil {
 		cfg.Plugins = plugins // closed by h.Close
 	}
@@ -298,8 +333,9 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		site := hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostOrigin, LoaderSRI: host.LoaderSRI()})
 		servers = append(servers, newServer(site, log))
 		listeners = append(listeners, siteLn)
-		fmt.Fprintf(out, "Parcours demo\n  hospital page: http://%s/   (English: http://%s/en/)\n  questionnaire: http://%s/inscription/\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
-			siteLn.Addr(), siteLn.Addr(), siteLn.Addr(), hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
+		siteURL := "http://" + siteLn.Addr().String()
+		fmt.Fprintf(out, "Parcours demo\n  hospital page: %s/   (English: %s/en/)\n  questionnaire: %s/inscription/\n  messages:      %s/messagerie/   (care team: %s/equipe/)\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
+			siteURL, siteURL, siteURL, siteURL, siteURL, hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
 	} else {
 		fmt.Fprintf(out, "Parcours host listening on %s\n%s", hostOrigin, banner.String())
 	}
@@ -365,14 +401,28 @@ func snippet(args []string, out io.Writer) error {
 	est := fset.String("establishment", sqlite.DemoEstablishment, "establishment id")
 	service := fset.String("service", "", "service id to preselect (optional)")
 	quest := fset.String("questionnaire", "", "a questionnaire id: embed <parcours-questionnaire> instead of <parcours-booking>")
+	widget := fset.String("widget", "", "booking (default), questionnaire, messages or inbox")
 	lang := fset.String("lang", "fr", "fr or en")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
-	if *quest != "" {
-		fmt.Fprint(out, host.QuestionnaireSnippet(*base, *est, *quest, *lang))
-		return nil
+	if *widget == "" && *quest != "" {
+		*widget = "questionnaire"
 	}
-	fmt.Fprint(out, host.Snippet(*base, *est, *service, *lang))
+	switch *widget {
+	case "", "booking":
+		fmt.Fprint(out, host.Snippet(*base, *est, *service, *lang))
+	case "questionnaire":
+		if *quest == "" {
+			return errors.New("snippet: -widget questionnaire needs -questionnaire ID")
+		}
+		fmt.Fprint(out, host.QuestionnaireSnippet(*base, *est, *quest, *lang))
+	case "messages":
+		fmt.Fprint(out, host.MessagesSnippet(*base, *est, *service, *lang))
+	case "inbox":
+		fmt.Fprint(out, host.InboxSnippet(*base, *est, *lang))
+	default:
+		return fmt.Errorf("snippet: unknown widget %q (booking, questionnaire, messages or inbox)", *widget)
+	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/messaging"
 	"github.com/parcours-sante/parcours/widgets/questionnaire"
 	"github.com/parcours-sante/parcours/widgets/vdom"
 )
@@ -98,6 +99,24 @@ func main() {
 			}
 		}
 		var snap questionnaire.Snapshot
+		if state(&snap) {
+			c.M.Hydrate(&snap)
+		}
+		comp = c
+	case "messages", "inbox":
+		side := messaging.Patient
+		if w == "inbox" {
+			side = messaging.CareTeam
+		}
+		c := &messaging.Messaging{
+			M:       messaging.NewModel(side, lang, attr("data-establishment"), attr("data-service")),
+			Backend: backend, Ctx: context.Background(),
+			Emit: func(e messaging.Event) {
+				emit(e.Name, map[string]any{"thread": e.Thread, "message": e.Message})
+			},
+			Hidden: func() bool { return doc.Get("hidden").Truthy() },
+		}
+		var snap messaging.Snapshot
 		if state(&snap) {
 			c.M.Hydrate(&snap)
 		}

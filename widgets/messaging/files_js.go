@@ -1,0 +1,62 @@
+//go:build js && wasm
+
+package messaging
+
+import (
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/js"
+)
+
+// PickFiles reads the files chosen in the file input, in a goroutine (the
+// browser hands their bytes over asynchronously), then adds them. A file
+// larger than the limit is not read: its size is enough to refuse it.
+func (c *Messaging) PickFiles(event vugu.DOMEvent) {
+	c.Interacted = true
+	input := event.JSEventTarget()
+	list := input.Get("files")
+	limit := c.M.limit()
+	type pick struct {
+		name string
+		size int64
+		file js.Value
+	}
+	var picks []pick
+	for i := 0; i < list.Length(); i++ {
+		f := list.Index(i)
+		picks = append(picks, pick{f.Get("name").String(), int64(f.Get("size").Float()), f})
+	}
+	// Empty the input, so that choosing the same file again (after removing
+	// it) is a change too.
+	input.Set("value", "")
+	ee := event.EventEnv()
+	go func() {
+		files := make([]File, 0, len(picks))
+		for _, p := range picks {
+			f := File{Name: p.name, Size: p.size}
+			if p.size <= limit {
+				f.Content = readFile(p.file)
+			}
+			files = append(files, f)
+		}
+		c.Attach(ee, files)
+	}()
+}
+
+// readFile awaits a File's arrayBuffer(); nil if the browser could not read
+// it (the file is then refused as not a valid PDF, JPEG or PNG).
+func readFile(f js.Value) []byte {
+	done := make(chan js.Value, 1)
+	then := js.FuncOf(func(this js.Value, args []js.Value) any { done <- args[0]; return nil })
+	catch := js.FuncOf(func(this js.Value, args []js.Value) any { done <- js.Null(); return nil })
+	defer then.Release()
+	defer catch.Release()
+	f.Call("arrayBuffer").Call("then", then, catch)
+	buf := <-done
+	if buf.IsNull() || buf.IsUndefined() {
+		return nil
+	}
+	arr := js.Global().Get("Uint8Array").New(buf)
+	b := make([]byte, arr.Length())
+	js.CopyBytesToGo(b, arr)
+	return b
+}

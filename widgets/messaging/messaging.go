@@ -1,0 +1,512 @@
+package messaging
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/vugu/vugu"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
+)
+
+// MountID is the id of the widget's root element (see widgets/booking).
+const MountID = "parcours-root"
+
+// DefaultPollEvery is how often the widget fetches what it shows again.
+const DefaultPollEvery = 5 * time.Second
+
+// Messaging is the vugu root component of both messaging widgets.
+type Messaging struct {
+	M       *Model
+	Backend Backend
+	// Emit, when set, receives widget events for the host page; it must
+	// not block.
+	Emit func(Event)
+	Ctx  context.Context
+	// PollEvery is the refresh period in a browser; 0 means
+	// DefaultPollEvery, negative never (tests tick by hand).
+	PollEvery time.Duration
+	// Hidden, when set, reports that the page is not visible: ticks are
+	// skipped then (a phone in a pocket need not poll).
+	Hidden     func() bool
+	Interacted bool
+	driver     *ui.Driver[Action, Backend]
+}
+
+func (c *Messaging) drive() *ui.Driver[Action, Backend] {
+	if c.driver == nil {
+		c.driver = &ui.Driver[Action, Backend]{
+			Apply:      func(a Action) func(context.Context, Backend) Action { return c.M.Apply(a) },
+			Backend:    c.Backend,
+			HasBackend: c.Backend != nil,
+			Ctx:        c.Ctx,
+			Panicked: func(err error) Action {
+				return Action{Kind: loaded, err: portal.Errorf(portal.ErrInternal, "%v", err)}
+			},
+			After: c.flushEvents,
+		}
+	}
+	return c.driver
+}
+
+// Init starts loading (unless the host's snapshot hydrated the model) and
+// the refresh ticker, when the component is first built in a browser.
+func (c *Messaging) Init(ctx vugu.InitCtx) {
+	ee := ctx.EventEnv()
+	if ee == nil || c.Backend == nil {
+		return // a server-side render
+	}
+	if c.M.Loading {
+		c.drive().Start(ee, Action{Kind: Start})
+	}
+	every := c.PollEvery
+	if every == 0 {
+		every = DefaultPollEvery
+	}
+	if every > 0 {
+		go func() {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for range t.C {
+				if c.Hidden != nil && c.Hidden() {
+					continue
+				}
+				c.Poll(ee)
+			}
+		}()
+	}
+}
+
+// Poll refreshes what the widget shows and sends again what failed, as the
+// ticker does. It takes the renderer's write lock.
+func (c *Messaging) Poll(ee vugu.EventEnv) {
+	ee.Lock()
+	c.drive().Dispatch(ee, Action{Kind: Tick})
+	ee.UnlockRender()
+}
+
+// Attach adds files chosen by the patient (read by the browser bridge). It
+// takes the renderer's write lock.
+func (c *Messaging) Attach(ee vugu.EventEnv, files []File) {
+	ee.Lock()
+	c.drive().Dispatch(ee, Action{Kind: AddFiles, Files: files})
+	ee.UnlockRender()
+}
+
+// Do handles a button: the named action with an id argument.
+func (c *Messaging) Do(event vugu.DOMEvent, kind, id string) {
+	event.PreventDefault()
+	c.Interacted = true
+	c.drive().Dispatch(event.EventEnv(), Action{Kind: Kind(kind), ID: id, Value: id})
+}
+
+// DoIndex handles a button whose argument is an index.
+func (c *Messaging) DoIndex(event vugu.DOMEvent, kind string, i int) {
+	event.PreventDefault()
+	c.Interacted = true
+	c.drive().Dispatch(event.EventEnv(), Action{Kind: Kind(kind), Index: i})
+}
+
+// Change handles a field: the named action with the field's value.
+func (c *Messaging) Change(event vugu.DOMEvent, kind string) {
+	c.Interacted = true
+	c.drive().Dispatch(event.EventEnv(), Action{Kind: Kind(kind), Value: event.PropString("target", "value")})
+}
+
+// Running reports how many backend calls are under way (under the lock).
+func (c *Messaging) Running() int { return c.drive().Running() }
+
+// View reports the screen (focus moves to its heading when it changes after
+// the person acted), whether it is loading, and whether they acted.
+func (c *Messaging) View() (screen string, loading, interacted bool) {
+	return string(c.M.Screen), c.M.Loading, c.Interacted
+}
+
+func (c *Messaging) flushEvents() {
+	if len(c.M.Events) == 0 {
+		return
+	}
+	if c.Emit != nil {
+		for _, e := range c.M.Events {
+			c.Emit(e)
+		}
+	}
+	c.M.Events = c.M.Events[:0]
+}
+
+// View helpers, called by the template.
+
+// T returns a UI text in the widget's language.
+func (c *Messaging) T(key string) string { return messages.T(c.M.Lang, key) }
+
+func (c *Messaging) tf(key string, args ...any) string { return messages.Tf(c.M.Lang, key, args...) }
+
+// Busy is the aria-busy value.
+func (c *Messaging) Busy() string { return strconv.FormatBool(c.M.Loading) }
+
+// Title is the widget's heading.
+func (c *Messaging) Title() string {
+	if c.M.Side == CareTeam {
+		return c.T("title-inbox")
+	}
+	if s := c.M.service(c.M.Service); s != nil {
+		return c.T("title-patient") + " — " + s.Name.In(c.M.Lang)
+	}
+	return c.T("title-patient")
+}
+
+// CanRetry reports whether the error's action can be tried again.
+func (c *Messaging) CanRetry() bool { return c.M.retry != nil }
+
+// SignedIn reports whether someone is signed in.
+func (c *Messaging) SignedIn() bool { return c.M.signedIn() }
+
+// ShowSignIn reports whether the sign-in panel shows.
+func (c *Messaging) ShowSignIn() bool {
+	return !c.M.Loading && !c.M.signedIn() && (c.M.Err == "" || c.M.Err == portal.ErrUnauthenticated)
+}
+
+// Show reports whether a screen's panel is visible.
+func (c *Messaging) Show(screen string) bool {
+	if !c.M.signedIn() || c.M.Screen != Screen(screen) {
+		return false
+	}
+	switch c.M.Screen {
+	case ScreenThread:
+		return c.M.Conv != nil
+	case ScreenList:
+		return !c.M.Loading
+	}
+	return true
+}
+
+// ShowComposer reports whether the composer shows: in a conversation, and
+// for a new thread until it is on its way.
+func (c *Messaging) ShowComposer() bool {
+	return c.Show(string(ScreenThread)) || (c.Show(string(ScreenNew)) && c.M.outgoingThread() < 0)
+}
+
+// Option is a choice of a select.
+type Option struct{ ID, Label string }
+
+// DemoOptions are the demo people one may sign in as.
+func (c *Messaging) DemoOptions() []Option {
+	var out []Option
+	for _, p := range c.M.DemoPatients {
+		out = append(out, Option{p.ID, p.DisplayName()})
+	}
+	for _, p := range c.M.DemoPractitioners {
+		out = append(out, Option{p.ID, practitionerLabel(p, c.M.Lang)})
+	}
+	return out
+}
+
+func practitionerLabel(p portal.Practitioner, lang string) string {
+	if r := p.Role.In(lang); r != "" {
+		return p.Name + " (" + r + ")"
+	}
+	return p.Name
+}
+
+// HasDemo reports whether demo sign-in is offered.
+func (c *Messaging) HasDemo() bool { return len(c.M.DemoPatients)+len(c.M.DemoPractitioners) > 0 }
+
+// SignInText says why to sign in.
+func (c *Messaging) SignInText() string {
+	if c.M.Side == CareTeam {
+		return c.T("signin-needed-pro")
+	}
+	return c.T("signin-needed")
+}
+
+// DemoLabel labels the demo select.
+func (c *Messaging) DemoLabel() string {
+	if c.M.Side == CareTeam {
+		return c.T("demo-practitioner")
+	}
+	return c.T("demo-patient")
+}
+
+// SignedInAs names who is signed in.
+func (c *Messaging) SignedInAs() string {
+	switch {
+	case c.M.Practitioner != nil:
+		return c.tf("signed-in-as", practitionerLabel(*c.M.Practitioner, c.M.Lang))
+	case c.M.Patient != nil:
+		return c.tf("signed-in-as", c.M.Patient.DisplayName())
+	}
+	return ""
+}
+
+// UnreadText counts the unread messages.
+func (c *Messaging) UnreadText() string {
+	switch n := c.M.Unread(); n {
+	case 0:
+		return c.T("unread-none")
+	case 1:
+		return c.T("unread-one")
+	default:
+		return c.tf("unread-many", n)
+	}
+}
+
+// Statuses are the inbox's tabs.
+func (c *Messaging) Statuses() []string {
+	return []string{string(portal.ThreadNew), string(portal.ThreadWaiting), string(portal.ThreadAnswered), string(portal.ThreadClosed)}
+}
+
+// Pressed is a tab's aria-pressed.
+func (c *Messaging) Pressed(st string) string {
+	return strconv.FormatBool(c.M.Filter == portal.ThreadStatus(st))
+}
+
+// TabLabel names a tab with its counts.
+func (c *Messaging) TabLabel(st string) string {
+	n, unread := c.M.Count(portal.ThreadStatus(st))
+	if unread > 0 {
+		return c.tf("tab-unread", c.T("status-"+st), n, unread)
+	}
+	return c.tf("tab-count", c.T("status-"+st), n)
+}
+
+// ListTitle is the list screen's heading.
+func (c *Messaging) ListTitle() string {
+	if c.M.Side == CareTeam {
+		return c.T("status-" + string(c.M.Filter))
+	}
+	return c.T("threads")
+}
+
+// EmptyText says that the list is empty.
+func (c *Messaging) EmptyText() string {
+	if c.M.Side == CareTeam {
+		return c.T("no-threads-status")
+	}
+	return c.T("no-threads")
+}
+
+// Itoa formats an int for an attribute.
+func (c *Messaging) Itoa(n int) string { return strconv.Itoa(n) }
+
+// ThreadMeta is a list entry's second line: service or patient, status,
+// date of the last message.
+func (c *Messaging) ThreadMeta(t portal.Thread) string {
+	var who string
+	if c.M.Side == CareTeam {
+		who = t.PatientName
+		if who == "" {
+			who = t.Patient
+		}
+		who += " · " + c.serviceName(t.Service)
+	} else {
+		who = c.serviceName(t.Service) + " · " + c.patientStatus(t.Status)
+	}
+	return who + " · " + c.tf("last-message", ui.DateTime(c.M.Lang, c.local(t.LastMessage)))
+}
+
+// UnreadBadge is a list entry's unread count.
+func (c *Messaging) UnreadBadge(t portal.Thread) string { return c.tf("unread-badge", t.Unread) }
+
+func (c *Messaging) serviceName(id string) string {
+	if s := c.M.service(id); s != nil {
+		return s.Name.In(c.M.Lang)
+	}
+	return id
+}
+
+func (c *Messaging) patientStatus(st portal.ThreadStatus) string {
+	switch st {
+	case portal.ThreadAnswered:
+		return c.T("patient-status-ans")
+	case portal.ThreadClosed:
+		return c.T("patient-status-close")
+	}
+	return c.T("patient-status-open")
+}
+
+// local returns t as the host wrote it: with the establishment's UTC
+// offset (the browser has no time zone database).
+func (c *Messaging) local(t time.Time) time.Time { return t }
+
+// ThreadInfo describes the open thread.
+func (c *Messaging) ThreadInfo() string {
+	t := c.M.Conv.Thread
+	if c.M.Side == CareTeam {
+		who := t.PatientName
+		if who == "" {
+			who = t.Patient
+		}
+		return c.tf("patient", who) + " · " + c.serviceName(t.Service) + " · " + c.T("status-"+string(t.Status)) + " · " + c.Assignment()
+	}
+	return c.serviceName(t.Service) + " · " + c.patientStatus(t.Status)
+}
+
+// Assignment says who took the open thread.
+func (c *Messaging) Assignment() string {
+	t := c.M.Conv.Thread
+	switch {
+	case t.AssignedTo == "":
+		return c.T("unassigned")
+	case c.M.Practitioner != nil && t.AssignedTo == c.M.Practitioner.ID:
+		return c.T("assigned-me")
+	}
+	name := t.AssignedTo
+	for _, s := range c.M.Services {
+		for _, p := range s.Practitioners {
+			if p.ID == t.AssignedTo {
+				name = p.Name
+			}
+		}
+	}
+	return c.tf("assigned-to", name)
+}
+
+// CanAssign reports whether the practitioner may take the open thread.
+func (c *Messaging) CanAssign() bool {
+	return c.M.Practitioner != nil && c.M.Conv.AssignedTo != c.M.Practitioner.ID
+}
+
+// CanClose reports whether the open thread may be closed.
+func (c *Messaging) CanClose() bool { return c.M.Conv.Status != portal.ThreadClosed }
+
+// Closed reports whether the open thread is closed.
+func (c *Messaging) Closed() bool { return c.M.Conv != nil && c.M.Conv.Status == portal.ThreadClosed }
+
+// MineAttr is "true" for the signed-in person's own messages.
+func (c *Messaging) MineAttr(msg portal.Message) string {
+	return strconv.FormatBool(c.M.mine(msg.Author))
+}
+
+// AuthorName names a message's author.
+func (c *Messaging) AuthorName(msg portal.Message) string {
+	if c.M.mine(msg.Author) {
+		return c.T("you")
+	}
+	if msg.Author.Name != "" {
+		return msg.Author.Name
+	}
+	if msg.Author.Kind == portal.AuthorPractitioner {
+		return c.T("care-team")
+	}
+	return msg.Author.ID
+}
+
+// SentAt dates a message.
+func (c *Messaging) SentAt(msg portal.Message) string {
+	return c.tf("sent-at", ui.DateTime(c.M.Lang, c.local(msg.Created)))
+}
+
+// ReadState is an own message's state: sent, or read by the other side.
+func (c *Messaging) ReadState(msg portal.Message) string {
+	for _, r := range msg.ReadBy {
+		if r.Reader.Kind != msg.Author.Kind {
+			return c.tf("state-read", ui.DateTime(c.M.Lang, c.local(r.At)))
+		}
+	}
+	return c.T("state-sent")
+}
+
+// OutState is an outgoing message's state.
+func (c *Messaging) OutState(o Outgoing) string {
+	switch {
+	case o.State == Sending:
+		return c.T("state-sending")
+	case o.Permanent:
+		return c.tf("state-failed", o.ErrText)
+	}
+	return c.T("state-queued")
+}
+
+// FileURL is an attachment's download address.
+func (c *Messaging) FileURL(msg portal.Message, f portal.AttachmentMeta) string {
+	if c.Backend == nil {
+		return ""
+	}
+	return c.Backend.AttachmentURL(msg.ID, f.ID)
+}
+
+// FileLabel names a stored attachment with its size.
+func (c *Messaging) FileLabel(f portal.AttachmentMeta) string {
+	return c.tf("download", f.Name, size(c.M.Lang, f.Size))
+}
+
+// LocalFileLabel names a chosen file with its size.
+func (c *Messaging) LocalFileLabel(f File) string {
+	return c.tf("file-size", f.Name, size(c.M.Lang, f.Size))
+}
+
+// RemoveLabel labels the button removing a chosen file.
+func (c *Messaging) RemoveLabel(f File) string { return c.tf("remove-file", f.Name) }
+
+// size formats a byte count as patients read it: "320 ko", "2,4 Mo".
+func size(lang string, n int64) string {
+	unitK, unitM, sep := " ko", " Mo", ","
+	if lang == "en" {
+		unitK, unitM, sep = " KB", " MB", "."
+	}
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10) + map[bool]string{true: " B", false: " o"}[lang == "en"]
+	case n < 1000*1000:
+		return strconv.FormatInt((n+999)/1000, 10) + unitK
+	}
+	tenths := (n + 50*1000) / (100 * 1000)
+	return strconv.FormatInt(tenths/10, 10) + sep + strconv.FormatInt(tenths%10, 10) + unitM
+}
+
+// AttachHint states the attachment rules.
+func (c *Messaging) AttachHint() string {
+	return c.tf("attach-hint", megabytes(c.M.limit()), portal.MaxAttachments)
+}
+
+// BodyLabel labels the composer's text.
+func (c *Messaging) BodyLabel() string {
+	if c.M.Screen == ScreenThread {
+		return c.T("reply")
+	}
+	return c.T("body")
+}
+
+// BodyInvalid is the text's aria-invalid.
+func (c *Messaging) BodyInvalid() string { return strconv.FormatBool(c.M.FormErr != "") }
+
+// ComposeService is the service the composer writes to.
+func (c *Messaging) ComposeService() *portal.Service {
+	switch {
+	case c.M.Screen == ScreenThread && c.M.Conv != nil:
+		return c.M.service(c.M.Conv.Service)
+	case c.M.Service != "":
+		return c.M.service(c.M.Service)
+	}
+	return c.M.service(c.M.NewService)
+}
+
+// ResponseTime is the service's promise about answering, or "".
+func (c *Messaging) ResponseTime() string {
+	if s := c.ComposeService(); s != nil {
+		if t := s.ResponseTime.In(c.M.Lang); t != "" {
+			return c.tf("response-time", t)
+		}
+	}
+	return ""
+}
+
+// UrgentHelp is what to do in an emergency: the establishment's text, or
+// the national numbers.
+func (c *Messaging) UrgentHelp() string {
+	if t := c.M.Est.UrgentHelp.In(c.M.Lang); t != "" {
+		return t
+	}
+	return c.T("urgent-default")
+}
+
+// ServiceOptions are the services a new thread may go to.
+func (c *Messaging) ServiceOptions() []Option {
+	var out []Option
+	for _, s := range c.M.Services {
+		out = append(out, Option{s.ID, s.Name.In(c.M.Lang)})
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package messaging
+
+import (
+	"context"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// Snapshot is the state of the widget's first screen, computed by the host
+// while rendering the document (Preload) and handed to the browser, which
+// starts from it: no second fetch, no flash, the server's DOM is kept.
+type Snapshot struct {
+	Side              Side                  `json:"side"`
+	Establishment     portal.Establishment  `json:"establishment"`
+	Services          []portal.Service      `json:"services"`
+	Patient           *portal.Patient       `json:"patient,omitempty"`
+	Practitioner      *portal.Practitioner  `json:"practitioner,omitempty"`
+	DemoPatients      []portal.Patient      `json:"demo_patients,omitempty"`
+	DemoPractitioners []portal.Practitioner `json:"demo_practitioners,omitempty"`
+	DemoChoice        string                `json:"demo_choice,omitempty"`
+	Threads           []portal.Thread       `json:"threads,omitempty"`
+	NewService        string                `json:"new_service,omitempty"`
+	MaxAttachment     int64                 `json:"max_attachment,omitempty"`
+}
+
+// MaxPreloadSteps bounds the calls Preload makes.
+const MaxPreloadSteps = 2
+
+// Preload runs the start of the flow on the server against b, as the
+// browser would, and returns the snapshot of the first screen. It returns
+// nil when a call failed or ctx ended: the host then serves the loading
+// skeleton and the browser loads everything itself.
+func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
+	cmd := m.Apply(Action{Kind: Start})
+	for i := 0; cmd != nil; i++ {
+		if i == MaxPreloadSteps || ctx.Err() != nil {
+			return nil
+		}
+		cmd = m.Apply(cmd(ctx, b))
+	}
+	if m.Err != "" || m.Loading {
+		return nil
+	}
+	return &Snapshot{
+		Side: m.Side, Establishment: m.Est, Services: m.Services, Patient: m.Patient, Practitioner: m.Practitioner,
+		DemoPatients: m.DemoPatients, DemoPractitioners: m.DemoPractitioners, DemoChoice: m.DemoChoice,
+		Threads: m.Threads, NewService: m.NewService, MaxAttachment: m.MaxAttachment,
+	}
+}
+
+// Hydrate sets the model from the host's snapshot of the first screen. A
+// snapshot of the other side's widget is ignored (the model then loads).
+func (m *Model) Hydrate(s *Snapshot) {
+	if s == nil || s.Side != m.Side {
+		return
+	}
+	m.Loading = false
+	m.Screen = ScreenList
+	m.Est, m.Services = s.Establishment, s.Services
+	m.Patient, m.Practitioner = s.Patient, s.Practitioner
+	if m.Side == CareTeam {
+		m.Patient = nil
+	} else {
+		m.Practitioner = nil
+	}
+	m.DemoPatients, m.DemoPractitioners, m.DemoChoice = s.DemoPatients, s.DemoPractitioners, s.DemoChoice
+	m.Threads, m.NewService = s.Threads, s.NewService
+	if s.MaxAttachment > 0 {
+		m.MaxAttachment = s.MaxAttachment
+	}
+}

@@ -2,6 +2,7 @@
 GO      ?= go
 WEB     := build/web
 E2E     := widgets/e2e
+FHIRTEST:= host/backend/fhir/fhirtest
 WASM_PATH := $(shell $(GO) env GOROOT)/lib/wasm
 # Packages that build for the browser (GOOS=js GOARCH=wasm).
 JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/internal/... ./wasm/cmd/parcours
@@ -34,10 +35,14 @@ test: e2e-deps
 test-js:
 	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/internal/...
 
-e2e-deps: $(E2E)/node_modules/.package-lock.json
+e2e-deps: $(E2E)/node_modules/.package-lock.json $(FHIRTEST)/node_modules/.package-lock.json
 
 $(E2E)/node_modules/.package-lock.json: $(E2E)/package-lock.json
 	cd $(E2E) && npm ci --no-audit --no-fund
+
+# The FHIR R4 test server (host/backend/fhir/fhirtest): Medplum's FHIR engine, pinned.
+$(FHIRTEST)/node_modules/.package-lock.json: $(FHIRTEST)/package-lock.json
+	cd $(FHIRTEST) && npm ci --no-audit --no-fund
 
 ## generate: regenerate vugu components and vugu's static helper script
 # vugugen parses every .go file of a directory and refuses an external test

@@ -122,7 +122,7 @@ test('a message written while the network is down is kept, shown as not sent, an
   const text = 'Écrit dans un tunnel, envoyé à la sortie.';
   await p.locator('textarea#pc-body').fill(text);
   await p.getByRole('button', { name: 'Envoyer', exact: true }).click();
-  const pending = p.locator('.pc-pending[data-state="failed"]', { hasText: text });
+  const pending = p.locator('.pc-pending[data-state="waiting"]', { hasText: text });
   await pending.locator('.pc-msg-state', { hasText: 'pas de connexion' }).waitFor();
   await pending.getByRole('button', { name: 'Renvoyer' }).waitFor();
   await p.locator('.pc-offline').waitFor({ timeout: 8000 }); // the next refresh failed too

@@ -20,17 +20,27 @@ func (c *Messaging) PickFiles(event vugu.DOMEvent) {
 		size int64
 		file js.Value
 	}
+	// Read no more files than the message may still carry: choosing a
+	// hundred photos must not fill the phone's memory.
 	var picks []pick
+	var skipped []File
 	for i := 0; i < list.Length(); i++ {
 		f := list.Index(i)
-		picks = append(picks, pick{f.Get("name").String(), int64(f.Get("size").Float()), f})
+		p := pick{f.Get("name").String(), int64(f.Get("size").Float()), f}
+		if len(picks) < c.M.FileSlots() {
+			picks = append(picks, p)
+		} else {
+			skipped = append(skipped, File{Name: p.name, Size: p.size, OverCount: true})
+		}
 	}
 	// Empty the input, so that choosing the same file again (after removing
 	// it) is a change too.
 	input.Set("value", "")
 	ee := event.EventEnv()
+	seq := c.M.Seq()
+	c.drive().Dispatch(ee, Action{Kind: ReadingFiles, Index: len(picks)})
 	go func() {
-		files := make([]File, 0, len(picks))
+		files := make([]File, 0, len(picks)+len(skipped))
 		for _, p := range picks {
 			f := File{Name: p.name, Size: p.size}
 			if p.size <= limit {
@@ -38,7 +48,8 @@ func (c *Messaging) PickFiles(event vugu.DOMEvent) {
 			}
 			files = append(files, f)
 		}
-		c.Attach(ee, files)
+		// The files over the count are refused by the model, unread.
+		c.Attach(ee, seq, len(picks), append(files, skipped...))
 	}()
 }
 

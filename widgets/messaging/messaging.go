@@ -42,10 +42,8 @@ func (c *Messaging) drive() *ui.Driver[Action, Backend] {
 			Backend:    c.Backend,
 			HasBackend: c.Backend != nil,
 			Ctx:        c.Ctx,
-			Panicked: func(err error) Action {
-				return Action{Kind: loaded, err: portal.Errorf(portal.ErrInternal, "%v", err)}
-			},
-			After: c.flushEvents,
+			Panicked:   func(error) Action { return Action{Kind: Crashed} },
+			After:      c.flushEvents,
 		}
 	}
 	return c.driver
@@ -87,11 +85,13 @@ func (c *Messaging) Poll(ee vugu.EventEnv) {
 	ee.UnlockRender()
 }
 
-// Attach adds files chosen by the patient (read by the browser bridge). It
+// Attach adds files chosen on the screen seq (Model.Seq) once read by the
+// browser bridge: if the person left that screen meanwhile, they are
+// dropped. reading is how many files ReadingFiles announced for them. It
 // takes the renderer's write lock.
-func (c *Messaging) Attach(ee vugu.EventEnv, files []File) {
+func (c *Messaging) Attach(ee vugu.EventEnv, seq, reading int, files []File) {
 	ee.Lock()
-	c.drive().Dispatch(ee, Action{Kind: AddFiles, Files: files})
+	c.drive().Dispatch(ee, Action{Kind: AddFiles, Seq: seq, Index: reading, Files: files})
 	ee.UnlockRender()
 }
 
@@ -266,7 +266,7 @@ func (c *Messaging) Pressed(st string) string {
 func (c *Messaging) TabLabel(st string) string {
 	n, unread := c.M.Count(portal.ThreadStatus(st))
 	if unread > 0 {
-		return c.tf("tab-unread", c.T("status-"+st), n, unread)
+		return c.tf("tab-unread", c.T("status-"+st), n, c.unread(unread))
 	}
 	return c.tf("tab-count", c.T("status-"+st), n)
 }
@@ -307,7 +307,15 @@ func (c *Messaging) ThreadMeta(t portal.Thread) string {
 }
 
 // UnreadBadge is a list entry's unread count.
-func (c *Messaging) UnreadBadge(t portal.Thread) string { return c.tf("unread-badge", t.Unread) }
+func (c *Messaging) UnreadBadge(t portal.Thread) string { return c.unread(t.Unread) }
+
+// unread says "1 non lu", "3 non lus".
+func (c *Messaging) unread(n int) string {
+	if n == 1 {
+		return c.T("unread-badge-one")
+	}
+	return c.tf("unread-badge", n)
+}
 
 func (c *Messaging) serviceName(id string) string {
 	if s := c.M.service(id); s != nil {
@@ -413,11 +421,32 @@ func (c *Messaging) OutState(o Outgoing) string {
 	switch {
 	case o.State == Sending:
 		return c.T("state-sending")
-	case o.Permanent:
-		return c.tf("state-failed", o.ErrText)
+	case o.State == Refused:
+		return c.tf("state-refused", o.ErrText)
+	case o.Err == "":
+		return c.T("state-behind")
+	case o.Err == portal.ErrUnauthenticated:
+		return c.T("state-signin")
+	case o.Offline:
+		return c.T("state-queued")
 	}
-	return c.T("state-queued")
+	return c.T("state-retrying")
 }
+
+// CanResend reports whether an outgoing message may be sent again now.
+func (c *Messaging) CanResend(o Outgoing) bool {
+	i := c.M.outgoing(o.ClientID)
+	return o.State == Waiting && o.Err != "" && i >= 0 && !c.M.blocked(i)
+}
+
+// SendDisabled is the send button's disabled state: files still being read.
+func (c *Messaging) SendDisabled() bool { return c.M.Reading > 0 }
+
+// SubjectInvalid is the subject's aria-invalid.
+func (c *Messaging) SubjectInvalid() string { return strconv.FormatBool(c.M.SubjectErr != "") }
+
+// FilterLabel names the inbox's status tabs.
+func (c *Messaging) FilterLabel() string { return c.T("filter-label") }
 
 // FileURL is an attachment's download address.
 func (c *Messaging) FileURL(msg portal.Message, f portal.AttachmentMeta) string {
@@ -440,19 +469,20 @@ func (c *Messaging) LocalFileLabel(f File) string {
 // RemoveLabel labels the button removing a chosen file.
 func (c *Messaging) RemoveLabel(f File) string { return c.tf("remove-file", f.Name) }
 
-// size formats a byte count as patients read it: "320 ko", "2,4 Mo".
+// size formats a byte count as patients read it, in the binary units the
+// limit is given in: "320 ko", "2,4 Mo".
 func size(lang string, n int64) string {
-	unitK, unitM, sep := " ko", " Mo", ","
+	unitB, unitK, unitM, sep := " o", " ko", " Mo", ","
 	if lang == "en" {
-		unitK, unitM, sep = " KB", " MB", "."
+		unitB, unitK, unitM, sep = " B", " KB", " MB", "."
 	}
 	switch {
-	case n < 1000:
-		return strconv.FormatInt(n, 10) + map[bool]string{true: " B", false: " o"}[lang == "en"]
-	case n < 1000*1000:
-		return strconv.FormatInt((n+999)/1000, 10) + unitK
+	case n < 1<<10:
+		return strconv.FormatInt(n, 10) + unitB
+	case n < 1<<20:
+		return strconv.FormatInt((n+1<<10-1)>>10, 10) + unitK
 	}
-	tenths := (n + 50*1000) / (100 * 1000)
+	tenths := (n*10 + 1<<19) >> 20
 	return strconv.FormatInt(tenths/10, 10) + sep + strconv.FormatInt(tenths%10, 10) + unitM
 }
 
@@ -487,7 +517,7 @@ func (c *Messaging) ComposeService() *portal.Service {
 func (c *Messaging) ResponseTime() string {
 	if s := c.ComposeService(); s != nil {
 		if t := s.ResponseTime.In(c.M.Lang); t != "" {
-			return c.tf("response-time", t)
+			return t + "."
 		}
 	}
 	return ""

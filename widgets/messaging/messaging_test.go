@@ -92,6 +92,8 @@ func (w *world) open(t *testing.T, side messaging.Side, lang, service string) *h
 		PollEvery: -1,
 		Emit:      func(e messaging.Event) { hs.sent = append(hs.sent, e) },
 	}
+	start := time.Now()
+	hs.comp.M.Now = func() time.Time { return start }
 	hs.comp.Init(uitest.InitCtx{Env: hs.env.EE})
 	hs.settle()
 	return hs
@@ -128,8 +130,16 @@ func (hs *harness) tick() {
 
 func (hs *harness) attach(files ...messaging.File) {
 	hs.t.Helper()
-	hs.comp.Attach(hs.env.EE, files)
+	hs.comp.Attach(hs.env.EE, hs.comp.M.Seq(), 0, files)
 	hs.settle()
+}
+
+// later moves the widget's clock on, past the wait before a resend.
+func (hs *harness) later(d time.Duration) {
+	hs.env.Locked(func(vugu.EventEnv) {
+		now := hs.comp.M.Now()
+		hs.comp.M.Now = func() time.Time { return now.Add(d) }
+	})
 }
 
 func (hs *harness) render() string {
@@ -260,7 +270,7 @@ func TestPatientWritesAndReadsTheReply(t *testing.T) {
 	if len(listed) != 1 || listed[0].ID != sqlite.DemoThreadMaternite || listed[0].Unread == 0 {
 		t.Fatalf("waiting threads %+v", listed)
 	}
-	if html := pro.render(); !strings.Contains(html, "À traiter (1, 1 non lus)") {
+	if html := pro.render(); !strings.Contains(html, "À traiter (1, 1 non lu)") {
 		t.Errorf("the waiting tab does not count the thread and its unread message:\n%s", html)
 	}
 	pro.do("open", sqlite.DemoThreadMaternite)
@@ -312,28 +322,34 @@ func TestMessageTypedOfflineIsSentOnceWhenTheNetworkReturns(t *testing.T) {
 	pat.net.down.Store(true)
 	pat.change("type-body", "Message écrit dans le train.")
 	pat.do("send", "")
-	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Failed || m.Outbox[0].Permanent {
-		t.Fatalf("outbox %+v, want one message failed for want of a network", m.Outbox)
+	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Waiting || !m.Outbox[0].Offline {
+		t.Fatalf("outbox %+v, want one message waiting for want of a network", m.Outbox)
 	}
 	html := pat.render()
-	if !strings.Contains(html, "pas de connexion") || !strings.Contains(html, `data-state="failed"`) || !strings.Contains(html, "Renvoyer") {
-		t.Fatalf("the failed message is not shown with its state and a retry:\n%s", html)
+	if !strings.Contains(html, "pas de connexion") || !strings.Contains(html, `data-state="waiting"`) || !strings.Contains(html, "Renvoyer") || strings.Contains(html, "Modifier") {
+		t.Fatalf("the waiting message is not shown with its state and a retry (and only that):\n%s", html)
 	}
-	pat.tick() // still down: stays queued, marked offline
-	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Failed || !m.Offline {
+	pat.later(10 * time.Second)
+	pat.tick() // still down: the refresh fails, the message keeps waiting, untried
+	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Waiting || !m.Offline || m.Outbox[0].Tries != 1 {
 		t.Fatalf("outbox %+v offline %v", m.Outbox, m.Offline)
 	}
-
 	pat.do("retry-send", m.Outbox[0].ClientID) // by hand, still down
-	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Failed || m.Outbox[0].Tries != 3 {
+	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Waiting || m.Outbox[0].Tries != 2 {
 		t.Fatalf("after a retry by hand while down: outbox %+v", m.Outbox)
 	}
 
-	// The network returns, but the answer to the next send is lost: the host
-	// stored the message and the widget does not know, until the refresh of
-	// the same tick lists it (by its client id).
+	// The network returns, but the answer to the resend is lost: the host
+	// stored the message and the widget does not know, until the next
+	// refresh lists it (by its client id).
 	pat.net.down.Store(false)
 	pat.net.Transport = &answerLost{Transport: pat.net.Transport}
+	pat.later(time.Minute)
+	pat.tick()
+	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Waiting || m.Offline {
+		t.Fatalf("after the lost answer: outbox %+v offline %v", m.Outbox, m.Offline)
+	}
+	pat.later(5 * time.Minute)
 	pat.tick()
 	pat.wantNoError()
 	if len(m.Outbox) != 0 || m.Offline {
@@ -385,16 +401,23 @@ func TestRefusedMessageStaysEditable(t *testing.T) {
 		t.Error("the emergency text is not shown before writing")
 	}
 	pat.do("send", "")
-	if m.FormErr == "" {
-		t.Fatal("a new thread without a subject is not refused")
+	if m.SubjectErr == "" || m.FormErr == "" || len(m.Outbox) != 0 {
+		t.Fatalf("a new thread without subject nor text: subject error %q, text error %q", m.SubjectErr, m.FormErr)
+	}
+	html = pat.render()
+	subject := html[strings.Index(html, `<input type="text" id="pc-subject"`):]
+	subject = subject[:strings.Index(subject, ">")]
+	if !strings.Contains(html, `id="pc-subject-err" role="alert">Indiquez`) || !strings.Contains(subject, `aria-invalid="true"`) || !strings.Contains(subject, `aria-describedby="pc-subject-err"`) {
+		t.Errorf("the subject's error is not tied to the subject:\n%s", html)
 	}
 	pat.change("type-subject", "Question")
 	pat.change("type-body", "Puis-je venir sans rendez-vous ?")
 	pat.do("send", "")
 	// Camille has no link with the outpatient service: the host refuses.
-	if len(m.Outbox) != 1 || !m.Outbox[0].Permanent || m.Outbox[0].Err != portal.ErrServiceNotLinked {
+	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Refused || m.Outbox[0].Err != portal.ErrServiceNotLinked {
 		t.Fatalf("outbox %+v, want a refusal service_not_linked", m.Outbox)
 	}
+	pat.later(time.Hour)
 	pat.tick()
 	if m.Outbox[0].Tries != 1 {
 		t.Fatalf("a refused message was sent again by the tick: %d tries", m.Outbox[0].Tries)
@@ -402,8 +425,9 @@ func TestRefusedMessageStaysEditable(t *testing.T) {
 	if !strings.Contains(pat.render(), "ne pouvez écrire qu") {
 		t.Errorf("the refusal is not explained")
 	}
+	pat.change("type-body", "Et le samedi ?") // typing meanwhile
 	pat.do("discard", m.Outbox[0].ClientID)
-	if len(m.Outbox) != 0 || m.Body != "Puis-je venir sans rendez-vous ?" || m.Subject != "Question" || m.Screen != messaging.ScreenNew {
+	if len(m.Outbox) != 0 || m.Body != "Puis-je venir sans rendez-vous ?\n\nEt le samedi ?" || m.Subject != "Question" || m.Screen != messaging.ScreenNew {
 		t.Fatalf("discarding did not give the text back: %+v %q %q", m.Outbox, m.Subject, m.Body)
 	}
 }

@@ -19,10 +19,12 @@ import (
 	"context"
 	"encoding/base32"
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -86,6 +88,8 @@ type File struct {
 	ContentType string
 	Size        int64
 	Content     []byte
+	// OverCount: chosen beyond the files a message may carry, not read.
+	OverCount bool
 }
 
 // OutState is the state of a message on its way.
@@ -95,25 +99,36 @@ type OutState string
 // then "sent" (and "read" once the other side opened it).
 const (
 	Sending OutState = "sending"
-	Failed  OutState = "failed"
+	// Waiting: not sent yet, sent again by a tick: after a failure that
+	// may pass (no network, the host busy), or behind an earlier message of
+	// the same thread (messages leave in the order they were written).
+	Waiting OutState = "waiting"
+	// Refused: the host refused it as it is (a rejected file, a service the
+	// patient has no link with …): it can be edited, never resent as is.
+	Refused OutState = "refused"
 )
 
 // Outgoing is a message in the outbox: typed, not yet stored by the host.
 type Outgoing struct {
 	ClientID string
-	Thread   string // "" for the first message of a new thread
-	Service  string // a new thread's service
-	Subject  string // a new thread's subject
-	Body     string
-	Files    []File
-	State    OutState
-	// Err says why it failed. Permanent: the host refused it (too large, a
-	// rejected file …), and sending it again as it is cannot help; otherwise
-	// the network or the host was away, and the next tick sends it again.
-	Err       portal.ErrorCode
-	ErrText   string
-	Permanent bool
-	Tries     int
+	// Owner is who wrote it ("patient:ID", "practitioner:ID"): it is only
+	// ever sent in that person's session.
+	Owner   string
+	Thread  string // "" for the first message of a new thread
+	Service string // a new thread's service
+	Subject string // a new thread's subject
+	Body    string
+	Files   []File
+	State   OutState
+	// Err and ErrText say why the last try failed; "" for a message
+	// waiting behind another. Offline: the network failed (not the host).
+	Err     portal.ErrorCode
+	ErrText string
+	Offline bool
+	Tries   int
+	// NextTry is when a tick may send it again (backing off after each
+	// failure); zero for at once.
+	NextTry time.Time
 }
 
 // Model is the whole state of the widget.
@@ -134,7 +149,13 @@ type Model struct {
 	// widget keeps what it shows and tries again at each tick.
 	Offline    bool
 	refreshing bool
-	seq        int // bumped by each screen change: late answers are dropped
+	// seq is bumped by each screen change and each sign-in or sign-out:
+	// an answer to a call made for another screen or another person is
+	// dropped. It never goes back.
+	seq int
+	// session changes at each sign-in, sign-out or lost session; a tick's
+	// sends check it between two messages (it is read outside the lock).
+	session *atomic.Int64
 
 	Est               portal.Establishment
 	Services          []portal.Service
@@ -156,11 +177,19 @@ type Model struct {
 	NewService string // a new thread's service when the widget has none
 	Files      []File
 	FileErr    string
-	// FormErr is the composer's problem found on sending (empty body …).
-	FormErr string
+	// Reading counts the chosen files the browser is still reading: the
+	// message cannot be sent before they are attached.
+	Reading int
+	// SubjectErr and FormErr are the composer's problems found on sending
+	// (no subject; an empty or too long text).
+	SubjectErr string
+	FormErr    string
 	// MaxAttachment is the size limit the widget checks before sending
 	// (the host checks its own); 0 means portal.DefaultMaxAttachmentSize.
 	MaxAttachment int64
+	// CallTimeout bounds each call but the sending of a message, which
+	// gets more time for its files; 0 means DefaultCallTimeout.
+	CallTimeout time.Duration
 
 	Outbox []Outgoing
 	// recent are the messages stored since the page opened: a refresh that
@@ -173,12 +202,17 @@ type Model struct {
 	Now    func() time.Time
 }
 
+// DefaultCallTimeout bounds a call to the host: a phone whose connection
+// stalls gets an answer (a failure, tried again later) rather than a
+// spinner forever.
+const DefaultCallTimeout = 30 * time.Second
+
 // NewModel returns the state before anything has loaded.
 func NewModel(side Side, lang, establishment, service string) *Model {
 	if side != CareTeam {
 		side = Patient
 	}
-	m := &Model{Side: side, Lang: lang, Establishment: establishment, Screen: ScreenList, Loading: true}
+	m := &Model{Side: side, Lang: lang, Establishment: establishment, Screen: ScreenList, Loading: true, session: new(atomic.Int64)}
 	if side == Patient {
 		m.Service = service
 	} else {
@@ -194,13 +228,29 @@ func (m *Model) now() time.Time {
 	return time.Now()
 }
 
+func (m *Model) callTimeout() time.Duration {
+	if m.CallTimeout > 0 {
+		return m.CallTimeout
+	}
+	return DefaultCallTimeout
+}
+
+// bounded gives a call its timeout.
+func bounded(d time.Duration, cmd Cmd) Cmd {
+	return func(ctx context.Context, b Backend) Action {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return cmd(ctx, b)
+	}
+}
+
 // Kind names an action.
 type Kind string
 
 // Actions: intents, then results of calls.
 const (
 	Start             Kind = "start"
-	Tick              Kind = "tick" // refresh what is shown; resend what failed
+	Tick              Kind = "tick" // refresh what is shown; resend what waits
 	ChooseDemo        Kind = "choose-demo"
 	SignIn            Kind = "sign-in"
 	SignOut           Kind = "sign-out"
@@ -212,15 +262,19 @@ const (
 	TypeSubject       Kind = "type-subject"
 	TypeBody          Kind = "type-body"
 	ChooseService     Kind = "choose-service"
-	AddFiles          Kind = "add-files" // Files
+	ReadingFiles      Kind = "reading-files" // Index files being read
+	AddFiles          Kind = "add-files"     // Files, read for the screen of Seq
 	RemoveFile        Kind = "remove-file"
 	Send              Kind = "send"
 	RetrySend         Kind = "retry-send" // ID: the client id
-	Discard           Kind = "discard"    // ID: back to the composer
+	Discard           Kind = "discard"    // ID: a refused message back to the composer
 	Assign            Kind = "assign"
 	CloseThread       Kind = "close"
 	Retry             Kind = "retry"
 	DismissFileErrors Kind = "dismiss-file-errors"
+	// Crashed reports that an effect panicked: whatever it was doing is
+	// given up (and tried again where that is safe).
+	Crashed Kind = "crashed"
 
 	loaded     Kind = "loaded"
 	signedIn   Kind = "signed-in"
@@ -240,6 +294,8 @@ type Action struct {
 	Value string
 	Index int
 	Files []File
+	// Seq is the screen an action was made for (AddFiles).
+	Seq int
 
 	seq      int
 	est      portal.Establishment
@@ -268,8 +324,16 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Loading = true
 		m.clearError()
 		m.seq++
-		return m.call(a, m.loadAll)
+		seq := m.seq
+		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
+			r := m.loadAll(ctx, b)
+			r.seq = seq
+			return r
+		}))
 	case loaded:
+		if a.seq != m.seq {
+			return nil // for a screen or a person since left
+		}
 		if a.err != nil {
 			return m.fail(a)
 		}
@@ -289,6 +353,7 @@ func (m *Model) Apply(a Action) Cmd {
 		if m.NewService == "" && m.Service == "" && len(m.Services) > 0 {
 			m.NewService = m.Services[0].ID
 		}
+		m.keepOwnOutbox()
 		return nil
 
 	case ChooseDemo:
@@ -300,9 +365,10 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Loading = true
 		m.clearError()
-		choice := m.DemoChoice
-		return m.call(a, func(ctx context.Context, b Backend) Action {
-			r := Action{Kind: signedIn}
+		m.seq++
+		seq, choice := m.seq, m.DemoChoice
+		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
+			r := Action{Kind: signedIn, seq: seq}
 			if m.Side == CareTeam {
 				p, err := b.DemoPractitionerSignIn(ctx, choice)
 				if err != nil {
@@ -320,37 +386,41 @@ func (m *Model) Apply(a Action) Cmd {
 			}
 			r.threads, r.err = m.list(ctx, b)
 			return r
-		})
+		}))
 	case signedIn:
+		if a.seq != m.seq {
+			return nil
+		}
 		if a.err != nil && a.patient == nil && a.pract == nil {
 			return m.fail(a)
 		}
+		m.session.Add(1)
 		m.Patient, m.Practitioner = a.patient, a.pract
 		m.Screen = ScreenList
-		m.seq++
+		m.keepOwnOutbox()
 		if a.err != nil {
 			return m.fail(a)
 		}
 		m.Loading = false
 		m.Threads = a.threads
-		m.Notice = m.t("notice-signed-in")
+		m.announce(m.t("notice-signed-in"))
 		return nil
 	case SignOut:
 		m.Loading = true
 		m.clearError()
-		return m.call(a, func(ctx context.Context, b Backend) Action {
+		m.seq++
+		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			return Action{Kind: signedOut, err: b.SignOut(ctx)}
-		})
+		}))
 	case signedOut:
 		if a.err != nil {
 			return m.fail(a)
 		}
 		// Forget everything of the session, the outbox included: it holds
 		// health data and belongs to whoever signed out.
-		side, lang, est, svc, now := m.Side, m.Lang, m.Establishment, m.Service, m.Now
-		*m = *NewModel(side, lang, est, svc)
-		m.Now = now
-		m.Notice = m.t("notice-signed-out")
+		m.forget()
+		m.Outbox = nil
+		m.announce(m.t("notice-signed-out"))
 		return m.Apply(Action{Kind: Start})
 
 	case ShowStatus:
@@ -360,31 +430,29 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Filter = st
 		if m.Screen != ScreenList {
-			m.Screen = ScreenList
+			m.goTo(ScreenList)
 			m.Conv = nil
-			m.seq++
 		}
 		return nil
 	case Open:
 		if a.ID == "" || !m.signedIn() {
 			return nil
 		}
-		m.Screen = ScreenThread
 		if m.Conv == nil || m.Conv.ID != a.ID {
 			m.Conv = nil
-			m.Loading = true
 			m.resetComposer()
 		}
+		m.goTo(ScreenThread)
+		m.Loading = m.Conv == nil
 		m.clearError()
-		m.seq++
 		seq, id := m.seq, a.ID
-		return m.call(a, func(ctx context.Context, b Backend) Action {
-			conv, err := m.open(ctx, b, id)
+		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
+			conv, err := m.open(ctx, b, id, true)
 			return Action{Kind: opened, seq: seq, conv: conv, err: err}
-		})
+		}))
 	case opened:
 		if a.seq != m.seq {
-			return nil // the patient went elsewhere meanwhile
+			return nil // the person went elsewhere meanwhile
 		}
 		if a.err != nil {
 			return m.fail(a)
@@ -393,25 +461,23 @@ func (m *Model) Apply(a Action) Cmd {
 		m.setConv(a.conv)
 		return nil
 	case Back:
-		m.Screen = ScreenList
+		m.goTo(ScreenList)
 		m.Conv = nil
 		m.clearError()
 		m.resetComposer()
-		m.seq++
 		seq := m.seq
 		m.refreshing = true
-		return func(ctx context.Context, b Backend) Action {
+		return bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			threads, err := m.list(ctx, b)
 			return Action{Kind: listed, seq: seq, threads: threads, err: err}
-		}
+		})
 	case listed:
 		m.refreshing = false
 		if a.seq != m.seq {
 			return nil
 		}
 		if a.err != nil {
-			m.Offline = offline(a.err)
-			return nil // the list shown stays; the next tick tries again
+			return m.lost(a)
 		}
 		m.Offline = false
 		m.Threads = a.threads
@@ -421,18 +487,17 @@ func (m *Model) Apply(a Action) Cmd {
 		if m.Side != Patient || !m.signedIn() {
 			return nil
 		}
-		m.Screen = ScreenNew
+		m.goTo(ScreenNew)
 		m.Conv = nil
 		m.clearError()
-		m.seq++
 		return nil
 	case CancelCompose:
-		m.Screen = ScreenList
+		m.goTo(ScreenList)
 		m.resetComposer()
 		return nil
 	case TypeSubject:
 		m.Subject = a.Value
-		m.FormErr = ""
+		m.SubjectErr = ""
 		return nil
 	case TypeBody:
 		m.Body = a.Value
@@ -443,13 +508,19 @@ func (m *Model) Apply(a Action) Cmd {
 			m.NewService = a.Value
 		}
 		return nil
+	case ReadingFiles:
+		m.Reading += max(a.Index, 0)
+		return nil
 	case AddFiles:
-		m.addFiles(a.Files)
+		m.Reading = max(m.Reading-a.Index, 0)
+		if a.Seq == m.seq {
+			m.addFiles(a.Files)
+		}
 		return nil
 	case RemoveFile:
 		if a.Index >= 0 && a.Index < len(m.Files) {
 			m.Files = slices.Delete(m.Files, a.Index, a.Index+1)
-			m.Notice = m.t("notice-file-removed")
+			m.announce(m.t("notice-file-removed"))
 		}
 		return nil
 	case DismissFileErrors:
@@ -460,24 +531,36 @@ func (m *Model) Apply(a Action) Cmd {
 		return m.send()
 	case RetrySend:
 		i := m.outgoing(a.ID)
-		if i < 0 || m.Outbox[i].State == Sending {
+		if i < 0 || m.Outbox[i].State == Sending || m.Outbox[i].Owner != m.owner() || m.blocked(i) {
 			return nil
 		}
-		m.Outbox[i].State = Sending
-		m.Outbox[i].Err, m.Outbox[i].ErrText, m.Outbox[i].Permanent = "", "", false
-		return m.deliver(m.Outbox[i])
+		o := &m.Outbox[i]
+		o.State, o.Err, o.ErrText, o.Offline = Sending, "", "", false
+		return m.deliver(*o)
 	case Discard:
 		i := m.outgoing(a.ID)
-		if i < 0 || m.Outbox[i].State == Sending {
-			return nil
+		if i < 0 || m.Outbox[i].State != Refused {
+			return nil // a message that may already be stored is never edited: it could be sent twice
 		}
 		o := m.Outbox[i]
 		m.Outbox = slices.Delete(m.Outbox, i, i+1)
-		// Back to the composer, so that nothing typed is lost.
-		m.Body, m.Files = o.Body, o.Files
+		// Back to the composer, after what is being typed there: nothing
+		// is lost.
+		if strings.TrimSpace(m.Body) != "" {
+			m.Body = o.Body + "\n\n" + m.Body
+		} else {
+			m.Body = o.Body
+		}
+		m.Files = append(o.Files, m.Files...)
+		if len(m.Files) > portal.MaxAttachments {
+			m.Files = m.Files[:portal.MaxAttachments]
+		}
 		if o.Thread == "" {
-			m.Subject, m.NewService = o.Subject, o.Service
-			m.Screen = ScreenNew
+			if m.Subject == "" {
+				m.Subject = o.Subject
+			}
+			m.NewService = o.Service
+			m.goTo(ScreenNew)
 		}
 		return nil
 	case sent:
@@ -485,6 +568,9 @@ func (m *Model) Apply(a Action) Cmd {
 		return nil
 	case sendFailed:
 		m.undelivered(a)
+		if portal.IsCode(a.err, portal.ErrUnauthenticated) {
+			return m.fail(Action{err: a.err})
+		}
 		return nil
 
 	case Tick:
@@ -492,30 +578,52 @@ func (m *Model) Apply(a Action) Cmd {
 			return nil
 		}
 		m.refreshing = true
-		// Send again what failed for want of a network, with the same
-		// client ids.
-		var again []Outgoing
-		for i := range m.Outbox {
-			if o := &m.Outbox[i]; o.State == Failed && !o.Permanent {
-				o.State = Sending
-				again = append(again, *o)
-			}
-		}
-		seq, screen := m.seq, m.Screen
+		again := m.due()
+		seq, owner, est, session := m.seq, m.owner(), m.Establishment, m.session
+		epoch := session.Load()
 		thread := ""
-		if screen == ScreenThread && m.Conv != nil {
+		if m.Screen == ScreenThread && m.Conv != nil {
 			thread = m.Conv.ID
 		}
+		timeout := m.callTimeout()
 		return func(ctx context.Context, b Backend) Action {
 			r := Action{Kind: refreshed, seq: seq}
+			// First what is shown, and whether the session is still this
+			// person's (another tab may have signed someone else in).
+			func() {
+				ctx, cancel := context.WithTimeout(ctx, timeout)
+				defer cancel()
+				r.err = m.sameSession(ctx, b, owner)
+				if r.err != nil {
+					return
+				}
+				var wg sync.WaitGroup
+				var errs [2]error
+				if thread != "" {
+					wg.Go(func() { r.conv, errs[0] = m.open(ctx, b, thread, false) })
+				}
+				wg.Go(func() { r.threads, errs[1] = m.list(ctx, b) })
+				wg.Wait()
+				r.err = errors.Join(errs[:]...)
+			}()
+			// Then what waits, in order, only in this person's session; a
+			// thread whose message fails keeps its next ones waiting.
+			failed := map[string]error{}
 			for _, o := range again {
-				r.results = append(r.results, deliver(ctx, b, m.Establishment, o))
-			}
-			if thread != "" {
-				r.conv, r.err = m.open(ctx, b, thread)
-			}
-			if r.err == nil {
-				r.threads, r.err = m.list(ctx, b)
+				switch {
+				case r.err != nil || session.Load() != epoch:
+					// Not tried: the host is out of reach, or the session is
+					// no longer the owner's.
+					r.results = append(r.results, Action{Kind: sendFailed, ID: o.ClientID, Value: "untried"})
+				case failed[o.Thread] != nil:
+					r.results = append(r.results, Action{Kind: sendFailed, ID: o.ClientID, Value: "behind"})
+				default:
+					res := deliver(ctx, b, est, o)
+					if res.err != nil {
+						failed[o.Thread] = res.err
+					}
+					r.results = append(r.results, res)
+				}
 			}
 			return r
 		}
@@ -532,11 +640,7 @@ func (m *Model) Apply(a Action) Cmd {
 			return nil
 		}
 		if a.err != nil {
-			m.Offline = offline(a.err)
-			if portal.IsCode(a.err, portal.ErrUnauthenticated) {
-				return m.fail(a)
-			}
-			return nil
+			return m.lost(a)
 		}
 		m.Offline = false
 		if a.conv != nil && m.Conv != nil && a.conv.ID == m.Conv.ID {
@@ -550,8 +654,8 @@ func (m *Model) Apply(a Action) Cmd {
 			return nil
 		}
 		m.clearError()
-		id, kind := m.Conv.ID, a.Kind
-		return m.call(a, func(ctx context.Context, b Backend) Action {
+		id, kind, seq := m.Conv.ID, a.Kind, m.seq
+		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			var t portal.Thread
 			var err error
 			if kind == Assign {
@@ -559,18 +663,37 @@ func (m *Model) Apply(a Action) Cmd {
 			} else {
 				t, err = b.Close(ctx, id)
 			}
-			return Action{Kind: updated, thread: t, err: err, Value: string(kind)}
-		})
+			return Action{Kind: updated, seq: seq, thread: t, err: err, Value: string(kind)}
+		}))
 	case updated:
+		if a.seq != m.seq {
+			return nil
+		}
 		if a.err != nil {
 			return m.fail(a)
 		}
 		m.updateThread(a.thread)
 		if Kind(a.Value) == Assign {
-			m.Notice = m.t("notice-assigned")
+			m.announce(m.t("notice-assigned"))
 		} else {
-			m.Notice = m.t("notice-closed")
+			m.announce(m.t("notice-closed"))
 		}
+		return nil
+
+	case Crashed:
+		// An effect panicked: nothing it did is known. What it was sending
+		// waits for the next tick (the client ids make a resend harmless);
+		// the screen stops loading and says so.
+		m.refreshing = false
+		m.Loading = false
+		for i := range m.Outbox {
+			if o := &m.Outbox[i]; o.State == Sending {
+				o.State, o.NextTry = Waiting, m.now().Add(backoff(1))
+			}
+		}
+		m.Err = portal.ErrInternal
+		m.ErrText = portal.ErrInternal.Message(m.Lang)
+		m.retry = nil
 		return nil
 
 	case Retry:
@@ -582,6 +705,17 @@ func (m *Model) Apply(a Action) Cmd {
 		return m.Apply(r)
 	}
 	return nil
+}
+
+// errSessionChanged: the host's session is no longer the widget's person.
+var errSessionChanged = portal.Errorf(portal.ErrUnauthenticated, "the session changed")
+
+// goTo shows another screen: answers meant for the one left are dropped,
+// and it is not loading (the screen's own call says if it is).
+func (m *Model) goTo(s Screen) {
+	m.Screen = s
+	m.seq++
+	m.Loading = false
 }
 
 // call wraps a cmd so that a failure can be retried by the same action.
@@ -604,17 +738,91 @@ func (m *Model) fail(a Action) Cmd {
 	m.retry = a.cause
 	switch m.Err {
 	case portal.ErrUnauthenticated:
-		// The session ended (expired, or signed out in another tab): ask
-		// again. The outbox stays: it is sent once the same person is back.
-		m.Patient, m.Practitioner = nil, nil
-		m.Screen, m.Conv, m.retry = ScreenList, nil, nil
-		m.seq++
-		return m.call(Action{Kind: Start}, m.loadAll)
+		// The session ended (expired, signed out or replaced in another
+		// tab): forget what was shown and ask again. The outbox stays, for
+		// its owner only: it is sent once they are back.
+		m.forget()
+		m.retry = nil
+		return m.Apply(Action{Kind: Start})
 	case portal.ErrNotFound:
 		// A thread that is not (or no longer) the subject's: back to the list.
 		if m.Screen == ScreenThread {
-			m.Screen, m.Conv, m.retry = ScreenList, nil, nil
+			m.goTo(ScreenList)
+			m.Conv, m.retry = nil, nil
 		}
+	}
+	return nil
+}
+
+// lost handles a refresh that failed: offline, the widget keeps what it
+// shows and the next tick tries again; a session gone asks to sign in.
+func (m *Model) lost(a Action) Cmd {
+	switch portal.Code(a.err) {
+	case portal.ErrUnauthenticated, portal.ErrForbidden:
+		// The session is gone, or someone of the other side signed in
+		// this browser: what is shown is no longer this session's.
+		return m.fail(Action{err: portal.Errorf(portal.ErrUnauthenticated, "%v", a.err)})
+	}
+	m.Offline = true
+	return nil
+}
+
+// forget drops everything of the signed-in person but the outbox (which
+// keeps its owners) and the settings.
+func (m *Model) forget() {
+	m.session.Add(1)
+	m.seq++
+	m.Patient, m.Practitioner = nil, nil
+	m.Threads, m.Conv, m.recent = nil, nil, nil
+	m.Screen, m.Offline, m.refreshing = ScreenList, false, false
+	m.DemoChoice = ""
+	m.resetComposer()
+	m.Reading = 0
+}
+
+// owner names the signed-in person, as Outgoing.Owner does.
+func (m *Model) owner() string {
+	switch {
+	case m.Practitioner != nil:
+		return string(portal.AuthorPractitioner) + ":" + m.Practitioner.ID
+	case m.Patient != nil:
+		return string(portal.AuthorPatient) + ":" + m.Patient.ID
+	}
+	return ""
+}
+
+// keepOwnOutbox drops the messages of anyone but the signed-in person:
+// another person on the same device never sends, nor sees, them.
+func (m *Model) keepOwnOutbox() {
+	if !m.signedIn() {
+		return
+	}
+	owner := m.owner()
+	m.Outbox = slices.DeleteFunc(m.Outbox, func(o Outgoing) bool { return o.Owner != owner })
+}
+
+// sameSession checks that the host's session is still owner's.
+func (m *Model) sameSession(ctx context.Context, b Backend, owner string) error {
+	var who string
+	if m.Side == CareTeam {
+		p, err := b.CurrentPractitioner(ctx)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			who = string(portal.AuthorPractitioner) + ":" + p.ID
+		}
+	} else {
+		p, err := b.CurrentPatient(ctx)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			who = string(portal.AuthorPatient) + ":" + p.ID
+		}
+	}
+	if who != owner {
+		return errSessionChanged
 	}
 	return nil
 }
@@ -693,18 +901,18 @@ func (m *Model) list(ctx context.Context, b Backend) ([]portal.Thread, error) {
 	return out, nil
 }
 
-// open fetches a conversation and records its reading when it holds
-// unread messages of the other side.
-func (m *Model) open(ctx context.Context, b Backend, id string) (*portal.Conversation, error) {
+// open fetches a conversation. When the person opened it (read), the
+// messages of the other side are recorded as read; a refresh never does
+// (a screen left open is not a reader).
+func (m *Model) open(ctx context.Context, b Backend, id string, read bool) (*portal.Conversation, error) {
 	conv, err := b.Thread(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if conv.Unread > 0 {
+	if read && conv.Unread > 0 {
 		if err := b.MarkRead(ctx, id); err != nil {
 			return nil, err
 		}
-		// What the other side will see: read now, by this side.
 		conv.Unread = 0
 	}
 	return &conv, nil
@@ -742,7 +950,7 @@ func (m *Model) setConv(conv *portal.Conversation) {
 		}
 		for _, msg := range conv.Messages {
 			if !before[msg.ID] && !m.mine(msg.Author) {
-				m.Notice = m.tf("notice-new-message", msg.Author.Name)
+				m.announce(m.tf("notice-new-message", msg.Author.Name))
 			}
 		}
 	}
@@ -778,7 +986,21 @@ func (m *Model) mine(a portal.Author) bool {
 }
 
 func (m *Model) resetComposer() {
-	m.Subject, m.Body, m.Files, m.FileErr, m.FormErr = "", "", nil, "", ""
+	m.Subject, m.Body, m.Files, m.FileErr, m.FormErr, m.SubjectErr = "", "", nil, "", "", ""
+}
+
+// announce sets the polite status; the same text again is changed
+// invisibly, so that screen readers say it again.
+func (m *Model) announce(text string) {
+	if text == m.Notice {
+		text += "\u00a0"
+	}
+	m.Notice = text
+}
+
+// FileSlots is how many more files the next message may carry.
+func (m *Model) FileSlots() int {
+	return max(portal.MaxAttachments-len(m.Files)-m.Reading, 0)
 }
 
 // addFiles checks chosen files before anything is sent: kind by content,
@@ -788,7 +1010,7 @@ func (m *Model) addFiles(files []File) {
 	var problems []string
 	for _, f := range files {
 		switch {
-		case len(m.Files) >= portal.MaxAttachments:
+		case len(m.Files) >= portal.MaxAttachments || f.OverCount:
 			problems = append(problems, m.tf("file-too-many", portal.MaxAttachments))
 		case f.Size > limit || int64(len(f.Content)) > limit:
 			problems = append(problems, m.tf("file-too-large", f.Name, megabytes(limit)))
@@ -800,10 +1022,10 @@ func (m *Model) addFiles(files []File) {
 			}
 			f.ContentType, f.Size = ct, int64(len(f.Content))
 			m.Files = append(m.Files, f)
-			m.Notice = m.tf("notice-file-added", f.Name)
+			m.announce(m.tf("notice-file-added", f.Name))
 		}
 	}
-	m.FileErr = strings.Join(problems, " ")
+	m.FileErr = strings.Join(slices.Compact(problems), " ")
 }
 
 // limit is the attachment size limit the widget checks.
@@ -816,12 +1038,16 @@ func (m *Model) limit() int64 {
 
 func megabytes(n int64) int64 { return (n + 1<<20 - 1) >> 20 }
 
-// send moves the composer's message to the outbox and sends it.
+// Seq is the current screen's sequence number, for files read meanwhile.
+func (m *Model) Seq() int { return m.seq }
+
+// send moves the composer's message to the outbox and sends it, unless an
+// earlier message of the same thread still waits: it then waits behind it.
 func (m *Model) send() Cmd {
-	if !m.signedIn() {
+	if !m.signedIn() || m.Reading > 0 {
 		return nil
 	}
-	o := Outgoing{ClientID: newClientID(), Body: m.Body, Files: m.Files, State: Sending}
+	o := Outgoing{ClientID: newClientID(), Owner: m.owner(), Body: m.Body, Files: m.Files, State: Sending}
 	switch {
 	case m.Screen == ScreenNew && m.Side == Patient:
 		o.Service = m.Service
@@ -830,11 +1056,10 @@ func (m *Model) send() Cmd {
 		}
 		o.Subject = strings.TrimSpace(m.Subject)
 		if err := portal.ValidateThreadSubject(o.Subject); err != nil {
-			m.FormErr = m.t("subject-needed")
+			m.SubjectErr = m.t("subject-needed")
 			if portal.IsCode(err, portal.ErrTooLarge) {
-				m.FormErr = m.tf("subject-too-long", portal.MaxThreadSubject)
+				m.SubjectErr = m.tf("subject-too-long", portal.MaxThreadSubject)
 			}
-			return nil
 		}
 		if m.outgoingThread() >= 0 {
 			return nil // the new thread is already on its way
@@ -849,16 +1074,49 @@ func (m *Model) send() Cmd {
 		if portal.IsCode(err, portal.ErrTooLarge) {
 			m.FormErr = m.tf("body-too-long", portal.MaxMessageBody)
 		}
+	}
+	if m.SubjectErr != "" || m.FormErr != "" {
 		return nil
 	}
-	m.FormErr = ""
 	m.Outbox = append(m.Outbox, o)
 	if o.Thread != "" {
 		// The composer empties at once; the message shows as sending.
 		m.Body, m.Files, m.FileErr = "", nil, ""
 	}
-	m.Notice = m.t("notice-sending")
+	i := len(m.Outbox) - 1
+	if m.blocked(i) {
+		m.Outbox[i].State = Waiting
+		m.announce(m.t("notice-waiting"))
+		return nil
+	}
+	m.announce(m.t("notice-sending"))
 	return m.deliver(o)
+}
+
+// blocked reports whether an earlier message of the same thread is still
+// in the outbox (not refused): messages leave in order.
+func (m *Model) blocked(i int) bool {
+	for _, o := range m.Outbox[:i] {
+		if o.Thread == m.Outbox[i].Thread && o.State != Refused {
+			return true
+		}
+	}
+	return false
+}
+
+// due marks sending, and returns in order, the messages a tick sends: this
+// person's, waiting, whose time has come.
+func (m *Model) due() []Outgoing {
+	var out []Outgoing
+	now, owner := m.now(), m.owner()
+	for i := range m.Outbox {
+		o := &m.Outbox[i]
+		if o.Owner == owner && o.State == Waiting && !o.NextTry.After(now) {
+			o.State = Sending
+			out = append(out, *o)
+		}
+	}
+	return out
 }
 
 // outgoingThread is the index of the new thread in the outbox, or -1.
@@ -885,8 +1143,21 @@ func (m *Model) deliver(o Outgoing) Cmd {
 	return func(ctx context.Context, b Backend) Action { return deliver(ctx, b, est, o) }
 }
 
+// sendTimeout bounds the sending of a message: its files get time at a
+// slow phone's upload rate (base64 makes them a third larger).
+func sendTimeout(o Outgoing) time.Duration {
+	var n int64
+	for _, f := range o.Files {
+		n += f.Size
+	}
+	return DefaultCallTimeout + time.Duration(n/(16<<10))*time.Second
+}
+
 // deliver sends one outgoing message; the answer is sent or sendFailed.
+// A reply also records that its writer read the thread.
 func deliver(ctx context.Context, b Backend, est string, o Outgoing) Action {
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout(o))
+	defer cancel()
 	var atts []portal.NewAttachment
 	for _, f := range o.Files {
 		atts = append(atts, portal.NewAttachment{Name: f.Name, ContentType: f.ContentType, Content: f.Content})
@@ -906,6 +1177,9 @@ func deliver(ctx context.Context, b Backend, est string, o Outgoing) Action {
 		}
 	} else {
 		r.message, err = b.Send(ctx, o.Thread, portal.NewMessage{ClientID: o.ClientID, Body: o.Body, Attachments: atts})
+		if err == nil {
+			b.MarkRead(ctx, o.Thread) // answering is reading; a failure here changes nothing sent
+		}
 	}
 	if err != nil {
 		r.Kind, r.err = sendFailed, err
@@ -923,19 +1197,23 @@ func (m *Model) delivered(a Action) {
 	}
 	o := m.Outbox[i]
 	m.Outbox = slices.Delete(m.Outbox, i, i+1)
+	if o.Owner != m.owner() {
+		return // sent in its owner's session, who has left since
+	}
 	if a.message.ID != "" {
 		m.recent = append(m.recent, a.message)
 	}
-	m.Notice = m.t("notice-sent")
+	m.announce(m.t("notice-sent"))
 	m.Events = append(m.Events, Event{Name: "parcours:message-sent", Thread: a.message.Thread, Message: a.message.ID})
 	if o.Thread == "" && a.conv != nil {
 		// The new thread: open it, unless the patient left the form.
-		m.Threads = append([]portal.Thread{a.conv.Thread}, m.Threads...)
+		if !slices.ContainsFunc(m.Threads, func(t portal.Thread) bool { return t.ID == a.conv.ID }) {
+			m.Threads = append([]portal.Thread{a.conv.Thread}, m.Threads...)
+		}
 		if m.Screen == ScreenNew {
 			m.resetComposer()
-			m.Screen = ScreenThread
+			m.goTo(ScreenThread)
 			m.Conv = nil
-			m.seq++
 			m.setConv(a.conv)
 		}
 		return
@@ -950,34 +1228,64 @@ func (m *Model) delivered(a Action) {
 	}
 }
 
-// undelivered marks an outgoing message failed, with the reason.
+// undelivered records why an outgoing message did not go: it waits for the
+// next try (backing off), or is refused for good.
 func (m *Model) undelivered(a Action) {
 	i := m.outgoing(a.ID)
 	if i < 0 {
 		return
 	}
 	o := &m.Outbox[i]
-	o.State = Failed
+	if a.Value == "behind" || a.Value == "untried" {
+		// An earlier message of its thread failed, or the tick could not
+		// reach the host: it waits, as it was.
+		o.State = Waiting
+		return
+	}
 	o.Tries++
 	o.Err = portal.Code(a.err)
 	o.ErrText = portal.PatientMessage(a.err, m.Lang)
-	o.Permanent = !offline(a.err)
-	if o.Permanent {
-		m.Notice = m.t("notice-refused")
-	} else {
-		m.Notice = m.t("notice-queued")
+	o.Offline = o.Err == portal.ErrBackendUnavailable
+	if retriable(a.err) {
+		// No network: the next tick tries again (it checks the host first,
+		// so a phone still offline costs one small request). The host
+		// failing or busy: back off.
+		wait := DefaultPollEvery
+		if !o.Offline {
+			wait = backoff(o.Tries)
+		}
+		o.State, o.NextTry = Waiting, m.now().Add(wait)
+		if o.Offline {
+			m.announce(m.t("notice-queued"))
+		} else {
+			m.announce(m.t("notice-retrying"))
+		}
+		return
 	}
+	o.State = Refused
+	m.announce(m.t("notice-refused"))
 }
 
-// offline reports whether err means that the host could not be reached or
-// could not answer now, so that the same request may succeed later; the
-// others are the host's refusals.
-func offline(err error) bool {
+// retriable reports whether the same request may succeed later: the host
+// could not be reached or could not answer now, or the session must be
+// opened again (the message waits for its owner); the others are the host's
+// refusals of the message as it is.
+func retriable(err error) bool {
 	switch portal.Code(err) {
-	case portal.ErrBackendUnavailable, portal.ErrRateLimited, portal.ErrInternal:
+	case portal.ErrBackendUnavailable, portal.ErrRateLimited, portal.ErrInternal, portal.ErrUnauthenticated:
 		return true
 	}
 	return false
+}
+
+// backoff is the wait before try n+1: 5 s, then doubling, at most 2 min (a
+// phone back online is caught by the next tick within that).
+func backoff(tries int) time.Duration {
+	d := DefaultPollEvery
+	for i := 1; i < tries && d < 2*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 2*time.Minute)
 }
 
 // Unread is the number of unread messages over the threads listed.

@@ -1,0 +1,228 @@
+package messaging
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// These tests drive the machine by hand, action by action, to put answers
+// in the orders a slow network can produce; the flows through a real host
+// are in messaging_test.go.
+
+// fake answers the calls a tick makes; sends fail for the client ids in fail.
+type fake struct {
+	Backend
+	patient string
+	sent    []string
+	fail    map[string]error
+}
+
+func (f *fake) CurrentPatient(context.Context) (*portal.Patient, error) {
+	return &portal.Patient{ID: f.patient}, nil
+}
+func (f *fake) Threads(context.Context, string) ([]portal.Thread, error) { return nil, nil }
+func (f *fake) Thread(_ context.Context, id string) (portal.Conversation, error) {
+	return portal.Conversation{Thread: portal.Thread{ID: id}}, nil
+}
+func (f *fake) MarkRead(context.Context, string) error { return nil }
+func (f *fake) Send(_ context.Context, thread string, m portal.NewMessage) (portal.Message, error) {
+	if err := f.fail[m.ClientID]; err != nil {
+		return portal.Message{}, err
+	}
+	f.sent = append(f.sent, m.Body)
+	return portal.Message{ID: "m-" + m.ClientID, Thread: thread, ClientID: m.ClientID, Body: m.Body,
+		Author: portal.Author{Kind: portal.AuthorPatient, ID: f.patient}}, nil
+}
+
+// signedInAs returns a patient's model with a conversation open.
+func signedInAs(patient, thread string) *Model {
+	m := NewModel(Patient, "fr", "est", "")
+	m.Loading = false
+	m.Patient = &portal.Patient{ID: patient}
+	m.Screen = ScreenThread
+	m.Conv = &portal.Conversation{Thread: portal.Thread{ID: thread}}
+	start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	m.Now = func() time.Time { return start }
+	return m
+}
+
+var offlineErr = portal.Errorf(portal.ErrBackendUnavailable, "network is unreachable")
+
+func TestLateAnswersOfAPreviousSessionAreDropped(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Screen, m.Conv = ScreenList, nil
+	m.Apply(Action{Kind: Open, ID: "thr-a"}) // A's thread, on a stalled network
+	seqA := m.seq
+	m.Apply(Action{Kind: Tick})
+	m.Apply(Action{Kind: signedOut})
+	m.DemoChoice = "pat-b"
+	m.Apply(Action{Kind: SignIn})
+	m.Apply(Action{Kind: signedIn, seq: m.seq, patient: &portal.Patient{ID: "pat-b"}, threads: []portal.Thread{{ID: "thr-b"}}})
+	m.Apply(Action{Kind: Open, ID: "thr-b"})
+	if m.seq == seqA {
+		t.Fatal("a new session reused a screen number")
+	}
+	// A's answers arrive now.
+	m.Apply(Action{Kind: opened, seq: seqA, conv: &portal.Conversation{Thread: portal.Thread{ID: "thr-a", Subject: "A's secret"}}})
+	m.Apply(Action{Kind: refreshed, seq: seqA, threads: []portal.Thread{{ID: "thr-a"}}})
+	m.Apply(Action{Kind: loaded, seq: seqA, patient: &portal.Patient{ID: "pat-a"}})
+	if m.Conv != nil || len(m.Threads) != 1 || m.Threads[0].ID != "thr-b" || m.Patient.ID != "pat-b" {
+		t.Fatalf("B sees %+v, threads %+v, as %+v", m.Conv, m.Threads, m.Patient)
+	}
+}
+
+func TestTheOutboxIsOnlyEverSentByItsOwner(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Body = "A's words"
+	m.Apply(Action{Kind: Send})
+	id := m.Outbox[0].ClientID
+	// A's session expired: the message waits for A to come back.
+	m.Apply(Action{Kind: sendFailed, ID: id, err: portal.Errorf(portal.ErrUnauthenticated, "expired")})
+	if len(m.Outbox) != 1 || m.Patient != nil || m.Outbox[0].State != Waiting {
+		t.Fatalf("after the session expired: outbox %+v, patient %v", m.Outbox, m.Patient)
+	}
+	// B signs in on the same device: A's message is dropped, never sent as B's.
+	m.Apply(Action{Kind: SignIn})
+	m.DemoChoice = "pat-b"
+	m.Apply(Action{Kind: SignIn})
+	m.Apply(Action{Kind: signedIn, seq: m.seq, patient: &portal.Patient{ID: "pat-b"}})
+	if len(m.Outbox) != 0 {
+		t.Fatalf("B's widget holds A's message: %+v", m.Outbox)
+	}
+
+	// The same person back: the message goes at the next tick.
+	m = signedInAs("pat-a", "thr-a")
+	m.Body = "A again"
+	m.Apply(Action{Kind: Send})
+	m.Apply(Action{Kind: sendFailed, ID: m.Outbox[0].ClientID, err: portal.Errorf(portal.ErrUnauthenticated, "expired")})
+	m.DemoChoice = "pat-a"
+	m.Apply(Action{Kind: SignIn})
+	m.Apply(Action{Kind: signedIn, seq: m.seq, patient: &portal.Patient{ID: "pat-a"}})
+	m.Now = func() time.Time { return time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC) }
+	b := &fake{patient: "pat-a"}
+	cmd := m.Apply(Action{Kind: Tick})
+	if cmd == nil {
+		t.Fatal("no tick")
+	}
+	m.Apply(cmd(context.Background(), b))
+	if len(b.sent) != 1 || b.sent[0] != "A again" || len(m.Outbox) != 0 {
+		t.Fatalf("sent %q, outbox %+v", b.sent, m.Outbox)
+	}
+}
+
+func TestATickSendsNothingInAnotherPersonsSession(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Body = "A's words"
+	m.Apply(Action{Kind: Send})
+	m.Apply(Action{Kind: sendFailed, ID: m.Outbox[0].ClientID, err: offlineErr})
+	m.Now = func() time.Time { return time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC) }
+	// Another tab signed B in: the host's session is B's.
+	b := &fake{patient: "pat-b"}
+	cmd := m.Apply(Action{Kind: Tick})
+	m.Apply(cmd(context.Background(), b))
+	if len(b.sent) != 0 {
+		t.Fatalf("A's message was sent in B's session: %q", b.sent)
+	}
+	if m.Patient != nil || m.Conv != nil {
+		t.Fatalf("the widget still shows A's data under B's session: %+v %+v", m.Patient, m.Conv)
+	}
+}
+
+func TestMessagesLeaveInTheOrderTheyWereWritten(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Body = "first"
+	first := m.Apply(Action{Kind: Send})
+	m.Body = "second"
+	if cmd := m.Apply(Action{Kind: Send}); cmd != nil || m.Outbox[1].State != Waiting {
+		t.Fatalf("the second message did not wait behind the first: %+v", m.Outbox)
+	}
+	b := &fake{patient: "pat-a", fail: map[string]error{}}
+	b.fail[m.Outbox[0].ClientID] = portal.Errorf(portal.ErrInternal, "the host failed")
+	m.Apply(first(context.Background(), b)) // the first fails
+	if m.Apply(Action{Kind: RetrySend, ID: m.Outbox[1].ClientID}) != nil {
+		t.Fatal("the second message can be sent before the first")
+	}
+	m.Now = func() time.Time { return time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC) }
+	cmd := m.Apply(Action{Kind: Tick})
+	m.Apply(cmd(context.Background(), b)) // the first fails again: the second is not tried
+	if len(b.sent) != 0 || m.Outbox[1].Tries != 0 {
+		t.Fatalf("sent %q; second %+v", b.sent, m.Outbox[1])
+	}
+	delete(b.fail, m.Outbox[0].ClientID)
+	m.Now = func() time.Time { return time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC) }
+	cmd = m.Apply(Action{Kind: Tick})
+	m.Apply(cmd(context.Background(), b))
+	if len(b.sent) != 2 || b.sent[0] != "first" || b.sent[1] != "second" || len(m.Outbox) != 0 {
+		t.Fatalf("sent %q, outbox %+v", b.sent, m.Outbox)
+	}
+}
+
+func TestACrashedEffectDoesNotFreezeTheWidget(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Body = "words"
+	m.Apply(Action{Kind: Send})
+	m.Apply(Action{Kind: Tick})
+	m.Apply(Action{Kind: Crashed})
+	if m.refreshing || m.Loading || m.Outbox[0].State != Waiting {
+		t.Fatalf("after a crash: refreshing %v loading %v outbox %+v", m.refreshing, m.Loading, m.Outbox)
+	}
+	b := &fake{patient: "pat-a"}
+	cmd := m.Apply(Action{Kind: Tick})
+	if cmd == nil {
+		t.Fatal("ticks stopped after a crash")
+	}
+	if m.Outbox[0].State != Waiting {
+		t.Error("the message is resent before its back-off")
+	}
+	m.Apply(cmd(context.Background(), b))
+	m.Now = func() time.Time { return time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC) }
+	cmd = m.Apply(Action{Kind: Tick})
+	m.Apply(cmd(context.Background(), b))
+	if len(b.sent) != 1 || len(m.Outbox) != 0 {
+		t.Fatalf("after the back-off: sent %q, outbox %+v", b.sent, m.Outbox)
+	}
+}
+
+func TestOnlyARefusedMessageCanBeEdited(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Body = "maybe stored"
+	m.Apply(Action{Kind: Send})
+	id := m.Outbox[0].ClientID
+	m.Apply(Action{Kind: sendFailed, ID: id, err: offlineErr}) // stored? nobody knows
+	m.Apply(Action{Kind: Discard, ID: id})
+	if len(m.Outbox) != 1 {
+		t.Fatal("a message that may be stored went back to the composer (it could be sent twice)")
+	}
+	m.Apply(Action{Kind: sendFailed, ID: id, err: portal.Errorf(portal.ErrAttachmentRejected, "no")})
+	m.Body = "new draft"
+	m.Apply(Action{Kind: Discard, ID: id})
+	if len(m.Outbox) != 0 || m.Body != "maybe stored\n\nnew draft" {
+		t.Fatalf("outbox %+v, composer %q", m.Outbox, m.Body)
+	}
+}
+
+func TestFilesReadForAScreenLeftAreDropped(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	seq := m.Seq()
+	m.Apply(Action{Kind: ReadingFiles, Index: 1})
+	if m.Apply(Action{Kind: Send}) != nil || m.FileSlots() != portal.MaxAttachments-1 {
+		t.Fatal("a message can be sent while its files are read")
+	}
+	m.Apply(Action{Kind: Back})
+	m.Apply(Action{Kind: Open, ID: "thr-other"})
+	m.Apply(Action{Kind: AddFiles, Seq: seq, Index: 1, Files: []File{{Name: "a.pdf", Content: []byte("%PDF-1.4\n"), Size: 9}}})
+	if len(m.Files) != 0 || m.Reading != 0 {
+		t.Fatalf("files of another thread's composer attached here: %+v (reading %d)", m.Files, m.Reading)
+	}
+}
+
+func TestSizesAreInTheLimitsUnits(t *testing.T) {
+	for n, want := range map[int64]string{512: "512 o", 2048: "2 ko", 10 << 20: "10,0 Mo", 2_500_000: "2,4 Mo"} {
+		if got := size("fr", n); got != want {
+			t.Errorf("size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

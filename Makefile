@@ -94,6 +94,8 @@ fuzz:
 	$(GO) test ./widgets/questionnaire -run='^$$' -fuzz='^FuzzParseFormState$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./widgets/questionnaire -run='^$$' -fuzz='^FuzzApplyForm$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./sdk/portal -run='^$$' -fuzz='^FuzzSniffAttachment$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./sdk/portal -run='^$$' -fuzz='^FuzzFoldSearch$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host -run='^$$' -fuzz='^FuzzParseDocumentFilter$$' -fuzztime=$(FUZZTIME)
 
 ## screenshot: refresh docs/booking.png from the end-to-end test
 screenshot: e2e-deps

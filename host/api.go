@@ -58,6 +58,16 @@ func (h *Host) apiRoutes() []route {
 		{"POST", "/api/v1/threads/{id}/close", "closeThread", h.closeThread},
 		{"GET", "/api/v1/messages/{message}/attachments/{attachment}", "getAttachment", h.getAttachment},
 		{"GET", "/api/v1/messages/{message}/attachments/{attachment}/metadata", "getAttachmentMetadata", h.getAttachmentMetadata},
+		{"GET", "/api/v1/establishments/{establishment}/documents", "listDocuments", h.listDocuments},
+		{"POST", "/api/v1/establishments/{establishment}/documents", "uploadDocument", h.uploadDocument},
+		{"GET", "/api/v1/establishments/{establishment}/documents/count", "countDocuments", h.countDocuments},
+		{"GET", "/api/v1/establishments/{establishment}/analytes", "listAnalytes", h.listAnalytes},
+		{"GET", "/api/v1/establishments/{establishment}/analytes/{code}/trend", "getTrend", h.getTrend},
+		{"GET", "/api/v1/documents/{id}", "getDocument", h.getDocument},
+		{"GET", "/api/v1/documents/{id}/content", "getDocumentContent", h.getDocumentContent},
+		{"GET", "/api/v1/documents/{id}/images/{image}", "getDocumentImage", h.getDocumentImage},
+		{"POST", "/api/v1/documents/{id}/seen", "markDocumentSeen", h.markDocumentSeen},
+		{"POST", "/api/v1/documents/{id}/release", "releaseDocument", h.releaseDocument},
 	}
 }
 
@@ -122,8 +132,9 @@ func (h *Host) apiHeaders(next http.Handler) http.Handler {
 		}
 		// The largest body any route reads; each route bounds its own
 		// (decodeJSON: MaxBodyBytes, a QuestionnaireResponse:
-		// portal.MaxQuestionnaireResponse, a message: messageBodyLimit).
-		r.Body = http.MaxBytesReader(w, r.Body, max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse, h.messageLimit))
+		// portal.MaxQuestionnaireResponse, a message: messageBodyLimit, an
+		// upload: documentBodyLimit).
+		r.Body = http.MaxBytesReader(w, r.Body, max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse, h.messageLimit, h.documentLimit))
 		next.ServeHTTP(w, r)
 	})
 }

@@ -49,6 +49,15 @@ type Config struct {
 	// has that method (host/backend/sqlite's does), else
 	// portal.DefaultMaxAttachmentSize.
 	Messaging portal.Messaging
+	// Documents is the documents and results of patients' care: reports,
+	// letters, images, lab results and the patients' own files, with the
+	// results held back until a practitioner releases them (see
+	// docs/api.md, "Documents", and docs/documents.md). Optional: nil
+	// answers every documents route not_found. The host bounds an upload's
+	// request body from the store's file limit: MaxDocumentSize() int64
+	// when the store has that method (host/backend/sqlite's does), else
+	// portal.DefaultMaxDocumentSize.
+	Documents portal.Documents
 	// CareTeam finds practitioners, for the care-team sessions (the demo
 	// sign-in of the inbox, POST /api/v1/demo/practitioner-session).
 	// Optional: nil turns the practitioner sign-in off (not_found).
@@ -127,6 +136,8 @@ type Host struct {
 	// Config.Messaging); messageRate counts the messages of each person.
 	messageLimit int64
 	messageRate  *rateLimiter
+	// documentLimit bounds an upload's body (0 without Config.Documents).
+	documentLimit int64
 }
 
 // New returns the host's handler for cfg, or an error naming what is wrong
@@ -181,6 +192,9 @@ func New(cfg Config) (*Host, error) {
 	if cfg.Messaging != nil {
 		h.messageLimit = messageBodyLimit(maxAttachmentSize(cfg.Messaging))
 		h.messageRate = newRateLimiter(cfg.MessagesPerMinute, cfg.Now)
+	}
+	if cfg.Documents != nil {
+		h.documentLimit = documentBodyLimit(maxDocumentSize(cfg.Documents))
 	}
 	assets, err := loadAssets(cfg.Assets)
 	if err != nil {

@@ -24,7 +24,8 @@ func demoHost(now func() time.Time) (url string, stop func()) {
 	store, _ := sqlite.Open(ctx, ":memory:", sqlite.WithClock(now))
 	store.Seed(ctx, now())
 	h, _ := host.New(host.Config{
-		Booking: store, Directory: store, Questionnaires: store, DemoSignIn: true, Now: now,
+		Booking: store, Directory: store, Questionnaires: store, Documents: store.Documents(), CareTeam: store,
+		DemoSignIn: true, Now: now,
 		Establishments: []host.Establishment{{ID: "chu-exemple"}},
 		Logger:         slog.New(slog.DiscardHandler),
 	})
@@ -124,4 +125,46 @@ func ExampleClient_SubmitResponse() {
 	// Generalized Anxiety Disorder scale (GAD-7)
 	// 7 mild 2 of 4
 	// not_found
+}
+
+// A patient's results, as the documents widget shows them: a count, a
+// trend, and a result held back until the care team releases it.
+func ExampleClient_Trend() {
+	ctx := context.Background()
+	paris, _ := time.LoadLocation("Europe/Paris")
+	now := func() time.Time { return time.Date(2026, 11, 23, 8, 0, 0, 0, paris) }
+	url, stop := demoHost(now)
+	defer stop()
+
+	c := client.New(url)
+	if _, err := c.DemoSignIn(ctx, "pat-lucas-bernard"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	count, _ := c.CountDocuments(ctx, "chu-exemple", portal.DocumentFilter{})
+	fmt.Println(count.Total, "documents,", count.New, "new")
+	tr, _ := c.Trend(ctx, "chu-exemple", "4548-4")
+	fmt.Printf("%s: %d results, reference %.1f–%.1f %s\n", tr.Display.In("en"), len(tr.Points), *tr.Low, *tr.High, tr.Unit)
+	last := tr.Points[len(tr.Points)-1]
+	fmt.Println("latest:", last.FormatValue(), last.Unit, last.Interpretation, last.Effective.Format("2 Jan 2006"))
+
+	// The biopsy report is held back: for the patient, it does not exist.
+	_, err := c.Document(ctx, "doc-demo-biopsie-renale")
+	fmt.Println(portal.Code(err))
+	team := client.New(url)
+	if _, err := team.DemoPractitionerSignIn(ctx, "pr-julien-roux"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	rel, _ := team.ReleaseDocument(ctx, "doc-demo-biopsie-renale")
+	fmt.Println(rel.Release, "by", rel.ReleasedBy.Name)
+	doc, _ := c.Document(ctx, "doc-demo-biopsie-renale")
+	fmt.Println(doc.Title, "— new:", doc.New)
+	// Output:
+	// 14 documents, 2 new
+	// Glycated haemoglobin (HbA1c): 12 results, reference 4.0–6.0 %
+	// latest: 6.9 % H 19 Nov 2026
+	// not_found
+	// released by Julien Roux
+	// Examen anatomopathologique — biopsie rénale — new: true
 }

@@ -196,14 +196,18 @@ var demoPeriods = [][2]int{{9, 12}, {14, 17}}
 // DemoTimeZone, the four shipped questionnaires (DemoQuestionnaire…) with
 // their next steps, and two message threads (DemoThreadMaternite,
 // DemoThreadDiabetologie), each a patient's question and the care team's
-// answer, which the patient has not read yet. Each demo patient and service
+// answer, which the patient has not read yet, and the demo documents and
+// results (see seedDocuments: real PDF reports and an image, a year of lab
+// results, and one result held back until a practitioner releases it,
+// DemoDocumentBiopsy). Each demo patient and service
 // gets a notification address on example.test or example.org (reserved
 // domains: a demo never mails anyone), unless it has one already.
 //
 // Seed is idempotent and runs in one transaction. Seeding again never
 // duplicates anything and puts the establishment and questionnaire
-// definitions back as shipped, keeping drafts, submissions and the demo
-// threads as they are now (replies included); seeding on a later day adds
+// definitions back as shipped, keeping drafts, submissions, the demo
+// threads and documents as they are now (replies, releases and openings
+// included); seeding on a later day adds
 // the days that came into range. Slot ids are deterministic, "sl-<practitioner>-<YYYYMMDDTHHMM>" in
 // local time, so existing slots and their bookings are kept as they are. Slots
 // already in the past when seeded are stored but never offered.
@@ -279,6 +283,9 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 			}
 		}
 		if err := seedThreads(ctx, tx, now); err != nil {
+			return err
+		}
+		if err := seedDocuments(ctx, tx, now, loc); err != nil {
 			return err
 		}
 		// Slots go in by batches of seedBatch rows: one statement per row

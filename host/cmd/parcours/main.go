@@ -89,8 +89,11 @@ type options struct {
 	seed       bool
 	logLevel   string
 	perMinute  int // host.Config.MessagesPerMinute (0: its default)
-	plugins    pluginOptions
-	smtp       smtpOptions
+	// releaseDelay releases a sensitive document by itself that long after
+	// it was filed (sqlite.WithReleaseDelay); 0: only a practitioner does.
+	releaseDelay time.Duration
+	plugins      pluginOptions
+	smtp         smtpOptions
 }
 
 // smtpOptions configure the e-mails of messaging notifications; without an
@@ -172,11 +175,13 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	o.smtp.register(fset)
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fset.IntVar(&o.perMinute, "messages-per-minute", 0, "messages one person may write per minute (burst and refill); 0 is 10 (env PARCOURS_MESSAGES_PER_MINUTE)")
+	fset.DurationVar(&o.releaseDelay, "release-delay", 0, "a sensitive result is shown to its patient that long after it was filed if no practitioner released it before, e.g. 720h; 0 (the default): only a practitioner releases it (env PARCOURS_RELEASE_DELAY)")
 	// Flags whose default may come from the environment and needs parsing.
 	for name, v := range map[string]string{
 		"notify-lease":        "PARCOURS_NOTIFY_LEASE",
 		"notify-interval":     "PARCOURS_NOTIFY_INTERVAL",
 		"messages-per-minute": "PARCOURS_MESSAGES_PER_MINUTE",
+		"release-delay":       "PARCOURS_RELEASE_DELAY",
 	} {
 		if s := os.Getenv(v); s != "" {
 			if err := fset.Set(name, s); err != nil {
@@ -199,6 +204,9 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	if o.perMinute < 0 {
 		return o, errors.New("-messages-per-minute must not be negative")
+	}
+	if o.releaseDelay < 0 {
+		return o, errors.New("-release-delay must not be negative")
 	}
 	return o, nil
 }
@@ -305,6 +313,7 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		Directory:      store,
 		Questionnaires: store,
 		Messaging:      messaging,
+		Documents:      store.Documents(sqlite.WithReleaseDelay(sqlite.DemoEstablishment, o.releaseDelay)),
 		CareTeam:       store,
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: origins}},
 		Assets:         assets,

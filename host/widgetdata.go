@@ -31,7 +31,10 @@ var _ booking.Backend = (*serverBackend)(nil)
 func newServerBackend(h *Host, w http.ResponseWriter, r *http.Request) *serverBackend {
 	b := &serverBackend{h: h, w: w, r: r}
 	if s, ok := portal.SubjectFrom(r.Context()); ok {
-		b.patient, b.practitioner = s.Patient, s.Practitioner
+		b.patient = s.Patient
+	}
+	if id, ok := portal.PractitionerFrom(r.Context()); ok {
+		b.practitioner = id
 	}
 	return b
 }

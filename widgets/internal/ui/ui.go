@@ -67,6 +67,14 @@ var (
 	shortMonthsFR = [...]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
 )
 
+// ShortMonth returns the abbreviated month of t: "janv.", "Jan".
+func ShortMonth(lang string, t time.Time) string {
+	if lang == "en" {
+		return monthsEN[t.Month()-1][:3]
+	}
+	return shortMonthsFR[t.Month()-1]
+}
+
 // Weekday returns the day name of t.
 func Weekday(lang string, t time.Time) string {
 	if lang == "en" {

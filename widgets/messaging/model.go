@@ -195,6 +195,10 @@ type Model struct {
 	// recent are the messages stored since the page opened: a refresh that
 	// started before one of them was stored must not hide it.
 	recent []portal.Message
+	// drafts keeps the text typed in a conversation's composer when the
+	// person goes elsewhere, by thread, until they come back to it (in the
+	// page's memory, as the outbox).
+	drafts map[string]string
 
 	// Notice is a polite status for screen readers.
 	Notice string
@@ -439,8 +443,11 @@ func (m *Model) Apply(a Action) Cmd {
 			return nil
 		}
 		if m.Conv == nil || m.Conv.ID != a.ID {
+			m.keepDraft()
 			m.Conv = nil
 			m.resetComposer()
+			m.Body = m.drafts[a.ID]
+			delete(m.drafts, a.ID)
 		}
 		m.goTo(ScreenThread)
 		m.Loading = m.Conv == nil
@@ -461,6 +468,7 @@ func (m *Model) Apply(a Action) Cmd {
 		m.setConv(a.conv)
 		return nil
 	case Back:
+		m.keepDraft()
 		m.goTo(ScreenList)
 		m.Conv = nil
 		m.clearError()
@@ -773,7 +781,7 @@ func (m *Model) forget() {
 	m.session.Add(1)
 	m.seq++
 	m.Patient, m.Practitioner = nil, nil
-	m.Threads, m.Conv, m.recent = nil, nil, nil
+	m.Threads, m.Conv, m.recent, m.drafts = nil, nil, nil, nil
 	m.Screen, m.Offline, m.refreshing = ScreenList, false, false
 	m.DemoChoice = ""
 	m.resetComposer()
@@ -983,6 +991,17 @@ func (m *Model) mine(a portal.Author) bool {
 		return a.ID == m.Practitioner.ID
 	}
 	return false
+}
+
+// keepDraft keeps the open conversation's unsent text for a return to it.
+func (m *Model) keepDraft() {
+	if m.Screen != ScreenThread || m.Conv == nil || strings.TrimSpace(m.Body) == "" {
+		return
+	}
+	if m.drafts == nil {
+		m.drafts = map[string]string{}
+	}
+	m.drafts[m.Conv.ID] = m.Body
 }
 
 func (m *Model) resetComposer() {

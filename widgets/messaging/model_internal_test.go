@@ -226,3 +226,22 @@ func TestSizesAreInTheLimitsUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestADraftWaitsForTheReturnToItsThread(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Apply(Action{Kind: TypeBody, Value: "half a question"})
+	m.Apply(Action{Kind: Back})
+	m.Apply(Action{Kind: Open, ID: "thr-b"})
+	if m.Body != "" {
+		t.Fatalf("thr-a's draft shows in thr-b: %q", m.Body)
+	}
+	m.Apply(Action{Kind: opened, seq: m.seq, conv: &portal.Conversation{Thread: portal.Thread{ID: "thr-b"}}})
+	m.Apply(Action{Kind: Open, ID: "thr-a"})
+	if m.Body != "half a question" {
+		t.Fatalf("back in thr-a, the composer holds %q", m.Body)
+	}
+	m.Apply(Action{Kind: signedOut})
+	if len(m.drafts) != 0 || m.Body != "" {
+		t.Fatal("drafts outlive the session")
+	}
+}

@@ -2,36 +2,13 @@
 // uses it: the demo hospital page (one origin) embeds the widget served by the
 // Parcours host (another origin). Started by e2e_test.go, which passes
 // SITE_URL, HOST_URL and, optionally, SCREENSHOT (a PNG path to write).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
+import { SITE, HOST, OTHER_SITE, newPage as openPage } from './browser.mjs';
 
-const SITE = process.env.SITE_URL;
-const HOST = process.env.HOST_URL;
-const OTHER_SITE = process.env.OTHER_SITE_URL; // the same page on an origin the host does not allow
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-assert.ok(SITE && HOST, 'SITE_URL and HOST_URL are required');
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-// newPage opens a page that records console errors (CSP violations among them).
-async function newPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 420, height: 900 }, acceptDownloads: true, ...options });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(e.message));
-  return page;
-}
+// newPage opens a page that accepts downloads (the .ics).
+const newPage = (options = {}) => openPage({ acceptDownloads: true, ...options });
 
 const widget = (page) => page.frameLocator('parcours-booking iframe');
 

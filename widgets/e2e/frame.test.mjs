@@ -5,24 +5,9 @@
 // navigating, which would abort the download and start it again; once the
 // Wasm arrives it hydrates the latest screen. Without an answer in place, the
 // form posts the ordinary way. Started by e2e_test.go (SITE_URL, HOST_URL).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-
-const SITE = process.env.SITE_URL;
-const HOST = process.env.HOST_URL;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-assert.ok(SITE && HOST, 'SITE_URL and HOST_URL are required');
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
+import { SITE, HOST, newPage as openPage } from './browser.mjs';
 
 // gate is a promise the test resolves when it wants.
 function gate() {
@@ -37,11 +22,8 @@ function gate() {
 // the Wasm requests, the form posts (fetch or navigation), the frame's
 // navigations, and console errors.
 async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 420, height: 900 } });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text() + ' @' + JSON.stringify(m.location())); });
-  page.on('pageerror', (e) => page.errors.push(e.message));
+  const page = await openPage({}, { withLocation: true });
+  const context = page.context();
   page.wasm = gate();
   page.wasmRequests = 0;
   await context.route(/\.wasm$/, async (route) => {

@@ -5,33 +5,9 @@
 // the patient's network fails while she writes: the message waits, shown as
 // not sent, and leaves by itself once the network is back, stored once.
 // Started by e2e_test.go (SITE_URL, HOST_URL).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-
-const SITE = process.env.SITE_URL;
-const HOST = process.env.HOST_URL;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-assert.ok(SITE && HOST, 'SITE_URL and HOST_URL are required');
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 420, height: 900 } });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(e.message));
-  return page;
-}
+import { SITE, newPage } from './browser.mjs';
 
 async function widget(page, element) {
   const frame = await (await page.locator(element + ' iframe').elementHandle()).contentFrame();

@@ -3,33 +3,9 @@
 // by a patient who reloads half-way, resumes, submits and sees the result,
 // then books the consultation it leads to. Started by e2e_test.go (SITE_URL,
 // HOST_URL).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-
-const SITE = process.env.SITE_URL;
-const HOST = process.env.HOST_URL;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-assert.ok(SITE && HOST, 'SITE_URL and HOST_URL are required');
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => { await browser?.close(); });
-
-async function newPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 420, height: 900 }, ...options });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(e.message));
-  return page;
-}
+import { SITE, HOST, newPage } from './browser.mjs';
 
 const frameOf = async (page) => (await page.locator('parcours-questionnaire iframe').elementHandle()).contentFrame();
 

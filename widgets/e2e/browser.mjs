@@ -1,0 +1,37 @@
+// What every end-to-end test file shares: the addresses e2e_test.go passes
+// (SITE_URL, HOST_URL, OTHER_SITE_URL, CHROMIUM), one headless Chromium per
+// file, and pages that record console errors (CSP violations among them).
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+export const SITE = process.env.SITE_URL;
+export const HOST = process.env.HOST_URL;
+// The same page on an origin the host does not allow.
+export const OTHER_SITE = process.env.OTHER_SITE_URL;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+assert.ok(SITE && HOST, 'SITE_URL and HOST_URL are required');
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => { await browser?.close(); });
+
+// newPage opens a page in a new context (a new person: own cookies, own
+// cache) with a phone's viewport; page.errors collects the console's errors
+// (with their source location when withLocation is set) and uncaught ones.
+export async function newPage(options = {}, { withLocation = false } = {}) {
+  const context = await browser.newContext({ viewport: { width: 420, height: 900 }, ...options });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(withLocation ? m.text() + ' @' + JSON.stringify(m.location()) : m.text());
+  });
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  return page;
+}

@@ -91,17 +91,7 @@ func (c *Booking) View() (screen string, loading, interacted bool) {
 	return string(c.M.Step), c.M.Loading, c.Interacted
 }
 
-func (c *Booking) flushEvents() {
-	if len(c.M.Events) == 0 {
-		return
-	}
-	if c.Emit != nil {
-		for _, e := range c.M.Events {
-			c.Emit(e)
-		}
-	}
-	c.M.Events = c.M.Events[:0]
-}
+func (c *Booking) flushEvents() { ui.Flush(&c.M.Events, c.Emit) }
 
 // View helpers, called by the template.
 

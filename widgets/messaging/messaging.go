@@ -124,17 +124,7 @@ func (c *Messaging) View() (screen string, loading, interacted bool) {
 	return string(c.M.Screen), c.M.Loading, c.Interacted
 }
 
-func (c *Messaging) flushEvents() {
-	if len(c.M.Events) == 0 {
-		return
-	}
-	if c.Emit != nil {
-		for _, e := range c.M.Events {
-			c.Emit(e)
-		}
-	}
-	c.M.Events = c.M.Events[:0]
-}
+func (c *Messaging) flushEvents() { ui.Flush(&c.M.Events, c.Emit) }
 
 // View helpers, called by the template.
 

@@ -96,17 +96,7 @@ func (c *Questionnaire) Change(event vugu.DOMEvent, kind, key string) {
 // Running reports how many backend calls are under way (under the lock).
 func (c *Questionnaire) Running() int { return c.drive().Running() }
 
-func (c *Questionnaire) flushEvents() {
-	if len(c.M.Events) == 0 {
-		return
-	}
-	if c.Emit != nil {
-		for _, e := range c.M.Events {
-			c.Emit(e)
-		}
-	}
-	c.M.Events = c.M.Events[:0]
-}
+func (c *Questionnaire) flushEvents() { ui.Flush(&c.M.Events, c.Emit) }
 
 // View helpers, called by the template.
 

@@ -74,3 +74,18 @@ func (d *Driver[A, B]) Start(ee vugu.EventEnv, first A) {
 		ee.UnlockRender()
 	}()
 }
+
+// Flush hands a machine's pending events to emit, in order, and empties
+// the list; with emit nil (no page listens) they are dropped. The widgets
+// call it after each transition, under the lock.
+func Flush[E any](events *[]E, emit func(E)) {
+	if len(*events) == 0 {
+		return
+	}
+	if emit != nil {
+		for _, e := range *events {
+			emit(e)
+		}
+	}
+	*events = (*events)[:0]
+}

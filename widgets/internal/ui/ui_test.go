@@ -64,3 +64,17 @@ func TestDateUsesOwnOffset(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestFlush(t *testing.T) {
+	events := []string{"a", "b"}
+	var got []string
+	Flush(&events, func(e string) { got = append(got, e) })
+	if len(events) != 0 || len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("flushed %q, left %q", got, events)
+	}
+	events = append(events, "c")
+	Flush(&events, nil)
+	if len(events) != 0 {
+		t.Fatalf("with no listener, %q left", events)
+	}
+}

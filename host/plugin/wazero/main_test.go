@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -172,6 +173,13 @@ func load(t testing.TB, cfg wazeroplugin.Config, plugins ...wazeroplugin.PluginC
 	for i := range plugins {
 		if plugins[i].Path == "" {
 			plugins[i].Path = wasmPath[plugins[i].Name]
+		}
+		if plugins[i].Timeout == 0 {
+			// The production default (100 ms) is a budget for a quiet
+			// server; under -race, beside the other packages' tests on two
+			// cores, a plain booking rule has run past it. The tests of the
+			// deadline set their own.
+			plugins[i].Timeout = 5 * time.Second
 		}
 	}
 	cfg.Plugins = plugins

@@ -29,6 +29,9 @@ import (
 // bytes: a title, names and field names.
 const documentBodyOverhead = 16 << 10
 
+// DefaultUploadsPerHour is Config.UploadsPerHour's default.
+const DefaultUploadsPerHour = 20
+
 // maxDocumentSize is the largest file d accepts: its MaxDocumentSize() when
 // it has that method, else portal.DefaultMaxDocumentSize.
 func maxDocumentSize(d portal.Documents) int64 {
@@ -353,13 +356,17 @@ func noQuery(v url.Values) error {
 // document when this request stored it, 200 for a retry of one stored
 // before (same client_id, same request).
 func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
-	d, _, err := h.documentsSide(r, portal.AuthorPatient)
+	d, who, err := h.documentsSide(r, portal.AuthorPatient)
 	if err != nil {
 		return err
 	}
 	est, err := h.establishment(r)
 	if err != nil {
 		return err
+	}
+	if wait, ok := h.uploadRate.take(rateKey(who)); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		return portal.Errorf(portal.ErrRateLimited, "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour)
 	}
 	body, err := decodeJSON[client.UploadBody](r, h.documentLimit)
 	if err != nil {
@@ -380,6 +387,7 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/api/v1/documents/"+url.PathEscape(doc.ID))
 	if slices.ContainsFunc(before, func(x portal.Document) bool { return x.ID == doc.ID }) {
+		h.uploadRate.refund(rateKey(who))
 		writeJSON(w, http.StatusOK, doc)
 		return nil
 	}

@@ -377,6 +377,45 @@ func TestDocumentUploadStatus(t *testing.T) {
 	}
 }
 
+// TestDocumentUploadRateLimit: a patient uploads UploadsPerHour documents
+// in a burst, then one every 60/N minutes; a retry of a stored upload
+// spends nothing; other patients count apart.
+func TestDocumentUploadRateLimit(t *testing.T) {
+	th := newDocumentsHost(t, 0, func(cfg *hostConfig) { cfg.UploadsPerHour = 2 })
+	pat := patientSession(t, th, messagingPatients[0])
+	other := patientSession(t, th, messagingPatients[1])
+	docs := "/api/v1/establishments/" + sqlite.DemoEstablishment + "/documents"
+	upload := func(s *session, id string) reply {
+		pdf := append(slices.Clone(testPDF), id...) // distinct content per upload
+		return s.do("POST", docs, "application/json", uploadJSON("maternite", id, "ordonnance.pdf", "application/pdf", pdf))
+	}
+	pat.mustStatus(upload(pat, "rate-upload-1"), 201)
+	pat.mustStatus(upload(pat, "rate-upload-2"), 201)
+	r := upload(pat, "rate-upload-3")
+	if r.status != 429 || errorCode(t, r.body) != portal.ErrRateLimited || r.header.Get("Retry-After") != "1800" {
+		t.Fatalf("3rd upload in an hour: %d, Retry-After %q: %s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	other.mustStatus(upload(other, "rate-upload-other"), 201)
+	// Half an hour brings one token back.
+	th.Clock.Set(th.Clock.Now().Add(30 * time.Minute))
+	pat.mustStatus(upload(pat, "rate-upload-3"), 201)
+	// Retries of a stored upload give their token back: with one token,
+	// any number of them, then a new upload still goes through.
+	th.Clock.Set(th.Clock.Now().Add(30 * time.Minute))
+	for range 3 {
+		pat.mustStatus(upload(pat, "rate-upload-3"), 200)
+	}
+	pat.mustStatus(upload(pat, "rate-upload-4"), 201)
+	if r := upload(pat, "rate-upload-5"); r.status != 429 {
+		t.Errorf("over the limit again: %d", r.status)
+	}
+	var list client.DocumentList
+	json.Unmarshal(pat.mustStatus(pat.do("GET", docs+"?type=patient_document", "", ""), 200).body, &list)
+	if len(list.Documents) != 4 {
+		t.Errorf("%d uploads stored, want 4", len(list.Documents))
+	}
+}
+
 // TestDocumentsUnservedEstablishment: on a host that does not serve a
 // document's establishment, every route of the document answers its own
 // patient and a practitioner of its service exactly as random unknown ids;

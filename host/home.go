@@ -44,6 +44,12 @@ func InboxSnippet(base, establishment, lang string) string {
 	return snippet(base, "parcours-inbox", [][2]string{{"establishment", establishment}, {"lang", lang}})
 }
 
+// DocumentsSnippet is Snippet for <parcours-documents>: a patient's
+// documents and results (and, for practitioners, the release of held ones).
+func DocumentsSnippet(base, establishment, lang string) string {
+	return snippet(base, "parcours-documents", [][2]string{{"establishment", establishment}, {"lang", lang}})
+}
+
 // snippet writes the loader's script tag and one element with the
 // non-empty attributes, escaped.
 func snippet(base, element string, attrs [][2]string) string {

@@ -70,6 +70,11 @@ type Config struct {
 	// rate_limited with Retry-After. Default 10. The buckets live in this
 	// host's memory: each host instance counts on its own.
 	MessagesPerMinute int
+	// UploadsPerHour bounds the documents one patient may upload, the same
+	// way (a burst of that many, then one every 60/N minutes; a retry of a
+	// stored upload is free). Beyond, 429 rate_limited with Retry-After.
+	// Default 20.
+	UploadsPerHour int
 
 	// Establishments lists the establishments this host serves and, for each,
 	// the origins of the hospital pages allowed to embed its widgets. At least one.
@@ -138,6 +143,7 @@ type Host struct {
 	messageRate  *rateLimiter
 	// documentLimit bounds an upload's body (0 without Config.Documents).
 	documentLimit int64
+	uploadRate    *rateLimiter
 }
 
 // New returns the host's handler for cfg, or an error naming what is wrong
@@ -167,6 +173,9 @@ func New(cfg Config) (*Host, error) {
 	if cfg.MessagesPerMinute <= 0 {
 		cfg.MessagesPerMinute = DefaultMessagesPerMinute
 	}
+	if cfg.UploadsPerHour <= 0 {
+		cfg.UploadsPerHour = DefaultUploadsPerHour
+	}
 	h := &Host{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -191,10 +200,11 @@ func New(cfg Config) (*Host, error) {
 	h.sessions = newSessionStore(cfg.SessionIdle, cfg.SessionMax, cfg.Now)
 	if cfg.Messaging != nil {
 		h.messageLimit = messageBodyLimit(maxAttachmentSize(cfg.Messaging))
-		h.messageRate = newRateLimiter(cfg.MessagesPerMinute, cfg.Now)
+		h.messageRate = newRateLimiter(cfg.MessagesPerMinute, time.Minute, cfg.Now)
 	}
 	if cfg.Documents != nil {
 		h.documentLimit = documentBodyLimit(maxDocumentSize(cfg.Documents))
+		h.uploadRate = newRateLimiter(cfg.UploadsPerHour, time.Hour, cfg.Now)
 	}
 	assets, err := loadAssets(cfg.Assets)
 	if err != nil {

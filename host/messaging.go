@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/client"
@@ -502,75 +501,4 @@ func (h *Host) createDemoPractitionerSession(w http.ResponseWriter, r *http.Requ
 	h.log.Info("demo sign-in", "practitioner", p.ID)
 	writeJSON(w, http.StatusOK, client.SessionBody{Practitioner: &p})
 	return nil
-}
-
-// Rate limit.
-
-// maxIdleBuckets is the number of buckets above which take drops the full
-// ones (of people who wrote nothing for a minute): memory stays bounded by
-// the people writing in the last minute.
-const maxIdleBuckets = 4096
-
-// rateLimiter is a token bucket per key: perMinute tokens at most, refilled
-// at perMinute a minute. It lives in the host's memory, so each host
-// instance counts on its own (the Workers runtime moves it to a Durable
-// Object).
-type rateLimiter struct {
-	mu        sync.Mutex
-	perMinute float64
-	now       func() time.Time
-	buckets   map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time // when tokens was counted
-}
-
-func newRateLimiter(perMinute int, now func() time.Time) *rateLimiter {
-	return &rateLimiter{perMinute: float64(perMinute), now: now, buckets: map[string]*bucket{}}
-}
-
-// refill brings b's tokens up to now.
-func (l *rateLimiter) refill(b *bucket, now time.Time) {
-	if elapsed := now.Sub(b.at); elapsed > 0 {
-		b.tokens = min(l.perMinute, b.tokens+elapsed.Minutes()*l.perMinute)
-	}
-	b.at = now
-}
-
-// take spends a token of key; without one, it reports how long until the
-// next one.
-func (l *rateLimiter) take(key string) (wait time.Duration, ok bool) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, found := l.buckets[key]
-	if !found {
-		if len(l.buckets) >= maxIdleBuckets {
-			for k, v := range l.buckets {
-				if l.refill(v, now); v.tokens >= l.perMinute {
-					delete(l.buckets, k)
-				}
-			}
-		}
-		b = &bucket{tokens: l.perMinute, at: now}
-		l.buckets[key] = b
-	}
-	l.refill(b, now)
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0, true
-	}
-	return time.Duration((1 - b.tokens) / l.perMinute * float64(time.Minute)), false
-}
-
-// refund gives back a token spent by a call that stored nothing new (a
-// retry of a stored message).
-func (l *rateLimiter) refund(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.buckets[key]; ok {
-		b.tokens = min(l.perMinute, b.tokens+1)
-	}
 }

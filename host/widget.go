@@ -21,6 +21,7 @@ import (
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/documents"
 	"github.com/parcours-sante/parcours/widgets/messaging"
 	"github.com/parcours-sante/parcours/widgets/questionnaire"
 	"github.com/parcours-sante/parcours/widgets/vdom"
@@ -116,6 +117,27 @@ var widgetSpecs = map[string]widgetSpec{
 	},
 	"messages": messagingSpec(messaging.Patient, [2]string{"Messagerie", "Messages"}),
 	"inbox":    messagingSpec(messaging.CareTeam, [2]string{"Messages des patients", "Patient messages"}),
+	"documents": {
+		title: [2]string{"Documents et résultats", "Documents and results"},
+		// The first screen (the list, or the sign-in) is preloaded; its
+		// controls need the Wasm.
+		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
+			newModel := func() *documents.Model {
+				m := documents.NewModel(p.lang, p.est)
+				m.Now = p.now
+				if b.h.cfg.Documents != nil {
+					m.MaxDocument = maxDocumentSize(b.h.cfg.Documents)
+				}
+				return m
+			}
+			m := newModel()
+			snap := documents.Preload(ctx, m, b)
+			if snap == nil {
+				return &documents.Documents{M: newModel()}, nil, nil
+			}
+			return &documents.Documents{M: m, Backend: b}, snap, nil
+		},
+	},
 }
 
 // messagingSpec is the spec of a messaging widget: the first screen (the
@@ -412,6 +434,9 @@ func (h *Host) documentHeaders(w http.ResponseWriter, establishment, nonce strin
 		"img-src 'self' data:",
 		"font-src 'self'",
 		"connect-src 'self'",
+		// The documents widget shows a PDF or a text in a frame of the
+		// host's own origin (the file itself served with a sandboxing CSP).
+		"frame-src 'self'",
 		"base-uri 'none'",
 		"form-action 'self'",
 		"object-src 'none'",

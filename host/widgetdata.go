@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/documents"
 	"github.com/parcours-sante/parcours/widgets/messaging"
 	"github.com/parcours-sante/parcours/widgets/questionnaire"
 )
@@ -171,7 +173,7 @@ var _ messaging.Backend = (*serverBackend)(nil)
 
 // preloadOnly answers the calls a preload never makes.
 func preloadOnly() error {
-	return portal.Errorf(portal.ErrMethodNotAllowed, "messaging actions go through the API")
+	return portal.Errorf(portal.ErrMethodNotAllowed, "widget actions go through the API")
 }
 
 // messaging is the configured store, or an error when there is none.
@@ -237,4 +239,59 @@ func (b *serverBackend) Close(context.Context, string) (portal.Thread, error) {
 
 func (b *serverBackend) AttachmentURL(message, attachment string) string {
 	return "/api/v1/messages/" + url.PathEscape(message) + "/attachments/" + url.PathEscape(attachment)
+}
+
+var _ documents.Backend = (*serverBackend)(nil)
+
+// The documents widget's first screen is preloaded (reads); its actions run
+// in the browser, through the API.
+
+// documents is the configured store for an establishment the host serves,
+// or the error the API would answer.
+func (b *serverBackend) documents(est string) (portal.Documents, error) {
+	if b.h.cfg.Documents == nil {
+		return nil, portal.Errorf(portal.ErrNotFound, "no documents configured")
+	}
+	if !b.h.serves(est) {
+		return nil, portal.Errorf(portal.ErrNotFound, "establishment %q", est)
+	}
+	return b.h.cfg.Documents, nil
+}
+
+func (b *serverBackend) Documents(ctx context.Context, est string, f portal.DocumentFilter) ([]portal.Document, error) {
+	d, err := b.documents(est)
+	if err != nil {
+		return nil, err
+	}
+	return d.Documents(b.as(ctx), est, f)
+}
+
+func (b *serverBackend) Analytes(ctx context.Context, est string) ([]portal.Analyte, error) {
+	d, err := b.documents(est)
+	if err != nil {
+		return nil, err
+	}
+	return d.Analytes(b.as(ctx), est)
+}
+
+func (b *serverBackend) Trend(context.Context, string, string) (portal.Trend, error) {
+	return portal.Trend{}, preloadOnly()
+}
+
+func (b *serverBackend) MarkDocumentSeen(context.Context, string) error { return preloadOnly() }
+
+func (b *serverBackend) UploadDocument(context.Context, portal.NewUpload) (portal.Document, error) {
+	return portal.Document{}, preloadOnly()
+}
+
+func (b *serverBackend) ReleaseDocument(context.Context, string) (portal.Document, error) {
+	return portal.Document{}, preloadOnly()
+}
+
+func (b *serverBackend) DocumentContentURL(id string, inline bool) string {
+	return client.DocumentContentPath(id, inline)
+}
+
+func (b *serverBackend) DocumentImageURL(document, image string, inline bool) string {
+	return client.DocumentImagePath(document, image, inline)
 }

@@ -90,13 +90,23 @@ func (c *Client) Document(ctx context.Context, id string) (portal.Document, erro
 // for a link the browser follows (with the session cookie); inline asks
 // for Content-Disposition inline, to show it in a frame of the widget.
 func (c *Client) DocumentContentURL(id string, inline bool) string {
-	return c.base + documentPath(id) + "/content" + dispositionQuery(inline)
+	return c.base + DocumentContentPath(id, inline)
+}
+
+// DocumentContentPath is DocumentContentURL's path, on the host's origin.
+func DocumentContentPath(id string, inline bool) string {
+	return documentPath(id) + "/content" + dispositionQuery(inline)
 }
 
 // DocumentImageURL returns the address of an image of a document, as
 // DocumentContentURL does for its file.
 func (c *Client) DocumentImageURL(documentID, imageID string, inline bool) string {
-	return c.base + documentPath(documentID) + "/images/" + url.PathEscape(imageID) + dispositionQuery(inline)
+	return c.base + DocumentImagePath(documentID, imageID, inline)
+}
+
+// DocumentImagePath is DocumentImageURL's path, on the host's origin.
+func DocumentImagePath(documentID, imageID string, inline bool) string {
+	return documentPath(documentID) + "/images/" + url.PathEscape(imageID) + dispositionQuery(inline)
 }
 
 func dispositionQuery(inline bool) string {

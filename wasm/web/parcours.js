@@ -4,6 +4,7 @@
  * <parcours-questionnaire establishment="chu-exemple" questionnaire="maternite-inscription"></parcours-questionnaire>
  * <parcours-messages establishment="chu-exemple" service="maternite"></parcours-messages>
  * <parcours-inbox establishment="chu-exemple"></parcours-inbox>
+ * <parcours-documents establishment="chu-exemple"></parcours-documents>
  * Each widget renders in an iframe on the Parcours host's origin, so the page's
  * own scripts never see health data. Events carry only non-health data. */
 (function () {
@@ -38,6 +39,12 @@
       attrs: ['establishment'],
       title: { fr: 'Messages des patients', en: 'Patient messages' },
       events: ['parcours:message-sent']
+    },
+    'parcours-documents': {
+      path: '/w/documents',
+      attrs: ['establishment'],
+      title: { fr: 'Documents et r\u00e9sultats', en: 'Documents and results' },
+      events: ['parcours:document-uploaded', 'parcours:document-released']
     }
   };
   // The detail of each event: its keys, all strings, never health data.
@@ -45,7 +52,9 @@
     'parcours:booked': ['appointment', 'start'],
     'parcours:cancelled': ['appointment', 'start'],
     'parcours:submitted': ['questionnaire', 'response'],
-    'parcours:message-sent': ['thread', 'message']
+    'parcours:message-sent': ['thread', 'message'],
+    'parcours:document-uploaded': ['document'],
+    'parcours:document-released': ['document']
   };
   // Theme custom properties read on the element and passed to the frame.
   var THEME = ['primary', 'on-primary', 'background', 'surface', 'text', 'error', 'font', 'radius'];

@@ -84,6 +84,7 @@ func TestBookingInChromium(t *testing.T) {
 		Questionnaires: store,
 		Messaging:      store.Messaging(),
 		CareTeam:       store,
+		Documents:      store.Documents(),
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL}}},
 		Assets:         os.DirFS(assets),
 		DemoSignIn:     true,
@@ -100,7 +101,7 @@ func TestBookingInChromium(t *testing.T) {
 
 	runCtx, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
-	files := []string{"booking.test.mjs", "questionnaire.test.mjs", "frame.test.mjs", "messaging.test.mjs"}
+	files := []string{"booking.test.mjs", "questionnaire.test.mjs", "frame.test.mjs", "messaging.test.mjs", "documents.test.mjs"}
 	if only := os.Getenv("PARCOURS_E2E_FILES"); only != "" {
 		files = strings.Fields(only) // a developer's shortcut: PARCOURS_E2E_FILES=messaging.test.mjs
 	}

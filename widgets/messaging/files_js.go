@@ -5,6 +5,8 @@ package messaging
 import (
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/js"
+
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // PickFiles reads the files chosen in the file input, in a goroutine (the
@@ -44,30 +46,11 @@ func (c *Messaging) PickFiles(event vugu.DOMEvent) {
 		for _, p := range picks {
 			f := File{Name: p.name, Size: p.size}
 			if p.size <= limit {
-				f.Content = readFile(p.file)
+				f.Content = ui.ReadFile(p.file)
 			}
 			files = append(files, f)
 		}
 		// The files over the count are refused by the model, unread.
 		c.Attach(ee, seq, len(picks), append(files, skipped...))
 	}()
-}
-
-// readFile awaits a File's arrayBuffer(); nil if the browser could not read
-// it (the file is then refused as not a valid PDF, JPEG or PNG).
-func readFile(f js.Value) []byte {
-	done := make(chan js.Value, 1)
-	then := js.FuncOf(func(this js.Value, args []js.Value) any { done <- args[0]; return nil })
-	catch := js.FuncOf(func(this js.Value, args []js.Value) any { done <- js.Null(); return nil })
-	defer then.Release()
-	defer catch.Release()
-	f.Call("arrayBuffer").Call("then", then, catch)
-	buf := <-done
-	if buf.IsNull() || buf.IsUndefined() {
-		return nil
-	}
-	arr := js.Global().Get("Uint8Array").New(buf)
-	b := make([]byte, arr.Length())
-	js.CopyBytesToGo(b, arr)
-	return b
 }

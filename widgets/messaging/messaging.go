@@ -64,16 +64,7 @@ func (c *Messaging) Init(ctx vugu.InitCtx) {
 		every = DefaultPollEvery
 	}
 	if every > 0 {
-		go func() {
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for range t.C {
-				if c.Hidden != nil && c.Hidden() {
-					continue
-				}
-				c.Poll(ee)
-			}
-		}()
+		go ui.Every(every, c.Hidden, func() { c.Poll(ee) })
 	}
 }
 
@@ -448,33 +439,16 @@ func (c *Messaging) FileURL(msg portal.Message, f portal.AttachmentMeta) string 
 
 // FileLabel names a stored attachment with its size.
 func (c *Messaging) FileLabel(f portal.AttachmentMeta) string {
-	return c.tf("download", f.Name, size(c.M.Lang, f.Size))
+	return c.tf("download", f.Name, ui.Size(c.M.Lang, f.Size))
 }
 
 // LocalFileLabel names a chosen file with its size.
 func (c *Messaging) LocalFileLabel(f File) string {
-	return c.tf("file-size", f.Name, size(c.M.Lang, f.Size))
+	return c.tf("file-size", f.Name, ui.Size(c.M.Lang, f.Size))
 }
 
 // RemoveLabel labels the button removing a chosen file.
 func (c *Messaging) RemoveLabel(f File) string { return c.tf("remove-file", f.Name) }
-
-// size formats a byte count as patients read it, in the binary units the
-// limit is given in: "320 ko", "2,4 Mo".
-func size(lang string, n int64) string {
-	unitB, unitK, unitM, sep := " o", " ko", " Mo", ","
-	if lang == "en" {
-		unitB, unitK, unitM, sep = " B", " KB", " MB", "."
-	}
-	switch {
-	case n < 1<<10:
-		return strconv.FormatInt(n, 10) + unitB
-	case n < 1<<20:
-		return strconv.FormatInt((n+1<<10-1)>>10, 10) + unitK
-	}
-	tenths := (n*10 + 1<<19) >> 20
-	return strconv.FormatInt(tenths/10, 10) + sep + strconv.FormatInt(tenths%10, 10) + unitM
-}
 
 // AttachHint states the attachment rules.
 func (c *Messaging) AttachHint() string {

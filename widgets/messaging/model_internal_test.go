@@ -219,14 +219,6 @@ func TestFilesReadForAScreenLeftAreDropped(t *testing.T) {
 	}
 }
 
-func TestSizesAreInTheLimitsUnits(t *testing.T) {
-	for n, want := range map[int64]string{512: "512 o", 2048: "2 ko", 10 << 20: "10,0 Mo", 2_500_000: "2,4 Mo"} {
-		if got := size("fr", n); got != want {
-			t.Errorf("size(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestADraftWaitsForTheReturnToItsThread(t *testing.T) {
 	m := signedInAs("pat-a", "thr-a")
 	m.Apply(Action{Kind: TypeBody, Value: "half a question"})

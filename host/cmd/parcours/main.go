@@ -89,6 +89,7 @@ type options struct {
 	seed       bool
 	logLevel   string
 	perMinute  int // host.Config.MessagesPerMinute (0: its default)
+	perHour    int // host.Config.UploadsPerHour (0: its default)
 	// releaseDelay releases a sensitive document by itself that long after
 	// it was filed (sqlite.WithReleaseDelay); 0: only a practitioner does.
 	releaseDelay time.Duration
@@ -175,12 +176,14 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	o.smtp.register(fset)
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fset.IntVar(&o.perMinute, "messages-per-minute", 0, "messages one person may write per minute (burst and refill); 0 is 10 (env PARCOURS_MESSAGES_PER_MINUTE)")
+	fset.IntVar(&o.perHour, "uploads-per-hour", 0, "documents one patient may upload per hour (burst and refill); 0 is 20 (env PARCOURS_UPLOADS_PER_HOUR)")
 	fset.DurationVar(&o.releaseDelay, "release-delay", 0, "a sensitive result is shown to its patient that long after it was filed if no practitioner released it before, e.g. 720h; 0 (the default): only a practitioner releases it (env PARCOURS_RELEASE_DELAY)")
 	// Flags whose default may come from the environment and needs parsing.
 	for name, v := range map[string]string{
 		"notify-lease":        "PARCOURS_NOTIFY_LEASE",
 		"notify-interval":     "PARCOURS_NOTIFY_INTERVAL",
 		"messages-per-minute": "PARCOURS_MESSAGES_PER_MINUTE",
+		"uploads-per-hour":    "PARCOURS_UPLOADS_PER_HOUR",
 		"release-delay":       "PARCOURS_RELEASE_DELAY",
 	} {
 		if s := os.Getenv(v); s != "" {
@@ -204,6 +207,9 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	if o.perMinute < 0 {
 		return o, errors.New("-messages-per-minute must not be negative")
+	}
+	if o.perHour < 0 {
+		return o, errors.New("-uploads-per-hour must not be negative")
 	}
 	if o.releaseDelay < 0 {
 		return o, errors.New("-release-delay must not be negative")
@@ -320,7 +326,7 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		DemoSignIn:     o.demoSignIn,
 		Logger:         log,
 	}
-	cfg.MessagesPerMinute = o.perMinute
+	cfg.MessagesPerMinute, cfg.UploadsPerHour = o.perMinute, o.perHour
 	if plugins != nil {
 		cfg.Plugins = plugins // closed by h.Close
 	}
@@ -343,8 +349,8 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		servers = append(servers, newServer(site, log))
 		listeners = append(listeners, siteLn)
 		siteURL := "http://" + siteLn.Addr().String()
-		fmt.Fprintf(out, "Parcours demo\n  hospital page: %s/   (English: %s/en/)\n  questionnaire: %s/inscription/\n  messages:      %s/messagerie/   (care team: %s/equipe/)\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
-			siteURL, siteURL, siteURL, siteURL, siteURL, hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
+		fmt.Fprintf(out, "Parcours demo\n  hospital page: %s/   (English: %s/en/)\n  questionnaire: %s/inscription/\n  messages:      %s/messagerie/   (care team: %s/equipe/)\n  documents:     %s/documents/\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
+			siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
 	} else {
 		fmt.Fprintf(out, "Parcours host listening on %s\n%s", hostOrigin, banner.String())
 	}
@@ -410,7 +416,7 @@ func snippet(args []string, out io.Writer) error {
 	est := fset.String("establishment", sqlite.DemoEstablishment, "establishment id")
 	service := fset.String("service", "", "service id to preselect (optional)")
 	quest := fset.String("questionnaire", "", "a questionnaire id: embed <parcours-questionnaire> instead of <parcours-booking>")
-	widget := fset.String("widget", "", "booking (default), questionnaire, messages or inbox")
+	widget := fset.String("widget", "", "booking (default), questionnaire, messages, inbox or documents")
 	lang := fset.String("lang", "fr", "fr or en")
 	if err := fset.Parse(args); err != nil {
 		return err
@@ -430,8 +436,10 @@ func snippet(args []string, out io.Writer) error {
 		fmt.Fprint(out, host.MessagesSnippet(*base, *est, *service, *lang))
 	case "inbox":
 		fmt.Fprint(out, host.InboxSnippet(*base, *est, *lang))
+	case "documents":
+		fmt.Fprint(out, host.DocumentsSnippet(*base, *est, *lang))
 	default:
-		return fmt.Errorf("snippet: unknown widget %q (booking, questionnaire, messages or inbox)", *widget)
+		return fmt.Errorf("snippet: unknown widget %q (booking, questionnaire, messages, inbox or documents)", *widget)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/documents"
 	"github.com/parcours-sante/parcours/widgets/messaging"
 	"github.com/parcours-sante/parcours/widgets/questionnaire"
 	"github.com/parcours-sante/parcours/widgets/vdom"
@@ -117,6 +118,20 @@ func main() {
 			Hidden: func() bool { return doc.Get("hidden").Truthy() },
 		}
 		var snap messaging.Snapshot
+		if state(&snap) {
+			c.M.Hydrate(&snap)
+		}
+		comp = c
+	case "documents":
+		c := &documents.Documents{
+			M:       documents.NewModel(lang, attr("data-establishment")),
+			Backend: backend, Ctx: context.Background(),
+			Emit: func(e documents.Event) {
+				emit(e.Name, map[string]any{"document": e.Document})
+			},
+			Hidden: func() bool { return doc.Get("hidden").Truthy() },
+		}
+		var snap documents.Snapshot
 		if state(&snap) {
 			c.M.Hydrate(&snap)
 		}

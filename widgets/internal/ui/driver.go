@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/vugu/vugu"
 )
@@ -88,4 +89,18 @@ func Flush[E any](events *[]E, emit func(E)) {
 		}
 	}
 	*events = (*events)[:0]
+}
+
+// Every calls tick every period, in a goroutine, while the page is visible
+// (hidden, when set, reports that it is not: a phone in a pocket need not
+// poll); it never returns. tick takes the renderer's lock itself.
+func Every(period time.Duration, hidden func() bool, tick func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for range t.C {
+		if hidden != nil && hidden() {
+			continue
+		}
+		tick()
+	}
 }

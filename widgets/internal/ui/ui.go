@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -59,6 +60,18 @@ func ShortDate(lang string, t time.Time) string {
 		return fmt.Sprintf("%s %d %s", daysEN[t.Weekday()][:3], t.Day(), monthsEN[t.Month()-1][:3])
 	}
 	return fmt.Sprintf("%s %d %s", shortDaysFR[t.Weekday()], t.Day(), shortMonthsFR[t.Month()-1])
+}
+
+// DayMonthYear formats "20 déc. 2025" / "20 Dec 2025": a date in a list
+// or a table that may span years.
+func DayMonthYear(lang string, t time.Time) string {
+	return fmt.Sprintf("%d %s %d", t.Day(), ShortMonth(lang, t), t.Year())
+}
+
+// MonthYear formats "novembre 2026" / "November 2026", for headings of
+// months.
+func MonthYear(lang string, t time.Time) string {
+	return fmt.Sprintf("%s %d", month(lang, t), t.Year())
 }
 
 // French abbreviations as the Imprimerie nationale writes them.
@@ -122,4 +135,21 @@ func DecodeState[T any](s string, max int) (T, error) {
 		return st, err
 	}
 	return st, nil
+}
+
+// Size formats a byte count as patients read it, in the binary units file
+// limits are given in: "320 ko", "2,4 Mo" ("320 KB", "2.4 MB" in English).
+func Size(lang string, n int64) string {
+	unitB, unitK, unitM, sep := " o", " ko", " Mo", ","
+	if lang == "en" {
+		unitB, unitK, unitM, sep = " B", " KB", " MB", "."
+	}
+	switch {
+	case n < 1<<10:
+		return strconv.FormatInt(n, 10) + unitB
+	case n < 1<<20:
+		return strconv.FormatInt((n+1<<10-1)>>10, 10) + unitK
+	}
+	tenths := (n*10 + 1<<19) >> 20
+	return strconv.FormatInt(tenths/10, 10) + sep + strconv.FormatInt(tenths%10, 10) + unitM
 }

@@ -78,3 +78,30 @@ func TestFlush(t *testing.T) {
 		t.Fatalf("with no listener, %q left", events)
 	}
 }
+
+func TestSizesAreInTheLimitsUnits(t *testing.T) {
+	for _, c := range []struct {
+		lang string
+		n    int64
+		want string
+	}{
+		{"fr", 512, "512 o"}, {"fr", 2048, "2 ko"}, {"fr", 10 << 20, "10,0 Mo"}, {"fr", 2_500_000, "2,4 Mo"},
+		{"en", 512, "512 B"}, {"en", 2_500_000, "2.4 MB"},
+	} {
+		if got := Size(c.lang, c.n); got != c.want {
+			t.Errorf("Size(%s, %d) = %q, want %q", c.lang, c.n, got, c.want)
+		}
+	}
+}
+
+func TestDatesWithYears(t *testing.T) {
+	d := time.Date(2025, time.December, 20, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ got, want string }{
+		{DayMonthYear("fr", d), "20 déc. 2025"}, {DayMonthYear("en", d), "20 Dec 2025"},
+		{MonthYear("fr", d), "décembre 2025"}, {MonthYear("en", d), "December 2025"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package host
+
+import (
+	"sync"
+	"time"
+)
+
+// maxIdleBuckets is the number of buckets above which take drops the full
+// ones (of people who did nothing for a whole period): memory stays bounded
+// by the people active in the last period.
+const maxIdleBuckets = 4096
+
+// rateLimiter is a token bucket per key: burst tokens at most, refilled at
+// burst per period. It lives in the host's memory, so each host
+// instance counts on its own (the Workers runtime moves it to a Durable
+// Object).
+type rateLimiter struct {
+	mu      sync.Mutex
+	burst   float64
+	period  time.Duration
+	now     func() time.Time
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time // when tokens was counted
+}
+
+func newRateLimiter(burst int, period time.Duration, now func() time.Time) *rateLimiter {
+	return &rateLimiter{burst: float64(burst), period: period, now: now, buckets: map[string]*bucket{}}
+}
+
+// refill brings b's tokens up to now.
+func (l *rateLimiter) refill(b *bucket, now time.Time) {
+	if elapsed := now.Sub(b.at); elapsed > 0 {
+		b.tokens = min(l.burst, b.tokens+float64(elapsed)/float64(l.period)*l.burst)
+	}
+	b.at = now
+}
+
+// take spends a token of key; without one, it reports how long until the
+// next one.
+func (l *rateLimiter) take(key string) (wait time.Duration, ok bool) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, found := l.buckets[key]
+	if !found {
+		if len(l.buckets) >= maxIdleBuckets {
+			for k, v := range l.buckets {
+				if l.refill(v, now); v.tokens >= l.burst {
+					delete(l.buckets, k)
+				}
+			}
+		}
+		b = &bucket{tokens: l.burst, at: now}
+		l.buckets[key] = b
+	}
+	l.refill(b, now)
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) / l.burst * float64(l.period)), false
+}
+
+// refund gives back a token spent by a call that stored nothing new (a
+// retry of a stored message or document).
+func (l *rateLimiter) refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[key]; ok {
+		b.tokens = min(l.burst, b.tokens+1)
+	}
+}

@@ -1,0 +1,161 @@
+package documents
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// fake answers the calls the model's effects make in these tests; the
+// rest are not called.
+type fake struct {
+	Backend
+	uploads []portal.NewUpload
+	fail    error
+}
+
+func (f *fake) UploadDocument(_ context.Context, u portal.NewUpload) (portal.Document, error) {
+	f.uploads = append(f.uploads, u)
+	if f.fail != nil {
+		return portal.Document{}, f.fail
+	}
+	return portal.Document{ID: "doc-up", Title: u.Title, Type: portal.DocPatientDocument, Date: time.Now()}, nil
+}
+
+func (f *fake) Documents(context.Context, string, portal.DocumentFilter) ([]portal.Document, error) {
+	return []portal.Document{{ID: "doc-other-person"}}, nil
+}
+
+func (f *fake) Analytes(context.Context, string) ([]portal.Analyte, error) { return nil, nil }
+
+func (f *fake) MarkDocumentSeen(context.Context, string) error { return f.fail }
+
+func patientModel(docs ...portal.Document) *Model {
+	m := NewModel("fr", "est")
+	m.Loading = false
+	m.Patient = &portal.Patient{ID: "pat-a"}
+	m.Services = []portal.Service{{ID: "svc"}}
+	m.Docs = docs
+	return m
+}
+
+var pdf = []byte("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+
+// run applies a and follows its effects against b until none is left.
+func run(m *Model, b Backend, a Action) {
+	for cmd := m.Apply(a); cmd != nil; {
+		cmd = m.Apply(cmd(context.Background(), b))
+	}
+}
+
+func TestARetriedUploadKeepsItsClientIDUntilTheFormChanges(t *testing.T) {
+	m := patientModel()
+	b := &fake{fail: portal.Errorf(portal.ErrBackendUnavailable, "down")}
+	m.Apply(Action{Kind: Compose})
+	m.Apply(Action{Kind: TypeTitle, Value: "Ordonnance"})
+	m.Apply(Action{Kind: AddFile, Seq: m.Seq(), Files: []File{{Name: "o.pdf", Content: pdf, Size: int64(len(pdf))}}})
+	run(m, b, Action{Kind: Upload})
+	if m.Err == "" || m.File == nil {
+		t.Fatalf("a failed upload: err %q, file kept %v", m.Err, m.File != nil)
+	}
+	run(m, b, Action{Kind: Retry})
+	if len(b.uploads) != 2 || b.uploads[0].ClientID != b.uploads[1].ClientID {
+		t.Fatalf("a retry changed the client id: %+v", b.uploads)
+	}
+	// Another title is another upload.
+	m.Apply(Action{Kind: TypeTitle, Value: "Ordonnance du Dr X"})
+	b.fail = nil
+	run(m, b, Action{Kind: Upload})
+	if len(b.uploads) != 3 || b.uploads[2].ClientID == b.uploads[1].ClientID {
+		t.Fatalf("a changed form kept the client id: %+v", b.uploads)
+	}
+	if m.Screen != ScreenList || m.File != nil || m.Title != "" || len(m.Docs) != 1 {
+		t.Fatalf("after the upload: screen %s, file %v, title %q, %d docs", m.Screen, m.File, m.Title, len(m.Docs))
+	}
+	if b.uploads[2].File.ContentType != portal.ContentTypePDF {
+		t.Errorf("uploaded as %q", b.uploads[2].File.ContentType)
+	}
+}
+
+func TestAFileReadForALeftScreenIsDropped(t *testing.T) {
+	m := patientModel()
+	m.Apply(Action{Kind: Compose})
+	seq := m.Seq()
+	m.Apply(Action{Kind: Back})
+	m.Apply(Action{Kind: Compose})
+	m.Apply(Action{Kind: AddFile, Seq: seq, Files: []File{{Name: "o.pdf", Content: pdf, Size: int64(len(pdf))}}})
+	if m.File != nil {
+		t.Fatal("a file chosen on a screen left since was attached")
+	}
+}
+
+func TestAnAnswerAfterSignOutIsDropped(t *testing.T) {
+	m := patientModel(portal.Document{ID: "doc-a"})
+	cmd := m.Apply(Action{Kind: Refresh})
+	if cmd == nil {
+		t.Fatal("no refresh")
+	}
+	// The person signs out while the refresh is on its way.
+	m.Apply(Action{Kind: signedOut})
+	m.Apply(cmd(context.Background(), &fake{}))
+	if len(m.Docs) != 0 {
+		t.Fatalf("the previous person's refresh filled the list: %+v", m.Docs)
+	}
+}
+
+func TestOpeningMarksSeenAndAFailureKeepsItNew(t *testing.T) {
+	m := patientModel(portal.Document{ID: "doc-a", New: true})
+	run(m, &fake{fail: errors.New("network is unreachable")}, Action{Kind: Open, ID: "doc-a"})
+	if !m.Docs[0].New {
+		t.Error("a failed mark shows the document as read")
+	}
+	run(m, &fake{}, Action{Kind: Open, ID: "doc-a"})
+	if m.Docs[0].New || m.Open.New || m.NewCount() != 0 {
+		t.Error("an opened document is still new")
+	}
+}
+
+func TestAReleasedDocumentLeavesTheHeldList(t *testing.T) {
+	m := NewModel("fr", "est")
+	m.Loading = false
+	m.Practitioner = &portal.Practitioner{ID: "pr-a"}
+	held := portal.Document{ID: "doc-h", Sensitive: true, Release: portal.ReleaseHeld}
+	m.Docs = []portal.Document{held}
+	m.Apply(Action{Kind: Open, ID: "doc-h"})
+	if m.Apply(Action{Kind: ConfirmRel}) != nil {
+		t.Fatal("released without confirmation")
+	}
+	m.Apply(Action{Kind: Release})
+	if m.Apply(Action{Kind: ConfirmRel}) == nil {
+		t.Fatal("confirmed, nothing released")
+	}
+	rel := held
+	rel.Release = portal.ReleaseReleased
+	m.Apply(Action{Kind: released, seq: m.seq, doc: rel})
+	if len(m.Docs) != 0 || m.Open.Release != portal.ReleaseReleased || len(m.Events) != 1 {
+		t.Fatalf("after release: %d held, open %s, events %+v", len(m.Docs), m.Open.Release, m.Events)
+	}
+}
+
+func TestListFiltersAndCounts(t *testing.T) {
+	m := patientModel(
+		portal.Document{ID: "a", Type: portal.DocLabReport, Title: "Bilan sanguin", New: true},
+		portal.Document{ID: "b", Type: portal.DocConsultationReport, Title: "Consultation d’endocrinologie"},
+		portal.Document{ID: "c", Type: portal.DocLabReport, Title: "Bilan rénal"},
+	)
+	m.Apply(Action{Kind: FilterType, Value: "lab_report"})
+	m.Apply(Action{Kind: SearchTitle, Value: "RENAL"})
+	if got := m.Listed(); len(got) != 1 || got[0].ID != "c" {
+		t.Fatalf("listed %+v", got)
+	}
+	m.Apply(Action{Kind: FilterType, Value: "x-ray"})
+	if m.Type != portal.DocLabReport {
+		t.Errorf("an unknown type replaced the filter: %q", m.Type)
+	}
+	if m.NewCount() != 1 {
+		t.Errorf("new %d", m.NewCount())
+	}
+}

@@ -1,0 +1,62 @@
+package documents
+
+import (
+	"context"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// Snapshot is the state of the widget's first screen, computed by the host
+// while rendering the document (Preload) and handed to the browser, which
+// starts from it: no second fetch, no flash, the server's DOM is kept.
+type Snapshot struct {
+	Establishment     portal.Establishment  `json:"establishment"`
+	Services          []portal.Service      `json:"services"`
+	Patient           *portal.Patient       `json:"patient,omitempty"`
+	Practitioner      *portal.Practitioner  `json:"practitioner,omitempty"`
+	DemoPatients      []portal.Patient      `json:"demo_patients,omitempty"`
+	DemoPractitioners []portal.Practitioner `json:"demo_practitioners,omitempty"`
+	DemoChoice        string                `json:"demo_choice,omitempty"`
+	Documents         []portal.Document     `json:"documents,omitempty"`
+	Analytes          []portal.Analyte      `json:"analytes,omitempty"`
+	MaxDocument       int64                 `json:"max_document,omitempty"`
+}
+
+// Preload runs the start of the flow on the server against b, as the
+// browser would, and returns the snapshot of the first screen. It returns
+// nil when a call failed or ctx ended: the host then serves the loading
+// skeleton and the browser loads everything itself.
+func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
+	cmd := m.Apply(Action{Kind: Start})
+	if cmd == nil || ctx.Err() != nil {
+		return nil
+	}
+	m.Apply(cmd(ctx, b))
+	if m.Err != "" || m.Loading || ctx.Err() != nil {
+		return nil
+	}
+	return &Snapshot{
+		Establishment: m.Est, Services: m.Services, Patient: m.Patient, Practitioner: m.Practitioner,
+		DemoPatients: m.DemoPatients, DemoPractitioners: m.DemoPractitioners, DemoChoice: m.DemoChoice,
+		Documents: m.Docs, Analytes: m.Analytes, MaxDocument: m.MaxDocument,
+	}
+}
+
+// Hydrate sets the model from the host's snapshot of the first screen.
+func (m *Model) Hydrate(s *Snapshot) {
+	if s == nil {
+		return
+	}
+	m.Loading = false
+	m.Screen = ScreenList
+	m.Est, m.Services = s.Establishment, s.Services
+	m.Patient, m.Practitioner = s.Patient, s.Practitioner
+	if m.Patient != nil {
+		m.Practitioner = nil
+	}
+	m.DemoPatients, m.DemoPractitioners, m.DemoChoice = s.DemoPatients, s.DemoPractitioners, s.DemoChoice
+	m.Docs, m.Analytes = s.Documents, s.Analytes
+	if s.MaxDocument > 0 {
+		m.MaxDocument = s.MaxDocument
+	}
+}

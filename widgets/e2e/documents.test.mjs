@@ -1,0 +1,113 @@
+// End-to-end test of <parcours-documents> in headless Chromium: a diabetic
+// patient opens a PDF report in the widget's viewer and his HbA1c trend (a
+// chart and the same values as a table); a nurse of diabetology, in another
+// browser, releases the renal biopsy held back until the announcement
+// consultation, and the patient then sees it. A patient adds a PDF of her
+// own; an HTML page named .pdf is refused before anything is sent.
+// Started by e2e_test.go (SITE_URL, HOST_URL).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SITE, newPage } from './browser.mjs';
+
+const BIOPSY = 'doc-demo-biopsie-renale';
+const HBA1C = '4548-4';
+
+async function widget(page) {
+  const frame = await (await page.locator('parcours-documents iframe').elementHandle()).contentFrame();
+  await frame.waitForSelector('html[data-wasm="running"]', { timeout: 30000 });
+  await frame.waitForFunction(() => window.vuguRender !== undefined);
+  return frame;
+}
+
+async function signIn(w, who, name) {
+  await w.locator('select#pc-demo').selectOption(who);
+  await w.getByRole('button', { name: 'Se connecter (démo)' }).click();
+  await w.locator('.pc-who', { hasText: name }).waitFor();
+}
+
+test('a patient opens a PDF report and his HbA1c trend; the nurse releases the biopsy and he sees it', async () => {
+  const patient = await newPage();
+  await patient.goto(SITE + '/documents/');
+  const p = await widget(patient);
+  await signIn(p, 'pat-lucas-bernard', 'Lucas');
+  await p.locator('.pc-count', { hasText: 'documents' }).waitFor();
+  assert.equal(await p.locator(`.pc-doc[data-document="${BIOPSY}"]`).count(), 0, 'the held biopsy is not listed');
+
+  // A PDF report, in the browser's own viewer inside the widget.
+  const report = p.locator('.pc-doc[data-type="consultation_report"] button').first();
+  const title = (await report.locator('.pc-doc-title').textContent()).trim();
+  const pdf = patient.waitForResponse((r) => r.url().includes('/content?disposition=inline'));
+  await report.click();
+  await p.locator('h3#pc-step-title:focus', { hasText: title }).waitFor();
+  const viewer = p.locator('iframe.pc-viewer');
+  await viewer.waitFor();
+  const resp = await pdf;
+  assert.equal(resp.status(), 200);
+  const headers = await resp.allHeaders();
+  assert.equal(headers['content-type'], 'application/pdf');
+  assert.match(headers['content-disposition'], /^inline;/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.match(headers['content-security-policy'], /^sandbox; default-src 'none'/);
+  assert.match(await viewer.getAttribute('title'), new RegExp(title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.match(await p.locator('a.pc-btn[download]').textContent(), /Télécharger \(PDF, \d+ ko\)/);
+
+  // The HbA1c trend from the list: a dot per value, the same values in a table.
+  await p.getByRole('button', { name: 'Retour à la liste' }).click();
+  await p.locator(`.pc-analytes li[data-analyte="${HBA1C}"] button`).click();
+  const chart = p.locator('svg.pc-chart[role="img"]');
+  await chart.waitFor();
+  const dots = await chart.locator('circle').count();
+  assert.ok(dots >= 12, `${dots} dots`);
+  assert.equal(await p.locator('.pc-trend-table tbody tr').count(), dots);
+  assert.match(await chart.getAttribute('aria-label'), /tableau/);
+  await p.locator('.pc-chart-box figcaption', { hasText: 'valeurs de référence' }).waitFor();
+
+  // The nurse, in another browser, releases the biopsy after the announcement consultation.
+  const nurse = await newPage();
+  await nurse.goto(SITE + '/documents/');
+  const n = await widget(nurse);
+  await signIn(n, 'pr-nathalie-fournier', 'Nathalie Fournier');
+  const held = n.locator(`.pc-doc[data-document="${BIOPSY}"]`);
+  await held.locator('.pc-badge-held').waitFor();
+  await held.locator('button').click();
+  await n.getByRole('button', { name: 'Libérer pour le patient' }).click();
+  await n.getByRole('button', { name: 'Oui, libérer' }).click();
+  await n.locator('.pc-release', { hasText: 'par Nathalie Fournier' }).waitFor();
+  await nurse.locator('#event-log li[data-event="parcours:document-released"]').waitFor();
+
+  // Back to his list, the patient sees it, new.
+  await p.getByRole('button', { name: 'Retour à la liste' }).click();
+  const released = p.locator(`.pc-doc[data-document="${BIOPSY}"][data-new="true"]`);
+  await released.waitFor({ timeout: 10000 });
+  await released.locator('button').click();
+  await p.locator('iframe.pc-viewer').waitFor();
+
+  assert.deepEqual(patient.errors, []);
+  assert.deepEqual(nurse.errors, []);
+  await patient.context().close();
+  await nurse.context().close();
+});
+
+test('a patient adds a PDF for her care team; an HTML page named .pdf is refused', async () => {
+  const patient = await newPage();
+  await patient.goto(SITE + '/documents/');
+  const p = await widget(patient);
+  await signIn(p, 'pat-camille-durand', 'Camille');
+  await p.getByRole('button', { name: 'Ajouter un document' }).click();
+  await p.locator('h3#pc-step-title:focus').waitFor();
+
+  await p.locator('input#pc-file').setInputFiles([{ name: 'resultats.pdf', mimeType: 'application/pdf', buffer: Buffer.from('<html><body>hi</body></html>') }]);
+  await p.locator('.pc-field-error[role="alert"]', { hasText: 'resultats.pdf' }).waitFor();
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+  await p.locator('input#pc-file').setInputFiles([{ name: 'ordonnance.pdf', mimeType: 'application/pdf', buffer: pdf }]);
+  await p.locator('.pc-chosen', { hasText: 'ordonnance.pdf' }).waitFor();
+  await p.locator('input#pc-doc-title').fill('Ordonnance du médecin traitant');
+  await p.getByRole('button', { name: 'Envoyer', exact: true }).click();
+
+  const added = p.locator('.pc-doc[data-type="patient_document"]', { hasText: 'Ordonnance du médecin traitant' });
+  await added.waitFor();
+  await patient.locator('#event-log li[data-event="parcours:document-uploaded"]').waitFor();
+  assert.doesNotMatch(await patient.locator('#event-log').textContent(), /Ordonnance/);
+  assert.deepEqual(patient.errors, []);
+  await patient.context().close();
+});

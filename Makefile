@@ -80,6 +80,10 @@ bench: e2e-deps web
 ## fuzz: run each fuzz target for FUZZTIME (default 20s)
 FUZZTIME ?= 20s
 fuzz:
+	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzParseOperationOutcome$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzParseSlot$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzParseAppointment$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzParseBundle$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz=FuzzParseBookBody -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz=FuzzParseDemoSignIn -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz=FuzzParseSlotQuery -fuzztime=$(FUZZTIME)

@@ -72,7 +72,10 @@ func TestBookingInChromium(t *testing.T) {
 	// The example booking rule (one maternity registration per pregnancy)
 	// runs as a sandboxed plugin, as in the demo.
 	plugins, err := wazeroplugin.Load(ctx, wazeroplugin.Config{
-		Plugins:  []wazeroplugin.PluginConfig{{Name: "booking-rule", Path: buildPlugin(t, "booking-rule")}},
+		// 5 s rather than the 100 ms production deadline: `make test` runs
+		// this under -race on a loaded CI machine, where a guest call is
+		// many times slower (the deadline itself is tested in host/plugin).
+		Plugins:  []wazeroplugin.PluginConfig{{Name: "booking-rule", Path: buildPlugin(t, "booking-rule"), Timeout: 5 * time.Second}},
 		CacheDir: t.TempDir(),
 	})
 	if err != nil {

@@ -313,15 +313,23 @@ func (h *Host) book(ctx context.Context, req portal.BookRequest) (portal.Appoint
 	return apt, nil
 }
 
+// listAppointments answers the patient's appointments. Behind several
+// establishments (host/backend/multi), those whose backend did not answer
+// are named in "unavailable" beside the others' appointments: one outage
+// degrades only its part.
 func (h *Host) listAppointments(w http.ResponseWriter, r *http.Request) error {
 	list, err := h.cfg.Booking.Appointments(r.Context())
-	if err != nil {
+	missing := portal.Missing(err)
+	if err != nil && missing == nil {
 		return err
+	}
+	if missing != nil {
+		h.log.WarnContext(r.Context(), "appointments: establishments left out", "establishments", missing, "err", err)
 	}
 	if list == nil {
 		list = []portal.Appointment{}
 	}
-	writeJSON(w, 200, map[string]any{"appointments": list})
+	writeJSON(w, 200, client.AppointmentList{Appointments: list, Unavailable: missing})
 	return nil
 }
 

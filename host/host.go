@@ -124,6 +124,11 @@ type Link struct {
 type Establishment struct {
 	ID      string
 	Origins []string
+	// Theme is the establishment's default theme of its widgets: values of
+	// the custom properties ThemeKeys names (without the --parcours-
+	// prefix), each a plain CSS colour, length or font list. A page's own
+	// theme attributes win over it.
+	Theme map[string]string
 }
 
 // Host is the edge host's handler.
@@ -133,8 +138,9 @@ type Host struct {
 	mux      *http.ServeMux
 	sessions *sessionStore
 	assets   *assetSet
-	origins  map[string][]string // every served establishment -> its allowed embedding origins
-	allowed  map[string]bool     // every allowed origin, for CORS
+	origins  map[string][]string          // every served establishment -> its allowed embedding origins
+	themes   map[string]map[string]string // establishment -> its default theme
+	allowed  map[string]bool              // every allowed origin, for CORS
 	routes   []route
 	handler  http.Handler
 	// messageLimit bounds a message request's body (0 without
@@ -181,6 +187,7 @@ func New(cfg Config) (*Host, error) {
 		log:     cfg.Logger,
 		mux:     http.NewServeMux(),
 		origins: map[string][]string{},
+		themes:  map[string]map[string]string{},
 		allowed: map[string]bool{},
 	}
 	for _, e := range cfg.Establishments {
@@ -188,6 +195,14 @@ func New(cfg Config) (*Host, error) {
 			return nil, errors.New("host: an establishment has no ID")
 		}
 		h.origins[e.ID] = nil // served, even with no embedding origin
+		for k, v := range e.Theme {
+			if err := CheckTheme(k, v); err != nil {
+				return nil, fmt.Errorf("host: establishment %s: theme %s: %w", e.ID, k, err)
+			}
+		}
+		if len(e.Theme) > 0 {
+			h.themes[e.ID] = e.Theme
+		}
 		for _, o := range e.Origins {
 			norm, err := NormalizeOrigin(o)
 			if err != nil {

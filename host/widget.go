@@ -230,6 +230,38 @@ func safeThemeValue(v string) bool {
 	return true
 }
 
+// CheckTheme reports why value cannot be the theme property key (one of
+// ThemeKeys) of an establishment's theme, or nil.
+func CheckTheme(key, value string) error {
+	if !slices.Contains(ThemeKeys, key) {
+		return fmt.Errorf("%q is not a theme property (%s)", key, strings.Join(ThemeKeys, ", "))
+	}
+	if !safeThemeValue(value) {
+		return fmt.Errorf("%q is not a plain CSS colour, length or font list", value)
+	}
+	return nil
+}
+
+// withTheme returns q with the establishment's default theme for the keys
+// q does not set.
+func (h *Host) withTheme(est string, q url.Values) url.Values {
+	theme := h.themes[est]
+	if len(theme) == 0 {
+		return q
+	}
+	out := url.Values{}
+	for k, v := range theme {
+		out.Set("theme-"+k, v)
+	}
+	for k, vs := range q {
+		if strings.HasPrefix(k, "theme-") && strings.TrimSpace(q.Get(k)) == "" {
+			continue
+		}
+		out[k] = vs
+	}
+	return out
+}
+
 // ThemeCSS returns the :root declarations for the theme parameters of q,
 // dropping any value that is not a plain CSS colour, length or font list.
 func ThemeCSS(q url.Values) string {
@@ -354,7 +386,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		// The stylesheet is inlined (under the nonce): a separate file would
 		// cost a round trip before the first paint, 150 ms or more on a
 		// phone. The page's theme comes after it.
-		"Style":      template.CSS(string(widgets.CSS) + ThemeCSS(q)),
+		"Style":      template.CSS(string(widgets.CSS) + ThemeCSS(h.withTheme(est, q))),
 		"Helper":     h.assets.byName["vugu-helper.js"].path,
 		"Frame":      h.assets.byName["frame.js"].path,
 		"FirstPaint": template.HTML(paint.String()), // staticrender escapes text and attributes

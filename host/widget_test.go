@@ -472,3 +472,27 @@ func TestWidgetStateHandoff(t *testing.T) {
 		t.Errorf("%d slots handed over, %d shown", len(snap.Slots), shown)
 	}
 }
+
+// TestEstablishmentTheme: an establishment's configured theme styles its
+// widgets; a page's theme attributes win key by key; a bad value is
+// refused at start, naming the establishment and the key.
+func TestEstablishmentTheme(t *testing.T) {
+	cfg := demoConfig(t)
+	cfg.Establishments[0].Theme = map[string]string{"primary": "#5b2a86", "radius": "4px"}
+	h := startHost(t, cfg)
+	doc := get(h, bookingURL()).Body.String()
+	if !strings.Contains(doc, "--parcours-primary:#5b2a86;") || !strings.Contains(doc, "--parcours-radius:4px;") {
+		t.Error("the establishment's theme is not in its widget")
+	}
+	doc = get(h, bookingURL()+"&theme-primary=%23003366").Body.String()
+	if !strings.Contains(doc, "--parcours-primary:#003366;") || strings.Contains(doc, "#5b2a86") || !strings.Contains(doc, "--parcours-radius:4px;") {
+		t.Error("the page's theme does not win key by key over the establishment's")
+	}
+	for _, theme := range []map[string]string{{"primary": "red;color:blue"}, {"position": "fixed"}} {
+		cfg := demoConfig(t)
+		cfg.Establishments[0].Theme = theme
+		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), cfg.Establishments[0].ID) {
+			t.Errorf("theme %v: %v", theme, err)
+		}
+	}
+}

@@ -137,11 +137,24 @@ func (c *Client) Cancel(ctx context.Context, id string) (portal.Appointment, err
 
 // Appointments implements portal.Booking.
 func (c *Client) Appointments(ctx context.Context) ([]portal.Appointment, error) {
-	var out struct {
-		Appointments []portal.Appointment `json:"appointments"`
+	var out AppointmentList
+	if err := c.do(ctx, "GET", "/api/v1/appointments", nil, nil, &out); err != nil {
+		return nil, err
 	}
-	err := c.do(ctx, "GET", "/api/v1/appointments", nil, nil, &out)
-	return out.Appointments, err
+	if len(out.Unavailable) > 0 {
+		// A merged answer with parts missing: the list holds the others.
+		return out.Appointments, &portal.PartialError{Establishments: out.Unavailable,
+			Err: portal.Errorf(portal.ErrBackendUnavailable, "the host had no answer from %v", out.Unavailable)}
+	}
+	return out.Appointments, nil
+}
+
+// AppointmentList is the JSON of GET /api/v1/appointments. Unavailable
+// names the establishments whose backend did not answer (a host serving
+// several): their appointments are missing from the list.
+type AppointmentList struct {
+	Appointments []portal.Appointment `json:"appointments"`
+	Unavailable  []string             `json:"unavailable,omitempty"`
 }
 
 // Appointment implements portal.Booking.

@@ -172,6 +172,10 @@ func Code(err error) ErrorCode {
 	if err == nil {
 		return ""
 	}
+	var p *PartialError
+	if errors.As(err, &p) {
+		return ErrBackendUnavailable
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

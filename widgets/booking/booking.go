@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vugu/vugu"
@@ -97,6 +98,12 @@ func (c *Booking) flushEvents() { ui.Flush(&c.M.Events, c.Emit) }
 
 // T returns a UI text in the widget's language.
 func (c *Booking) T(key string) string { return messages.T(c.M.Lang, key) }
+
+// MineMissing says which establishments' appointments are missing from the
+// list.
+func (c *Booking) MineMissing() string {
+	return messages.Tf(c.M.Lang, "mine-missing", strings.Join(c.M.MineMissing, ", "))
+}
 
 // DayAction is the form value of the button of day i.
 func (c *Booking) DayAction(i int) string { return string(ChooseDay) + ":" + strconv.Itoa(i) }

@@ -753,7 +753,14 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					}
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
-					if c.M.Patient != nil && !c.M.Loading && len(c.M.Mine) == 0 {
+					if len(c.M.MineMissing) > 0 {
+						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-offline"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
+						vgparent.AppendChild(vgn)
+						vgn.SetInnerHTML(c.MineMissing())
+					}
+					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
+					vgparent.AppendChild(vgn)
+					if c.M.Patient != nil && !c.M.Loading && len(c.M.Mine) == 0 && len(c.M.MineMissing) == 0 {
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-empty"}}}
 						vgparent.AppendChild(vgn)
 						vgn.SetInnerHTML(c.T("no-appointments"))

@@ -35,6 +35,7 @@ var messages = ui.Messages{
 	"done-title":        {"Rendez-vous confirmé", "Appointment confirmed"},
 	"add-calendar":      {"Ajouter à mon agenda (.ics)", "Add to my calendar (.ics)"},
 	"book-another":      {"Prendre un autre rendez-vous", "Book another appointment"},
+	"mine-missing":      {"Les rendez-vous de certains établissements ne peuvent pas être affichés pour le moment (%s). Réessayez dans quelques minutes.", "The appointments of some establishments cannot be shown right now (%s). Try again in a few minutes."},
 	"no-appointments":   {"Vous n'avez aucun rendez-vous.", "You have no appointments."},
 	"status-cancelled":  {"Annulé", "Cancelled"},
 	"cancel":            {"Annuler ce rendez-vous", "Cancel this appointment"},

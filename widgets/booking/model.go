@@ -97,6 +97,10 @@ type Model struct {
 
 	Appointment   portal.Appointment
 	Mine          []portal.Appointment
+	// MineMissing names the establishments whose appointments could not be
+	// listed (a host serving several, one of them down): Mine holds the
+	// others'.
+	MineMissing []string
 	ConfirmCancel string
 	// Notice is a polite status announced to screen readers (a message key).
 	Notice string
@@ -174,6 +178,7 @@ type Action struct {
 	patients     []portal.Patient
 	appointment  portal.Appointment
 	appointments []portal.Appointment
+	missing      []string
 	err          error
 	cause        *Action // the action whose call failed, for Retry
 }
@@ -302,11 +307,15 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		return m.call(a, func(ctx context.Context, b Backend) Action {
 			list, err := b.Appointments(ctx)
+			if missing := portal.Missing(err); missing != nil {
+				// A part of the list: shown, with what is missing.
+				return Action{Kind: mineLoaded, appointments: list, missing: missing}
+			}
 			return Action{Kind: mineLoaded, appointments: list, err: err}
 		})
 	case mineLoaded:
 		m.Loading = false
-		m.Mine = a.appointments
+		m.Mine, m.MineMissing = a.appointments, a.missing
 		return nil
 	case AskCancel:
 		m.ConfirmCancel = a.ID

@@ -1,6 +1,9 @@
 package booking
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,5 +119,26 @@ func TestEarlierDaysStopsAtNow(t *testing.T) {
 	m.Apply(Action{Kind: EarlierDays})
 	if !m.Window.Equal(now) {
 		t.Fatalf("earlier twice: %s, want %s", m.Window, now)
+	}
+}
+
+// partialBackend answers a merged list with one establishment missing.
+type partialBackend struct{ Backend }
+
+func (partialBackend) Appointments(context.Context) ([]portal.Appointment, error) {
+	return []portal.Appointment{{ID: "chu-exemple~apt-1"}}, &portal.PartialError{Establishments: []string{"ch-nord"}, Err: errors.New("timeout")}
+}
+
+func TestAppointmentsOfAnEstablishmentDownAreSaidMissing(t *testing.T) {
+	m := loadedModel()
+	m.Patient = &portal.Patient{ID: "pat-a"}
+	cmd := m.Apply(Action{Kind: ShowMine})
+	m.Apply(cmd(context.Background(), partialBackend{}))
+	if m.Err != "" || len(m.Mine) != 1 || len(m.MineMissing) != 1 || m.MineMissing[0] != "ch-nord" {
+		t.Fatalf("a partial list: err %q, mine %v, missing %v", m.Err, m.Mine, m.MineMissing)
+	}
+	c := &Booking{M: m}
+	if got := c.MineMissing(); !strings.Contains(got, "ch-nord") {
+		t.Errorf("notice %q", got)
 	}
 }

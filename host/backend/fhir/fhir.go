@@ -134,13 +134,20 @@ const (
 // maxBackoff caps one wait between attempts.
 const maxBackoff = 2 * time.Second
 
+// DefaultTransport is Config.Transport's default, for a transport that
+// wraps it (one adding credentials): a clone of http.DefaultTransport
+// keeping MaxIdleConnsPerHost idle connections to the server.
+func DefaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 2 * MaxIdleConnsPerHost
+	t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	return t
+}
+
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	if c.Transport == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = 2 * MaxIdleConnsPerHost
-		t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
-		c.Transport = t
+		c.Transport = DefaultTransport()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -85,6 +85,7 @@ type options struct {
 	attachDir  string // the attachment directory; "" keeps attachments in the database
 	assets     string
 	origins    string
+	config     string // the configuration file of the establishments; "" for the demo establishment alone
 	demoSignIn bool
 	seed       bool
 	logLevel   string
@@ -172,6 +173,7 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	fset.StringVar(&o.attachDir, "attachments", env("PARCOURS_ATTACHMENTS", ""), "directory of the message attachments' files (created with mode 0700; back it up with the database); empty keeps them in the database (env PARCOURS_ATTACHMENTS)")
 	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from `make web` (env PARCOURS_ASSETS)")
 	fset.StringVar(&o.origins, "origins", env("PARCOURS_ORIGINS", ""), "comma-separated origins of the hospital pages allowed to embed the widgets (env PARCOURS_ORIGINS)")
+	fset.StringVar(&o.config, "config", env("PARCOURS_CONFIG", ""), "configuration file of the establishments served, each with its backend (SQLite or a FHIR server) and embedding origins; see docs/operations.md (env PARCOURS_CONFIG)")
 	o.plugins.register(fset)
 	o.smtp.register(fset)
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
@@ -207,6 +209,9 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	if o.perMinute < 0 {
 		return o, errors.New("-messages-per-minute must not be negative")
+	}
+	if o.config != "" && o.origins != "" {
+		return o, errors.New("-origins and -config: give the origins of each establishment in the configuration file")
 	}
 	if o.perHour < 0 {
 		return o, errors.New("-uploads-per-hour must not be negative")
@@ -317,16 +322,32 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 	cfg := host.Config{
 		Booking:        store,
 		Directory:      store,
+		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: origins}},
 		Questionnaires: store,
 		Messaging:      messaging,
 		Documents:      store.Documents(sqlite.WithReleaseDelay(sqlite.DemoEstablishment, o.releaseDelay)),
 		CareTeam:       store,
-		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: origins}},
 		Assets:         assets,
 		DemoSignIn:     o.demoSignIn,
 		Logger:         log,
 	}
 	cfg.MessagesPerMinute, cfg.UploadsPerHour = o.perMinute, o.perHour
+	if o.config != "" {
+		// Several establishments, each on its own backend: booking is
+		// routed by establishment. Messaging, documents and questionnaires
+		// stay on the SQLite store (its establishments only) until the FHIR
+		// backend implements them.
+		sites, err := loadSiteConfig(o.config, os.Getenv)
+		if err != nil {
+			return err
+		}
+		routed, served, err := sites.sites(store, os.Getenv, origins, log)
+		if err != nil {
+			return err
+		}
+		cfg.Booking, cfg.Directory, cfg.Establishments = routed, routed, served
+		log.Info("establishments from the configuration file", "file", o.config, "establishments", routed.Establishments())
+	}
 	if plugins != nil {
 		cfg.Plugins = plugins // closed by h.Close
 	}

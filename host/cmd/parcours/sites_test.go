@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parcours-sante/parcours/host/backend/fhir"
+	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// TestServeSeveralEstablishments: `parcours serve -config` with the demo
+// establishment on SQLite and a second one on a real FHIR server, seeded
+// from the example Bundle under another id; each answers from its own
+// backend through one host, with the configured name and theme.
+func TestServeSeveralEstablishments(t *testing.T) {
+	base := fhirtest.Start(t)
+	bundle, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "fhir", "establishment-bundle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example's Organization, as another establishment.
+	bundle = []byte(strings.ReplaceAll(string(bundle), "chu-exemple", "ch-nord"))
+	loader, err := fhir.New(fhir.Config{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loader.LoadBundle(context.Background(), bundle); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	config := filepath.Join(dir, "sites.json")
+	os.WriteFile(config, []byte(`{
+  "establishments": [
+    {"id": "chu-exemple", "backend": {"type": "sqlite"}, "origins": ["https://www.chu-exemple.fr"]},
+    {"id": "ch-nord", "name": "Centre hospitalier Nord",
+     "backend": {"type": "fhir", "url": "`+base+`", "token_env": "PARCOURS_TEST_FHIR_TOKEN"},
+     "origins": ["https://www.ch-nord.fr"], "theme": {"primary": "#006d5b"}}
+  ]
+}`), 0o600)
+	t.Setenv("PARCOURS_TEST_FHIR_TOKEN", "test-token")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "p.db"), "-seed", "-assets", dir, "-config", config, "-log-level", "error"}, false, &out)
+	}()
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	var hostURL string
+	for i := 0; i < 200 && hostURL == ""; i++ {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v\n%s", err, out.String())
+		default:
+		}
+		if m := listening.FindStringSubmatch(out.String()); m != nil {
+			hostURL = m[1]
+		}
+		sleep()
+	}
+	if hostURL == "" {
+		t.Fatalf("no address in:\n%s", out.String())
+	}
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get(hostURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	var est portal.Establishment
+	json.Unmarshal(get("/api/v1/establishments/ch-nord"), &est)
+	if est.Name != "Centre hospitalier Nord" || est.TimeZone != "Europe/Paris" {
+		t.Errorf("ch-nord: %+v", est)
+	}
+	var services struct{ Services []portal.Service }
+	json.Unmarshal(get("/api/v1/establishments/ch-nord/services"), &services)
+	if !slices.ContainsFunc(services.Services, func(s portal.Service) bool { return s.ID == "maternite" && s.Establishment == "ch-nord" }) {
+		t.Errorf("ch-nord's services from its FHIR server: %+v", services.Services)
+	}
+	json.Unmarshal(get("/api/v1/establishments/chu-exemple"), &est)
+	if est.Name != "CHU Exemple" {
+		t.Errorf("chu-exemple from SQLite: %+v", est)
+	}
+	if doc := string(get("/w/booking?establishment=ch-nord&lang=fr")); !strings.Contains(doc, "--parcours-primary:#006d5b;") || !strings.Contains(doc, "Centre hospitalier Nord") {
+		t.Error("ch-nord's widget lacks its theme or its name")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+}
+
+// TestServeRefusesABadConfig: the host does not start on a file with a
+// mistake, and says where it is.
+func TestServeRefusesABadConfig(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "sites.json")
+	os.WriteFile(config, []byte("{\n  \"establishments\": [\n    {\"id\": \"ch-nord\", \"backend\": {\"type\": \"fhir\", \"url\": \"ftp://x\"}}\n  ]\n}\n"), 0o600)
+	err := serve(context.Background(), []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "p.db"), "-assets", dir, "-config", config, "-log-level", "error"}, false, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "sites.json:3: establishments[0].backend.url") {
+		t.Fatalf("serve with a bad file: %v", err)
+	}
+	if err := serve(context.Background(), []string{"-config", config, "-origins", "https://x.fr", "-db", filepath.Join(dir, "p.db")}, false, io.Discard); err == nil {
+		t.Error("-config and -origins together accepted")
+	}
+}

@@ -368,6 +368,7 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 		return portal.Errorf(portal.ErrRateLimited, "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour)
 	}
+	allowSlowBody(w, h.documentLimit)
 	body, err := decodeJSON[client.UploadBody](r, h.documentLimit)
 	if err != nil {
 		return err

@@ -6,7 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"maps"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -523,5 +526,61 @@ func TestDemoDocumentRelease(t *testing.T) {
 	json.Unmarshal(pat.mustStatus(pat.do("GET", "/api/v1/establishments/"+sqlite.DemoEstablishment+"/analytes/"+sqlite.LOINCHbA1c+"/trend", "", ""), 200).body, &tr)
 	if len(tr.Points) != sqlite.DemoLabReports || tr.Low == nil || *tr.Low != 4 || tr.High == nil || *tr.High != 6 {
 		t.Errorf("the HbA1c trend: %d points, band %v–%v", len(tr.Points), tr.Low, tr.High)
+	}
+}
+
+// TestSlowUploadOutlivesTheServerTimeouts: a document sent as slowly as a
+// phone on a poor link sends it is stored, on a server whose read and write
+// timeouts are far shorter than the upload (they suit small requests).
+func TestSlowUploadOutlivesTheServerTimeouts(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Seed(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(host.Config{Booking: store, Directory: store, Documents: store.Documents(), DemoSignIn: true,
+		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	signIn, _ := http.NewRequest("POST", srv.URL+"/api/v1/demo/session", strings.NewReader(`{"patient":"`+sqlite.DemoPatientCamilleDurand+`"}`))
+	signIn.Header.Set("Content-Type", "application/json")
+	signIn.Header.Set("Origin", srv.URL)
+	if resp, err := hc.Do(signIn); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %v %v", err, resp)
+	}
+	body := uploadJSON(sqlite.ServiceMaternite, "slow-upload-1", "ordonnance.pdf", "application/pdf", testPDF)
+	pr, pw := io.Pipe()
+	go func() {
+		// The body in 6 pieces, 200 ms apart: 1.2 s in all.
+		step := (len(body) + 5) / 6
+		for i := 0; i < len(body); i += step {
+			time.Sleep(200 * time.Millisecond)
+			pw.Write([]byte(body[i:min(i+step, len(body))]))
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/establishments/"+sqlite.DemoEstablishment+"/documents", pr)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", srv.URL)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("a slow upload: %d", resp.StatusCode)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -71,6 +72,22 @@ func decodeJSON[T any](r *http.Request, limit int64) (T, error) {
 		return zero, err
 	}
 	return parseJSON[T](b)
+}
+
+// SlowBodyRate is the slowest upload the host waits for, in bytes per
+// second: a phone on a poor mobile link (about 400 kbit/s).
+const SlowBodyRate = 50_000
+
+// allowSlowBody gives a request whose body may reach limit bytes the time a
+// slow phone needs to send it, and to get its answer: the server's read and
+// write timeouts (15 s and 60 s in parcours serve) suit small requests and
+// would cut a 10 MB upload over a mobile link. A ResponseWriter that cannot
+// move its deadlines (a test recorder) keeps the server's.
+func allowSlowBody(w http.ResponseWriter, limit int64) {
+	d := 30*time.Second + time.Duration(limit/SlowBodyRate)*time.Second
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(d))
+	_ = rc.SetWriteDeadline(time.Now().Add(d + 30*time.Second))
 }
 
 // isJSON accepts application/json and any +json media type.

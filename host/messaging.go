@@ -137,6 +137,7 @@ func readMessageBody[T any](h *Host, w http.ResponseWriter, r *http.Request, a p
 		var zero T
 		return zero, err
 	}
+	allowSlowBody(w, h.messageLimit)
 	return decodeJSON[T](r, h.messageLimit)
 }
 

@@ -95,12 +95,12 @@ type Model struct {
 	DemoPatients []portal.Patient
 	DemoChoice   string
 
-	Appointment   portal.Appointment
-	Mine          []portal.Appointment
+	Appointment portal.Appointment
+	Mine        []portal.Appointment
 	// MineMissing names the establishments whose appointments could not be
 	// listed (a host serving several, one of them down): Mine holds the
 	// others'.
-	MineMissing []string
+	MineMissing   []string
 	ConfirmCancel string
 	// Notice is a polite status announced to screen readers (a message key).
 	Notice string

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/host/notify"
+	"github.com/parcours-sante/parcours/host/notify/smtptest"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/sdk/portaltest"
 )
@@ -33,7 +34,7 @@ const (
 type env struct {
 	store  *sqlite.Store
 	clock  *portaltest.Clock
-	smtp   *smtpServer
+	smtp   *smtptest.Server
 	logs   *bytes.Buffer
 	sender *notify.Sender
 }
@@ -50,12 +51,12 @@ func newEnv(t *testing.T) *env {
 	if err := store.Seed(ctx, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	srv := startSMTP(t)
+	srv := smtptest.NewServer(t)
 	logs := &bytes.Buffer{} // written by Drain, or by Run before it returns
 	return &env{store: store, clock: clock, smtp: srv, logs: logs, sender: &notify.Sender{
 		Store:       store.Messaging(),
 		Contacts:    store.Contacts(),
-		SMTP:        notify.SMTP{Addr: srv.addr, From: "Parcours <ne-pas-repondre@chu-exemple.example.org>", Timeout: 5 * time.Second},
+		SMTP:        notify.SMTP{Addr: srv.Addr(), From: "Parcours <ne-pas-repondre@chu-exemple.example.org>", Timeout: 5 * time.Second},
 		PatientLink: "https://portail.chu-exemple.example.org/",
 		Lease:       time.Minute,
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -108,7 +109,7 @@ func (e *env) pending(t *testing.T) []portal.Notification {
 }
 
 // body decodes a received message's text.
-func body(t *testing.T, r received) string {
+func body(t *testing.T, r smtptest.Message) string {
 	t.Helper()
 	m, err := mail.ReadMessage(strings.NewReader(r.Data))
 	if err != nil {
@@ -134,7 +135,7 @@ func TestOneEmailPerMessageWithoutHealthContent(t *testing.T) {
 	if r := e.drain(t); r.Claimed != 0 {
 		t.Fatalf("third Drain = %+v, want nothing", r)
 	}
-	msgs := e.smtp.messages()
+	msgs := e.smtp.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("%d e-mails, want 2", len(msgs))
 	}
@@ -148,16 +149,16 @@ func TestOneEmailPerMessageWithoutHealthContent(t *testing.T) {
 		if m.From != "ne-pas-repondre@chu-exemple.example.org" || len(m.To) != 1 || m.To[0] != want.to {
 			t.Errorf("e-mail %d: MAIL FROM %q, RCPT TO %q; want %s", i, m.From, m.To, want.to)
 		}
-		if got := m.Header(t, "To"); got != "<"+want.to+">" {
+		if got := m.Header("To"); got != "<"+want.to+">" {
 			t.Errorf("e-mail %d: To = %q", i, got)
 		}
-		if got := m.Header(t, "Date"); got != "Mon, 02 Mar 2026 09:00:00 +0000" {
+		if got := m.Header("Date"); got != "Mon, 02 Mar 2026 09:00:00 +0000" {
 			t.Errorf("e-mail %d: Date = %q", i, got)
 		}
-		if got := m.Header(t, "Auto-Submitted"); got != "auto-generated" {
+		if got := m.Header("Auto-Submitted"); got != "auto-generated" {
 			t.Errorf("e-mail %d: Auto-Submitted = %q", i, got)
 		}
-		subject, err := new(mime.WordDecoder).DecodeHeader(m.Header(t, "Subject"))
+		subject, err := new(mime.WordDecoder).DecodeHeader(m.Header("Subject"))
 		if err != nil || subject != "Nouveau message / New message" {
 			t.Errorf("e-mail %d: Subject = %q, %v", i, subject, err)
 		}
@@ -180,7 +181,7 @@ func TestOneEmailPerMessageWithoutHealthContent(t *testing.T) {
 			t.Errorf("e-mail %d names the service in its text:\n%s", i, text)
 		}
 	}
-	if a, b := msgs[0].Header(t, "Message-ID"), msgs[1].Header(t, "Message-ID"); a == b || !strings.HasPrefix(a, "<notif-") ||
+	if a, b := msgs[0].MessageID(), msgs[1].MessageID(); a == b || !strings.HasPrefix(a, "<notif-") ||
 		!strings.HasSuffix(a, "@chu-exemple.example.org>") {
 		t.Errorf("Message-IDs %q, %q: want distinct <notif-…@chu-exemple.example.org>", a, b)
 	}
@@ -192,12 +193,12 @@ func TestOneEmailPerMessageWithoutHealthContent(t *testing.T) {
 func TestSMTPDownThenBack(t *testing.T) {
 	e := newEnv(t)
 	e.startThread(t)
-	e.smtp.stop()
+	e.smtp.Close()
 	r, err := e.sender.Drain(context.Background())
 	if err == nil || r.Sent != 0 || r.Claimed != 1 {
 		t.Fatalf("Drain with the server down = %+v, %v; want a failure", r, err)
 	}
-	e.smtp.restart()
+	e.smtp.Restart()
 	if r := e.drain(t); r.Claimed != 0 {
 		t.Fatalf("Drain under the lease = %+v, want nothing claimed", r)
 	}
@@ -205,7 +206,7 @@ func TestSMTPDownThenBack(t *testing.T) {
 	if r := e.drain(t); r != (notify.Report{Claimed: 1, Sent: 1}) {
 		t.Fatalf("Drain after the lease = %+v, want one sent", r)
 	}
-	if n := len(e.smtp.messages()); n != 1 {
+	if n := e.smtp.Len(); n != 1 {
 		t.Fatalf("%d e-mails, want 1", n)
 	}
 	if left := e.pending(t); len(left) != 0 {
@@ -241,11 +242,11 @@ func TestCrashBetweenSendAndAck(t *testing.T) {
 	if r := e.drain(t); r.Claimed != 0 {
 		t.Fatalf("Drain after the acknowledgement = %+v, want nothing", r)
 	}
-	msgs := e.smtp.messages()
+	msgs := e.smtp.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("%d e-mails, want 2 (the original and one duplicate)", len(msgs))
 	}
-	if a, b := msgs[0].Header(t, "Message-ID"), msgs[1].Header(t, "Message-ID"); a != b || a == "" {
+	if a, b := msgs[0].MessageID(), msgs[1].MessageID(); a != b || a == "" {
 		t.Errorf("Message-IDs %q and %q, want the same", a, b)
 	}
 	if !strings.Contains(e.logs.String(), "same Message-ID") {
@@ -262,7 +263,7 @@ func TestNoAddressIsDroppedAndLogged(t *testing.T) {
 	if r := e.drain(t); r != (notify.Report{Claimed: 1, Dropped: 1}) {
 		t.Fatalf("Drain = %+v, want one dropped", r)
 	}
-	if n := len(e.smtp.messages()); n != 0 {
+	if n := e.smtp.Len(); n != 0 {
 		t.Errorf("%d e-mails, want none", n)
 	}
 	if left := e.pending(t); len(left) != 0 {
@@ -277,9 +278,7 @@ func TestRefusedRecipientIsRetriedAndMasked(t *testing.T) {
 	e := newEnv(t)
 	c := e.startThread(t)
 	e.reply(t, c.ID)
-	e.smtp.mu.Lock()
-	e.smtp.reject[patientAddr] = "550 5.1.1 <" + strings.ToUpper(patientAddr) + ">: Recipient address rejected"
-	e.smtp.mu.Unlock()
+	e.smtp.Reject(patientAddr, "550 5.1.1 <"+strings.ToUpper(patientAddr)+">: Recipient address rejected")
 	// The care team's e-mail still goes out in the same session.
 	if r := e.drain(t); r != (notify.Report{Claimed: 2, Sent: 1}) {
 		t.Fatalf("Drain = %+v, want 2 claimed, 1 sent", r)
@@ -311,7 +310,7 @@ func TestRunDeliversAndStopsOnCancel(t *testing.T) {
 	go func() { done <- e.sender.Run(ctx) }()
 	e.startThread(t)
 	deadline := time.Now().Add(5 * time.Second)
-	for len(e.smtp.messages()) == 0 {
+	for e.smtp.Len() == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("no e-mail within 5 s")
 		}
@@ -326,7 +325,7 @@ func TestRunDeliversAndStopsOnCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not stop within 5 s of the cancel")
 	}
-	if n := len(e.smtp.messages()); n != 1 {
+	if n := e.smtp.Len(); n != 1 {
 		t.Errorf("%d e-mails, want 1", n)
 	}
 }
@@ -338,7 +337,7 @@ func TestStartTLSRequired(t *testing.T) {
 	if _, err := e.sender.Drain(context.Background()); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("Drain = %v, want a refusal for lack of STARTTLS", err)
 	}
-	if n := len(e.smtp.messages()); n != 0 {
+	if n := e.smtp.Len(); n != 0 {
 		t.Errorf("%d e-mails sent in clear, want none", n)
 	}
 }

@@ -3,140 +3,65 @@
 package booking_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"html"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/vugu/vugu"
-	"github.com/vugu/vugu/staticrender"
-
-	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets/booking"
+	"github.com/parcours-sante/parcours/widgets/internal/testhost"
 	"github.com/parcours-sante/parcours/widgets/internal/uitest"
 )
-
-// flakyTransport is the network between the widget and the host: a real
-// HTTP transport that can be cut, as a phone loses its connection.
-type flakyTransport struct {
-	next client.Transport
-	down atomic.Bool
-}
-
-func (f *flakyTransport) Do(ctx context.Context, r *client.Request) (*client.Response, error) {
-	if f.down.Load() {
-		return nil, errors.New("network is unreachable")
-	}
-	return f.next.Do(ctx, r)
-}
 
 // harness runs the booking component as the browser does (event handlers
 // under the write lock, calls in goroutines) against a real host.
 type harness struct {
-	t     *testing.T
-	comp  *booking.Booking
-	env   *uitest.Env
-	net   *flakyTransport
-	url   string
-	store *sqlite.Store
-	mu2   sync.Mutex
-	sent  []booking.Event
+	*uitest.Harness[*booking.Booking]
+	url  string
+	mu2  sync.Mutex
+	sent []booking.Event
 }
 
 func newHarness(t *testing.T, lang, service string, practitioner ...string) *harness {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Seed(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.New(host.Config{
-		Booking: store, Directory: store, DemoSignIn: true,
-		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment}},
-		Logger:         slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-
-	hs := &harness{t: t, url: srv.URL, store: store, net: &flakyTransport{next: client.NewHTTPTransport()}}
-	hs.env = uitest.NewEnv()
-	hs.comp = &booking.Booking{
+	url, _ := testhost.Start(t, nil)
+	hs := &harness{Harness: uitest.NewHarness(t, nil, status), url: url}
+	hs.Start(&booking.Booking{
 		M:       booking.NewModel(lang, sqlite.DemoEstablishment, service, strings.Join(practitioner, "")),
-		Backend: client.New(srv.URL, client.WithTransport(hs.net), client.WithLanguage(lang)),
+		Backend: hs.Client(url, lang),
 		Emit: func(e booking.Event) {
 			hs.mu2.Lock()
 			hs.sent = append(hs.sent, e)
 			hs.mu2.Unlock()
 		},
-	}
-	hs.comp.Init(uitest.InitCtx{Env: hs.env.EE})
-	hs.settle()
+	})
 	return hs
 }
 
-// settle waits until no call is under way.
-func (hs *harness) settle() {
-	hs.t.Helper()
-	hs.env.Settle(hs.t, func() bool { return hs.comp.Running() == 0 && !hs.comp.M.Loading })
-}
-
-// do performs a DOM event as domrender does: under the write lock.
-func (hs *harness) do(kind, id string) {
-	hs.env.Locked(func(ee vugu.EventEnv) { hs.comp.Do(uitest.Event{Env: ee}, kind, id) })
-	hs.settle()
-}
-
-func (hs *harness) doIndex(kind string, i int) {
-	hs.env.Locked(func(ee vugu.EventEnv) { hs.comp.DoIndex(uitest.Event{Env: ee}, kind, i) })
-	hs.settle()
-}
-
-// html renders the component as the host does.
-func (hs *harness) html() string {
-	hs.t.Helper()
-	return hs.env.Render(hs.t, hs.comp)
+func status(c *booking.Booking) uitest.Status {
+	return uitest.Status{Loading: c.M.Loading, Err: string(c.M.Err), ErrText: c.M.ErrText}
 }
 
 func (hs *harness) wantHTML(parts ...string) {
-	hs.t.Helper()
-	h := hs.html()
-	for _, p := range parts {
-		if !strings.Contains(h, p) {
-			hs.t.Errorf("rendered widget lacks %q", p)
-		}
-	}
+	hs.T.Helper()
+	hs.WantHTML("rendered widget", parts...)
 }
 
 func (hs *harness) firstSlot() portal.Slot {
-	hs.t.Helper()
-	if len(hs.comp.M.Days) == 0 || len(hs.comp.M.Days[hs.comp.M.Day].Slots) == 0 {
-		hs.t.Fatal("no slot shown")
+	hs.T.Helper()
+	if len(hs.Comp.M.Days) == 0 || len(hs.Comp.M.Days[hs.Comp.M.Day].Slots) == 0 {
+		hs.T.Fatal("no slot shown")
 	}
-	return hs.comp.M.Days[hs.comp.M.Day].Slots[0]
+	return hs.Comp.M.Days[hs.Comp.M.Day].Slots[0]
 }
 
 func TestBookAndCancel(t *testing.T) {
 	hs := newHarness(t, "fr", sqlite.ServiceMaternite)
-	m := hs.comp.M
+	m := hs.Comp.M
 	if m.Step != booking.StepSlots || m.Service != sqlite.ServiceMaternite {
 		t.Fatalf("step %s service %q, want the preset service's slots", m.Step, m.Service)
 	}
@@ -154,32 +79,32 @@ func TestBookAndCancel(t *testing.T) {
 		}
 	}
 	// A practitioner filter keeps that practitioner's slots.
-	hs.do(string(booking.ChoosePractitioner), "pr-claire-martin")
-	for _, d := range hs.comp.M.Days {
+	hs.Do(string(booking.ChoosePractitioner), "pr-claire-martin")
+	for _, d := range hs.Comp.M.Days {
 		for _, s := range d.Slots {
 			if s.Practitioner != "pr-claire-martin" {
 				t.Fatalf("slot %s of %s with the filter on Claire Martin", s.ID, s.Practitioner)
 			}
 		}
 	}
-	hs.doIndex(string(booking.ChooseDay), 1)
+	hs.DoIndex(string(booking.ChooseDay), 1)
 	slot := hs.firstSlot()
-	hs.do(string(booking.ChooseSlot), slot.ID)
+	hs.Do(string(booking.ChooseSlot), slot.ID)
 	if m.Step != booking.StepConfirm {
 		t.Fatalf("step %s, want confirm", m.Step)
 	}
 	hs.wantHTML("Vérifiez votre rendez-vous", "Connexion de démonstration", "Claire Martin, Sage-femme")
 	// Confirming needs a patient; the demo sign-in comes first.
-	hs.do(string(booking.Confirm), "")
+	hs.Do(string(booking.Confirm), "")
 	if m.Step != booking.StepConfirm {
 		t.Fatal("confirmed without a signed-in patient")
 	}
-	hs.do(string(booking.ChooseDemoPatient), sqlite.DemoPatientInesMoreau)
-	hs.do(string(booking.SignIn), "")
+	hs.Do(string(booking.ChooseDemoPatient), sqlite.DemoPatientInesMoreau)
+	hs.Do(string(booking.SignIn), "")
 	if m.Patient == nil || m.Patient.ID != sqlite.DemoPatientInesMoreau {
 		t.Fatalf("signed in as %v", m.Patient)
 	}
-	hs.do(string(booking.Confirm), "")
+	hs.Do(string(booking.Confirm), "")
 	if m.Step != booking.StepDone || m.Appointment.Slot != slot.ID || m.Appointment.Status != portal.StatusBooked {
 		t.Fatalf("step %s, appointment %+v", m.Step, m.Appointment)
 	}
@@ -188,13 +113,13 @@ func TestBookAndCancel(t *testing.T) {
 		t.Fatalf("events %+v, want one parcours:booked", hs.sent)
 	}
 
-	hs.do(string(booking.ShowMine), "")
+	hs.Do(string(booking.ShowMine), "")
 	if len(m.Mine) != 1 || m.Mine[0].ID != m.Appointment.ID {
 		t.Fatalf("my appointments %+v", m.Mine)
 	}
-	hs.do(string(booking.AskCancel), m.Appointment.ID)
+	hs.Do(string(booking.AskCancel), m.Appointment.ID)
 	hs.wantHTML("Voulez-vous vraiment annuler ce rendez-vous ?")
-	hs.do(string(booking.CancelAppointment), m.Appointment.ID)
+	hs.Do(string(booking.CancelAppointment), m.Appointment.ID)
 	if m.Mine[0].Status != portal.StatusCancelled {
 		t.Fatalf("status %s after cancel", m.Mine[0].Status)
 	}
@@ -209,8 +134,8 @@ func TestBookAndCancel(t *testing.T) {
 func TestSlotTakenMeanwhile(t *testing.T) {
 	hs := newHarness(t, "fr", sqlite.ServiceDiabetologie)
 	slot := hs.firstSlot()
-	hs.do(string(booking.ChooseSlot), slot.ID)
-	hs.do(string(booking.SignIn), "")
+	hs.Do(string(booking.ChooseSlot), slot.ID)
+	hs.Do(string(booking.SignIn), "")
 
 	other := client.New(hs.url)
 	if _, err := other.DemoSignIn(context.Background(), sqlite.DemoPatientLucasBernard); err != nil {
@@ -219,8 +144,8 @@ func TestSlotTakenMeanwhile(t *testing.T) {
 	if _, err := other.Book(context.Background(), portal.BookRequest{Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceDiabetologie, Slot: slot.ID, IdempotencyKey: "other-patient-1"}); err != nil {
 		t.Fatal(err)
 	}
-	hs.do(string(booking.Confirm), "")
-	m := hs.comp.M
+	hs.Do(string(booking.Confirm), "")
+	m := hs.Comp.M
 	if m.Step != booking.StepSlots || m.Err != portal.ErrSlotUnavailable {
 		t.Fatalf("step %s, error %q; want back to the slots with slot_unavailable", m.Step, m.Err)
 	}
@@ -239,22 +164,22 @@ func TestSlotTakenMeanwhile(t *testing.T) {
 func TestNetworkFailureAndRetry(t *testing.T) {
 	hs := newHarness(t, "en", sqlite.ServiceConsultations)
 	slot := hs.firstSlot()
-	hs.do(string(booking.ChooseSlot), slot.ID)
-	hs.do(string(booking.SignIn), "")
-	hs.net.down.Store(true)
-	hs.do(string(booking.Confirm), "")
-	m := hs.comp.M
-	if m.Err != portal.ErrBackendUnavailable || !hs.comp.CanRetry() {
-		t.Fatalf("error %q, retry %v", m.Err, hs.comp.CanRetry())
+	hs.Do(string(booking.ChooseSlot), slot.ID)
+	hs.Do(string(booking.SignIn), "")
+	hs.Net.Down.Store(true)
+	hs.Do(string(booking.Confirm), "")
+	m := hs.Comp.M
+	if m.Err != portal.ErrBackendUnavailable || !hs.Comp.CanRetry() {
+		t.Fatalf("error %q, retry %v", m.Err, hs.Comp.CanRetry())
 	}
 	hs.wantHTML(html.EscapeString(portal.ErrBackendUnavailable.Message("en")), "Try again")
-	hs.net.down.Store(false)
-	hs.do(string(booking.Retry), "")
+	hs.Net.Down.Store(false)
+	hs.Do(string(booking.Retry), "")
 	if m.Step != booking.StepDone || m.Err != "" {
 		t.Fatalf("after retry: step %s, error %q", m.Step, m.Err)
 	}
 	// The retry reused the booking's idempotency key: one appointment.
-	list, err := hs.comp.Backend.Appointments(context.Background())
+	list, err := hs.Comp.Backend.Appointments(context.Background())
 	if err != nil || len(list) != 1 {
 		t.Fatalf("appointments %v, %v; want exactly one", list, err)
 	}
@@ -266,15 +191,7 @@ func TestFirstPaint(t *testing.T) {
 	for _, tc := range []struct{ lang, title string }{{"fr", "Prendre rendez-vous"}, {"en", "Book an appointment"}} {
 		t.Run(tc.lang, func(t *testing.T) {
 			comp := &booking.Booking{M: booking.NewModel(tc.lang, "chu-exemple", "maternite", "")}
-			env, err := vugu.NewBuildEnv()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			if err := staticrender.New(&b).Render(env.RunBuild(comp)); err != nil {
-				t.Fatal(err)
-			}
-			h := b.String()
+			h := uitest.NewEnv().Render(t, comp)
 			for _, want := range []string{`<section id="` + booking.MountID + `"`, `aria-busy="true"`, `class="pc-skeleton"`, tc.title, `lang="` + tc.lang + `"`} {
 				if !strings.Contains(h, want) {
 					t.Errorf("first paint lacks %q", want)
@@ -288,10 +205,10 @@ func TestFirstPaint(t *testing.T) {
 // practitioner of the preset service; an unknown one is ignored.
 func TestPresetPractitioner(t *testing.T) {
 	hs := newHarness(t, "fr", sqlite.ServiceMaternite, "pr-sophie-lefebvre")
-	if hs.comp.M.Practitioner != "pr-sophie-lefebvre" {
-		t.Fatalf("practitioner %q", hs.comp.M.Practitioner)
+	if hs.Comp.M.Practitioner != "pr-sophie-lefebvre" {
+		t.Fatalf("practitioner %q", hs.Comp.M.Practitioner)
 	}
-	for _, d := range hs.comp.M.Days {
+	for _, d := range hs.Comp.M.Days {
 		for _, s := range d.Slots {
 			if s.Practitioner != "pr-sophie-lefebvre" {
 				t.Fatalf("slot of %s shown", s.Practitioner)
@@ -299,7 +216,7 @@ func TestPresetPractitioner(t *testing.T) {
 		}
 	}
 	hs.wantHTML(`<option selected="selected" value="pr-sophie-lefebvre">`)
-	if other := newHarness(t, "fr", sqlite.ServiceMaternite, "pr-julien-roux"); other.comp.M.Practitioner != "" {
-		t.Errorf("a practitioner of another service was preselected: %q", other.comp.M.Practitioner)
+	if other := newHarness(t, "fr", sqlite.ServiceMaternite, "pr-julien-roux"); other.Comp.M.Practitioner != "" {
+		t.Errorf("a practitioner of another service was preselected: %q", other.Comp.M.Practitioner)
 	}
 }

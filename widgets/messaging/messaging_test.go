@@ -5,9 +5,6 @@ package messaging_test
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,148 +16,68 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/internal/testhost"
 	"github.com/parcours-sante/parcours/widgets/internal/uitest"
 	"github.com/parcours-sante/parcours/widgets/messaging"
 )
 
 // world is a real host on the seeded SQLite store.
 type world struct {
-	url   string
-	store *sqlite.Store
-	msgs  portal.Messaging
+	url  string
+	msgs portal.Messaging
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Seed(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	msgs := store.Messaging()
-	h, err := host.New(host.Config{
-		Booking: store, Directory: store, Messaging: msgs, CareTeam: store, DemoSignIn: true,
-		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment}},
+	var msgs portal.Messaging
+	url, _ := testhost.Start(t, func(store *sqlite.Store, c *host.Config) {
+		msgs = store.Messaging()
+		c.Messaging, c.CareTeam = msgs, store
 		// The flood limit is tested with the API; here a patient writes freely.
-		MessagesPerMinute: 1000,
-		Logger:            slog.New(slog.DiscardHandler),
+		c.MessagesPerMinute = 1000
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &world{url: srv.URL, store: store, msgs: msgs}
-}
-
-// flaky is a browser's network that can go down: every request fails, as
-// fetch does when the phone loses its connection.
-type flaky struct {
-	client.Transport
-	down atomic.Bool
-}
-
-func (f *flaky) Do(ctx context.Context, r *client.Request) (*client.Response, error) {
-	if f.down.Load() {
-		return nil, errors.New("network is unreachable")
-	}
-	return f.Transport.Do(ctx, r)
+	return &world{url: url, msgs: msgs}
 }
 
 // harness runs the component as the browser does: handlers under the write
 // lock, calls in goroutines, against the real host over HTTP. Ticks are
 // given by hand.
 type harness struct {
-	t    *testing.T
-	comp *messaging.Messaging
-	env  *uitest.Env
-	net  *flaky
+	*uitest.Harness[*messaging.Messaging]
 	sent []messaging.Event
 }
 
 func (w *world) open(t *testing.T, side messaging.Side, lang, service string) *harness {
 	t.Helper()
-	hs := &harness{t: t, env: uitest.NewEnv(), net: &flaky{Transport: client.NewHTTPTransport()}}
-	hs.comp = &messaging.Messaging{
+	hs := &harness{Harness: uitest.NewHarness(t, nil, status)}
+	comp := &messaging.Messaging{
 		M:         messaging.NewModel(side, lang, sqlite.DemoEstablishment, service),
-		Backend:   client.New(w.url, client.WithTransport(hs.net), client.WithLanguage(lang)),
+		Backend:   hs.Client(w.url, lang),
 		PollEvery: -1,
 		Emit:      func(e messaging.Event) { hs.sent = append(hs.sent, e) },
 	}
 	start := time.Now()
-	hs.comp.M.Now = func() time.Time { return start }
-	hs.comp.Init(uitest.InitCtx{Env: hs.env.EE})
-	hs.settle()
+	comp.M.Now = func() time.Time { return start }
+	hs.Start(comp)
 	return hs
 }
 
-func (hs *harness) settle() {
-	hs.t.Helper()
-	hs.env.Settle(hs.t, func() bool { return hs.comp.Running() == 0 && !hs.comp.M.Loading })
-}
-
-func (hs *harness) do(kind, id string) {
-	hs.t.Helper()
-	hs.env.Locked(func(ee vugu.EventEnv) { hs.comp.Do(uitest.Event{Env: ee}, kind, id) })
-	hs.settle()
-}
-
-func (hs *harness) doIndex(kind string, i int) {
-	hs.t.Helper()
-	hs.env.Locked(func(ee vugu.EventEnv) { hs.comp.DoIndex(uitest.Event{Env: ee}, kind, i) })
-	hs.settle()
-}
-
-func (hs *harness) change(kind, value string) {
-	hs.t.Helper()
-	hs.env.Locked(func(ee vugu.EventEnv) { hs.comp.Change(uitest.Event{Env: ee, Value: value}, kind) })
-	hs.settle()
-}
-
-func (hs *harness) tick() {
-	hs.t.Helper()
-	hs.comp.Poll(hs.env.EE)
-	hs.settle()
+func status(c *messaging.Messaging) uitest.Status {
+	return uitest.Status{Loading: c.M.Loading, Err: string(c.M.Err), ErrText: c.M.ErrText}
 }
 
 func (hs *harness) attach(files ...messaging.File) {
-	hs.t.Helper()
-	hs.comp.Attach(hs.env.EE, hs.comp.M.Seq(), 0, files)
-	hs.settle()
+	hs.T.Helper()
+	hs.Comp.Attach(hs.Env.EE, hs.Comp.M.Seq(), 0, files)
+	hs.Settle()
 }
 
 // later moves the widget's clock on, past the wait before a resend.
 func (hs *harness) later(d time.Duration) {
-	hs.env.Locked(func(vugu.EventEnv) {
-		now := hs.comp.M.Now()
-		hs.comp.M.Now = func() time.Time { return now.Add(d) }
+	hs.Env.Locked(func(vugu.EventEnv) {
+		now := hs.Comp.M.Now()
+		hs.Comp.M.Now = func() time.Time { return now.Add(d) }
 	})
-}
-
-func (hs *harness) render() string {
-	hs.t.Helper()
-	return hs.env.Render(hs.t, hs.comp)
-}
-
-func (hs *harness) signIn(who string) {
-	hs.t.Helper()
-	hs.change("choose-demo", who)
-	hs.do("sign-in", "")
-	if !hs.comp.SignedIn() {
-		hs.t.Fatalf("not signed in as %s: %q %s", who, hs.comp.M.Err, hs.comp.M.ErrText)
-	}
-}
-
-func (hs *harness) wantNoError() {
-	hs.t.Helper()
-	if hs.comp.M.Err != "" {
-		hs.t.Fatalf("error %q: %s", hs.comp.M.Err, hs.comp.M.ErrText)
-	}
 }
 
 var pdf = []byte("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
@@ -193,24 +110,24 @@ func count(list []string, s string) int {
 func TestPatientWritesAndReadsTheReply(t *testing.T) {
 	w := newWorld(t)
 	pat := w.open(t, messaging.Patient, "fr", sqlite.ServiceMaternite)
-	pat.wantNoError()
-	if html := pat.render(); !strings.Contains(html, "Connectez-vous") || !strings.Contains(html, "Maternité") {
+	pat.WantNoError()
+	if html := pat.Render(); !strings.Contains(html, "Connectez-vous") || !strings.Contains(html, "Maternité") {
 		t.Fatalf("signed out, the widget does not offer to sign in:\n%s", html)
 	}
-	pat.signIn(sqlite.DemoPatientCamilleDurand)
-	m := pat.comp.M
+	pat.SignIn(sqlite.DemoPatientCamilleDurand)
+	m := pat.Comp.M
 	if len(m.Threads) != 1 || m.Threads[0].ID != sqlite.DemoThreadMaternite {
 		t.Fatalf("threads %+v, want the maternity demo thread only", m.Threads)
 	}
 
 	// Open the thread: its messages, and the promise and emergency text
 	// before writing.
-	pat.do("open", sqlite.DemoThreadMaternite)
-	pat.wantNoError()
+	pat.Do("open", sqlite.DemoThreadMaternite)
+	pat.WantNoError()
 	if m.Screen != messaging.ScreenThread || m.Conv == nil || len(m.Conv.Messages) == 0 {
 		t.Fatalf("thread not open: %s %+v", m.Screen, m.Conv)
 	}
-	html := pat.render()
+	html := pat.Render()
 	for _, want := range []string{"Réponse sous 2 jours ouvrés", "appelez le 15", "pas faite pour les urgences", `id="pc-body"`, `type="file"`, "Claire Martin"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the conversation lacks %q", want)
@@ -221,7 +138,7 @@ func TestPatientWritesAndReadsTheReply(t *testing.T) {
 	}
 
 	// An empty message is refused on the spot; nothing is sent.
-	pat.do("send", "")
+	pat.Do("send", "")
 	if m.FormErr == "" || len(m.Outbox) != 0 {
 		t.Fatalf("an empty message: form error %q, outbox %d", m.FormErr, len(m.Outbox))
 	}
@@ -237,9 +154,9 @@ func TestPatientWritesAndReadsTheReply(t *testing.T) {
 		t.Fatalf("an 11 MB file: error %q, files %d", m.FileErr, len(m.Files))
 	}
 
-	pat.change("type-body", "Bonjour, voici mon ordonnance.")
-	pat.do("send", "")
-	pat.wantNoError()
+	pat.Change("type-body", "Bonjour, voici mon ordonnance.")
+	pat.Do("send", "")
+	pat.WantNoError()
 	if len(m.Outbox) != 0 || m.Body != "" || len(m.Files) != 0 {
 		t.Fatalf("after sending: outbox %+v, body %q, files %d", m.Outbox, m.Body, len(m.Files))
 	}
@@ -247,7 +164,7 @@ func TestPatientWritesAndReadsTheReply(t *testing.T) {
 	if last.Body != "Bonjour, voici mon ordonnance." || len(last.Attachments) != 1 || last.Attachments[0].Name != "ordonnance.pdf" {
 		t.Fatalf("the sent message is not shown: %+v", last)
 	}
-	if !strings.Contains(pat.render(), "Envoyé") {
+	if !strings.Contains(pat.Render(), "Envoyé") {
 		t.Error("the sent message does not say it was sent")
 	}
 	if len(pat.sent) != 1 || pat.sent[0].Name != "parcours:message-sent" || pat.sent[0].Message != last.ID {
@@ -258,37 +175,37 @@ func TestPatientWritesAndReadsTheReply(t *testing.T) {
 	pro := w.open(t, messaging.CareTeam, "fr", "")
 	// Another midwife than the one who answered before: she takes the thread.
 	const sophie = "pr-sophie-lefebvre"
-	pro.signIn(sophie)
-	pm := pro.comp.M
+	pro.SignIn(sophie)
+	pm := pro.Comp.M
 	for _, th := range pm.Threads {
 		if th.Service != sqlite.ServiceMaternite {
 			t.Errorf("a midwife sees a thread of %s", th.Service)
 		}
 	}
-	pro.do("status", string(portal.ThreadWaiting))
+	pro.Do("status", string(portal.ThreadWaiting))
 	listed := pm.Listed()
 	if len(listed) != 1 || listed[0].ID != sqlite.DemoThreadMaternite || listed[0].Unread == 0 {
 		t.Fatalf("waiting threads %+v", listed)
 	}
-	if html := pro.render(); !strings.Contains(html, "À traiter (1, 1 non lu)") {
+	if html := pro.Render(); !strings.Contains(html, "À traiter (1, 1 non lu)") {
 		t.Errorf("the waiting tab does not count the thread and its unread message:\n%s", html)
 	}
-	pro.do("open", sqlite.DemoThreadMaternite)
-	if html := pro.render(); !strings.Contains(html, "Pris en charge par Claire Martin") || !strings.Contains(html, "Me l’attribuer") {
+	pro.Do("open", sqlite.DemoThreadMaternite)
+	if html := pro.Render(); !strings.Contains(html, "Pris en charge par Claire Martin") || !strings.Contains(html, "Me l’attribuer") {
 		t.Fatalf("the thread does not say who has it:\n%s", html)
 	}
-	pro.do("assign", "")
-	pro.wantNoError()
-	if pm.Conv.AssignedTo != sophie || !strings.Contains(pro.render(), "Pris en charge par vous") || strings.Contains(pro.render(), "Me l’attribuer") {
+	pro.Do("assign", "")
+	pro.WantNoError()
+	if pm.Conv.AssignedTo != sophie || !strings.Contains(pro.Render(), "Pris en charge par vous") || strings.Contains(pro.Render(), "Me l’attribuer") {
 		t.Fatalf("not assigned: %+v", pm.Conv.Thread)
 	}
-	pro.change("type-body", "Bien reçu, merci. Nous en parlerons jeudi.")
-	pro.do("send", "")
-	pro.wantNoError()
+	pro.Change("type-body", "Bien reçu, merci. Nous en parlerons jeudi.")
+	pro.Do("send", "")
+	pro.WantNoError()
 
 	// The patient's next tick shows the reply and her message as read.
-	pat.tick()
-	pat.wantNoError()
+	pat.Tick()
+	pat.WantNoError()
 	got := m.Conv.Messages[len(m.Conv.Messages)-1]
 	if got.Body != "Bien reçu, merci. Nous en parlerons jeudi." || got.Author.Name != "Sophie Lefebvre" {
 		t.Fatalf("the reply did not appear: %+v", got)
@@ -296,17 +213,17 @@ func TestPatientWritesAndReadsTheReply(t *testing.T) {
 	if !strings.Contains(m.Notice, "Nouveau message de Sophie Lefebvre") {
 		t.Errorf("the reply is not announced: %q", m.Notice)
 	}
-	if html := pat.render(); !strings.Contains(html, "Lu le") {
+	if html := pat.Render(); !strings.Contains(html, "Lu le") {
 		t.Error("the patient's message is not shown as read after the care team opened it")
 	}
 
-	pro.do("close", "")
-	pro.wantNoError()
+	pro.Do("close", "")
+	pro.WantNoError()
 	if pm.Conv.Status != portal.ThreadClosed {
 		t.Fatalf("status %s after closing", pm.Conv.Status)
 	}
-	pro.do("back", "")
-	pro.do("status", string(portal.ThreadClosed))
+	pro.Do("back", "")
+	pro.Do("status", string(portal.ThreadClosed))
 	if l := pm.Listed(); len(l) != 1 || l[0].ID != sqlite.DemoThreadMaternite {
 		t.Fatalf("closed threads %+v", l)
 	}
@@ -315,26 +232,26 @@ func TestPatientWritesAndReadsTheReply(t *testing.T) {
 func TestMessageTypedOfflineIsSentOnceWhenTheNetworkReturns(t *testing.T) {
 	w := newWorld(t)
 	pat := w.open(t, messaging.Patient, "fr", sqlite.ServiceMaternite)
-	pat.signIn(sqlite.DemoPatientCamilleDurand)
-	pat.do("open", sqlite.DemoThreadMaternite)
-	m := pat.comp.M
+	pat.SignIn(sqlite.DemoPatientCamilleDurand)
+	pat.Do("open", sqlite.DemoThreadMaternite)
+	m := pat.Comp.M
 
-	pat.net.down.Store(true)
-	pat.change("type-body", "Message écrit dans le train.")
-	pat.do("send", "")
+	pat.Net.Down.Store(true)
+	pat.Change("type-body", "Message écrit dans le train.")
+	pat.Do("send", "")
 	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Waiting || !m.Outbox[0].Offline {
 		t.Fatalf("outbox %+v, want one message waiting for want of a network", m.Outbox)
 	}
-	html := pat.render()
+	html := pat.Render()
 	if !strings.Contains(html, "pas de connexion") || !strings.Contains(html, `data-state="waiting"`) || !strings.Contains(html, "Renvoyer") || strings.Contains(html, "Modifier") {
 		t.Fatalf("the waiting message is not shown with its state and a retry (and only that):\n%s", html)
 	}
 	pat.later(10 * time.Second)
-	pat.tick() // still down: the refresh fails, the message keeps waiting, untried
+	pat.Tick() // still down: the refresh fails, the message keeps waiting, untried
 	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Waiting || !m.Offline || m.Outbox[0].Tries != 1 {
 		t.Fatalf("outbox %+v offline %v", m.Outbox, m.Offline)
 	}
-	pat.do("retry-send", m.Outbox[0].ClientID) // by hand, still down
+	pat.Do("retry-send", m.Outbox[0].ClientID) // by hand, still down
 	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Waiting || m.Outbox[0].Tries != 2 {
 		t.Fatalf("after a retry by hand while down: outbox %+v", m.Outbox)
 	}
@@ -342,16 +259,16 @@ func TestMessageTypedOfflineIsSentOnceWhenTheNetworkReturns(t *testing.T) {
 	// The network returns, but the answer to the resend is lost: the host
 	// stored the message and the widget does not know, until the next
 	// refresh lists it (by its client id).
-	pat.net.down.Store(false)
-	pat.net.Transport = &answerLost{Transport: pat.net.Transport}
+	pat.Net.Down.Store(false)
+	pat.Net.Transport = &answerLost{Transport: pat.Net.Transport}
 	pat.later(time.Minute)
-	pat.tick()
+	pat.Tick()
 	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Waiting || m.Offline {
 		t.Fatalf("after the lost answer: outbox %+v offline %v", m.Outbox, m.Offline)
 	}
 	pat.later(5 * time.Minute)
-	pat.tick()
-	pat.wantNoError()
+	pat.Tick()
+	pat.WantNoError()
 	if len(m.Outbox) != 0 || m.Offline {
 		t.Fatalf("after the network returned: outbox %+v offline %v", m.Outbox, m.Offline)
 	}
@@ -387,46 +304,46 @@ func (a *answerLost) Do(ctx context.Context, r *client.Request) (*client.Respons
 func TestRefusedMessageStaysEditable(t *testing.T) {
 	w := newWorld(t)
 	pat := w.open(t, messaging.Patient, "fr", sqlite.ServiceConsultations)
-	pat.signIn(sqlite.DemoPatientCamilleDurand)
-	m := pat.comp.M
+	pat.SignIn(sqlite.DemoPatientCamilleDurand)
+	m := pat.Comp.M
 	if len(m.Threads) != 0 {
 		t.Fatalf("threads %+v in consultations", m.Threads)
 	}
-	pat.do("compose", "")
-	html := pat.render()
+	pat.Do("compose", "")
+	html := pat.Render()
 	if strings.Contains(html, "Réponse sous") {
 		t.Error("a service without a promise shows one")
 	}
 	if !strings.Contains(html, "appelez le 15") {
 		t.Error("the emergency text is not shown before writing")
 	}
-	pat.do("send", "")
+	pat.Do("send", "")
 	if m.SubjectErr == "" || m.FormErr == "" || len(m.Outbox) != 0 {
 		t.Fatalf("a new thread without subject nor text: subject error %q, text error %q", m.SubjectErr, m.FormErr)
 	}
-	html = pat.render()
+	html = pat.Render()
 	subject := html[strings.Index(html, `<input type="text" id="pc-subject"`):]
 	subject = subject[:strings.Index(subject, ">")]
 	if !strings.Contains(html, `id="pc-subject-err" role="alert">Indiquez`) || !strings.Contains(subject, `aria-invalid="true"`) || !strings.Contains(subject, `aria-describedby="pc-subject-err"`) {
 		t.Errorf("the subject's error is not tied to the subject:\n%s", html)
 	}
-	pat.change("type-subject", "Question")
-	pat.change("type-body", "Puis-je venir sans rendez-vous ?")
-	pat.do("send", "")
+	pat.Change("type-subject", "Question")
+	pat.Change("type-body", "Puis-je venir sans rendez-vous ?")
+	pat.Do("send", "")
 	// Camille has no link with the outpatient service: the host refuses.
 	if len(m.Outbox) != 1 || m.Outbox[0].State != messaging.Refused || m.Outbox[0].Err != portal.ErrServiceNotLinked {
 		t.Fatalf("outbox %+v, want a refusal service_not_linked", m.Outbox)
 	}
 	pat.later(time.Hour)
-	pat.tick()
+	pat.Tick()
 	if m.Outbox[0].Tries != 1 {
 		t.Fatalf("a refused message was sent again by the tick: %d tries", m.Outbox[0].Tries)
 	}
-	if !strings.Contains(pat.render(), "ne pouvez écrire qu") {
+	if !strings.Contains(pat.Render(), "ne pouvez écrire qu") {
 		t.Errorf("the refusal is not explained")
 	}
-	pat.change("type-body", "Et le samedi ?") // typing meanwhile
-	pat.do("discard", m.Outbox[0].ClientID)
+	pat.Change("type-body", "Et le samedi ?") // typing meanwhile
+	pat.Do("discard", m.Outbox[0].ClientID)
 	if len(m.Outbox) != 0 || m.Body != "Puis-je venir sans rendez-vous ?\n\nEt le samedi ?" || m.Subject != "Question" || m.Screen != messaging.ScreenNew {
 		t.Fatalf("discarding did not give the text back: %+v %q %q", m.Outbox, m.Subject, m.Body)
 	}
@@ -435,23 +352,23 @@ func TestRefusedMessageStaysEditable(t *testing.T) {
 func TestPatientStartsAThread(t *testing.T) {
 	w := newWorld(t)
 	pat := w.open(t, messaging.Patient, "en", "")
-	pat.signIn(sqlite.DemoPatientLucasBernard)
-	m := pat.comp.M
+	pat.SignIn(sqlite.DemoPatientLucasBernard)
+	m := pat.Comp.M
 	before := len(m.Threads)
-	pat.do("compose", "")
-	pat.change("choose-service", sqlite.ServiceDiabetologie)
-	if !strings.Contains(pat.render(), "Answer within 3 working days") {
+	pat.Do("compose", "")
+	pat.Change("choose-service", sqlite.ServiceDiabetologie)
+	if !strings.Contains(pat.Render(), "Answer within 3 working days") {
 		t.Error("the diabetology promise is not shown")
 	}
-	pat.change("type-subject", "Glucose meter")
-	pat.change("type-body", "My meter shows an error E-3.")
-	pat.do("send", "")
-	pat.wantNoError()
+	pat.Change("type-subject", "Glucose meter")
+	pat.Change("type-body", "My meter shows an error E-3.")
+	pat.Do("send", "")
+	pat.WantNoError()
 	if m.Screen != messaging.ScreenThread || m.Conv == nil || m.Conv.Subject != "Glucose meter" || len(m.Threads) != before+1 {
 		t.Fatalf("the new thread is not open: %s %+v (%d threads)", m.Screen, m.Conv, len(m.Threads))
 	}
-	pat.doIndex("remove-file", 3) // out of range: nothing
-	pat.do("back", "")
+	pat.DoIndex("remove-file", 3) // out of range: nothing
+	pat.Do("back", "")
 	if m.Screen != messaging.ScreenList || len(m.Threads) != before+1 {
 		t.Fatalf("back: %s, %d threads", m.Screen, len(m.Threads))
 	}
@@ -460,18 +377,18 @@ func TestPatientStartsAThread(t *testing.T) {
 func TestSignOutForgetsTheOutbox(t *testing.T) {
 	w := newWorld(t)
 	pat := w.open(t, messaging.Patient, "fr", sqlite.ServiceMaternite)
-	pat.signIn(sqlite.DemoPatientCamilleDurand)
-	pat.do("open", sqlite.DemoThreadMaternite)
-	pat.net.down.Store(true)
-	pat.change("type-body", "Brouillon sensible")
-	pat.do("send", "")
-	pat.net.down.Store(false)
-	pat.do("sign-out", "")
-	m := pat.comp.M
+	pat.SignIn(sqlite.DemoPatientCamilleDurand)
+	pat.Do("open", sqlite.DemoThreadMaternite)
+	pat.Net.Down.Store(true)
+	pat.Change("type-body", "Brouillon sensible")
+	pat.Do("send", "")
+	pat.Net.Down.Store(false)
+	pat.Do("sign-out", "")
+	m := pat.Comp.M
 	if m.Patient != nil || len(m.Outbox) != 0 || m.Conv != nil || len(m.Threads) != 0 {
 		t.Fatalf("after sign-out: patient %v outbox %d conv %v threads %d", m.Patient, len(m.Outbox), m.Conv, len(m.Threads))
 	}
-	if strings.Contains(pat.render(), "Brouillon sensible") {
+	if strings.Contains(pat.Render(), "Brouillon sensible") {
 		t.Fatal("the signed-out widget still shows the message")
 	}
 }
@@ -479,7 +396,7 @@ func TestSignOutForgetsTheOutbox(t *testing.T) {
 func TestPreloadHydratesTheFirstScreen(t *testing.T) {
 	w := newWorld(t)
 	pro := w.open(t, messaging.CareTeam, "fr", "")
-	if !pro.comp.ShowSignIn() || len(pro.comp.M.DemoPractitioners) == 0 {
+	if !pro.Comp.ShowSignIn() || len(pro.Comp.M.DemoPractitioners) == 0 {
 		t.Fatalf("the inbox signed out does not offer the demo practitioners")
 	}
 	// A snapshot of the other side is ignored.

@@ -4,12 +4,8 @@ package questionnaire_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vugu/vugu"
 
@@ -17,93 +13,54 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/internal/testhost"
 	"github.com/parcours-sante/parcours/widgets/internal/uitest"
 	"github.com/parcours-sante/parcours/widgets/questionnaire"
 )
 
 // world is a real host on the seeded SQLite store.
 type world struct {
-	url   string
-	store *sqlite.Store
+	url string
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "q.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Seed(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.New(host.Config{
-		Booking: store, Directory: store, Questionnaires: store, DemoSignIn: true,
-		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment}},
-		Logger:         slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &world{url: srv.URL, store: store}
+	url, _ := testhost.Start(t, func(store *sqlite.Store, c *host.Config) { c.Questionnaires = store })
+	return &world{url: url}
 }
 
 // harness runs the component as the browser does: handlers under the write
 // lock, calls in goroutines, against the real host over HTTP.
 type harness struct {
-	t    *testing.T
-	comp *questionnaire.Questionnaire
-	env  *uitest.Env
+	*uitest.Harness[*questionnaire.Questionnaire]
 	sent []questionnaire.Event
 }
 
 func (w *world) open(t *testing.T, lang, id string, tr client.Transport) *harness {
 	t.Helper()
-	hs := &harness{t: t, env: uitest.NewEnv()}
-	hs.comp = &questionnaire.Questionnaire{
+	hs := &harness{Harness: uitest.NewHarness(t, tr, status)}
+	hs.Start(&questionnaire.Questionnaire{
 		M:          questionnaire.NewModel(lang, sqlite.DemoEstablishment, id),
-		Backend:    client.New(w.url, client.WithTransport(tr), client.WithLanguage(lang)),
+		Backend:    hs.Client(w.url, lang),
 		BookingURL: "/w/booking?establishment=chu-exemple&lang=" + lang,
 		Emit:       func(e questionnaire.Event) { hs.sent = append(hs.sent, e) },
-	}
-	hs.comp.Init(uitest.InitCtx{Env: hs.env.EE})
-	hs.settle()
+	})
 	return hs
 }
 
-func (hs *harness) settle() {
-	hs.t.Helper()
-	hs.env.Settle(hs.t, func() bool { return hs.comp.Running() == 0 && !hs.comp.M.Loading })
-}
-
-// do presses a button.
-func (hs *harness) do(kind, key string) {
-	hs.env.Locked(func(ee vugu.EventEnv) { hs.comp.Do(uitest.Event{Env: ee}, kind, key) })
-	hs.settle()
+func status(c *questionnaire.Questionnaire) uitest.Status {
+	return uitest.Status{Loading: c.M.Loading, Err: string(c.M.Err), ErrText: c.M.ErrText}
 }
 
 // change changes a form control: pick (radio, by option index), toggle or type.
 func (hs *harness) change(kind, key, value string) {
-	hs.env.Locked(func(ee vugu.EventEnv) {
-		hs.comp.Change(uitest.Event{Env: ee, Value: value, Checked: true}, kind, key)
-	})
-	hs.settle()
-}
-
-// render is the widget's HTML as the host would serve it.
-func (hs *harness) render() string {
-	hs.t.Helper()
-	return hs.env.Render(hs.t, hs.comp)
+	hs.Handle(uitest.Event{Value: value, Checked: true}, func(ev vugu.DOMEvent) { hs.Comp.Change(ev, kind, key) })
 }
 
 func (hs *harness) wantStep(step questionnaire.Step, page int) {
-	hs.t.Helper()
-	if m := hs.comp.M; m.Step != step || (step == questionnaire.StepPage && m.Page != page) {
-		hs.t.Fatalf("at %s page %d (error %q), want %s page %d", m.Step, m.Page, m.Err, step, page)
+	hs.T.Helper()
+	if m := hs.Comp.M; m.Step != step || (step == questionnaire.StepPage && m.Page != page) {
+		hs.T.Fatalf("at %s page %d (error %q), want %s page %d", m.Step, m.Page, m.Err, step, page)
 	}
 }
 
@@ -111,24 +68,24 @@ func TestMaternityQuestionnaireFlow(t *testing.T) {
 	w := newWorld(t)
 	tr := client.NewHTTPTransport() // one cookie jar: one browser
 	hs := w.open(t, "fr", sqlite.DemoQuestionnaireMaternite, tr)
-	m := hs.comp.M
+	m := hs.Comp.M
 	if m.Err != "" || m.Q == nil {
 		t.Fatalf("not loaded: %q", m.Err)
 	}
 	hs.wantStep(questionnaire.StepIntro, 0)
-	if html := hs.render(); !strings.Contains(html, "Connexion de démonstration") || !strings.Contains(html, `value="sign-in"`) {
+	if html := hs.Render(); !strings.Contains(html, "Connexion de démonstration") || !strings.Contains(html, `value="sign-in"`) {
 		t.Fatalf("the intro does not offer the demo sign-in:\n%s", html)
 	}
-	hs.do("begin", "") // signed out: nothing happens
+	hs.Do("begin", "") // signed out: nothing happens
 	hs.wantStep(questionnaire.StepIntro, 0)
 
-	hs.do("sign-in", "")
+	hs.Do("sign-in", "")
 	if m.Patient == nil {
 		t.Fatalf("not signed in: %q", m.Err)
 	}
-	hs.do("begin", "")
+	hs.Do("begin", "")
 	hs.wantStep(questionnaire.StepPage, 0)
-	html := hs.render()
+	html := hs.Render()
 	for _, want := range []string{"Étape 1 sur 5", "Votre grossesse", `name="mat-age"`, `inputmode="numeric"`, `type="radio"`, `aria-required="true"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("page 1 lacks %q", want)
@@ -136,22 +93,22 @@ func TestMaternityQuestionnaireFlow(t *testing.T) {
 	}
 
 	// Next with nothing answered: inline errors, same page.
-	hs.do("next", "")
+	hs.Do("next", "")
 	hs.wantStep(questionnaire.StepPage, 0)
 	if m.FieldErrs["mat-age"] == "" || m.FieldErrs["mat-multiple"] == "" {
 		t.Fatalf("missing answers not reported: %v", m.FieldErrs)
 	}
-	if html := hs.render(); !strings.Contains(html, `aria-invalid="true"`) || !strings.Contains(html, `class="pc-field-error"`) {
+	if html := hs.Render(); !strings.Contains(html, `aria-invalid="true"`) || !strings.Contains(html, `class="pc-field-error"`) {
 		t.Error("the errors are not shown next to the fields")
 	}
 	// A typed value that does not parse stays on screen; its error shows
 	// at the next attempt to go on (not while typing: nothing moves under
 	// a finger about to tap).
 	hs.change("type", "mat-age", "trente")
-	if m.FieldErrs["mat-age"] != "" || !strings.Contains(hs.render(), `value="trente"`) {
+	if m.FieldErrs["mat-age"] != "" || !strings.Contains(hs.Render(), `value="trente"`) {
 		t.Fatal("an answer being typed is reported, or not kept on screen")
 	}
-	hs.do("next", "")
+	hs.Do("next", "")
 	if e := m.FieldErrs["mat-age"]; !strings.Contains(e, "nombre entier") {
 		t.Fatalf("the invalid number is not reported: %q", e)
 	}
@@ -161,7 +118,7 @@ func TestMaternityQuestionnaireFlow(t *testing.T) {
 	}
 	hs.change("pick", "mat-multiple", "1") // N
 	hs.change("pick", "mat-imc", "1")      // 18.5-24.9
-	hs.do("next", "")
+	hs.Do("next", "")
 	hs.wantStep(questionnaire.StepPage, 1)
 	if d, err := w.draft(t, tr); err != nil || !strings.Contains(d, `"linkId":"mat-age"`) {
 		t.Fatalf("the draft was not saved at the step change: %v %s", err, d)
@@ -176,48 +133,48 @@ func TestMaternityQuestionnaireFlow(t *testing.T) {
 	for _, k := range []string{"mat-cesarienne", "mat-premature", "mat-preeclampsie", "mat-hemorragie", "mat-mfiu"} {
 		hs.change("pick", k, "1") // N
 	}
-	hs.do("next", "")
+	hs.Do("next", "")
 	hs.wantStep(questionnaire.StepPage, 2)
 
 	// A reload: a new widget in the same browser resumes where the patient was.
 	hs2 := w.open(t, "fr", sqlite.DemoQuestionnaireMaternite, tr)
-	m2 := hs2.comp.M
+	m2 := hs2.Comp.M
 	if m2.Patient == nil || !m2.Resumed {
 		t.Fatalf("the reload did not find the draft: patient %v resumed %v", m2.Patient, m2.Resumed)
 	}
-	if !strings.Contains(hs2.render(), "Reprendre") {
+	if !strings.Contains(hs2.Render(), "Reprendre") {
 		t.Error("the intro does not offer to resume")
 	}
-	hs2.do("begin", "")
+	hs2.Do("begin", "")
 	hs2.wantStep(questionnaire.StepPage, 2)
 	hs2.change("pick", "mat-diabete", "0") // Y: raises the level
 	hs2.change("pick", "mat-hta", "1")
 	hs2.change("pick", "mat-medicaments", "0") // Y: asks which
-	hs2.do("next", "")
+	hs2.Do("next", "")
 	hs2.wantStep(questionnaire.StepPage, 2)
 	if m2.FieldErrs["mat-medicaments-liste"] == "" {
 		t.Fatal("the question enabled by the answer is not required")
 	}
 	hs2.change("type", "mat-medicaments-liste", "Insuline")
-	hs2.do("next", "")
+	hs2.Do("next", "")
 	hs2.wantStep(questionnaire.StepPage, 3)
 	hs2.change("pick", "mat-tabac", "0")
 	hs2.change("pick", "mat-alcool", "0")
-	hs2.do("next", "")
+	hs2.Do("next", "")
 	hs2.wantStep(questionnaire.StepReview, 0)
-	html = hs2.render()
+	html = hs2.Render()
 	for _, want := range []string{"Vérifiez vos réponses", "Insuline", "De 18,5 à 24,9", `value="submit"`, `value="edit:0"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the review lacks %q", want)
 		}
 	}
-	hs2.do("edit", "")
-	hs2.env.Locked(func(ee vugu.EventEnv) { hs2.comp.DoIndex(uitest.Event{Env: ee}, "edit", 0) })
+	hs2.Do("edit", "")
+	hs2.DoIndex("edit", 0)
 	hs2.wantStep(questionnaire.StepPage, 0)
-	hs2.do("review", "")
+	hs2.Do("review", "")
 	hs2.wantStep(questionnaire.StepReview, 0)
 
-	hs2.do("submit", "")
+	hs2.Do("submit", "")
 	hs2.wantStep(questionnaire.StepResult, 0)
 	sub := m2.Submission
 	if sub == nil || sub.ID == "" || sub.Result.Level == "" || sub.Result.Level == "A" {
@@ -226,7 +183,7 @@ func TestMaternityQuestionnaireFlow(t *testing.T) {
 	if len(hs2.sent) != 1 || hs2.sent[0].Name != "parcours:submitted" || hs2.sent[0].Response != sub.ID || hs2.sent[0].Questionnaire != sqlite.DemoQuestionnaireMaternite {
 		t.Fatalf("events: %+v", hs2.sent)
 	}
-	html = hs2.render()
+	html = hs2.Render()
 	for _, want := range []string{"Vos réponses ont été envoyées", sub.Result.LevelDisplay.FR, `class="pc-gauge"`, `/w/booking?establishment=chu-exemple&amp;lang=fr&amp;`, `service=maternite"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the result lacks %q in\n%s", want, html)
@@ -240,9 +197,9 @@ func TestMaternityQuestionnaireFlow(t *testing.T) {
 func TestUrgentAlertShowsAtOnce(t *testing.T) {
 	w := newWorld(t)
 	hs := w.open(t, "en", sqlite.DemoQuestionnaireEPDS, client.NewHTTPTransport())
-	hs.do("sign-in", "")
-	hs.do("begin", "")
-	m := hs.comp.M
+	hs.Do("sign-in", "")
+	hs.Do("begin", "")
+	m := hs.Comp.M
 	var selfHarm string
 	for _, r := range m.Rows() {
 		if r.Kind == questionnaire.RowQuestion && strings.HasSuffix(r.Key, "10") {
@@ -252,11 +209,11 @@ func TestUrgentAlertShowsAtOnce(t *testing.T) {
 	if selfHarm == "" {
 		t.Fatalf("no item 10 on the page: %v", rowKeys(m))
 	}
-	if strings.Contains(hs.render(), `class="pc-urgent"`) {
+	if strings.Contains(hs.Render(), `class="pc-urgent"`) {
 		t.Fatal("urgent help shown before any answer")
 	}
 	hs.change("pick", selfHarm, "0") // the first option: "Yes, quite often"
-	html := hs.render()
+	html := hs.Render()
 	if !strings.Contains(html, `class="pc-urgent"`) || !strings.Contains(html, "3114") {
 		t.Fatalf("the urgent help is not shown at once:\n%s", html)
 	}

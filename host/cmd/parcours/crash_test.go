@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/host/notify"
+	"github.com/parcours-sante/parcours/host/notify/smtptest"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -391,7 +393,7 @@ func TestCrashMessaging(t *testing.T) {
 
 	bin := buildParcours(t)
 	t.Logf("host built in %v", time.Since(began).Round(time.Millisecond))
-	sink := startMailSink(t)
+	sink := smtptest.NewServer(t)
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "parcours.db")
 	logf, err := os.Create(filepath.Join(dir, "host.log"))
@@ -408,7 +410,7 @@ func TestCrashMessaging(t *testing.T) {
 			// The test measures crashes, not the rate limit: each
 			// client writes as fast as the host answers.
 			"-messages-per-minute", "1000000",
-			"-smtp", sink.addr, "-smtp-from", crashFrom, "-smtp-starttls=false",
+			"-smtp", sink.Addr(), "-smtp-from", crashFrom, "-smtp-starttls=false",
 			// A notification claimed by a killed host comes back after
 			// the lease; the sender polls an empty outbox often.
 			"-notify-lease", crashLease.String(), "-notify-interval", crashInterval.String(),
@@ -642,7 +644,7 @@ func checkStoredMessages(t *testing.T, db *sql.DB, sent []sentMessage) {
 // checkDeliveries asserts that every stored message's notification was
 // delivered to its recipient under its Message-ID, and that any e-mail
 // delivered more than once is a redelivery of the same notification.
-func checkDeliveries(t *testing.T, db *sql.DB, sink *mailSink) {
+func checkDeliveries(t *testing.T, db *sql.DB, sink *smtptest.Server) {
 	t.Helper()
 	type expected struct {
 		to       string
@@ -692,7 +694,7 @@ func checkDeliveries(t *testing.T, db *sql.DB, sink *mailSink) {
 		t.Errorf("%d notifications in the outbox, want one per message, %d", len(want), crashMessages)
 	}
 
-	mails, problems := sink.received()
+	mails, problems := sunk(sink)
 	for _, p := range problems {
 		t.Errorf("mail server: %s", p)
 	}
@@ -724,4 +726,43 @@ func checkDeliveries(t *testing.T, db *sql.DB, sink *mailSink) {
 	}
 	t.Logf("notifications: %d e-mails received, %d distinct Message-IDs for %d messages; %d duplicate deliveries (same Message-ID); %d notifications claimed more than once",
 		len(mails), len(deliveries), len(want), duplicates, reclaimed)
+}
+
+// sunkMail is one e-mail the mail server accepted, for one of its
+// recipients.
+type sunkMail struct {
+	MessageID string
+	To        string // envelope recipient (RCPT)
+	HeaderTo  string // To header's address
+}
+
+// sunk returns the e-mails the mail server accepted, in order, one per
+// recipient (a notification has one), and the problems seen in them.
+func sunk(s *smtptest.Server) ([]sunkMail, []string) {
+	var mails []sunkMail
+	var bad []string
+	for _, m := range s.Messages() {
+		p, err := m.Parse()
+		if err != nil {
+			bad = append(bad, "unparsable e-mail: "+err.Error())
+			continue
+		}
+		id := p.Header.Get("Message-ID")
+		if id == "" {
+			bad = append(bad, "e-mail without a Message-ID")
+		}
+		var headerTo string
+		if a, err := mail.ParseAddress(p.Header.Get("To")); err == nil {
+			headerTo = a.Address
+		} else {
+			bad = append(bad, "e-mail with a malformed To: "+err.Error())
+		}
+		if len(m.To) != 1 {
+			bad = append(bad, "e-mail with several recipients: "+strings.Join(m.To, ", "))
+		}
+		for _, rcpt := range m.To {
+			mails = append(mails, sunkMail{MessageID: id, To: rcpt, HeaderTo: headerTo})
+		}
+	}
+	return mails, bad
 }

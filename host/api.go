@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzhttp"
@@ -28,6 +29,7 @@ type route struct {
 func (h *Host) apiRoutes() []route {
 	return []route{
 		{"GET", "/api/v1/openapi.json", "getOpenAPI", h.getOpenAPI},
+		{"GET", "/api/v1/establishments", "listEstablishments", h.listEstablishments},
 		{"GET", "/api/v1/establishments/{establishment}", "getEstablishment", h.getEstablishment},
 		{"GET", "/api/v1/establishments/{establishment}/services", "listServices", h.listServices},
 		{"GET", "/api/v1/establishments/{establishment}/slots", "listFreeSlots", h.listFreeSlots},
@@ -169,6 +171,53 @@ func (h *Host) establishment(r *http.Request) (string, error) {
 func (h *Host) serves(id string) bool {
 	_, ok := h.origins[id]
 	return ok
+}
+
+// listEstablishments answers the establishments the host serves, in its
+// configuration's order: what a widget without an establishment offers to
+// choose from. Those whose backend does not answer are named in
+// "unavailable" (and left out of the list).
+func (h *Host) listEstablishments(w http.ResponseWriter, r *http.Request) error {
+	if err := noQuery(r.URL.Query()); err != nil {
+		return err
+	}
+	ests, err := h.establishments(r.Context())
+	if ests == nil {
+		ests = []portal.Establishment{}
+	}
+	writeJSON(w, 200, client.EstablishmentList{Establishments: ests, Unavailable: portal.Missing(err)})
+	return nil
+}
+
+// establishments asks the backend for every establishment served, at once;
+// those that fail are left out and named by a *portal.PartialError.
+func (h *Host) establishments(ctx context.Context) ([]portal.Establishment, error) {
+	ests := make([]portal.Establishment, len(h.cfg.Establishments))
+	errs := make([]error, len(h.cfg.Establishments))
+	var wg sync.WaitGroup
+	for i, e := range h.cfg.Establishments {
+		wg.Go(func() { ests[i], errs[i] = h.cfg.Booking.Establishment(ctx, e.ID) })
+	}
+	wg.Wait()
+	var (
+		out     []portal.Establishment
+		partial *portal.PartialError
+	)
+	for i, e := range h.cfg.Establishments {
+		if errs[i] == nil {
+			out = append(out, ests[i])
+			continue
+		}
+		h.log.WarnContext(ctx, "establishments: one left out", "establishment", e.ID, "err", errs[i])
+		if partial == nil {
+			partial = &portal.PartialError{Err: errs[i]}
+		}
+		partial.Establishments = append(partial.Establishments, e.ID)
+	}
+	if partial != nil {
+		return out, partial
+	}
+	return out, nil
 }
 
 func (h *Host) getEstablishment(w http.ResponseWriter, r *http.Request) error {

@@ -96,7 +96,7 @@ func (h *Host) home(w http.ResponseWriter, r *http.Request) {
 		base = "https://" + r.Host
 	}
 	est := h.cfg.Establishments[0].ID
-	h.documentHeaders(w, "", "")
+	h.documentHeaders(w, nil, "")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	homeTemplate.Execute(w, map[string]any{
 		"CSS":     h.assets.byName["parcours.css"].path,

@@ -30,6 +30,9 @@ import (
 // widgetSpec describes one widget the host serves at /w/{name}.
 type widgetSpec struct {
 	title [2]string // fr, en
+	// merged: without an establishment, the widget covers every
+	// establishment the host serves (a regional portal's page).
+	merged bool
 	// render returns the widget's root component to render on the server,
 	// the state handed to the browser so that it starts from the same
 	// screen (nil: the browser loads it), and the widget events produced
@@ -49,7 +52,8 @@ type renderParams struct {
 
 var widgetSpecs = map[string]widgetSpec{
 	"booking": {
-		title: [2]string{"Prise de rendez-vous", "Appointment booking"},
+		title:  [2]string{"Prise de rendez-vous", "Appointment booking"},
+		merged: true,
 		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
 			newModel := func() *booking.Model {
 				return booking.NewModel(p.lang, p.est, p.query.Get("service"), p.query.Get("practitioner"))
@@ -311,7 +315,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	lang := requestLang(r)
 	est := q.Get("establishment")
-	if !ok || !h.serves(est) {
+	if !ok || !(h.serves(est) || est == "" && spec.merged) {
 		h.widgetError(w, r, http.StatusNotFound, lang)
 		return
 	}
@@ -319,12 +323,8 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	// establishment's embedding origins; otherwise no message is sent.
 	parent := ""
 	if p := q.Get("parent"); p != "" {
-		if norm, err := NormalizeOrigin(p); err == nil {
-			for _, o := range h.origins[est] {
-				if o == norm {
-					parent = norm
-				}
-			}
+		if norm, err := NormalizeOrigin(p); err == nil && slices.Contains(h.embedders(est), norm) {
+			parent = norm
 		}
 	}
 	var post url.Values
@@ -403,7 +403,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		h.widgetError(w, r, http.StatusInternalServerError, lang)
 		return
 	}
-	h.documentHeaders(w, est, nonce)
+	h.documentHeaders(w, h.embedders(est), nonce)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(doc.Bytes())
 }
@@ -444,16 +444,39 @@ func withoutKeys(q url.Values, keys ...string) url.Values {
 // FrameAncestors returns the CSP frame-ancestors source list for an
 // establishment: its configured origins, or 'none'.
 func (h *Host) FrameAncestors(establishment string) string {
-	if o := h.origins[establishment]; len(o) > 0 {
-		return strings.Join(o, " ")
+	return frameAncestors(h.origins[establishment])
+}
+
+// frameAncestors is the source list of origins, 'none' without any.
+func frameAncestors(origins []string) string {
+	if len(origins) > 0 {
+		return strings.Join(origins, " ")
 	}
 	return "'none'"
+}
+
+// embedders are the origins allowed to embed a widget of establishment;
+// for "" (a widget over every establishment), those of every
+// establishment.
+func (h *Host) embedders(establishment string) []string {
+	if establishment != "" {
+		return h.origins[establishment]
+	}
+	var all []string
+	for _, e := range h.cfg.Establishments {
+		for _, o := range h.origins[e.ID] {
+			if !slices.Contains(all, o) {
+				all = append(all, o)
+			}
+		}
+	}
+	return all
 }
 
 // documentHeaders sets the widget document's security headers: a strict CSP
 // (no inline script, no eval; Wasm compilation allowed), embedding limited to
 // the establishment's pages, no caching of a page that may show health data.
-func (h *Host) documentHeaders(w http.ResponseWriter, establishment, nonce string) {
+func (h *Host) documentHeaders(w http.ResponseWriter, embedders []string, nonce string) {
 	style := "'self'"
 	if nonce != "" {
 		style += " 'nonce-" + nonce + "'"
@@ -472,7 +495,7 @@ func (h *Host) documentHeaders(w http.ResponseWriter, establishment, nonce strin
 		"base-uri 'none'",
 		"form-action 'self'",
 		"object-src 'none'",
-		"frame-ancestors " + h.FrameAncestors(establishment),
+		"frame-ancestors " + frameAncestors(embedders),
 	}, "; "))
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
@@ -482,7 +505,7 @@ func (h *Host) documentHeaders(w http.ResponseWriter, establishment, nonce strin
 }
 
 func (h *Host) widgetError(w http.ResponseWriter, r *http.Request, status int, lang string) {
-	h.documentHeaders(w, "", "")
+	h.documentHeaders(w, nil, "")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	msg := "Ce service n’est pas disponible à cette adresse."

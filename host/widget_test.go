@@ -206,7 +206,7 @@ func TestWidgetDocumentNotFound(t *testing.T) {
 		name, target, lang, message string
 	}{
 		{"unknown establishment", "/w/booking?establishment=chu-inconnu", "fr", "Ce service n’est pas disponible à cette adresse."},
-		{"no establishment", "/w/booking", "fr", "Ce service n’est pas disponible à cette adresse."},
+		{"no establishment (a widget that needs one)", "/w/questionnaire?questionnaire=epds", "fr", "Ce service n’est pas disponible à cette adresse."},
 		{"establishment only in the backend's future", "/w/booking?establishment=CHU-EXEMPLE", "fr", "Ce service n’est pas disponible"},
 		{"unknown widget", "/w/messaging?establishment=chu-exemple", "fr", "Ce service n’est pas disponible"},
 		{"unknown widget in English", "/w/unknown?establishment=chu-exemple&lang=en", "en", "This service is not available at this address."},

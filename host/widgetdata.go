@@ -53,6 +53,10 @@ func (b *serverBackend) Establishment(ctx context.Context, id string) (portal.Es
 	return b.h.cfg.Booking.Establishment(b.as(ctx), id)
 }
 
+func (b *serverBackend) Establishments(ctx context.Context) ([]portal.Establishment, error) {
+	return b.h.establishments(b.as(ctx))
+}
+
 func (b *serverBackend) Services(ctx context.Context, est string) ([]portal.Service, error) {
 	return b.h.cfg.Booking.Services(b.as(ctx), est)
 }

@@ -81,6 +81,33 @@ func (c *Client) Establishment(ctx context.Context, id string) (portal.Establish
 	return out, err
 }
 
+// partial is the error of a merged answer that lacks the establishments
+// unavailable names; nil when it lacks none.
+func partial(unavailable []string) error {
+	if len(unavailable) == 0 {
+		return nil
+	}
+	return &portal.PartialError{Establishments: unavailable,
+		Err: portal.Errorf(portal.ErrBackendUnavailable, "the host had no answer from %v", unavailable)}
+}
+
+// EstablishmentList is the JSON of GET /api/v1/establishments.
+// Unavailable names the establishments whose backend did not answer.
+type EstablishmentList struct {
+	Establishments []portal.Establishment `json:"establishments"`
+	Unavailable    []string               `json:"unavailable,omitempty"`
+}
+
+// Establishments lists the establishments the host serves, in its order;
+// with a *portal.PartialError naming those whose backend did not answer.
+func (c *Client) Establishments(ctx context.Context) ([]portal.Establishment, error) {
+	var out EstablishmentList
+	if err := c.do(ctx, "GET", "/api/v1/establishments", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Establishments, partial(out.Unavailable)
+}
+
 // Services implements portal.Booking.
 func (c *Client) Services(ctx context.Context, establishment string) ([]portal.Service, error) {
 	var out struct {
@@ -141,12 +168,8 @@ func (c *Client) Appointments(ctx context.Context) ([]portal.Appointment, error)
 	if err := c.do(ctx, "GET", "/api/v1/appointments", nil, nil, &out); err != nil {
 		return nil, err
 	}
-	if len(out.Unavailable) > 0 {
-		// A merged answer with parts missing: the list holds the others.
-		return out.Appointments, &portal.PartialError{Establishments: out.Unavailable,
-			Err: portal.Errorf(portal.ErrBackendUnavailable, "the host had no answer from %v", out.Unavailable)}
-	}
-	return out.Appointments, nil
+	// A merged answer with parts missing: the list holds the others'.
+	return out.Appointments, partial(out.Unavailable)
 }
 
 // AppointmentList is the JSON of GET /api/v1/appointments. Unavailable

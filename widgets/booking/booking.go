@@ -237,7 +237,18 @@ func (c *Booking) SignedInAs() string {
 
 // AppointmentLine is "Service, practitioner".
 func (c *Booking) AppointmentLine(a portal.Appointment) string {
-	return a.ServiceName.In(c.M.Lang) + " — " + a.Practitioner.Name
+	line := a.ServiceName.In(c.M.Lang) + " — " + a.Practitioner.Name
+	if c.M.Merged {
+		// Appointments of several establishments: each says where.
+		name := a.Establishment
+		for _, e := range c.M.Establishments {
+			if e.ID == a.Establishment && e.Name != "" {
+				name = e.Name
+			}
+		}
+		line = name + " · " + line
+	}
+	return line
 }
 
 // Cancellable reports whether a can still be cancelled.

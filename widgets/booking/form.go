@@ -19,7 +19,9 @@ import (
 // decision is the backend's, so a tampered state can only change what its own
 // patient sees.
 type FormState struct {
-	Step          Step      `json:"st,omitempty"`
+	Step Step `json:"st,omitempty"`
+	// Establishment is a merged widget's chosen establishment.
+	Establishment string    `json:"es,omitempty"`
 	Service       string    `json:"sv,omitempty"`
 	Practitioner  string    `json:"pr,omitempty"`
 	Window        time.Time `json:"w,omitzero"`
@@ -35,8 +37,12 @@ const MaxFormState = 2048
 
 // FormState returns the state to carry in the next form.
 func (m *Model) FormState() FormState {
+	est := ""
+	if m.Merged {
+		est = m.Establishment
+	}
 	return FormState{
-		Step: m.Step, Service: m.Service, Practitioner: m.Practitioner, Window: m.Window, Day: m.Day,
+		Step: m.Step, Establishment: est, Service: m.Service, Practitioner: m.Practitioner, Window: m.Window, Day: m.Day,
 		Slot: m.Slot.ID, BookKey: m.bookKey, Appointment: m.Appointment.ID, ConfirmCancel: m.ConfirmCancel,
 	}
 }
@@ -55,9 +61,12 @@ func ParseFormState(s string) (FormState, error) {
 		return st, err
 	}
 	switch st.Step {
-	case "", StepService, StepSlots, StepConfirm, StepDone, StepMine:
+	case "", StepEstablishment, StepService, StepSlots, StepConfirm, StepDone, StepMine:
 	default:
 		return st, errors.New("unknown step")
+	}
+	if len(st.Establishment) > 64 {
+		return st, errors.New("establishment too long")
 	}
 	if st.Day < 0 || st.Day > 400 {
 		return st, errors.New("day out of range")
@@ -91,11 +100,16 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 			cmd = m.Apply(cmd(ctx, b))
 		}
 	}
+	st := p.State
+	if m.Merged && st.Establishment != "" {
+		// The establishment chosen before; the backend says if it exists.
+		m.Establishment = st.Establishment
+		m.Step = StepService
+	}
 	run(m.Apply(Action{Kind: Start}))
 	if m.Err != "" {
 		return nil
 	}
-	st := p.State
 	// Restore the choices, re-fetching what they show.
 	if st.Service != "" && m.service(st.Service) != nil && st.Step != StepService && st.Step != "" {
 		m.Service = st.Service

@@ -13,6 +13,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,10 @@ import (
 // operations of the edge host. sdk/client implements it over HTTP.
 type Backend interface {
 	portal.Booking
+	// Establishments lists the establishments the host serves, for a
+	// widget without one (Model.Merged); with a *portal.PartialError when
+	// some did not answer (the list holds the others).
+	Establishments(ctx context.Context) ([]portal.Establishment, error)
 	// CurrentPatient returns the signed-in patient, or nil when nobody is.
 	CurrentPatient(ctx context.Context) (*portal.Patient, error)
 	// DemoPatients lists the fictional patients of the demo sign-in; it is
@@ -41,11 +46,13 @@ type Step string
 
 // Steps of the booking flow.
 const (
-	StepService Step = "service" // choose a service and, optionally, a practitioner
-	StepSlots   Step = "slots"   // browse free slots by day
-	StepConfirm Step = "confirm" // review, sign in if needed, confirm
-	StepDone    Step = "done"    // confirmation
-	StepMine    Step = "mine"    // my appointments
+	// StepEstablishment: choose an establishment (a widget without one).
+	StepEstablishment Step = "establishment"
+	StepService       Step = "service" // choose a service and, optionally, a practitioner
+	StepSlots         Step = "slots"   // browse free slots by day
+	StepConfirm       Step = "confirm" // review, sign in if needed, confirm
+	StepDone          Step = "done"    // confirmation
+	StepMine          Step = "mine"    // my appointments
 )
 
 // WindowDays is how many days of slots one page shows.
@@ -95,6 +102,11 @@ type Model struct {
 	DemoPatients []portal.Patient
 	DemoChoice   string
 
+	// Merged: the widget was given no establishment (see NewModel);
+	// Establishments are those the patient chooses from.
+	Merged         bool
+	Establishments []portal.Establishment
+
 	Appointment portal.Appointment
 	Mine        []portal.Appointment
 	// MineMissing names the establishments whose appointments could not be
@@ -114,15 +126,24 @@ type Model struct {
 // NewModel returns the state before anything has loaded: the skeleton.
 // service and practitioner preselect a service and one of its practitioners;
 // either may be empty.
+//
+// Without an establishment the widget is merged: the patient first
+// chooses one of the host's establishments, and their appointments list
+// every establishment's.
 func NewModel(lang, establishment, service, practitioner string) *Model {
-	return &Model{
+	m := &Model{
 		Lang:               lang,
 		Establishment:      establishment,
 		PresetService:      service,
 		PresetPractitioner: practitioner,
 		Step:               StepService,
 		Loading:            true,
+		Merged:             establishment == "",
 	}
+	if m.Merged {
+		m.Step = StepEstablishment
+	}
+	return m
 }
 
 func (m *Model) now() time.Time {
@@ -154,7 +175,11 @@ const (
 	CancelAppointment  Kind = "cancel"
 	Back               Kind = "back"
 	BackToBooking      Kind = "back-to-booking" // the "book" tab
-	Retry              Kind = "retry"
+	// ChooseEstablishment (ID) and ChangeEstablishment: a merged widget's
+	// choice of establishment.
+	ChooseEstablishment Kind = "choose-establishment"
+	ChangeEstablishment Kind = "change-establishment"
+	Retry               Kind = "retry"
 
 	loaded      Kind = "loaded"
 	slotsLoaded Kind = "slots-loaded"
@@ -173,6 +198,7 @@ type Action struct {
 
 	services     []portal.Service
 	est          portal.Establishment
+	ests         []portal.Establishment
 	slots        []portal.Slot
 	patient      *portal.Patient
 	patients     []portal.Patient
@@ -196,6 +222,13 @@ func (m *Model) Apply(a Action) Cmd {
 	case Start:
 		return m.call(a, m.loadAll)
 	case loaded:
+		if m.Merged {
+			m.Establishments = a.ests
+			if m.Establishment == "" && len(a.ests) == 1 {
+				// One establishment only: nothing to choose.
+				return m.Apply(Action{Kind: ChooseEstablishment, ID: a.ests[0].ID})
+			}
+		}
 		m.setLoaded(a.est.Name, a.services, a.patient, a.patients)
 		if m.Step == StepService && m.Service == "" && m.service(m.PresetService) != nil {
 			return m.Apply(Action{Kind: ChooseService, ID: m.PresetService})
@@ -343,11 +376,30 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Notice = "cancelled"
 		m.Events = append(m.Events, Event{Name: "parcours:cancelled", Appointment: a.appointment.ID, Start: a.appointment.Start})
 		return nil
+	case ChooseEstablishment:
+		if !m.Merged || !slices.ContainsFunc(m.Establishments, func(e portal.Establishment) bool { return e.ID == a.ID }) {
+			return nil
+		}
+		m.Establishment, m.Service, m.Practitioner, m.Services = a.ID, "", "", nil
+		m.Step = StepService
+		return m.call(a, m.loadAll)
+	case ChangeEstablishment:
+		if !m.Merged {
+			return nil
+		}
+		m.clearError()
+		m.Establishment, m.EstablishmentName, m.Service, m.Practitioner, m.Services = "", "", "", "", nil
+		m.Step = StepEstablishment
+		return nil
 	case BackToBooking:
 		if m.Step != StepMine && m.Step != StepDone {
 			return nil
 		}
 		m.clearError()
+		if m.Establishment == "" {
+			m.Step = StepEstablishment
+			return nil
+		}
 		if m.Service != "" {
 			m.Step = StepSlots
 			return m.Apply(Action{Kind: ChoosePractitioner, ID: m.Practitioner})
@@ -442,10 +494,22 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		services []portal.Service
 		patient  *portal.Patient
 		patients []portal.Patient
-		errs     [4]error
+		errs     [5]error
 	)
-	wg.Go(func() { est, errs[0] = b.Establishment(ctx, m.Establishment) })
-	wg.Go(func() { services, errs[1] = b.Services(ctx, m.Establishment) })
+	var ests []portal.Establishment
+	if m.Establishment != "" {
+		wg.Go(func() { est, errs[0] = b.Establishment(ctx, m.Establishment) })
+		wg.Go(func() { services, errs[1] = b.Services(ctx, m.Establishment) })
+	}
+	if m.Merged {
+		wg.Go(func() {
+			var err error
+			// A partial list offers the establishments that answered.
+			if ests, err = b.Establishments(ctx); portal.Missing(err) == nil {
+				errs[4] = err
+			}
+		})
+	}
 	wg.Go(func() { patient, errs[2] = b.CurrentPatient(ctx) })
 	// The demo patients are only shown to someone signed out; asking for
 	// them at once costs nothing when the demo sign-in is off (an empty list).
@@ -459,7 +523,7 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 	if patient != nil {
 		patients = nil
 	}
-	return Action{Kind: loaded, est: est, services: services, patient: patient, patients: patients}
+	return Action{Kind: loaded, est: est, ests: ests, services: services, patient: patient, patients: patients}
 }
 
 func (m *Model) loadSlots(ctx context.Context, b Backend) Action {

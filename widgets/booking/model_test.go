@@ -142,3 +142,61 @@ func TestAppointmentsOfAnEstablishmentDownAreSaidMissing(t *testing.T) {
 		t.Errorf("notice %q", got)
 	}
 }
+
+// twoEstablishments answers a merged widget's calls.
+type twoEstablishments struct{ Backend }
+
+func (twoEstablishments) Establishments(context.Context) ([]portal.Establishment, error) {
+	return []portal.Establishment{{ID: "chu-exemple", Name: "CHU Exemple"}, {ID: "ch-nord", Name: "CH Nord"}}, nil
+}
+func (twoEstablishments) Establishment(_ context.Context, id string) (portal.Establishment, error) {
+	return portal.Establishment{ID: id, Name: map[string]string{"chu-exemple": "CHU Exemple", "ch-nord": "CH Nord"}[id]}, nil
+}
+func (twoEstablishments) Services(_ context.Context, est string) ([]portal.Service, error) {
+	return []portal.Service{{ID: "svc-" + est, Establishment: est}}, nil
+}
+func (twoEstablishments) CurrentPatient(context.Context) (*portal.Patient, error) { return nil, nil }
+func (twoEstablishments) DemoPatients(context.Context) ([]portal.Patient, error)  { return nil, nil }
+
+func run(m *Model, b Backend, a Action) {
+	for cmd := m.Apply(a); cmd != nil; {
+		cmd = m.Apply(cmd(context.Background(), b))
+	}
+}
+
+func TestMergedWidgetChoosesAnEstablishmentFirst(t *testing.T) {
+	b := twoEstablishments{}
+	m := NewModel("fr", "", "", "")
+	if !m.Merged || m.Step != StepEstablishment {
+		t.Fatalf("merged %v, step %s", m.Merged, m.Step)
+	}
+	run(m, b, Action{Kind: Start})
+	if m.Step != StepEstablishment || len(m.Establishments) != 2 || len(m.Services) != 0 {
+		t.Fatalf("after start: step %s, %d establishments, %d services", m.Step, len(m.Establishments), len(m.Services))
+	}
+	run(m, b, Action{Kind: ChooseEstablishment, ID: "ch-sud"})
+	if m.Establishment != "" {
+		t.Fatal("an establishment not offered was chosen")
+	}
+	run(m, b, Action{Kind: ChooseEstablishment, ID: "ch-nord"})
+	if m.Step != StepService || m.Establishment != "ch-nord" || m.EstablishmentName != "CH Nord" || len(m.Services) != 1 || m.Services[0].ID != "svc-ch-nord" {
+		t.Fatalf("after choosing: step %s, est %s %q, services %+v", m.Step, m.Establishment, m.EstablishmentName, m.Services)
+	}
+	if st := m.FormState(); st.Establishment != "ch-nord" {
+		t.Errorf("the form state forgets the establishment: %+v", st)
+	}
+	run(m, b, Action{Kind: ChangeEstablishment})
+	if m.Step != StepEstablishment || m.Establishment != "" || len(m.Services) != 0 {
+		t.Fatalf("after change: step %s, est %q", m.Step, m.Establishment)
+	}
+	// Appointments say where they are.
+	c := &Booking{M: m}
+	line := c.AppointmentLine(portal.Appointment{Establishment: "ch-nord", ServiceName: portal.Text{FR: "Cardiologie"}, Practitioner: portal.Practitioner{Name: "Dr A"}})
+	if !strings.HasPrefix(line, "CH Nord · ") {
+		t.Errorf("appointment line %q", line)
+	}
+	// A widget given an establishment is not merged.
+	if one := NewModel("fr", "chu-exemple", "", ""); one.Merged || one.Step != StepService {
+		t.Errorf("given an establishment: merged %v, step %s", one.Merged, one.Step)
+	}
+}

@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -14,24 +15,26 @@ import (
 // no flash, the server's DOM is kept.
 type Snapshot struct {
 	Establishment portal.Establishment `json:"establishment"`
-	Services      []portal.Service     `json:"services"`
-	Patient       *portal.Patient      `json:"patient,omitempty"`
-	DemoPatients  []portal.Patient     `json:"demo_patients,omitempty"`
-	DemoChoice    string               `json:"demo_choice,omitempty"`
-	Step          Step                 `json:"step"`
-	Service       string               `json:"service,omitempty"`
-	Practitioner  string               `json:"practitioner,omitempty"`
-	Window        time.Time            `json:"window,omitzero"`
-	Slots         []portal.Slot        `json:"slots,omitempty"`
-	Day           int                  `json:"day,omitempty"`
-	Slot          *portal.Slot         `json:"slot,omitempty"`
-	BookKey       string               `json:"book_key,omitempty"`
-	Appointment   *portal.Appointment  `json:"appointment,omitempty"`
-	Mine          []portal.Appointment `json:"mine,omitempty"`
-	ConfirmCancel string               `json:"confirm_cancel,omitempty"`
-	Err           portal.ErrorCode     `json:"error,omitempty"`
-	ErrText       string               `json:"error_text,omitempty"`
-	Notice        string               `json:"notice,omitempty"`
+	// Establishments are a merged widget's choices.
+	Establishments []portal.Establishment `json:"establishments,omitempty"`
+	Services       []portal.Service       `json:"services"`
+	Patient        *portal.Patient        `json:"patient,omitempty"`
+	DemoPatients   []portal.Patient       `json:"demo_patients,omitempty"`
+	DemoChoice     string                 `json:"demo_choice,omitempty"`
+	Step           Step                   `json:"step"`
+	Service        string                 `json:"service,omitempty"`
+	Practitioner   string                 `json:"practitioner,omitempty"`
+	Window         time.Time              `json:"window,omitzero"`
+	Slots          []portal.Slot          `json:"slots,omitempty"`
+	Day            int                    `json:"day,omitempty"`
+	Slot           *portal.Slot           `json:"slot,omitempty"`
+	BookKey        string                 `json:"book_key,omitempty"`
+	Appointment    *portal.Appointment    `json:"appointment,omitempty"`
+	Mine           []portal.Appointment   `json:"mine,omitempty"`
+	ConfirmCancel  string                 `json:"confirm_cancel,omitempty"`
+	Err            portal.ErrorCode       `json:"error,omitempty"`
+	ErrText        string                 `json:"error_text,omitempty"`
+	Notice         string                 `json:"notice,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes (start, then the slots).
@@ -59,22 +62,23 @@ func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
 // (or handed to the page) by whoever produced them.
 func (m *Model) snapshot() *Snapshot {
 	s := &Snapshot{
-		Establishment: portal.Establishment{ID: m.Establishment, Name: m.EstablishmentName},
-		Services:      m.Services,
-		Patient:       m.Patient,
-		DemoPatients:  m.DemoPatients,
-		DemoChoice:    m.DemoChoice,
-		Step:          m.Step,
-		Service:       m.Service,
-		Practitioner:  m.Practitioner,
-		Window:        m.Window,
-		Day:           m.Day,
-		BookKey:       m.bookKey,
-		Mine:          m.Mine,
-		ConfirmCancel: m.ConfirmCancel,
-		Err:           m.Err,
-		ErrText:       m.ErrText,
-		Notice:        m.Notice,
+		Establishment:  portal.Establishment{ID: m.Establishment, Name: m.EstablishmentName},
+		Establishments: m.Establishments,
+		Services:       m.Services,
+		Patient:        m.Patient,
+		DemoPatients:   m.DemoPatients,
+		DemoChoice:     m.DemoChoice,
+		Step:           m.Step,
+		Service:        m.Service,
+		Practitioner:   m.Practitioner,
+		Window:         m.Window,
+		Day:            m.Day,
+		BookKey:        m.bookKey,
+		Mine:           m.Mine,
+		ConfirmCancel:  m.ConfirmCancel,
+		Err:            m.Err,
+		ErrText:        m.ErrText,
+		Notice:         m.Notice,
 	}
 	for _, d := range m.Days {
 		s.Slots = append(s.Slots, d.Slots...)
@@ -94,9 +98,19 @@ func (m *Model) snapshot() *Snapshot {
 // server's HTML.
 func (m *Model) Hydrate(s *Snapshot) {
 	m.DemoChoice = s.DemoChoice
+	if m.Merged {
+		m.Establishments = s.Establishments
+		m.Establishment = ""
+		if slices.ContainsFunc(s.Establishments, func(e portal.Establishment) bool { return e.ID == s.Establishment.ID }) {
+			m.Establishment = s.Establishment.ID
+		}
+	}
 	m.setLoaded(s.Establishment.Name, s.Services, s.Patient, s.DemoPatients)
 	m.Step = s.Step
-	if m.Step == "" {
+	switch {
+	case m.Merged && m.Establishment == "" && m.Step != StepMine:
+		m.Step = StepEstablishment
+	case m.Step == "" || m.Step == StepEstablishment && !m.Merged:
 		m.Step = StepService
 	}
 	m.Service, m.Practitioner, m.Window = "", "", s.Window

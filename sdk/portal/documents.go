@@ -1,9 +1,11 @@
 package portal
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -287,6 +289,40 @@ type Trend struct {
 	Low    *float64      `json:"low,omitempty"`
 	High   *float64      `json:"high,omitempty"`
 	Points []Observation `json:"points"`
+}
+
+// TrendOf makes the trend of one analyte from its observations, oldest
+// first (at least one): the points in the latest observation's unit, the
+// latest's reference range as the band. Backends share it so that every
+// one draws the same trend from the same results.
+func TrendOf(code string, obs []Observation) Trend {
+	latest := obs[len(obs)-1]
+	t := Trend{Code: code, Display: latest.Display, Unit: latest.Unit, Low: latest.Low, High: latest.High, Points: []Observation{}}
+	for _, o := range obs {
+		if o.Unit == latest.Unit {
+			t.Points = append(t.Points, o)
+		}
+	}
+	return t
+}
+
+// AnalytesOf groups observations (oldest first) by analyte code: each
+// analyte with its latest result and the count of its trend's points,
+// ordered by French display name (ignoring case and accents), then code.
+func AnalytesOf(obs []Observation) []Analyte {
+	byCode := map[string][]Observation{}
+	for _, o := range obs {
+		byCode[o.Code] = append(byCode[o.Code], o)
+	}
+	out := make([]Analyte, 0, len(byCode))
+	for code, points := range byCode {
+		t := TrendOf(code, points)
+		out = append(out, Analyte{Code: code, Display: t.Display, Unit: t.Unit, Count: len(t.Points), Latest: t.Points[len(t.Points)-1]})
+	}
+	slices.SortFunc(out, func(a, b Analyte) int {
+		return cmp.Or(cmp.Compare(FoldSearch(a.Display.FR), FoldSearch(b.Display.FR)), cmp.Compare(a.Code, b.Code))
+	})
+	return out
 }
 
 // DocumentCount counts a patient's documents.
@@ -696,13 +732,12 @@ func (u NewUpload) Validate(max int64) error {
 //     reads every resource of a document (its DocumentReference, its
 //     DiagnosticReport, each Observation) and holds the whole document if
 //     any of them carries it.
-//   - Release: a Provenance (https://hl7.org/fhir/R4/provenance.html)
-//     targeting the DocumentReference, activity "release" (a code of
-//     Parcours), agent the Practitioner, recorded = Released; the backend
-//     then marks the resources released (a meta.tag
-//     urn:parcours:release|released) rather than removing the DMP code,
-//     which stays the record of the decision. Seen: a second Provenance,
-//     agent the Patient.
+//   - Release, its due date and the patient's first opening: extensions of
+//     the DocumentReference (released, released-by, release-due,
+//     seen-by-patient, under https://parcours-sante.org/fhir/StructureDefinition/),
+//     written by a versioned update (If-Match); the DMP code stays on the
+//     resources as the record of the decision. host/backend/fhir
+//     implements this mapping; docs/fhir.md details it.
 type Documents interface {
 	// Documents lists the documents the context's subject may see in an
 	// establishment, selected by f, the latest Date first.

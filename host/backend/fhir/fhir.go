@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -113,6 +114,22 @@ type Config struct {
 	PageSize int
 	// MaxResponseBytes bounds a response body. Default: 16 MiB.
 	MaxResponseBytes int64
+
+	// Documents and results (documents.go).
+
+	// MaxDocumentSize is the largest file accepted, in bytes, a
+	// document's own or one of its images (ErrAttachmentTooLarge beyond).
+	// Default: portal.DefaultMaxDocumentSize (10 MiB); lowered so that a
+	// Binary of that size (base64, 4/3 larger) fits in MaxResponseBytes.
+	MaxDocumentSize int64
+	// ReleaseDelays maps an establishment (Organization id) to the delay
+	// after which a sensitive document filed there is released to its
+	// patient if no practitioner released it before
+	// (portal.Document.ReleaseDue), as sqlite.WithReleaseDelay. An
+	// establishment absent, or with a delay <= 0, has none: only a
+	// practitioner releases. The delay in force at filing is recorded on
+	// the document. Default: none. New copies the map.
+	ReleaseDelays map[string]time.Duration
 }
 
 // Defaults of Config.
@@ -185,6 +202,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxResponseBytes <= 0 {
 		c.MaxResponseBytes = DefaultMaxResponseBytes
 	}
+	// Documents and results.
+	if c.MaxDocumentSize <= 0 {
+		c.MaxDocumentSize = portal.DefaultMaxDocumentSize
+	}
+	c.MaxDocumentSize = min(c.MaxDocumentSize, documentSizeCap(c.MaxResponseBytes))
+	c.ReleaseDelays = maps.Clone(c.ReleaseDelays)
 	return c
 }
 
@@ -205,6 +228,9 @@ type Backend struct {
 var (
 	_ portal.Booking   = (*Backend)(nil)
 	_ portal.Directory = (*Backend)(nil)
+	// Documents and results (documents.go, documents_filing.go).
+	_ portal.Documents      = (*Backend)(nil)
+	_ portal.DocumentFiling = (*Backend)(nil)
 )
 
 // New returns a Backend for the server at c.BaseURL. It makes no request:

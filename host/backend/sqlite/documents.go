@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -352,21 +351,7 @@ func (d *Documents) Analytes(ctx context.Context, est string) ([]portal.Analyte,
 	if err != nil {
 		return nil, err
 	}
-	byCode := map[string][]portal.Observation{}
-	for _, o := range obs {
-		byCode[o.Code] = append(byCode[o.Code], o)
-	}
-	out := make([]portal.Analyte, 0, len(byCode))
-	for code, points := range byCode {
-		t := trendOf(code, points)
-		out = append(out, portal.Analyte{
-			Code: code, Display: t.Display, Unit: t.Unit, Count: len(t.Points), Latest: t.Points[len(t.Points)-1],
-		})
-	}
-	slices.SortFunc(out, func(a, b portal.Analyte) int {
-		return cmp.Or(cmp.Compare(portal.FoldSearch(a.Display.FR), portal.FoldSearch(b.Display.FR)), cmp.Compare(a.Code, b.Code))
-	})
-	return out, nil
+	return portal.AnalytesOf(obs), nil
 }
 
 // Trend returns every visible result of one analyte of the context's
@@ -397,20 +382,7 @@ func (d *Documents) Trend(ctx context.Context, est, code string) (portal.Trend, 
 		// analyte, only held ones, or the code means nothing.
 		return portal.Trend{}, portal.Errorf(portal.ErrNotFound, "no result of analyte %q", code)
 	}
-	return trendOf(code, obs), nil
-}
-
-// trendOf makes the trend of one analyte from its observations, oldest
-// first (at least one).
-func trendOf(code string, obs []portal.Observation) portal.Trend {
-	latest := obs[len(obs)-1]
-	t := portal.Trend{Code: code, Display: latest.Display, Unit: latest.Unit, Low: latest.Low, High: latest.High, Points: []portal.Observation{}}
-	for _, o := range obs {
-		if o.Unit == latest.Unit {
-			t.Points = append(t.Points, o)
-		}
-	}
-	return t
+	return portal.TrendOf(code, obs), nil
 }
 
 // observations reads the observations of the documents viewer may see that

@@ -36,6 +36,16 @@ type establishmentConfig struct {
 	UrgentHelp portal.Text `json:"urgent_help"`
 	// Services, when set, are the only services of the backend offered.
 	Services []string `json:"services"`
+	// ReleaseDelay releases a sensitive result by itself that long after
+	// it was filed ("720h"), if no practitioner released it before; empty:
+	// only a practitioner releases it.
+	ReleaseDelay string `json:"release_delay"`
+}
+
+// releaseDelay is e's release delay, checked by check.
+func (e establishmentConfig) releaseDelay() time.Duration {
+	d, _ := time.ParseDuration(e.ReleaseDelay)
+	return d
 }
 
 // backendConfig says where an establishment's data is.
@@ -138,6 +148,11 @@ func (c siteConfig) check(bad func(path, format string, args ...any), getenv fun
 		for lang, s := range map[string]string{"fr": e.UrgentHelp.FR, "en": e.UrgentHelp.EN} {
 			if len([]rune(s)) > maxUrgentHelp {
 				bad(at("urgent_help."+lang), "longer than %d characters", maxUrgentHelp)
+			}
+		}
+		if e.ReleaseDelay != "" {
+			if d, err := time.ParseDuration(e.ReleaseDelay); err != nil || d <= 0 {
+				bad(at("release_delay"), "%q: want a positive duration such as \"720h\"", e.ReleaseDelay)
 			}
 		}
 		for j, s := range e.Services {

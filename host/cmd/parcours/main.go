@@ -333,20 +333,20 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 	}
 	cfg.MessagesPerMinute, cfg.UploadsPerHour = o.perMinute, o.perHour
 	if o.config != "" {
-		// Several establishments, each on its own backend: booking is
-		// routed by establishment. Messaging, documents and questionnaires
-		// stay on the SQLite store (its establishments only) until the FHIR
-		// backend implements them.
+		// Several establishments, each on its own backend: booking and
+		// documents are routed by establishment. Messaging and
+		// questionnaires stay on the SQLite store (its establishments
+		// only) until the FHIR backend implements them.
 		sites, err := loadSiteConfig(o.config, os.Getenv)
 		if err != nil {
 			return err
 		}
-		routed, served, err := sites.sites(store, os.Getenv, origins, log)
+		r, err := sites.sites(store, os.Getenv, origins, log)
 		if err != nil {
 			return err
 		}
-		cfg.Booking, cfg.Directory, cfg.Establishments = routed, routed, served
-		log.Info("establishments from the configuration file", "file", o.config, "establishments", routed.Establishments())
+		cfg.Booking, cfg.Directory, cfg.Documents, cfg.Establishments = r.booking, r.booking, r.documents, r.served
+		log.Info("establishments from the configuration file", "file", o.config, "establishments", r.booking.Establishments())
 	}
 	if plugins != nil {
 		cfg.Plugins = plugins // closed by h.Close

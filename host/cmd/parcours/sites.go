@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
@@ -10,37 +11,52 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 )
 
+// routed is what the configuration file gives the host: the establishments
+// it serves, and the routers that send each one's calls to its data.
+type routed struct {
+	booking   *multi.Backend
+	documents *multi.Documents
+	served    []host.Establishment
+}
+
 // sites builds, from the configuration file, the establishments the host
-// serves and the backend that routes each one's calls to its data: the
-// SQLite store, or its FHIR server. extraOrigins (the demo page) are
-// allowed for every establishment.
-func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extraOrigins []string, log *slog.Logger) (*multi.Backend, []host.Establishment, error) {
+// serves and the routers to their data: the SQLite store, or their FHIR
+// server. extraOrigins (the demo page) are allowed for every establishment.
+func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extraOrigins []string, log *slog.Logger) (routed, error) {
 	var (
-		ests   []multi.Establishment
-		served []host.Establishment
+		ests []multi.Establishment
+		docs []multi.DocumentsEstablishment
+		out  routed
 	)
 	for _, e := range c.Establishments {
 		me := multi.Establishment{ID: e.ID, Name: e.Name, UrgentHelp: e.UrgentHelp, Services: e.Services}
 		switch e.Backend.Type {
 		case backendSQLite:
 			me.Booking, me.Directory = store, store
+			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: store.Documents(sqlite.WithReleaseDelay(e.ID, e.releaseDelay()))})
 		case backendFHIR:
 			var tr http.RoundTripper = fhir.DefaultTransport()
 			if e.Backend.TokenEnv != "" {
 				tr = bearer{token: getenv(e.Backend.TokenEnv), next: tr}
 			}
 			b, err := fhir.New(fhir.Config{BaseURL: e.Backend.URL, Transport: tr, TimeZone: e.Backend.TimeZone,
-				Logger: log.With("establishment", e.ID, "backend", "fhir")})
+				ReleaseDelays: map[string]time.Duration{e.ID: e.releaseDelay()},
+				Logger:        log.With("establishment", e.ID, "backend", "fhir")})
 			if err != nil {
-				return nil, nil, err
+				return out, err
 			}
 			me.Booking, me.Directory = b, b
+			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: b})
 		}
 		ests = append(ests, me)
-		served = append(served, host.Establishment{ID: e.ID, Origins: append(append([]string(nil), e.Origins...), extraOrigins...), Theme: e.Theme})
+		out.served = append(out.served, host.Establishment{ID: e.ID, Origins: append(append([]string(nil), e.Origins...), extraOrigins...), Theme: e.Theme})
 	}
-	b, err := multi.New(multi.Config{Establishments: ests, Logger: log})
-	return b, served, err
+	var err error
+	if out.booking, err = multi.New(multi.Config{Establishments: ests, Logger: log}); err != nil {
+		return out, err
+	}
+	out.documents, err = multi.NewDocuments(docs)
+	return out, err
 }
 
 // bearer sends a FHIR server the host's token: the credentials of the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -53,7 +55,7 @@ func TestServeSeveralEstablishments(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "p.db"), "-seed", "-assets", dir, "-config", config, "-log-level", "error"}, false, &out)
+		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "p.db"), "-seed", "-assets", dir, "-config", config, "-demo-signin", "-log-level", "error"}, false, &out)
 	}()
 	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
 	var hostURL string
@@ -100,6 +102,35 @@ func TestServeSeveralEstablishments(t *testing.T) {
 	}
 	if doc := string(get("/w/booking?establishment=ch-nord&lang=fr")); !strings.Contains(doc, "--parcours-primary:#006d5b;") || !strings.Contains(doc, "Centre hospitalier Nord") {
 		t.Error("ch-nord's widget lacks its theme or its name")
+	}
+
+	// Documents are routed too: a patient's of SQLite carry their
+	// establishment in their ids; the FHIR establishment answers its own
+	// (none for this patient).
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	req, _ := http.NewRequest("POST", hostURL+"/api/v1/demo/session", strings.NewReader(`{"patient":"`+sqlite.DemoPatientLucasBernard+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", hostURL)
+	if resp, err := hc.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %v %v", err, resp)
+	}
+	for est, want := range map[string]bool{"chu-exemple": true, "ch-nord": false} {
+		resp, err := hc.Get(hostURL + "/api/v1/establishments/" + est + "/documents")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct{ Documents []portal.Document }
+		json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || (len(list.Documents) > 0) != want {
+			t.Errorf("%s documents: %d, %d", est, resp.StatusCode, len(list.Documents))
+		}
+		for _, d := range list.Documents {
+			if !strings.HasPrefix(d.ID, est+"~") {
+				t.Errorf("%s document id %q", est, d.ID)
+			}
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -19,15 +20,20 @@ type DocumentsEstablishment struct {
 // ("ch-nord~doc-1", as appointment ids do), so that reading, opening,
 // downloading or releasing it reaches its own backend only.
 type Documents struct {
-	byID  map[string]portal.Documents
-	order []string
+	byID    map[string]portal.Documents
+	order   []string
+	calls   bounds
+	uploads bounds
 }
 
 var _ portal.Documents = (*Documents)(nil)
 
-// NewDocuments returns the router over ests (ids as New requires).
-func NewDocuments(ests []DocumentsEstablishment) (*Documents, error) {
-	d := &Documents{byID: map[string]portal.Documents{}}
+// NewDocuments returns the router over ests (ids as New requires). Each
+// call is bounded by callTimeout (0: DefaultCallTimeout), an upload or a
+// filing by four times that (it carries a file).
+func NewDocuments(ests []DocumentsEstablishment, callTimeout time.Duration) (*Documents, error) {
+	calls := newBounds(callTimeout)
+	d := &Documents{byID: map[string]portal.Documents{}, calls: calls, uploads: newBounds(4 * calls.timeout)}
 	for _, e := range ests {
 		switch {
 		case !ValidID(e.ID):
@@ -121,8 +127,9 @@ func (d *Documents) Documents(ctx context.Context, est string, f portal.Document
 	if err != nil {
 		return nil, err
 	}
+	ctx, done := d.calls.start(ctx)
 	docs, err := b.Documents(ctx, est, f)
-	return outwardAll(est, docs), err
+	return outwardAll(est, docs), done(est, err)
 }
 
 // CountDocuments implements portal.Documents.
@@ -131,7 +138,9 @@ func (d *Documents) CountDocuments(ctx context.Context, est string, f portal.Doc
 	if err != nil {
 		return portal.DocumentCount{}, err
 	}
-	return b.CountDocuments(ctx, est, f)
+	ctx, done := d.calls.start(ctx)
+	n, err := b.CountDocuments(ctx, est, f)
+	return n, done(est, err)
 }
 
 // Document implements portal.Documents.
@@ -140,8 +149,9 @@ func (d *Documents) Document(ctx context.Context, id string) (portal.Document, e
 	if err != nil {
 		return portal.Document{}, err
 	}
+	ctx, done := d.calls.start(ctx)
 	doc, err := b.Document(ctx, inner)
-	return outward(est, doc), err
+	return outward(est, doc), done(est, err)
 }
 
 // DocumentContent implements portal.Documents.
@@ -150,26 +160,30 @@ func (d *Documents) DocumentContent(ctx context.Context, id string) (portal.Docu
 	if err != nil {
 		return portal.Document{}, nil, err
 	}
+	ctx, done := d.uploads.start(ctx)
 	doc, data, err := b.DocumentContent(ctx, inner)
-	return outward(est, doc), data, err
+	return outward(est, doc), data, done(est, err)
 }
 
 // DocumentImage implements portal.Documents.
 func (d *Documents) DocumentImage(ctx context.Context, id, image string) (portal.DocumentImage, []byte, error) {
-	_, b, inner, err := d.byDocument(ctx, id, "")
+	est, b, inner, err := d.byDocument(ctx, id, "")
 	if err != nil {
 		return portal.DocumentImage{}, nil, err
 	}
-	return b.DocumentImage(ctx, inner, image)
+	ctx, done := d.uploads.start(ctx)
+	img, data, err := b.DocumentImage(ctx, inner, image)
+	return img, data, done(est, err)
 }
 
 // MarkDocumentSeen implements portal.Documents.
 func (d *Documents) MarkDocumentSeen(ctx context.Context, id string) error {
-	_, b, inner, err := d.byDocument(ctx, id, portal.AuthorPatient)
+	est, b, inner, err := d.byDocument(ctx, id, portal.AuthorPatient)
 	if err != nil {
 		return err
 	}
-	return b.MarkDocumentSeen(ctx, inner)
+	ctx, done := d.calls.start(ctx)
+	return done(est, b.MarkDocumentSeen(ctx, inner))
 }
 
 // ReleaseDocument implements portal.Documents.
@@ -178,8 +192,9 @@ func (d *Documents) ReleaseDocument(ctx context.Context, id string) (portal.Docu
 	if err != nil {
 		return portal.Document{}, err
 	}
+	ctx, done := d.calls.start(ctx)
 	doc, err := b.ReleaseDocument(ctx, inner)
-	return outward(est, doc), err
+	return outward(est, doc), done(est, err)
 }
 
 // Analytes implements portal.Documents.
@@ -188,7 +203,9 @@ func (d *Documents) Analytes(ctx context.Context, est string) ([]portal.Analyte,
 	if err != nil {
 		return nil, err
 	}
+	ctx, done := d.calls.start(ctx)
 	list, err := b.Analytes(ctx, est)
+	err = done(est, err)
 	for i := range list {
 		list[i].Latest = outwardObservation(est, list[i].Latest)
 	}
@@ -201,7 +218,9 @@ func (d *Documents) Trend(ctx context.Context, est, code string) (portal.Trend, 
 	if err != nil {
 		return portal.Trend{}, err
 	}
+	ctx, done := d.calls.start(ctx)
 	t, err := b.Trend(ctx, est, code)
+	err = done(est, err)
 	for i := range t.Points {
 		t.Points[i] = outwardObservation(est, t.Points[i])
 	}
@@ -221,8 +240,9 @@ func (d *Documents) UploadDocument(ctx context.Context, u portal.NewUpload) (por
 	if err != nil {
 		return portal.Document{}, err
 	}
+	ctx, done := d.uploads.start(ctx)
 	doc, err := b.UploadDocument(ctx, u)
-	return outward(u.Establishment, doc), err
+	return outward(u.Establishment, doc), done(u.Establishment, err)
 }
 
 // FileDocument implements portal.DocumentFiling when the establishment's
@@ -236,6 +256,7 @@ func (d *Documents) FileDocument(ctx context.Context, nd portal.NewDocument) (po
 	if !ok {
 		return portal.Document{}, portal.Errorf(portal.ErrMethodNotAllowed, "establishment %q takes no filing", nd.Establishment)
 	}
+	ctx, done := d.uploads.start(ctx)
 	doc, err := f.FileDocument(ctx, nd)
-	return outward(nd.Establishment, doc), err
+	return outward(nd.Establishment, doc), done(nd.Establishment, err)
 }

@@ -27,7 +27,7 @@ func TestDocumentsConformance(t *testing.T) {
 		link(t, s, clock, documentsPatients...)
 		d, err := multi.NewDocuments([]multi.DocumentsEstablishment{
 			{ID: sqlite.DemoEstablishment, Documents: s.Documents(sqlite.WithMaxDocumentSize(64 << 10))},
-		})
+		}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func link(t *testing.T, s *sqlite.Store, clock *portaltest.Clock, patients ...st
 func TestDocumentIDsCarryTheirEstablishment(t *testing.T) {
 	clock := portaltest.NewClock(time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))
 	s := seeded(t, clock)
-	d, err := multi.NewDocuments([]multi.DocumentsEstablishment{{ID: sqlite.DemoEstablishment, Documents: s.Documents()}})
+	d, err := multi.NewDocuments([]multi.DocumentsEstablishment{{ID: sqlite.DemoEstablishment, Documents: s.Documents()}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

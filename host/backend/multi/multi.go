@@ -53,12 +53,20 @@ type Config struct {
 	// MergeTimeout bounds each backend's share of a merged call; past it
 	// the backend's part is missing (a PartialError). Default 5 s.
 	MergeTimeout time.Duration
+	// CallTimeout bounds every other call to one establishment's backend;
+	// past it the call fails with ErrBackendUnavailable. Default 8 s: a
+	// patient sees "service temporarily unavailable" within 10 s of an
+	// outage, whatever the backend's own retries.
+	CallTimeout time.Duration
 	// Logger receives the failures of merged calls; default slog.Default().
 	Logger *slog.Logger
 }
 
-// DefaultMergeTimeout is Config.MergeTimeout's default.
-const DefaultMergeTimeout = 5 * time.Second
+// Defaults of Config.
+const (
+	DefaultMergeTimeout = 5 * time.Second
+	DefaultCallTimeout  = 8 * time.Second
+)
 
 // Separator separates the establishment from the backend's id in the ids
 // this package hands out.
@@ -77,6 +85,7 @@ type Backend struct {
 	order   []string
 	byID    map[string]Establishment
 	timeout time.Duration
+	calls   bounds
 	log     *slog.Logger
 }
 
@@ -94,6 +103,7 @@ func New(cfg Config) (*Backend, error) {
 	if b.timeout <= 0 {
 		b.timeout = DefaultMergeTimeout
 	}
+	b.calls = newBounds(cfg.CallTimeout)
 	if b.log == nil {
 		b.log = slog.Default()
 	}
@@ -129,10 +139,12 @@ func (b *Backend) Establishment(ctx context.Context, id string) (portal.Establis
 	if err != nil {
 		return portal.Establishment{}, err
 	}
+	ctx, done := b.calls.start(ctx)
 	est, err := e.Booking.Establishment(ctx, id)
 	if err != nil {
-		return est, err
+		return est, done(id, err)
 	}
+	done(id, nil)
 	if e.Name != "" {
 		est.Name = e.Name
 	}
@@ -149,8 +161,9 @@ func (b *Backend) Services(ctx context.Context, establishment string) ([]portal.
 	if err != nil {
 		return nil, err
 	}
+	ctx, done := b.calls.start(ctx)
 	list, err := e.Booking.Services(ctx, establishment)
-	if err != nil || e.Services == nil {
+	if err = done(establishment, err); err != nil || e.Services == nil {
 		return list, err
 	}
 	return slices.DeleteFunc(list, func(s portal.Service) bool { return !slices.Contains(e.Services, s.ID) }), nil
@@ -177,7 +190,9 @@ func (b *Backend) FreeSlots(ctx context.Context, q portal.SlotQuery) ([]portal.S
 	if err := e.offered(q.Service); err != nil {
 		return nil, err
 	}
-	return e.Booking.FreeSlots(ctx, q)
+	ctx, done := b.calls.start(ctx)
+	slots, err := e.Booking.FreeSlots(ctx, q)
+	return slots, done(e.ID, err)
 }
 
 // Book implements portal.Booking.
@@ -192,8 +207,9 @@ func (b *Backend) Book(ctx context.Context, r portal.BookRequest) (portal.Appoin
 	if err := e.offered(r.Service); err != nil {
 		return portal.Appointment{}, err
 	}
+	ctx, done := b.calls.start(ctx)
 	a, err := e.Booking.Book(ctx, r)
-	return b.outward(e.ID, a), err
+	return b.outward(e.ID, a), done(e.ID, err)
 }
 
 // Cancel implements portal.Booking.
@@ -202,8 +218,9 @@ func (b *Backend) Cancel(ctx context.Context, id string) (portal.Appointment, er
 	if err != nil {
 		return portal.Appointment{}, err
 	}
+	ctx, done := b.calls.start(ctx)
 	a, err := e.Booking.Cancel(ctx, inner)
-	return b.outward(e.ID, a), err
+	return b.outward(e.ID, a), done(e.ID, err)
 }
 
 // Appointment implements portal.Booking.
@@ -212,8 +229,9 @@ func (b *Backend) Appointment(ctx context.Context, id string) (portal.Appointmen
 	if err != nil {
 		return portal.Appointment{}, err
 	}
+	ctx, done := b.calls.start(ctx)
 	a, err := e.Booking.Appointment(ctx, inner)
-	return b.outward(e.ID, a), err
+	return b.outward(e.ID, a), done(e.ID, err)
 }
 
 // Appointments implements portal.Booking: every establishment's, merged

@@ -2,6 +2,7 @@ package multi_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -305,5 +306,33 @@ func TestConfiguredOverrides(t *testing.T) {
 	r := portal.BookRequest{Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceDiabetologie, Slot: "sl-x", IdempotencyKey: "multi-test-2"}
 	if _, err := pat.Book(ctx, r); !portal.IsCode(err, portal.ErrNotFound) {
 		t.Errorf("booking a service not offered: %v", err)
+	}
+}
+
+// hanging is a backend that never answers before its caller gives up.
+type hanging struct{ portal.Booking }
+
+func (hanging) Services(ctx context.Context, _ string) ([]portal.Service, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestAHangingBackendIsUnavailable: a call to a backend that does not
+// answer ends at the call timeout as backend_unavailable (the patient's
+// "temporarily unavailable, try again"), not as an internal error; a caller
+// who gave up first gets its own error.
+func TestAHangingBackendIsUnavailable(t *testing.T) {
+	b, err := multi.New(multi.Config{Establishments: []multi.Establishment{{ID: "ch-nord", Booking: hanging{}, Directory: &other{}}},
+		CallTimeout: 50 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Services(context.Background(), "ch-nord"); !portal.IsCode(err, portal.ErrBackendUnavailable) {
+		t.Errorf("a hanging backend: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.Services(ctx, "ch-nord"); portal.IsCode(err, portal.ErrBackendUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Errorf("a caller who left: %v", err)
 	}
 }

@@ -55,7 +55,7 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 	if out.booking, err = multi.New(multi.Config{Establishments: ests, Logger: log}); err != nil {
 		return out, err
 	}
-	out.documents, err = multi.NewDocuments(docs)
+	out.documents, err = multi.NewDocuments(docs, 0)
 	return out, err
 }
 

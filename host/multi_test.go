@@ -99,6 +99,8 @@ func TestMergedBookingWidget(t *testing.T) {
 	if fa := resp.Header.Get("Content-Security-Policy"); !strings.Contains(fa, "frame-ancestors "+pageOrigin+" https://www.ch-nord.fr") {
 		t.Errorf("merged widget CSP %q: want every establishment's pages", fa)
 	}
+	// The documents widget too may go without an establishment.
+	c.get("/w/documents?lang=fr").want(`class="pc pc-docs"`)
 	p := c.get("/w/booking?lang=fr")
 	// One establishment answers: it is chosen at once.
 	p.want(`data-step="service"`, "CHU Exemple", "Maternité")

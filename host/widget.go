@@ -122,7 +122,8 @@ var widgetSpecs = map[string]widgetSpec{
 	"messages": messagingSpec(messaging.Patient, [2]string{"Messagerie", "Messages"}),
 	"inbox":    messagingSpec(messaging.CareTeam, [2]string{"Messages des patients", "Patient messages"}),
 	"documents": {
-		title: [2]string{"Documents et résultats", "Documents and results"},
+		title:  [2]string{"Documents et résultats", "Documents and results"},
+		merged: true,
 		// The first screen (the list, or the sign-in) is preloaded; its
 		// controls need the Wasm.
 		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {

@@ -3,6 +3,7 @@ package documents
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vugu/vugu"
@@ -282,7 +283,7 @@ func (c *Documents) Groups() []Group {
 // DocMeta is a list entry's second line: type, date, establishment, and
 // the patient for a practitioner.
 func (c *Documents) DocMeta(d portal.Document) string {
-	s := c.tf("doc-meta", c.TypeLabel(d.Type), ui.DayMonthYear(c.M.Lang, d.Date), c.estName())
+	s := c.tf("doc-meta", c.TypeLabel(d.Type), ui.DayMonthYear(c.M.Lang, d.Date), c.estName(d.Establishment))
 	if c.Pro() {
 		name := d.PatientName
 		if name == "" {
@@ -293,11 +294,17 @@ func (c *Documents) DocMeta(d portal.Document) string {
 	return s
 }
 
-func (c *Documents) estName() string {
-	if c.M.Est.Name != "" {
+// estName names an establishment as the host does, its id otherwise.
+func (c *Documents) estName(id string) string {
+	if id == c.M.Est.ID && c.M.Est.Name != "" {
 		return c.M.Est.Name
 	}
-	return c.M.Establishment
+	for _, e := range c.M.Establishments {
+		if e.ID == id && e.Name != "" {
+			return e.Name
+		}
+	}
+	return id
 }
 
 // Bool formats a boolean attribute value.
@@ -308,8 +315,8 @@ func (c *Documents) IsHeld(d portal.Document) bool { return d.Release == portal.
 
 // TrendAnalytes are the analytes measured at least twice: those with a
 // trend worth drawing.
-func (c *Documents) TrendAnalytes() []portal.Analyte {
-	var out []portal.Analyte
+func (c *Documents) TrendAnalytes() []Analyte {
+	var out []Analyte
 	for _, a := range c.M.Analytes {
 		if a.Count >= 2 {
 			out = append(out, a)
@@ -318,9 +325,30 @@ func (c *Documents) TrendAnalytes() []portal.Analyte {
 	return out
 }
 
-// AnalyteLatest describes an analyte's latest result.
-func (c *Documents) AnalyteLatest(a portal.Analyte) string {
-	return c.tf("analyte-latest", c.value(a.Latest), a.Latest.Unit, ui.DayMonthYear(c.M.Lang, a.Latest.Effective))
+// AnalyteLatest describes an analyte's latest result (and, in a merged
+// widget, its establishment).
+func (c *Documents) AnalyteLatest(a Analyte) string {
+	s := c.tf("analyte-latest", c.value(a.Latest), a.Latest.Unit, ui.DayMonthYear(c.M.Lang, a.Latest.Effective))
+	if c.M.Merged {
+		s = c.estName(a.Establishment) + " · " + s
+	}
+	return s
+}
+
+// DoTrend opens the trend of an analyte of an establishment.
+func (c *Documents) DoTrend(event vugu.DOMEvent, est, code string) {
+	event.PreventDefault()
+	c.Interacted = true
+	c.drive().Dispatch(event.EventEnv(), Action{Kind: ShowTrend, ID: code, Value: est})
+}
+
+// MissingText says which establishments' documents could not be listed.
+func (c *Documents) MissingText() string {
+	var names []string
+	for _, id := range c.M.Missing {
+		names = append(names, c.estName(id))
+	}
+	return c.tf("missing", strings.Join(names, ", "))
 }
 
 // value is an observation's value as the lab reported it, with the
@@ -334,7 +362,7 @@ func (c *Documents) value(o portal.Observation) string {
 // OpenMeta is the open document's details.
 func (c *Documents) OpenMeta() string {
 	d := c.M.Open
-	s := c.tf("doc-meta", c.TypeLabel(d.Type), ui.Date(c.M.Lang, d.Date), c.estName())
+	s := c.tf("doc-meta", c.TypeLabel(d.Type), ui.Date(c.M.Lang, d.Date), c.estName(d.Establishment))
 	if d.Author != "" && d.Origin != portal.OriginPatient {
 		s += " · " + c.tf("by", d.Author)
 	}
@@ -490,7 +518,7 @@ func (c *Documents) HasTrend(o portal.Observation) bool {
 		return false
 	}
 	for _, a := range c.M.Analytes {
-		if a.Code == o.Code {
+		if a.Code == o.Code && (a.Establishment == c.M.Open.Establishment || !c.M.Merged) {
 			return a.Count >= 2
 		}
 	}
@@ -596,7 +624,11 @@ func (c *Documents) DotClass(d Dot) string {
 func (c *Documents) ServiceOptions() []Option {
 	var out []Option
 	for _, s := range c.M.Services {
-		out = append(out, Option{s.ID, s.Name.In(c.M.Lang)})
+		label := s.Name.In(c.M.Lang)
+		if c.M.Merged {
+			label += " — " + c.estName(s.Establishment)
+		}
+		out = append(out, Option{ServiceKey(s), label})
 	}
 	return out
 }

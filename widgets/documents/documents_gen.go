@@ -90,6 +90,13 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)
+		if len(c.M.Missing) > 0 && c.SignedIn() {
+			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-offline pc-missing-est"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
+			vgparent.AppendChild(vgn)
+			vgn.SetInnerHTML(c.MissingText())
+		}
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
 		if c.M.Loading {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-skeleton"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
 			vgparent.AppendChild(vgn)
@@ -305,6 +312,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
 								vgparent.AppendChild(vgn)
 								vgn.AddAttrInterface("data-analyte", a.Code)
+								vgn.AddAttrInterface("data-establishment", a.Establishment)
 								{
 									vgparent := vgn
 									_ = vgparent
@@ -314,7 +322,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent.AppendChild(vgn)
 									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "trend", a.Code) },
+										Func:      func(event vugu.DOMEvent) { c.DoTrend(event, a.Establishment, a.Code) },
 										// TODO: implement capture, etc. mostly need to decide syntax
 									})
 									{
@@ -749,7 +757,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 												vgn.SetInnerHTML(c.T("see-trend"))
 												vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 													EventType: "click",
-													Func:      func(event vugu.DOMEvent) { c.Do(event, "trend", o.Code) },
+													Func:      func(event vugu.DOMEvent) { c.DoTrend(event, c.M.Open.Establishment, o.Code) },
 													// TODO: implement capture, etc. mostly need to decide syntax
 												})
 											}

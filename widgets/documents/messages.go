@@ -18,6 +18,7 @@ var messages = ui.Messages{
 	"signout":            {"Se déconnecter", "Sign out"},
 	"signed-in-as":       {"Connecté(e) : %s", "Signed in as %s"},
 
+	"missing":          {"Les documents de certains établissements ne peuvent pas être affichés pour le moment (%s). Réessayez dans quelques minutes.", "The documents of some establishments cannot be shown right now (%s). Try again in a few minutes."},
 	"count-none":       {"Aucun document pour le moment.", "No document yet."},
 	"count":            {"%d documents", "%d documents"},
 	"count-one":        {"1 document", "1 document"},

@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/base32"
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -30,6 +31,10 @@ import (
 // implements it over HTTP; the host implements it directly to render the
 // first paint.
 type Backend interface {
+	// Establishments lists the host's establishments, for a widget
+	// without one (Model.Merged); with a *portal.PartialError naming
+	// those that did not answer.
+	Establishments(ctx context.Context) ([]portal.Establishment, error)
 	Establishment(ctx context.Context, id string) (portal.Establishment, error)
 	Services(ctx context.Context, establishment string) ([]portal.Service, error)
 	CurrentPatient(ctx context.Context) (*portal.Patient, error)
@@ -78,6 +83,14 @@ type File struct {
 	Content     []byte
 }
 
+// Analyte is an analyte of the patient's results in one establishment
+// (results of several establishments are not on one chart: their labs
+// differ).
+type Analyte struct {
+	portal.Analyte
+	Establishment string `json:"establishment"`
+}
+
 // Zoom levels of an image, in percent of the widget's width.
 var zoomLevels = []int{100, 150, 200, 300}
 
@@ -85,6 +98,13 @@ var zoomLevels = []int{100, 150, 200, 300}
 type Model struct {
 	Lang          string
 	Establishment string
+	// Merged: the widget was given no establishment: it lists the
+	// documents of every establishment the host serves, each labelled
+	// with its establishment (Establishments); Missing names those whose
+	// documents could not be listed (their backend down).
+	Merged         bool
+	Establishments []portal.Establishment
+	Missing        []string
 
 	Screen  Screen
 	Loading bool // the screen's data is on its way (skeleton)
@@ -111,7 +131,7 @@ type Model struct {
 	// (never a held one: the host leaves them out), or for a practitioner
 	// those of their services, held ones only while HeldOnly.
 	Docs     []portal.Document
-	Analytes []portal.Analyte
+	Analytes []Analyte
 	// Type and Search select what the list shows, in the browser.
 	Type     portal.DocumentType
 	Search   string
@@ -148,8 +168,10 @@ type Model struct {
 const DefaultCallTimeout = 30 * time.Second
 
 // NewModel returns the state before anything has loaded.
+//
+// Without an establishment the widget is merged (see Model.Merged).
 func NewModel(lang, establishment string) *Model {
-	return &Model{Lang: lang, Establishment: establishment, Screen: ScreenList, Loading: true, HeldOnly: true}
+	return &Model{Lang: lang, Establishment: establishment, Merged: establishment == "", Screen: ScreenList, Loading: true, HeldOnly: true}
 }
 
 // Kind names an action.
@@ -166,7 +188,7 @@ const (
 	SearchTitle   Kind = "search" // Value: the text
 	ShowHeld      Kind = "held"   // Value: "true" for held documents only
 	Open          Kind = "open"   // ID: a document
-	ShowTrend     Kind = "trend"  // ID: an analyte code
+	ShowTrend     Kind = "trend"  // ID: an analyte code; Value, when set: its establishment
 	Back          Kind = "back"
 	ZoomIn        Kind = "zoom-in"
 	ZoomOut       Kind = "zoom-out"
@@ -204,13 +226,15 @@ type Action struct {
 
 	seq      int
 	est      portal.Establishment
+	ests     []portal.Establishment
+	missing  []string
 	services []portal.Service
 	patient  *portal.Patient
 	pract    *portal.Practitioner
 	patients []portal.Patient
 	practs   []portal.Practitioner
 	docs     []portal.Document
-	analytes []portal.Analyte
+	analytes []Analyte
 	doc      portal.Document
 	trend    portal.Trend
 	err      error
@@ -254,9 +278,9 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Loading = true
 		m.clearError()
 		m.seq++
-		seq := m.seq
+		seq, sc := m.seq, m.scope()
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
-			r := m.loadAll(ctx, b)
+			r := m.loadAll(ctx, b, sc)
 			r.seq = seq
 			return r
 		}))
@@ -269,6 +293,7 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Loading = false
 		m.Est, m.Services = a.est, a.services
+		m.Establishments, m.Missing = a.ests, a.missing
 		m.Patient, m.Practitioner = a.patient, a.pract
 		m.DemoPatients, m.DemoPractitioners = a.patients, a.practs
 		if m.DemoChoice == "" && len(a.patients) > 0 {
@@ -287,7 +312,7 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Loading = true
 		m.clearError()
 		m.seq++
-		seq, choice := m.seq, m.DemoChoice
+		seq, choice, sc := m.seq, m.DemoChoice, m.scope()
 		pract := slices.ContainsFunc(m.DemoPractitioners, func(p portal.Practitioner) bool { return p.ID == choice })
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			r := Action{Kind: signedIn, seq: seq}
@@ -306,7 +331,7 @@ func (m *Model) Apply(a Action) Cmd {
 				}
 				r.patient = &p
 			}
-			r.docs, r.analytes, r.err = m.list(ctx, b, r.patient != nil)
+			r.docs, r.analytes, r.missing, r.err = m.list(ctx, b, sc.with(r.patient != nil))
 			return r
 		}))
 	case signedIn:
@@ -322,7 +347,7 @@ func (m *Model) Apply(a Action) Cmd {
 			return m.fail(a)
 		}
 		m.Loading = false
-		m.Docs, m.Analytes = a.docs, a.analytes
+		m.Docs, m.Analytes, m.Missing = a.docs, a.analytes, a.missing
 		m.announce(m.t("notice-signed-in"))
 		return nil
 	case SignOut:
@@ -435,7 +460,7 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Trend = nil
 		m.Loading = true
 		m.clearError()
-		seq, est, code := m.seq, m.Establishment, a.ID
+		seq, est, code := m.seq, m.analyteEstablishment(a.ID, a.Value), a.ID
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			tr, err := b.Trend(ctx, est, code)
 			return Action{Kind: trended, seq: seq, trend: tr, err: err}
@@ -465,7 +490,7 @@ func (m *Model) Apply(a Action) Cmd {
 		m.goTo(ScreenUpload)
 		m.clearError()
 		if m.service(m.Service) == nil && len(m.Services) > 0 {
-			m.Service = m.Services[0].ID
+			m.Service = ServiceKey(m.Services[0])
 		}
 		return nil
 	case TypeTitle:
@@ -523,7 +548,7 @@ func (m *Model) Apply(a Action) Cmd {
 			return m.lost(a)
 		}
 		m.Offline, m.Loading = false, false
-		m.Docs = a.docs
+		m.Docs, m.Missing = a.docs, a.missing
 		if m.Patient != nil {
 			m.Analytes = a.analytes
 		}
@@ -554,10 +579,10 @@ func (m *Model) refresh(loading bool) Cmd {
 		m.Loading = true
 	}
 	m.refreshing = true
-	seq, patient := m.seq, m.Patient != nil
+	seq, sc := m.seq, m.scope()
 	return bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
-		docs, analytes, err := m.list(ctx, b, patient)
-		return Action{Kind: listed, seq: seq, docs: docs, analytes: analytes, err: err}
+		docs, analytes, missing, err := m.list(ctx, b, sc)
+		return Action{Kind: listed, seq: seq, docs: docs, analytes: analytes, missing: missing, err: err}
 	})
 }
 
@@ -586,8 +611,9 @@ func (m *Model) upload(a Action) Cmd {
 	}
 	m.Uploading = true
 	m.clearError()
+	est, service := splitServiceKey(m.Service)
 	u := portal.NewUpload{
-		Establishment: m.Establishment, Service: m.Service, Title: title, ClientID: m.uploadID,
+		Establishment: est, Service: service, Title: title, ClientID: m.uploadID,
 		File: portal.NewFile{Name: m.File.Name, ContentType: m.File.ContentType, Content: m.File.Content},
 	}
 	// A phone's upload link is slow: a second per 50 KB on top of the
@@ -631,15 +657,53 @@ func (m *Model) maxDocument() int64 {
 
 func megabytes(n int64) int64 { return (n + 1<<20 - 1) >> 20 }
 
-// loadAll fetches what the first screen needs, concurrently.
-func (m *Model) loadAll(ctx context.Context, b Backend) Action {
+// listScope is what a list effect fetches, read from the model when the
+// effect is made (the effect runs outside the renderer's lock).
+type listScope struct {
+	establishments []string // "" in a merged widget before they are known
+	merged         bool
+	held, patient  bool
+}
+
+func (m *Model) scope() listScope {
+	sc := listScope{merged: m.Merged, held: m.HeldOnly, patient: m.Patient != nil}
+	if m.Merged {
+		for _, e := range m.Establishments {
+			sc.establishments = append(sc.establishments, e.ID)
+		}
+	} else {
+		sc.establishments = []string{m.Establishment}
+	}
+	return sc
+}
+
+// with returns sc for a patient (true) or a practitioner.
+func (sc listScope) with(patient bool) listScope {
+	sc.patient = patient
+	return sc
+}
+
+// loadAll fetches what the first screen needs, concurrently: in a merged
+// widget, the establishments first, then every one's services.
+func (m *Model) loadAll(ctx context.Context, b Backend, sc listScope) Action {
 	var (
 		wg   sync.WaitGroup
 		r    = Action{Kind: loaded}
 		errs [4]error
 	)
-	wg.Go(func() { r.est, errs[0] = b.Establishment(ctx, m.Establishment) })
-	wg.Go(func() { r.services, errs[1] = b.Services(ctx, m.Establishment) })
+	if sc.merged {
+		wg.Go(func() {
+			var err error
+			r.ests, err = b.Establishments(ctx)
+			r.missing = portal.Missing(err)
+			if r.missing == nil {
+				errs[0] = err
+			}
+		})
+	} else {
+		wg.Go(func() { r.est, errs[0] = b.Establishment(ctx, m.Establishment) })
+		wg.Go(func() { r.services, errs[1] = b.Services(ctx, m.Establishment) })
+	}
 	wg.Go(func() { r.patient, errs[2] = b.CurrentPatient(ctx) })
 	wg.Go(func() { r.pract, errs[3] = b.CurrentPractitioner(ctx) })
 	wg.Wait()
@@ -647,6 +711,24 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		if err != nil {
 			r.err = err
 			return r
+		}
+	}
+	if sc.merged {
+		sc.establishments = nil
+		for _, e := range r.ests {
+			sc.establishments = append(sc.establishments, e.ID)
+		}
+		services := make([][]portal.Service, len(r.ests))
+		for i, e := range r.ests {
+			wg.Go(func() {
+				// Without its services an establishment takes no upload;
+				// its documents still show.
+				services[i], _ = b.Services(ctx, e.ID)
+			})
+		}
+		wg.Wait()
+		for _, list := range services {
+			r.services = append(r.services, list...)
 		}
 	}
 	if r.patient != nil {
@@ -664,33 +746,91 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		}
 		return r
 	}
-	r.docs, r.analytes, r.err = m.list(ctx, b, r.patient != nil)
+	docs, analytes, missing, err := m.list(ctx, b, sc.with(r.patient != nil))
+	r.docs, r.analytes, r.err = docs, analytes, err
+	r.missing = append(r.missing, missing...)
 	return r
 }
 
-// list fetches the documents, and a patient's analytes.
-func (m *Model) list(ctx context.Context, b Backend, patient bool) ([]portal.Document, []portal.Analyte, error) {
+// list fetches the documents, and a patient's analytes, of every
+// establishment of sc at once. Establishments that fail are named in
+// missing while the others' are listed; when every one fails, its error.
+func (m *Model) list(ctx context.Context, b Backend, sc listScope) (docs []portal.Document, analytes []Analyte, missing []string, err error) {
 	f := portal.DocumentFilter{}
-	if !patient {
-		f.Held = m.HeldOnly
+	if !sc.patient {
+		f.Held = sc.held
 	}
-	var (
+	type part struct {
 		docs []portal.Document
 		as   []portal.Analyte
-		errs [2]error
-		wg   sync.WaitGroup
-	)
-	wg.Go(func() { docs, errs[0] = b.Documents(ctx, m.Establishment, f) })
-	if patient {
-		wg.Go(func() { as, errs[1] = b.Analytes(ctx, m.Establishment) })
+		err  error
+	}
+	parts := make([]part, len(sc.establishments))
+	var wg sync.WaitGroup
+	for i, est := range sc.establishments {
+		wg.Go(func() {
+			var errs [2]error
+			var inner sync.WaitGroup
+			inner.Go(func() { parts[i].docs, errs[0] = b.Documents(ctx, est, f) })
+			if sc.patient {
+				inner.Go(func() { parts[i].as, errs[1] = b.Analytes(ctx, est) })
+			}
+			inner.Wait()
+			parts[i].err = errors.Join(errs[:]...)
+		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, nil, err
+	for i, p := range parts {
+		est := sc.establishments[i]
+		if p.err != nil {
+			if !sc.merged || portal.IsCode(p.err, portal.ErrUnauthenticated) || portal.IsCode(p.err, portal.ErrForbidden) {
+				return nil, nil, nil, p.err
+			}
+			missing = append(missing, est)
+			err = p.err
+			continue
+		}
+		docs = append(docs, p.docs...)
+		for _, a := range p.as {
+			analytes = append(analytes, Analyte{Analyte: a, Establishment: est})
 		}
 	}
-	return docs, as, nil
+	if len(missing) < len(sc.establishments) || len(sc.establishments) == 0 {
+		err = nil
+	}
+	slices.SortStableFunc(docs, func(a, b portal.Document) int { return b.Date.Compare(a.Date) })
+	return docs, analytes, missing, err
+}
+
+// analyteEstablishment is where the trend of code is drawn from: est when
+// the patient has results of code there, else the first establishment
+// that has.
+func (m *Model) analyteEstablishment(code, est string) string {
+	first := ""
+	for _, a := range m.Analytes {
+		if a.Code != code {
+			continue
+		}
+		if a.Establishment == est {
+			return est
+		}
+		if first == "" {
+			first = a.Establishment
+		}
+	}
+	if first == "" {
+		return m.Establishment
+	}
+	return first
+}
+
+// ServiceKey identifies a service among every establishment's: services
+// of two establishments may share an id.
+func ServiceKey(s portal.Service) string { return s.Establishment + "/" + s.ID }
+
+func splitServiceKey(key string) (establishment, service string) {
+	establishment, service, _ = strings.Cut(key, "/")
+	return establishment, service
 }
 
 func (m *Model) goTo(s Screen) {
@@ -752,7 +892,7 @@ func (m *Model) lost(a Action) Cmd {
 func (m *Model) forget() {
 	m.seq++
 	m.Patient, m.Practitioner = nil, nil
-	m.Docs, m.Analytes, m.Open, m.Trend = nil, nil, nil, nil
+	m.Docs, m.Analytes, m.Open, m.Trend, m.Missing = nil, nil, nil, nil, nil
 	m.Screen, m.Offline, m.refreshing = ScreenList, false, false
 	m.Type, m.Search, m.HeldOnly, m.Confirming, m.Releasing = "", "", true, false, false
 	m.Title, m.File, m.FileErr, m.TitleErr, m.uploadID, m.Uploading = "", nil, "", "", "", false
@@ -761,9 +901,9 @@ func (m *Model) forget() {
 
 func (m *Model) signedIn() bool { return m.Patient != nil || m.Practitioner != nil }
 
-func (m *Model) service(id string) *portal.Service {
+func (m *Model) service(key string) *portal.Service {
 	for i := range m.Services {
-		if m.Services[i].ID == id {
+		if ServiceKey(m.Services[i]) == key {
 			return &m.Services[i]
 		}
 	}

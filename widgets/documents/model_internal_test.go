@@ -3,6 +3,7 @@ package documents
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +158,84 @@ func TestListFiltersAndCounts(t *testing.T) {
 	}
 	if m.NewCount() != 1 {
 		t.Errorf("new %d", m.NewCount())
+	}
+}
+
+// twoSites is a host serving two establishments, "ch-nord" down.
+type twoSites struct {
+	Backend
+	trendFrom string
+	uploadTo  string
+}
+
+func (twoSites) Establishments(context.Context) ([]portal.Establishment, error) {
+	return []portal.Establishment{{ID: "chu", Name: "CHU"}, {ID: "ch-nord", Name: "CH Nord"}}, nil
+}
+func (twoSites) Services(_ context.Context, est string) ([]portal.Service, error) {
+	return []portal.Service{{ID: "maternite", Establishment: est}}, nil
+}
+func (twoSites) CurrentPatient(context.Context) (*portal.Patient, error) {
+	return &portal.Patient{ID: "pat-a"}, nil
+}
+func (twoSites) CurrentPractitioner(context.Context) (*portal.Practitioner, error) { return nil, nil }
+func (twoSites) Documents(_ context.Context, est string, _ portal.DocumentFilter) ([]portal.Document, error) {
+	if est == "ch-nord" {
+		return nil, portal.Errorf(portal.ErrBackendUnavailable, "down")
+	}
+	day := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	return []portal.Document{{ID: "chu~a", Establishment: est, Date: day}, {ID: "chu~b", Establishment: est, Date: day.AddDate(0, 0, 5)}}, nil
+}
+func (twoSites) Analytes(_ context.Context, est string) ([]portal.Analyte, error) {
+	return []portal.Analyte{{Code: "4548-4", Count: 3}}, nil
+}
+func (s *twoSites) Trend(_ context.Context, est, code string) (portal.Trend, error) {
+	s.trendFrom = est
+	return portal.Trend{Code: code}, nil
+}
+func (s *twoSites) UploadDocument(_ context.Context, u portal.NewUpload) (portal.Document, error) {
+	s.uploadTo = u.Establishment + "/" + u.Service
+	return portal.Document{ID: "chu~up", Establishment: u.Establishment}, nil
+}
+
+func TestMergedWidgetListsEveryEstablishment(t *testing.T) {
+	b := &twoSites{}
+	m := NewModel("fr", "")
+	if !m.Merged {
+		t.Fatal("no establishment, not merged")
+	}
+	run(m, b, Action{Kind: Start})
+	if m.Err != "" || len(m.Docs) != 2 || m.Docs[0].ID != "chu~b" {
+		t.Fatalf("merged list: err %q, docs %+v", m.Err, m.Docs)
+	}
+	if len(m.Missing) != 1 || m.Missing[0] != "ch-nord" {
+		t.Errorf("missing %v, want ch-nord", m.Missing)
+	}
+	c := &Documents{M: m}
+	if got := c.MissingText(); !strings.Contains(got, "CH Nord") {
+		t.Errorf("notice %q", got)
+	}
+	if got := c.DocMeta(m.Docs[0]); !strings.Contains(got, "CHU") {
+		t.Errorf("meta %q lacks its establishment", got)
+	}
+	// Each analyte is of its establishment; its trend is asked there.
+	if len(m.Analytes) != 1 || m.Analytes[0].Establishment != "chu" {
+		t.Fatalf("analytes %+v", m.Analytes)
+	}
+	run(m, b, Action{Kind: ShowTrend, ID: "4548-4", Value: "chu"})
+	if b.trendFrom != "chu" {
+		t.Errorf("trend asked of %q", b.trendFrom)
+	}
+	// An upload goes to the chosen service's establishment.
+	m.Apply(Action{Kind: Back})
+	m.Apply(Action{Kind: Compose})
+	if len(m.Services) != 2 {
+		t.Fatalf("services of both establishments: %+v", m.Services)
+	}
+	m.Apply(Action{Kind: ChooseService, Value: "ch-nord/maternite"})
+	m.Apply(Action{Kind: TypeTitle, Value: "Ordonnance"})
+	m.Apply(Action{Kind: AddFile, Seq: m.Seq(), Files: []File{{Name: "o.pdf", Content: pdf, Size: int64(len(pdf))}}})
+	run(m, b, Action{Kind: Upload})
+	if b.uploadTo != "ch-nord/maternite" {
+		t.Errorf("uploaded to %q", b.uploadTo)
 	}
 }

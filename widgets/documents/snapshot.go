@@ -10,16 +10,18 @@ import (
 // while rendering the document (Preload) and handed to the browser, which
 // starts from it: no second fetch, no flash, the server's DOM is kept.
 type Snapshot struct {
-	Establishment     portal.Establishment  `json:"establishment"`
-	Services          []portal.Service      `json:"services"`
-	Patient           *portal.Patient       `json:"patient,omitempty"`
-	Practitioner      *portal.Practitioner  `json:"practitioner,omitempty"`
-	DemoPatients      []portal.Patient      `json:"demo_patients,omitempty"`
-	DemoPractitioners []portal.Practitioner `json:"demo_practitioners,omitempty"`
-	DemoChoice        string                `json:"demo_choice,omitempty"`
-	Documents         []portal.Document     `json:"documents,omitempty"`
-	Analytes          []portal.Analyte      `json:"analytes,omitempty"`
-	MaxDocument       int64                 `json:"max_document,omitempty"`
+	Establishment     portal.Establishment   `json:"establishment"`
+	Services          []portal.Service       `json:"services"`
+	Patient           *portal.Patient        `json:"patient,omitempty"`
+	Practitioner      *portal.Practitioner   `json:"practitioner,omitempty"`
+	DemoPatients      []portal.Patient       `json:"demo_patients,omitempty"`
+	DemoPractitioners []portal.Practitioner  `json:"demo_practitioners,omitempty"`
+	DemoChoice        string                 `json:"demo_choice,omitempty"`
+	Documents         []portal.Document      `json:"documents,omitempty"`
+	Analytes          []Analyte              `json:"analytes,omitempty"`
+	Establishments    []portal.Establishment `json:"establishments,omitempty"`
+	Missing           []string               `json:"missing,omitempty"`
+	MaxDocument       int64                  `json:"max_document,omitempty"`
 }
 
 // Preload runs the start of the flow on the server against b, as the
@@ -39,6 +41,7 @@ func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
 		Establishment: m.Est, Services: m.Services, Patient: m.Patient, Practitioner: m.Practitioner,
 		DemoPatients: m.DemoPatients, DemoPractitioners: m.DemoPractitioners, DemoChoice: m.DemoChoice,
 		Documents: m.Docs, Analytes: m.Analytes, MaxDocument: m.MaxDocument,
+		Establishments: m.Establishments, Missing: m.Missing,
 	}
 }
 
@@ -56,6 +59,9 @@ func (m *Model) Hydrate(s *Snapshot) {
 	}
 	m.DemoPatients, m.DemoPractitioners, m.DemoChoice = s.DemoPatients, s.DemoPractitioners, s.DemoChoice
 	m.Docs, m.Analytes = s.Documents, s.Analytes
+	if m.Merged {
+		m.Establishments, m.Missing = s.Establishments, s.Missing
+	}
 	if s.MaxDocument > 0 {
 		m.MaxDocument = s.MaxDocument
 	}

@@ -11,6 +11,7 @@ JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./wid
 
 ## demo: build the Wasm and run the demo: host on 127.0.0.1:8080 (PORT), hospital page on 127.0.0.1:8081 (SITE_PORT)
 demo: web plugins
+	@[ -d $(FHIRTEST)/node_modules/@medplum/fhir-router ] || (cd $(FHIRTEST) && npm ci --no-audit --no-fund >/dev/null 2>&1) || echo "make demo: no npm here: CH Nord, the FHIR establishment, is off; the demo runs on SQLite alone"
 	$(GO) run ./host/cmd/parcours demo
 
 ## web: build the widgets' Wasm and its compressed variants into build/web

@@ -50,6 +50,7 @@ func Handler(cfg Config) http.Handler {
 		{"messages", "/messagerie/", "/en/messages/"},
 		{"inbox", "/equipe/", "/en/care-team/"},
 		{"documents", "/documents/", "/en/documents/"},
+		{"region", "/region/", "/en/region/"},
 	} {
 		mux.HandleFunc("GET "+p.fr+"{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "fr", p.name, p.en) })
 		mux.HandleFunc("GET "+p.en+"{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "en", p.name, p.fr) })

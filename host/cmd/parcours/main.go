@@ -29,6 +29,7 @@ import (
 
 	hospitalsite "github.com/parcours-sante/parcours/examples/hospital-site"
 	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/host/notify"
 )
@@ -332,6 +333,30 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		Logger:         log,
 	}
 	cfg.MessagesPerMinute, cfg.UploadsPerHour = o.perMinute, o.perHour
+	if demo && o.config == "" {
+		// The demo's second establishment, on a FHIR server, when node and
+		// the server's npm packages are here (`make demo` installs them).
+		nord, err := startFHIRDemo(ctx, log)
+		if err != nil {
+			log.Info("demo: CH Nord (the second establishment, on a FHIR server) is off; the demo runs on SQLite alone", "reason", err)
+			fmt.Fprintf(&banner, "  (CH Nord, the second establishment on a FHIR server, is off: %v)\n", err)
+		} else {
+			defer nord.Stop()
+			sites := siteConfig{Establishments: []establishmentConfig{
+				{ID: sqlite.DemoEstablishment, Backend: backendConfig{Type: backendSQLite}},
+				{ID: fhir.DemoEstablishment, Backend: backendConfig{Type: backendFHIR, URL: nord.Base}},
+			}}
+			if o.releaseDelay > 0 {
+				sites.Establishments[0].ReleaseDelay = o.releaseDelay.String()
+			}
+			r, err := sites.sites(store, os.Getenv, origins, log)
+			if err != nil {
+				return err
+			}
+			cfg.Booking, cfg.Directory, cfg.Documents, cfg.Establishments = r.booking, r.booking, r.documents, r.served
+			fmt.Fprintf(&banner, "  CH Nord, the second establishment, is served from a FHIR server: %s\n", nord.Base)
+		}
+	}
 	if o.config != "" {
 		// Several establishments, each on its own backend: booking and
 		// documents are routed by establishment. Messaging and
@@ -370,8 +395,8 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		servers = append(servers, newServer(site, log))
 		listeners = append(listeners, siteLn)
 		siteURL := "http://" + siteLn.Addr().String()
-		fmt.Fprintf(out, "Parcours demo\n  hospital page: %s/   (English: %s/en/)\n  questionnaire: %s/inscription/\n  messages:      %s/messagerie/   (care team: %s/equipe/)\n  documents:     %s/documents/\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
-			siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
+		fmt.Fprintf(out, "Parcours demo\n  hospital page: %s/   (English: %s/en/)\n  questionnaire: %s/inscription/\n  messages:      %s/messagerie/   (care team: %s/equipe/)\n  documents:     %s/documents/\n  regional page: %s/region/   (every establishment)\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
+			siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
 	} else {
 		fmt.Fprintf(out, "Parcours host listening on %s\n%s", hostOrigin, banner.String())
 	}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
+	"github.com/parcours-sante/parcours/host/backend/fhir/fhirserver"
 	"github.com/parcours-sante/parcours/host/backend/multi"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 )
@@ -57,6 +60,27 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 	}
 	out.documents, err = multi.NewDocuments(docs, 0)
 	return out, err
+}
+
+// startFHIRDemo starts the demo's FHIR server and loads its establishment,
+// CH Nord (fhir.SeedDemo).
+func startFHIRDemo(ctx context.Context, log *slog.Logger) (*fhirserver.Server, error) {
+	if err := fhirserver.Available(); err != nil {
+		return nil, err
+	}
+	s, err := fhirserver.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := fhir.New(fhir.Config{BaseURL: s.Base, Logger: log})
+	if err == nil {
+		err = b.SeedDemo(ctx, time.Now())
+	}
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("seeding the FHIR demo: %w", err)
+	}
+	return s, nil
 }
 
 // bearer sends a FHIR server the host's token: the credentials of the

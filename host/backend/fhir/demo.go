@@ -1,0 +1,124 @@
+package fhir
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// The demo's second establishment, served from a FHIR server (SeedDemo).
+// Every name is fictional.
+const (
+	DemoEstablishment = "ch-nord"
+	DemoCardiology    = "cardiologie"
+	DemoPneumology    = "pneumologie"
+)
+
+// demoPatients are the demo's patients, with the ids of the SQLite demo
+// (host/backend/sqlite) so that they are the same people in both
+// establishments, and valid test INS (NIR test system).
+var demoPatients = []struct{ id, given, family, gender, birth, ins string }{
+	{"pat-camille-durand", "Camille", "Durand", "female", "1979-03-14", "279035121518989"},
+	{"pat-lucas-bernard", "Lucas", "Bernard", "male", "1985-07-02", "185077505612323"},
+	{"pat-ines-moreau", "Inès", "Moreau", "female", "1992-01-21", "292016912304592"},
+}
+
+var demoPractitioners = []struct{ id, given, family, service, roleFR, roleEN string }{
+	{"pr-nord-antoine-leroy", "Antoine", "Leroy", DemoCardiology, "Cardiologue", "Cardiologist"},
+	{"pr-nord-sarah-petit", "Sarah", "Petit", DemoPneumology, "Pneumologue", "Pulmonologist"},
+}
+
+// SeedDemo loads the demo's second establishment into a fresh server:
+// Centre hospitalier Nord (DemoEstablishment), its cardiology and
+// pneumology with a practitioner each, free slots on weekday mornings of
+// the 14 days after now (Europe/Paris), the demo patients, and a
+// cardiology report for Lucas Bernard. Resources are written with their
+// ids (PUT): loading again over booked slots would free them, so it is
+// for a new server, as the demo's.
+func (b *Backend) SeedDemo(ctx context.Context, now time.Time) error {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		return err
+	}
+	var entries []map[string]any
+	put := func(r map[string]any) {
+		entries = append(entries, map[string]any{"resource": r,
+			"request": map[string]any{"method": "PUT", "url": fmt.Sprintf("%s/%s", r["resourceType"], r["id"])}})
+	}
+	translated := func(fr, en string) (string, map[string]any) {
+		return fr, map[string]any{"extension": []any{map[string]any{"url": ExtTranslation, "extension": []any{
+			map[string]any{"url": "lang", "valueCode": "en"}, map[string]any{"url": "content", "valueString": en}}}}}
+	}
+	help, helpEN := translated("En cas d'urgence, appelez le 15 (SAMU) ou le 112. Standard du CH Nord : 03 20 00 00 00.",
+		"In an emergency, call 15 (SAMU) or 112. CH Nord switchboard: +33 3 20 00 00 00.")
+	put(map[string]any{"resourceType": "Organization", "id": DemoEstablishment, "active": true, "name": "Centre hospitalier Nord",
+		"extension": []any{map[string]any{"url": ExtTimeZone, "valueCode": "Europe/Paris"},
+			map[string]any{"url": ExtUrgentHelp, "valueString": help, "_valueString": helpEN}}})
+	for _, s := range []struct{ id, fr, en string }{{DemoCardiology, "Cardiologie", "Cardiology"}, {DemoPneumology, "Pneumologie", "Pulmonology"}} {
+		name, nameEN := translated(s.fr, s.en)
+		put(map[string]any{"resourceType": "HealthcareService", "id": s.id, "active": true,
+			"providedBy": map[string]any{"reference": "Organization/" + DemoEstablishment}, "name": name, "_name": nameEN})
+	}
+	for _, p := range demoPatients {
+		put(map[string]any{"resourceType": "Patient", "id": p.id,
+			"meta":       map[string]any{"tag": []any{map[string]any{"system": SystemTag, "code": TagDemo}}},
+			"identifier": []any{map[string]any{"use": "official", "system": INSNIRTest, "value": p.ins}},
+			"name":       []any{map[string]any{"use": "official", "family": p.family, "given": []any{p.given}}},
+			"gender":     p.gender, "birthDate": p.birth})
+	}
+	for _, p := range demoPractitioners {
+		role, roleEN := translated(p.roleFR, p.roleEN)
+		short := strings.TrimPrefix(p.id, "pr-")
+		put(map[string]any{"resourceType": "Practitioner", "id": p.id, "active": true,
+			"name": []any{map[string]any{"use": "official", "family": p.family, "given": []any{p.given}}}})
+		put(map[string]any{"resourceType": "PractitionerRole", "id": "role-" + short, "active": true,
+			"practitioner": map[string]any{"reference": "Practitioner/" + p.id}, "organization": map[string]any{"reference": "Organization/" + DemoEstablishment},
+			"healthcareService": []any{map[string]any{"reference": "HealthcareService/" + p.service}},
+			"code":              []any{map[string]any{"text": role, "_text": roleEN}}})
+		put(map[string]any{"resourceType": "Schedule", "id": "sch-" + short, "active": true,
+			"actor": []any{map[string]any{"reference": "Practitioner/" + p.id, "display": p.given + " " + p.family},
+				map[string]any{"reference": "HealthcareService/" + p.service}}})
+		day := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc)
+		for d := 1; d <= 14; d++ {
+			date := day.AddDate(0, 0, d)
+			if wd := date.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				continue
+			}
+			for m := 9 * 60; m < 12*60; m += 30 {
+				start := date.Add(time.Duration(m) * time.Minute)
+				put(map[string]any{"resourceType": "Slot", "id": "slot-" + short + "-" + start.Format("20060102T1504"),
+					"schedule": map[string]any{"reference": "Schedule/sch-" + short}, "status": "free",
+					"start": start.Format(time.RFC3339), "end": start.Add(30 * time.Minute).Format(time.RFC3339)})
+			}
+		}
+	}
+	// Transactions of at most 50 entries: servers bound them (Medplum's
+	// engine refuses more), and every entry is a PUT, safe to split.
+	for len(entries) > 0 {
+		n := min(len(entries), 50)
+		body, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries[:n]})
+		if err != nil {
+			return err
+		}
+		if _, err := b.LoadBundle(ctx, body); err != nil {
+			return err
+		}
+		entries = entries[n:]
+	}
+	report := "Consultation de cardiologie du " + now.In(loc).AddDate(0, 0, -20).Format("02/01/2006") + ".\n\n" +
+		"Patient suivi pour un diabète de type 2, adressé pour un bilan cardiovasculaire.\n" +
+		"Électrocardiogramme : rythme sinusal régulier, pas de trouble de la repolarisation.\n" +
+		"Échocardiographie : fonction ventriculaire gauche conservée (FEVG 60 %).\n\n" +
+		"Conclusion : pas de contre-indication à l'activité physique. Contrôle dans un an.\n\nDr Antoine Leroy, cardiologue.\n"
+	_, err = b.FileDocument(ctx, portal.NewDocument{
+		Establishment: DemoEstablishment, Service: DemoCardiology, Patient: "pat-lucas-bernard",
+		Type: portal.DocConsultationReport, Title: "Consultation de cardiologie", Date: now.In(loc).AddDate(0, 0, -20).Truncate(time.Hour),
+		Author: "Dr Antoine Leroy", SourceID: "demo-nord-cardio-lucas",
+		File: portal.NewFile{Name: "consultation-cardiologie.txt", ContentType: portal.ContentTypeText, Content: []byte(report)},
+	})
+	return err
+}

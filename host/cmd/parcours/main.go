@@ -353,15 +353,15 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 			if err != nil {
 				return err
 			}
-			cfg.Booking, cfg.Directory, cfg.Documents, cfg.Establishments = r.booking, r.booking, r.documents, r.served
+			cfg.Booking, cfg.Directory, cfg.Documents, cfg.Questionnaires, cfg.Establishments = r.booking, r.booking, r.documents, r.questionnaires, r.served
 			fmt.Fprintf(&banner, "  CH Nord, the second establishment, is served from a FHIR server: %s\n", nord.Base)
 		}
 	}
 	if o.config != "" {
-		// Several establishments, each on its own backend: booking and
-		// documents are routed by establishment. Messaging and
-		// questionnaires stay on the SQLite store (its establishments
-		// only) until the FHIR backend implements them.
+		// Several establishments, each on its own backend: booking,
+		// documents and questionnaires are routed by establishment.
+		// Messaging stays on the SQLite store (its establishments only)
+		// until the FHIR backend implements it.
 		sites, err := loadSiteConfig(o.config, os.Getenv)
 		if err != nil {
 			return err
@@ -370,7 +370,7 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		cfg.Booking, cfg.Directory, cfg.Documents, cfg.Establishments = r.booking, r.booking, r.documents, r.served
+		cfg.Booking, cfg.Directory, cfg.Documents, cfg.Questionnaires, cfg.Establishments = r.booking, r.booking, r.documents, r.questionnaires, r.served
 		log.Info("establishments from the configuration file", "file", o.config, "establishments", r.booking.Establishments())
 	}
 	if plugins != nil {

@@ -17,9 +17,10 @@ import (
 // routed is what the configuration file gives the host: the establishments
 // it serves, and the routers that send each one's calls to its data.
 type routed struct {
-	booking   *multi.Backend
-	documents *multi.Documents
-	served    []host.Establishment
+	booking        *multi.Backend
+	documents      *multi.Documents
+	questionnaires *multi.Questionnaires
+	served         []host.Establishment
 }
 
 // sites builds, from the configuration file, the establishments the host
@@ -29,6 +30,7 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 	var (
 		ests []multi.Establishment
 		docs []multi.DocumentsEstablishment
+		qs   []multi.QuestionnairesEstablishment
 		out  routed
 	)
 	for _, e := range c.Establishments {
@@ -37,6 +39,7 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 		case backendSQLite:
 			me.Booking, me.Directory = store, store
 			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: store.Documents(sqlite.WithReleaseDelay(e.ID, e.releaseDelay()))})
+			qs = append(qs, multi.QuestionnairesEstablishment{ID: e.ID, Questionnaires: store})
 		case backendFHIR:
 			var tr http.RoundTripper = fhir.DefaultTransport()
 			if e.Backend.TokenEnv != "" {
@@ -50,6 +53,7 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 			}
 			me.Booking, me.Directory = b, b
 			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: b})
+			qs = append(qs, multi.QuestionnairesEstablishment{ID: e.ID, Questionnaires: b})
 		}
 		ests = append(ests, me)
 		out.served = append(out.served, host.Establishment{ID: e.ID, Origins: append(append([]string(nil), e.Origins...), extraOrigins...), Theme: e.Theme})
@@ -58,7 +62,10 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 	if out.booking, err = multi.New(multi.Config{Establishments: ests, Logger: log}); err != nil {
 		return out, err
 	}
-	out.documents, err = multi.NewDocuments(docs, 0)
+	if out.documents, err = multi.NewDocuments(docs, 0); err != nil {
+		return out, err
+	}
+	out.questionnaires, err = multi.NewQuestionnaires(qs, 0)
 	return out, err
 }
 

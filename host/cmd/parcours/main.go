@@ -349,28 +349,26 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 			if o.releaseDelay > 0 {
 				sites.Establishments[0].ReleaseDelay = o.releaseDelay.String()
 			}
-			r, err := sites.sites(store, os.Getenv, origins, log)
+			r, err := sites.sites(store, messaging, os.Getenv, origins, log)
 			if err != nil {
 				return err
 			}
-			cfg.Booking, cfg.Directory, cfg.Documents, cfg.Questionnaires, cfg.Establishments = r.booking, r.booking, r.documents, r.questionnaires, r.served
+			r.apply(&cfg)
 			fmt.Fprintf(&banner, "  CH Nord, the second establishment, is served from a FHIR server: %s\n", nord.Base)
 		}
 	}
 	if o.config != "" {
-		// Several establishments, each on its own backend: booking,
-		// documents and questionnaires are routed by establishment.
-		// Messaging stays on the SQLite store (its establishments only)
-		// until the FHIR backend implements it.
+		// Several establishments, each on its own backend: every call is
+		// routed to its establishment's.
 		sites, err := loadSiteConfig(o.config, os.Getenv)
 		if err != nil {
 			return err
 		}
-		r, err := sites.sites(store, os.Getenv, origins, log)
+		r, err := sites.sites(store, messaging, os.Getenv, origins, log)
 		if err != nil {
 			return err
 		}
-		cfg.Booking, cfg.Directory, cfg.Documents, cfg.Questionnaires, cfg.Establishments = r.booking, r.booking, r.documents, r.questionnaires, r.served
+		r.apply(&cfg)
 		log.Info("establishments from the configuration file", "file", o.config, "establishments", r.booking.Establishments())
 	}
 	if plugins != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirserver"
 	"github.com/parcours-sante/parcours/host/backend/multi"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
 // routed is what the configuration file gives the host: the establishments
@@ -20,17 +21,23 @@ type routed struct {
 	booking        *multi.Backend
 	documents      *multi.Documents
 	questionnaires *multi.Questionnaires
+	messaging      *multi.Messaging // nil when no establishment takes messages
 	served         []host.Establishment
 }
 
 // sites builds, from the configuration file, the establishments the host
 // serves and the routers to their data: the SQLite store, or their FHIR
 // server. extraOrigins (the demo page) are allowed for every establishment.
-func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extraOrigins []string, log *slog.Logger) (routed, error) {
+//
+// messaging is the SQLite store's messaging (with its attachment
+// directory); an establishment whose backend has no messaging (the FHIR
+// backend, for now) takes no messages: its threads are unknown.
+func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, getenv func(string) string, extraOrigins []string, log *slog.Logger) (routed, error) {
 	var (
 		ests []multi.Establishment
 		docs []multi.DocumentsEstablishment
 		qs   []multi.QuestionnairesEstablishment
+		msgs []multi.MessagingEstablishment
 		out  routed
 	)
 	for _, e := range c.Establishments {
@@ -40,6 +47,7 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 			me.Booking, me.Directory = store, store
 			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: store.Documents(sqlite.WithReleaseDelay(e.ID, e.releaseDelay()))})
 			qs = append(qs, multi.QuestionnairesEstablishment{ID: e.ID, Questionnaires: store})
+			msgs = append(msgs, multi.MessagingEstablishment{ID: e.ID, Messaging: messaging})
 		case backendFHIR:
 			var tr http.RoundTripper = fhir.DefaultTransport()
 			if e.Backend.TokenEnv != "" {
@@ -54,6 +62,9 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 			me.Booking, me.Directory = b, b
 			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: b})
 			qs = append(qs, multi.QuestionnairesEstablishment{ID: e.ID, Questionnaires: b})
+			if m, ok := any(b).(portal.Messaging); ok {
+				msgs = append(msgs, multi.MessagingEstablishment{ID: e.ID, Messaging: m})
+			}
 		}
 		ests = append(ests, me)
 		out.served = append(out.served, host.Establishment{ID: e.ID, Origins: append(append([]string(nil), e.Origins...), extraOrigins...), Theme: e.Theme})
@@ -65,8 +76,21 @@ func (c siteConfig) sites(store *sqlite.Store, getenv func(string) string, extra
 	if out.documents, err = multi.NewDocuments(docs, 0); err != nil {
 		return out, err
 	}
-	out.questionnaires, err = multi.NewQuestionnaires(qs, 0)
+	if out.questionnaires, err = multi.NewQuestionnaires(qs, 0); err != nil {
+		return out, err
+	}
+	if len(msgs) > 0 {
+		out.messaging, err = multi.NewMessaging(msgs, 0)
+	}
 	return out, err
+}
+
+// apply puts the routers in the host's configuration.
+func (r routed) apply(cfg *host.Config) {
+	cfg.Booking, cfg.Directory, cfg.Documents, cfg.Questionnaires, cfg.Establishments = r.booking, r.booking, r.documents, r.questionnaires, r.served
+	if r.messaging != nil {
+		cfg.Messaging = r.messaging
+	}
 }
 
 // startFHIRDemo starts the demo's FHIR server and loads its establishment,

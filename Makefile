@@ -87,6 +87,7 @@ fuzz:
 	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzParseBundle$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzParseDocument$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzParseQuestionnaire$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzParseCommunication$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/cmd/parcours -run='^$$' -fuzz='^FuzzParseSiteConfig$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz=FuzzParseBookBody -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz=FuzzParseDemoSignIn -fuzztime=$(FUZZTIME)

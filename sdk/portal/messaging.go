@@ -426,30 +426,15 @@ func (f InboxFilter) Validate() error {
 // transaction, one notification for the other side (see Notifications),
 // which carries no content. A refused call stores nothing.
 //
-// Mapping to FHIR R4 Communication
-// (https://hl7.org/fhir/R4/communication.html), for a backend over a FHIR
-// server:
-//   - Message: one Communication, status "completed". sender is
-//     Patient/<id> or Practitioner/<id>; recipient is the other side: the
-//     Patient, or the service's HealthcareService (a CareTeam fits too).
-//     payload[0].contentString is Body; each attachment is a further
-//     payload.contentAttachment (contentType, size, title = Name, url =
-//     the Binary holding the bytes; R4's Attachment.hash is SHA-1, so SHA256
-//     travels in an extension). sent is Created. identifier holds ClientID
-//     (system urn:parcours:client-id, qualified by the author), so that a
-//     conditional create (If-None-Exist) is idempotent on the server too.
-//   - Thread: the first message's Communication is the thread; Thread.ID is
-//     its id. It carries topic.text = Subject, subject = the Patient and a
-//     category naming the service; every later message points to it with
-//     partOf (R4 allows any resource there) and to the message it answers
-//     with inResponseTo.
-//   - Status and assignment: a Task (https://hl7.org/fhir/R4/task.html)
-//     whose focus is the thread's Communication and owner the Practitioner
-//     of AssignedTo; Task.status requested (new), ready (waiting),
-//     in-progress (answered), completed (closed).
-//   - Read receipts: Communication.received is the recipient side's first
-//     read; each ReadReceipt (reader and time) goes in an extension, R4
-//     having no element for several readers.
+// Mapping to FHIR R4 (host/backend/fhir; docs/fhir.md, "Messaging"): a
+// thread is the Communication of its first message
+// (https://hl7.org/fhir/R4/communication.html), with its status,
+// assignment, ordered list of replies and read marks in extensions changed
+// only by versioned updates (If-Match); a reply is a Communication partOf
+// the thread, made by a conditional create on the author's ClientID and
+// part of the thread once listed; attachments are Binaries; notifications
+// are Tasks (https://hl7.org/fhir/R4/task.html) claimed and acknowledged by
+// versioned updates.
 type Messaging interface {
 	// Threads lists the context patient's threads in an establishment,
 	// latest message first.

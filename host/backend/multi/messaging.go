@@ -232,3 +232,26 @@ func (m *Messaging) Close(ctx context.Context, threadID string) (portal.Thread, 
 	t, err := b.Close(ctx, inner)
 	return outwardThread(est, t), done(est, err)
 }
+
+// MessageEstablishment tells the establishment of a message the subject
+// may read (ErrNotFound otherwise), as the host asks before an attachment:
+// its backend's answer when it tells, else the id's own establishment
+// (the attachment's read then checks the subject).
+func (m *Messaging) MessageEstablishment(ctx context.Context, messageID string) (string, error) {
+	est, b, inner, err := m.byPrefixed(ctx, messageID, "message", "")
+	if err != nil {
+		return "", err
+	}
+	me, ok := b.(interface {
+		MessageEstablishment(context.Context, string) (string, error)
+	})
+	if !ok {
+		return est, nil
+	}
+	ctx, done := m.calls.start(ctx)
+	got, err := me.MessageEstablishment(ctx, inner)
+	if err = done(est, err); err == nil && got != est {
+		err = portal.Errorf(portal.ErrNotFound, "message %q", messageID)
+	}
+	return est, err
+}

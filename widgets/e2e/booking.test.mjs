@@ -174,7 +174,12 @@ test('an establishment rule (a plugin) refuses a second maternity registration, 
   await w.locator('h3#pc-step-title', { hasText: 'Rendez-vous confirmé' }).waitFor();
   await w.getByRole('button', { name: 'Prendre un autre rendez-vous' }).click();
   await w.locator('button.pc-choice[data-service="maternite"]').click();
-  await w.locator('button.pc-slot').nth(4).click();
+  // Another day than the first booking's: late in the day, the first day
+  // shown may have fewer slots left than an index would need.
+  const second = w.locator('button.pc-day').nth(1);
+  await second.click();
+  await w.locator('button.pc-day[aria-pressed="true"]', { hasText: (await second.textContent()).trim() }).waitFor();
+  await w.locator('button.pc-slot').first().click();
   await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
   const alert = w.locator('.pc-error[role="alert"]');
   await alert.waitFor();

@@ -99,11 +99,18 @@ func TestMergedBookingWidget(t *testing.T) {
 	if fa := resp.Header.Get("Content-Security-Policy"); !strings.Contains(fa, "frame-ancestors "+pageOrigin+" https://www.ch-nord.fr") {
 		t.Errorf("merged widget CSP %q: want every establishment's pages", fa)
 	}
-	// The documents widget too may go without an establishment.
-	if r, err := c.hc.Get(th.URL + "/w/documents?lang=fr"); err != nil || r.StatusCode != 200 {
-		t.Errorf("documents widget without an establishment: %v %v", err, r)
-	} else {
+	// The documents and messaging widgets too may go without an
+	// establishment; the questionnaire, whose questionnaire is an
+	// establishment's, may not.
+	for w, want := range map[string]int{"documents": 200, "messages": 200, "inbox": 200, "questionnaire": 404} {
+		r, err := c.hc.Get(th.URL + "/w/" + w + "?lang=fr&questionnaire=epds")
+		if err != nil {
+			t.Fatal(err)
+		}
 		r.Body.Close()
+		if r.StatusCode != want {
+			t.Errorf("%s widget without an establishment: %d, want %d", w, r.StatusCode, want)
+		}
 	}
 	p := c.get("/w/booking?lang=fr")
 	// One establishment answers: it is chosen at once.

@@ -150,7 +150,8 @@ var widgetSpecs = map[string]widgetSpec{
 // form post renders the first screen again).
 func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 	return widgetSpec{
-		title: title,
+		title:  title,
+		merged: true,
 		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
 			newModel := func() *messaging.Model {
 				m := messaging.NewModel(side, p.lang, p.est, p.query.Get("service"))

@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vugu/vugu"
@@ -280,9 +281,9 @@ func (c *Messaging) ThreadMeta(t portal.Thread) string {
 		if who == "" {
 			who = t.Patient
 		}
-		who += " · " + c.serviceName(t.Service)
+		who += " · " + c.serviceName(t)
 	} else {
-		who = c.serviceName(t.Service) + " · " + c.patientStatus(t.Status)
+		who = c.serviceName(t) + " · " + c.patientStatus(t.Status)
 	}
 	return who + " · " + c.tf("last-message", ui.DateTime(c.M.Lang, c.local(t.LastMessage)))
 }
@@ -298,11 +299,39 @@ func (c *Messaging) unread(n int) string {
 	return c.tf("unread-badge", n)
 }
 
-func (c *Messaging) serviceName(id string) string {
-	if s := c.M.service(id); s != nil {
-		return s.Name.In(c.M.Lang)
+// serviceName names a thread's service, with its establishment in a
+// merged widget.
+func (c *Messaging) serviceName(t portal.Thread) string {
+	name := t.Service
+	if s := c.M.serviceOf(t.Establishment, t.Service); s != nil {
+		name = s.Name.In(c.M.Lang)
+	}
+	if c.M.Merged {
+		name += " — " + c.estName(t.Establishment)
+	}
+	return name
+}
+
+// estName names an establishment of a merged widget, its id otherwise.
+func (c *Messaging) estName(id string) string {
+	for _, e := range c.M.Establishments {
+		if e.ID == id && e.Name != "" {
+			return e.Name
+		}
+	}
+	if id == c.M.Est.ID && c.M.Est.Name != "" {
+		return c.M.Est.Name
 	}
 	return id
+}
+
+// MissingText says which establishments' threads could not be listed.
+func (c *Messaging) MissingText() string {
+	var names []string
+	for _, id := range c.M.Missing {
+		names = append(names, c.estName(id))
+	}
+	return c.tf("missing", strings.Join(names, ", "))
 }
 
 func (c *Messaging) patientStatus(st portal.ThreadStatus) string {
@@ -327,9 +356,9 @@ func (c *Messaging) ThreadInfo() string {
 		if who == "" {
 			who = t.Patient
 		}
-		return c.tf("patient", who) + " · " + c.serviceName(t.Service) + " · " + c.T("status-"+string(t.Status)) + " · " + c.Assignment()
+		return c.tf("patient", who) + " · " + c.serviceName(t) + " · " + c.T("status-"+string(t.Status)) + " · " + c.Assignment()
 	}
-	return c.serviceName(t.Service) + " · " + c.patientStatus(t.Status)
+	return c.serviceName(t) + " · " + c.patientStatus(t.Status)
 }
 
 // Assignment says who took the open thread.
@@ -470,7 +499,7 @@ func (c *Messaging) BodyInvalid() string { return strconv.FormatBool(c.M.FormErr
 func (c *Messaging) ComposeService() *portal.Service {
 	switch {
 	case c.M.Screen == ScreenThread && c.M.Conv != nil:
-		return c.M.service(c.M.Conv.Service)
+		return c.M.serviceOf(c.M.Conv.Establishment, c.M.Conv.Service)
 	case c.M.Service != "":
 		return c.M.service(c.M.Service)
 	}
@@ -490,7 +519,18 @@ func (c *Messaging) ResponseTime() string {
 // UrgentHelp is what to do in an emergency: the establishment's text, or
 // the national numbers.
 func (c *Messaging) UrgentHelp() string {
-	if t := c.M.Est.UrgentHelp.In(c.M.Lang); t != "" {
+	est := c.M.Est
+	if c.M.Merged {
+		// The establishment of the service written to.
+		if s := c.ComposeService(); s != nil {
+			for _, e := range c.M.Establishments {
+				if e.ID == s.Establishment {
+					est = e
+				}
+			}
+		}
+	}
+	if t := est.UrgentHelp.In(c.M.Lang); t != "" {
 		return t
 	}
 	return c.T("urgent-default")
@@ -500,7 +540,11 @@ func (c *Messaging) UrgentHelp() string {
 func (c *Messaging) ServiceOptions() []Option {
 	var out []Option
 	for _, s := range c.M.Services {
-		out = append(out, Option{s.ID, s.Name.In(c.M.Lang)})
+		label := s.Name.In(c.M.Lang)
+		if c.M.Merged {
+			label += " — " + c.estName(s.Establishment)
+		}
+		out = append(out, Option{c.M.serviceKey(s), label})
 	}
 	return out
 }

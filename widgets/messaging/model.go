@@ -34,6 +34,10 @@ import (
 // implements it over HTTP; the host implements it directly to render the
 // first paint.
 type Backend interface {
+	// Establishments lists the host's establishments, for a widget
+	// without one (Model.Merged); with a *portal.PartialError naming
+	// those that did not answer.
+	Establishments(ctx context.Context) ([]portal.Establishment, error)
 	Establishment(ctx context.Context, id string) (portal.Establishment, error)
 	Services(ctx context.Context, establishment string) ([]portal.Service, error)
 	CurrentPatient(ctx context.Context) (*portal.Patient, error)
@@ -136,6 +140,14 @@ type Model struct {
 	Side          Side
 	Lang          string
 	Establishment string
+	// Merged: the widget was given no establishment: it lists the threads
+	// of every establishment the host serves (Establishments), each
+	// labelled; services are then named by ServiceKey. Missing names the
+	// establishments whose threads could not be listed (their backend
+	// down).
+	Merged         bool
+	Establishments []portal.Establishment
+	Missing        []string
 	// Service limits a patient's widget to one service's threads ("" for
 	// every service).
 	Service string
@@ -216,7 +228,7 @@ func NewModel(side Side, lang, establishment, service string) *Model {
 	if side != CareTeam {
 		side = Patient
 	}
-	m := &Model{Side: side, Lang: lang, Establishment: establishment, Screen: ScreenList, Loading: true, session: new(atomic.Int64)}
+	m := &Model{Side: side, Lang: lang, Establishment: establishment, Merged: establishment == "", Screen: ScreenList, Loading: true, session: new(atomic.Int64)}
 	if side == Patient {
 		m.Service = service
 	} else {
@@ -303,6 +315,8 @@ type Action struct {
 
 	seq      int
 	est      portal.Establishment
+	ests     []portal.Establishment
+	missing  []string
 	services []portal.Service
 	patient  *portal.Patient
 	pract    *portal.Practitioner
@@ -343,6 +357,7 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Loading = false
 		m.Est, m.Services = a.est, a.services
+		m.Establishments, m.Missing = a.ests, a.missing
 		m.Patient, m.Practitioner = a.patient, a.pract
 		m.DemoPatients, m.DemoPractitioners = a.patients, a.practs
 		if m.DemoChoice == "" {
@@ -355,7 +370,7 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Threads = a.threads
 		if m.NewService == "" && m.Service == "" && len(m.Services) > 0 {
-			m.NewService = m.Services[0].ID
+			m.NewService = m.serviceKey(m.Services[0])
 		}
 		m.keepOwnOutbox()
 		return nil
@@ -388,7 +403,7 @@ func (m *Model) Apply(a Action) Cmd {
 				}
 				r.patient = &p
 			}
-			r.threads, r.err = m.list(ctx, b)
+			r.threads, r.missing, r.err = m.list(ctx, b)
 			return r
 		}))
 	case signedIn:
@@ -406,7 +421,7 @@ func (m *Model) Apply(a Action) Cmd {
 			return m.fail(a)
 		}
 		m.Loading = false
-		m.Threads = a.threads
+		m.Threads, m.Missing = a.threads, a.missing
 		m.announce(m.t("notice-signed-in"))
 		return nil
 	case SignOut:
@@ -476,8 +491,8 @@ func (m *Model) Apply(a Action) Cmd {
 		seq := m.seq
 		m.refreshing = true
 		return bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
-			threads, err := m.list(ctx, b)
-			return Action{Kind: listed, seq: seq, threads: threads, err: err}
+			threads, missing, err := m.list(ctx, b)
+			return Action{Kind: listed, seq: seq, threads: threads, missing: missing, err: err}
 		})
 	case listed:
 		m.refreshing = false
@@ -488,7 +503,7 @@ func (m *Model) Apply(a Action) Cmd {
 			return m.lost(a)
 		}
 		m.Offline = false
-		m.Threads = a.threads
+		m.Threads, m.Missing = a.threads, a.missing
 		return nil
 
 	case Compose:
@@ -610,7 +625,7 @@ func (m *Model) Apply(a Action) Cmd {
 				if thread != "" {
 					wg.Go(func() { r.conv, errs[0] = m.open(ctx, b, thread, false) })
 				}
-				wg.Go(func() { r.threads, errs[1] = m.list(ctx, b) })
+				wg.Go(func() { r.threads, r.missing, errs[1] = m.list(ctx, b) })
 				wg.Wait()
 				r.err = errors.Join(errs[:]...)
 			}()
@@ -654,7 +669,7 @@ func (m *Model) Apply(a Action) Cmd {
 		if a.conv != nil && m.Conv != nil && a.conv.ID == m.Conv.ID {
 			m.setConv(a.conv)
 		}
-		m.Threads = a.threads
+		m.Threads, m.Missing = a.threads, a.missing
 		return nil
 
 	case Assign, CloseThread:
@@ -842,14 +857,38 @@ func (m *Model) signedIn() bool {
 	return m.Patient != nil
 }
 
-// service returns the establishment's service id, or nil.
+// service returns a service by its id, or by its ServiceKey in a merged
+// widget; nil when there is none.
 func (m *Model) service(id string) *portal.Service {
 	for i := range m.Services {
-		if m.Services[i].ID == id {
+		if m.serviceKey(m.Services[i]) == id {
 			return &m.Services[i]
 		}
 	}
 	return nil
+}
+
+// serviceOf returns the service id of establishment est, or nil.
+func (m *Model) serviceOf(est, id string) *portal.Service {
+	for i := range m.Services {
+		if m.Services[i].ID == id && (!m.Merged || m.Services[i].Establishment == est) {
+			return &m.Services[i]
+		}
+	}
+	return nil
+}
+
+// ServiceKey names a service among every establishment's ("est/id"):
+// services of two establishments may share an id.
+func ServiceKey(s portal.Service) string { return s.Establishment + "/" + s.ID }
+
+// serviceKey is how the widget names s: its id, or its ServiceKey in a
+// merged widget.
+func (m *Model) serviceKey(s portal.Service) string {
+	if m.Merged {
+		return ServiceKey(s)
+	}
+	return s.ID
 }
 
 // loadAll fetches what the first screen needs, concurrently: on a phone
@@ -860,8 +899,18 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		r    = Action{Kind: loaded}
 		errs [3]error
 	)
-	wg.Go(func() { r.est, errs[0] = b.Establishment(ctx, m.Establishment) })
-	wg.Go(func() { r.services, errs[1] = b.Services(ctx, m.Establishment) })
+	if m.Merged {
+		wg.Go(func() {
+			var err error
+			r.ests, err = b.Establishments(ctx)
+			if r.missing = portal.Missing(err); r.missing == nil {
+				errs[0] = err
+			}
+		})
+	} else {
+		wg.Go(func() { r.est, errs[0] = b.Establishment(ctx, m.Establishment) })
+		wg.Go(func() { r.services, errs[1] = b.Services(ctx, m.Establishment) })
+	}
 	wg.Go(func() {
 		if m.Side == CareTeam {
 			r.pract, errs[2] = b.CurrentPractitioner(ctx)
@@ -887,26 +936,74 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		}
 		return r
 	}
-	r.threads, r.err = m.list(ctx, b)
+	if m.Merged {
+		services := make([][]portal.Service, len(r.ests))
+		for i, e := range r.ests {
+			// Without its services an establishment takes no new thread;
+			// its threads still show.
+			wg.Go(func() { services[i], _ = b.Services(ctx, e.ID) })
+		}
+		wg.Wait()
+		for _, list := range services {
+			r.services = append(r.services, list...)
+		}
+	}
+	var missing []string
+	r.threads, missing, r.err = m.list(ctx, b, r.ests...)
+	r.missing = append(r.missing, missing...)
 	return r
 }
 
-// list fetches the threads of the list screen.
-func (m *Model) list(ctx context.Context, b Backend) ([]portal.Thread, error) {
-	if m.Side == CareTeam {
-		return b.Inbox(ctx, m.Establishment, portal.InboxFilter{})
-	}
-	all, err := b.Threads(ctx, m.Establishment)
-	if err != nil || m.Service == "" {
-		return all, err
-	}
-	out := []portal.Thread{}
-	for _, t := range all {
-		if t.Service == m.Service {
-			out = append(out, t)
+// list fetches the threads of the list screen: of the widget's
+// establishment, or of every one of a merged widget (ests, or those
+// loaded), latest message first. Establishments that fail are named in
+// missing while the others' are listed; when every one fails, its error.
+func (m *Model) list(ctx context.Context, b Backend, ests ...portal.Establishment) (threads []portal.Thread, missing []string, err error) {
+	ids := []string{m.Establishment}
+	if m.Merged {
+		if ests == nil {
+			ests = m.Establishments
+		}
+		ids = nil
+		for _, e := range ests {
+			ids = append(ids, e.ID)
 		}
 	}
-	return out, nil
+	parts := make([][]portal.Thread, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, est := range ids {
+		wg.Go(func() {
+			if m.Side == CareTeam {
+				parts[i], errs[i] = b.Inbox(ctx, est, portal.InboxFilter{})
+			} else {
+				parts[i], errs[i] = b.Threads(ctx, est)
+			}
+		})
+	}
+	wg.Wait()
+	threads = []portal.Thread{}
+	for i, est := range ids {
+		if errs[i] != nil {
+			if !m.Merged || portal.IsCode(errs[i], portal.ErrUnauthenticated) || portal.IsCode(errs[i], portal.ErrForbidden) {
+				return nil, nil, errs[i]
+			}
+			missing, err = append(missing, est), errs[i]
+			continue
+		}
+		for _, t := range parts[i] {
+			if m.Service == "" || t.Service == m.Service {
+				threads = append(threads, t)
+			}
+		}
+	}
+	if len(missing) < len(ids) || len(ids) == 0 {
+		err = nil
+	}
+	if m.Merged {
+		slices.SortStableFunc(threads, func(a, b portal.Thread) int { return b.LastMessage.Compare(a.LastMessage) })
+	}
+	return threads, missing, err
 }
 
 // open fetches a conversation. When the person opened it (read), the
@@ -1185,8 +1282,13 @@ func deliver(ctx context.Context, b Backend, est string, o Outgoing) Action {
 	var err error
 	if o.Thread == "" {
 		var conv portal.Conversation
+		service := o.Service
+		if est == "" {
+			// A merged widget names the service with its establishment.
+			est, service, _ = strings.Cut(o.Service, "/")
+		}
 		conv, err = b.StartThread(ctx, portal.NewThread{
-			Establishment: est, Service: o.Service, Subject: o.Subject, Body: o.Body, ClientID: o.ClientID, Attachments: atts,
+			Establishment: est, Service: service, Subject: o.Subject, Body: o.Body, ClientID: o.ClientID, Attachments: atts,
 		})
 		if err == nil {
 			r.conv = &conv

@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,5 +236,80 @@ func TestADraftWaitsForTheReturnToItsThread(t *testing.T) {
 	m.Apply(Action{Kind: signedOut})
 	if len(m.drafts) != 0 || m.Body != "" {
 		t.Fatal("drafts outlive the session")
+	}
+}
+
+// twoSites is a host serving two establishments, "ch-sud" down.
+type twoSites struct {
+	Backend
+	started []portal.NewThread
+}
+
+func (*twoSites) Establishments(context.Context) ([]portal.Establishment, error) {
+	return []portal.Establishment{
+		{ID: "chu", Name: "CHU", UrgentHelp: portal.Text{FR: "Appelez le 15 (CHU)."}},
+		{ID: "ch-nord", Name: "CH Nord", UrgentHelp: portal.Text{FR: "Appelez le 15 (Nord)."}},
+		{ID: "ch-sud", Name: "CH Sud"},
+	}, nil
+}
+func (*twoSites) Services(_ context.Context, est string) ([]portal.Service, error) {
+	return []portal.Service{{ID: "maternite", Establishment: est, Name: portal.Text{FR: "Maternité"}}}, nil
+}
+func (*twoSites) CurrentPatient(context.Context) (*portal.Patient, error) {
+	return &portal.Patient{ID: "pat-a"}, nil
+}
+func (*twoSites) Threads(_ context.Context, est string) ([]portal.Thread, error) {
+	switch est {
+	case "ch-sud":
+		return nil, portal.Errorf(portal.ErrBackendUnavailable, "down")
+	case "chu":
+		return []portal.Thread{{ID: "chu~t1", Establishment: est, Service: "maternite", LastMessage: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}}, nil
+	}
+	return []portal.Thread{{ID: "ch-nord~t2", Establishment: est, Service: "maternite", LastMessage: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}}, nil
+}
+func (s *twoSites) StartThread(_ context.Context, t portal.NewThread) (portal.Conversation, error) {
+	s.started = append(s.started, t)
+	return portal.Conversation{Thread: portal.Thread{ID: t.Establishment + "~new", Establishment: t.Establishment, Service: t.Service}}, nil
+}
+
+func TestMergedWidgetListsEveryEstablishment(t *testing.T) {
+	b := &twoSites{}
+	m := NewModel(Patient, "fr", "", "")
+	if !m.Merged {
+		t.Fatal("no establishment, not merged")
+	}
+	run(m, b, Action{Kind: Start})
+	if m.Err != "" || len(m.Threads) != 2 || m.Threads[0].ID != "ch-nord~t2" {
+		t.Fatalf("merged threads: err %q, %+v", m.Err, m.Threads)
+	}
+	if len(m.Missing) != 1 || m.Missing[0] != "ch-sud" {
+		t.Errorf("missing %v", m.Missing)
+	}
+	c := &Messaging{M: m}
+	if got := c.ThreadMeta(m.Threads[0]); !strings.Contains(got, "Maternité — CH Nord") {
+		t.Errorf("thread meta %q", got)
+	}
+	if got := c.MissingText(); !strings.Contains(got, "CH Sud") {
+		t.Errorf("notice %q", got)
+	}
+	// A new thread goes to the chosen service's establishment, with its
+	// urgent-help text before writing.
+	m.Apply(Action{Kind: Compose})
+	m.Apply(Action{Kind: ChooseService, Value: "ch-nord/maternite"})
+	if got := c.UrgentHelp(); got != "Appelez le 15 (Nord)." {
+		t.Errorf("urgent help %q", got)
+	}
+	m.Apply(Action{Kind: TypeSubject, Value: "Question"})
+	m.Apply(Action{Kind: TypeBody, Value: "Bonjour"})
+	run(m, b, Action{Kind: Send})
+	if len(b.started) != 1 || b.started[0].Establishment != "ch-nord" || b.started[0].Service != "maternite" {
+		t.Fatalf("started %+v", b.started)
+	}
+}
+
+// run applies a and follows its effects against b until none is left.
+func run(m *Model, b Backend, a Action) {
+	for cmd := m.Apply(a); cmd != nil; {
+		cmd = m.Apply(cmd(context.Background(), b))
 	}
 }

@@ -10,17 +10,19 @@ import (
 // while rendering the document (Preload) and handed to the browser, which
 // starts from it: no second fetch, no flash, the server's DOM is kept.
 type Snapshot struct {
-	Side              Side                  `json:"side"`
-	Establishment     portal.Establishment  `json:"establishment"`
-	Services          []portal.Service      `json:"services"`
-	Patient           *portal.Patient       `json:"patient,omitempty"`
-	Practitioner      *portal.Practitioner  `json:"practitioner,omitempty"`
-	DemoPatients      []portal.Patient      `json:"demo_patients,omitempty"`
-	DemoPractitioners []portal.Practitioner `json:"demo_practitioners,omitempty"`
-	DemoChoice        string                `json:"demo_choice,omitempty"`
-	Threads           []portal.Thread       `json:"threads,omitempty"`
-	NewService        string                `json:"new_service,omitempty"`
-	MaxAttachment     int64                 `json:"max_attachment,omitempty"`
+	Side              Side                   `json:"side"`
+	Establishment     portal.Establishment   `json:"establishment"`
+	Services          []portal.Service       `json:"services"`
+	Patient           *portal.Patient        `json:"patient,omitempty"`
+	Practitioner      *portal.Practitioner   `json:"practitioner,omitempty"`
+	DemoPatients      []portal.Patient       `json:"demo_patients,omitempty"`
+	DemoPractitioners []portal.Practitioner  `json:"demo_practitioners,omitempty"`
+	DemoChoice        string                 `json:"demo_choice,omitempty"`
+	Threads           []portal.Thread        `json:"threads,omitempty"`
+	NewService        string                 `json:"new_service,omitempty"`
+	MaxAttachment     int64                  `json:"max_attachment,omitempty"`
+	Establishments    []portal.Establishment `json:"establishments,omitempty"`
+	Missing           []string               `json:"missing,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes.
@@ -45,6 +47,7 @@ func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
 		Side: m.Side, Establishment: m.Est, Services: m.Services, Patient: m.Patient, Practitioner: m.Practitioner,
 		DemoPatients: m.DemoPatients, DemoPractitioners: m.DemoPractitioners, DemoChoice: m.DemoChoice,
 		Threads: m.Threads, NewService: m.NewService, MaxAttachment: m.MaxAttachment,
+		Establishments: m.Establishments, Missing: m.Missing,
 	}
 }
 
@@ -65,6 +68,9 @@ func (m *Model) Hydrate(s *Snapshot) {
 	}
 	m.DemoPatients, m.DemoPractitioners, m.DemoChoice = s.DemoPatients, s.DemoPractitioners, s.DemoChoice
 	m.Threads, m.NewService = s.Threads, s.NewService
+	if m.Merged {
+		m.Establishments, m.Missing = s.Establishments, s.Missing
+	}
 	if s.MaxAttachment > 0 {
 		m.MaxAttachment = s.MaxAttachment
 	}

@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/host/notify"
+	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
 const usage = `parcours: the Parcours edge host
@@ -122,7 +124,7 @@ func (o *smtpOptions) register(fset *flag.FlagSet) {
 
 // sender returns the notification sender the options describe, or nil
 // without an SMTP address.
-func (o smtpOptions) sender(store *sqlite.Store, log *slog.Logger) (*notify.Sender, error) {
+func (o smtpOptions) sender(outbox portal.Notifications, contacts portal.Contacts, log *slog.Logger) (*notify.Sender, error) {
 	if o.addr == "" {
 		return nil, nil
 	}
@@ -130,8 +132,8 @@ func (o smtpOptions) sender(store *sqlite.Store, log *slog.Logger) (*notify.Send
 		return nil, errors.New("-smtp needs -smtp-from (env PARCOURS_SMTP_FROM)")
 	}
 	s := &notify.Sender{
-		Store:    store.Messaging(),
-		Contacts: store.Contacts(),
+		Store:    outbox,
+		Contacts: contacts,
 		SMTP: notify.SMTP{
 			Addr: o.addr, From: o.from, StartTLS: o.startTLS, Hello: o.hello,
 			Username: o.user, Password: os.Getenv("PARCOURS_SMTP_PASSWORD"),
@@ -276,9 +278,13 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 			return fmt.Errorf("seeding: %w", err)
 		}
 	}
-	sender, err := o.smtp.sender(store, log)
+	sender, err := o.smtp.sender(store.Messaging(), store.Contacts(), log)
 	if err != nil {
 		return err
+	}
+	var senders []*notify.Sender
+	if sender != nil {
+		senders = append(senders, sender)
 	}
 	messaging := store.Messaging(sqlite.WithAttachmentDir(o.attachDir))
 	if err := messaging.CheckAttachmentDir(); err != nil {
@@ -354,6 +360,9 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 				return err
 			}
 			r.apply(&cfg)
+			if senders, err = r.addSenders(senders, o.smtp, log); err != nil {
+				return err
+			}
 			fmt.Fprintf(&banner, "  CH Nord, the second establishment, is served from a FHIR server: %s\n", nord.Base)
 		}
 	}
@@ -369,6 +378,9 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 			return err
 		}
 		r.apply(&cfg)
+		if senders, err = r.addSenders(senders, o.smtp, log); err != nil {
+			return err
+		}
 		log.Info("establishments from the configuration file", "file", o.config, "establishments", r.booking.Establishments())
 	}
 	if plugins != nil {
@@ -404,13 +416,14 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 	}
 	senderCtx, stopSender := context.WithCancel(ctx)
 	senderDone := make(chan struct{})
-	if sender != nil {
-		go func() {
-			defer close(senderDone)
-			sender.Run(senderCtx) // settings checked above: returns on cancel
-		}()
-	} else {
-		close(senderDone)
+	var sending sync.WaitGroup
+	for _, s := range senders {
+		// One sender per outbox: the SQLite store's, and each FHIR
+		// establishment's.
+		sending.Go(func() { s.Run(senderCtx) }) // settings checked above: returns on cancel
+	}
+	go func() { sending.Wait(); close(senderDone) }()
+	if len(senders) == 0 {
 		log.Info("no SMTP server (-smtp): message notifications stay in the outbox")
 	}
 	var serveErr error

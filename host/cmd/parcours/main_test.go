@@ -95,7 +95,7 @@ func TestSMTPOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err := o.smtp.sender(nil, nil); s != nil || err != nil {
+	if s, err := o.smtp.sender(nil, nil, nil); s != nil || err != nil {
 		t.Fatalf("without -smtp: sender = %v, %v; want none (notifications off)", s, err)
 	}
 	for _, tc := range []struct {
@@ -117,7 +117,7 @@ func TestSMTPOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = o.smtp.sender(store, nil)
+		_, err = o.smtp.sender(store.Messaging(), store.Contacts(), nil)
 		store.Close()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: sender error %v, want one about %s", tc.args, err, tc.want)

@@ -12,6 +12,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirserver"
 	"github.com/parcours-sante/parcours/host/backend/multi"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/host/notify"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -23,6 +24,29 @@ type routed struct {
 	questionnaires *multi.Questionnaires
 	messaging      *multi.Messaging // nil when no establishment takes messages
 	served         []host.Establishment
+	// outboxes are the FHIR establishments' notification outboxes, each
+	// with where its notifications go.
+	outboxes []outbox
+}
+
+// outbox is a messaging notification outbox and its addresses.
+type outbox struct {
+	establishment string
+	notifications portal.Notifications
+	contacts      portal.Contacts
+}
+
+// addSenders appends to senders one notification sender per FHIR
+// establishment's outbox, with the SMTP settings of o (none without -smtp).
+func (r routed) addSenders(senders []*notify.Sender, o smtpOptions, log *slog.Logger) ([]*notify.Sender, error) {
+	for _, ob := range r.outboxes {
+		s, err := o.sender(ob.notifications, ob.contacts, log.With("establishment", ob.establishment))
+		if err != nil || s == nil {
+			return senders, err
+		}
+		senders = append(senders, s)
+	}
+	return senders, nil
 }
 
 // sites builds, from the configuration file, the establishments the host
@@ -30,8 +54,7 @@ type routed struct {
 // server. extraOrigins (the demo page) are allowed for every establishment.
 //
 // messaging is the SQLite store's messaging (with its attachment
-// directory); an establishment whose backend has no messaging (the FHIR
-// backend, for now) takes no messages: its threads are unknown.
+// directory).
 func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, getenv func(string) string, extraOrigins []string, log *slog.Logger) (routed, error) {
 	var (
 		ests []multi.Establishment
@@ -62,9 +85,8 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 			me.Booking, me.Directory = b, b
 			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: b})
 			qs = append(qs, multi.QuestionnairesEstablishment{ID: e.ID, Questionnaires: b})
-			if m, ok := any(b).(portal.Messaging); ok {
-				msgs = append(msgs, multi.MessagingEstablishment{ID: e.ID, Messaging: m})
-			}
+			msgs = append(msgs, multi.MessagingEstablishment{ID: e.ID, Messaging: b})
+			out.outboxes = append(out.outboxes, outbox{establishment: e.ID, notifications: b.Outbox(e.ID), contacts: b})
 		}
 		ests = append(ests, me)
 		out.served = append(out.served, host.Establishment{ID: e.ID, Origins: append(append([]string(nil), e.Origins...), extraOrigins...), Theme: e.Theme})

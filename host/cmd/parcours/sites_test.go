@@ -16,6 +16,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/host/notify/smtptest"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -150,5 +151,89 @@ func TestServeRefusesABadConfig(t *testing.T) {
 	}
 	if err := serve(context.Background(), []string{"-config", config, "-origins", "https://x.fr", "-db", filepath.Join(dir, "p.db")}, false, io.Discard); err == nil {
 		t.Error("-config and -origins together accepted")
+	}
+}
+
+// TestFHIRNotificationsAreSent: a patient of an establishment on a FHIR
+// server writes to its care team through the host; the e-mail telling the
+// team a message is waiting goes to the HealthcareService's address, from
+// the FHIR backend's outbox.
+func TestFHIRNotificationsAreSent(t *testing.T) {
+	base := fhirtest.Start(t)
+	mailbox := smtptest.NewServer(t)
+	loader, err := fhir.New(fhir.Config{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"resource":{"resourceType":"Organization","id":"ch-nord","active":true,"name":"Centre hospitalier Nord"},"request":{"method":"PUT","url":"Organization/ch-nord"}},
+	 {"resource":{"resourceType":"HealthcareService","id":"cardiologie","active":true,"providedBy":{"reference":"Organization/ch-nord"},"name":"Cardiologie","telecom":[{"system":"email","value":"cardio@ch-nord.example"}]},"request":{"method":"PUT","url":"HealthcareService/cardiologie"}},
+	 {"resource":{"resourceType":"Patient","id":"pat-nord","meta":{"tag":[{"system":"https://parcours-sante.org/fhir/CodeSystem/tag","code":"demo"}]},"name":[{"family":"Nord","given":["Paul"]}],"telecom":[{"system":"email","value":"paul@example.org"}]},"request":{"method":"PUT","url":"Patient/pat-nord"}},
+	 {"resource":{"resourceType":"Appointment","id":"apt-nord","status":"booked","start":"2027-01-11T09:00:00+01:00","end":"2027-01-11T09:30:00+01:00","participant":[{"actor":{"reference":"Patient/pat-nord"},"status":"accepted"},{"actor":{"reference":"HealthcareService/cardiologie"},"status":"accepted"}]},"request":{"method":"PUT","url":"Appointment/apt-nord"}}]}`
+	if _, err := loader.LoadBundle(context.Background(), []byte(bundle)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	config := filepath.Join(dir, "sites.json")
+	os.WriteFile(config, []byte(`{"establishments": [
+	  {"id": "chu-exemple", "backend": {"type": "sqlite"}},
+	  {"id": "ch-nord", "backend": {"type": "fhir", "url": "`+base+`"}}]}`), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "p.db"), "-seed", "-assets", dir, "-config", config,
+			"-demo-signin", "-smtp", mailbox.Addr(), "-smtp-from", "parcours@example.org", "-smtp-starttls=false",
+			"-notify-interval", "100ms", "-log-level", "error"}, false, &out)
+	}()
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+	var hostURL string
+	for i := 0; i < 200 && hostURL == ""; i++ {
+		if m := listening.FindStringSubmatch(out.String()); m != nil {
+			hostURL = m[1]
+		}
+		sleep()
+	}
+	if hostURL == "" {
+		t.Fatalf("no address in:\n%s", out.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	post := func(path, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", hostURL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", hostURL)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Logf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+		return resp
+	}
+	if r := post("/api/v1/demo/session", `{"patient":"pat-nord"}`); r.StatusCode != 200 {
+		t.Fatalf("sign-in: %d", r.StatusCode)
+	}
+	if r := post("/api/v1/establishments/ch-nord/threads", `{"service":"cardiologie","subject":"Essoufflement","body":"Bonjour, je suis essoufflé depuis une semaine.","client_id":"fhir-notify-1"}`); r.StatusCode != 201 {
+		t.Fatalf("start a thread: %d", r.StatusCode)
+	}
+	for i := 0; i < 400 && mailbox.Len() == 0; i++ {
+		sleep()
+	}
+	msgs := mailbox.Messages()
+	if len(msgs) != 1 || !slices.Contains(msgs[0].To, "cardio@ch-nord.example") {
+		t.Fatalf("e-mails %+v: want one to the cardiology team", msgs)
+	}
+	if strings.Contains(msgs[0].Data, "essoufflé") || strings.Contains(msgs[0].Data, "Essoufflement") {
+		t.Error("the e-mail carries the message's content")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
 	}
 }

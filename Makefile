@@ -105,6 +105,10 @@ fuzz:
 	$(GO) test ./sdk/portal -run='^$$' -fuzz='^FuzzSniffAttachment$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./sdk/portal -run='^$$' -fuzz='^FuzzFoldSearch$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz='^FuzzParseDocumentFilter$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host -run='^$$' -fuzz='^FuzzSafeReturn$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host -run='^$$' -fuzz='^FuzzValidChallenge$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host/idp -run='^$$' -fuzz='^FuzzLoginForm$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host/idp -run='^$$' -fuzz='^FuzzNormalizeCode$$' -fuzztime=$(FUZZTIME)
 
 ## screenshot: refresh docs/booking.png from the end-to-end test
 screenshot: e2e-deps

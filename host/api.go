@@ -46,6 +46,7 @@ func (h *Host) apiRoutes() []route {
 		{"GET", "/api/v1/questionnaire-responses/{id}", "getQuestionnaireResponse", h.getQuestionnaireResponse},
 		{"GET", "/api/v1/session", "getSession", h.getSession},
 		{"DELETE", "/api/v1/session", "deleteSession", h.deleteSession},
+		{"POST", "/api/v1/session/handoff", "redeemSignIn", h.redeemHandoff},
 		{"GET", "/api/v1/demo/patients", "listDemoPatients", h.listDemoPatients},
 		{"POST", "/api/v1/demo/session", "createDemoSession", h.createDemoSession},
 		{"GET", "/api/v1/demo/practitioners", "listDemoPractitioners", h.listDemoPractitioners},
@@ -81,11 +82,20 @@ func (h *Host) apiHandler() http.Handler {
 	paths := map[string][]string{}
 	for _, rt := range h.routes {
 		rt := rt
-		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
-			if err := rt.handle(w, h.withSubject(r)); err != nil {
+		serve := func(w http.ResponseWriter, r *http.Request) {
+			if err := rt.handle(w, r); err != nil {
 				h.logError(r, err)
 				writeError(w, r, err)
 			}
+		}
+		action, audited := auditedRoutes[rt.op]
+		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			r = h.withSubject(r)
+			if audited {
+				h.audited(rt.op, action, w, r, serve)
+				return
+			}
+			serve(w, r)
 		})
 		paths[rt.pattern] = append(paths[rt.pattern], rt.method)
 	}
@@ -153,7 +163,7 @@ func (h *Host) logError(r *http.Request, err error) {
 // withSubject puts the session's person, if any, in the request context: a
 // patient, or a practitioner signed in to a care-team view.
 func (h *Host) withSubject(r *http.Request) *http.Request {
-	if s, ok := h.sessions.subject(sessionToken(r)); ok {
+	if s, ok := h.sessions.subject(sessionToken(r, h.secure(r))); ok {
 		return r.WithContext(portal.WithSubject(r.Context(), s))
 	}
 	return r
@@ -335,6 +345,9 @@ func (h *Host) bookAppointment(w http.ResponseWriter, r *http.Request) error {
 // is booked); after_booking is queued to run in the background. A retry of a
 // booking already made runs neither.
 func (h *Host) book(ctx context.Context, req portal.BookRequest) (portal.Appointment, error) {
+	if err := h.checkFutureAppointments(ctx, req); err != nil {
+		return portal.Appointment{}, err
+	}
 	plugins, replay := h.cfg.Plugins, false
 	if plugins != nil && (plugins.Has(plugin.HookBeforeBooking) || plugins.Has(plugin.HookAfterBooking)) {
 		before := plugins.Has(plugin.HookBeforeBooking)
@@ -360,6 +373,31 @@ func (h *Host) book(ctx context.Context, req portal.BookRequest) (portal.Appoint
 		})
 	}
 	return apt, nil
+}
+
+// checkFutureAppointments refuses a booking beyond
+// Config.MaxFutureAppointments appointments to come; a retry of a booking
+// already made (its slot is among them) passes, so that its answer is the
+// appointment, as idempotency promises.
+func (h *Host) checkFutureAppointments(ctx context.Context, req portal.BookRequest) error {
+	list, err := h.cfg.Booking.Appointments(ctx)
+	if err != nil && portal.Missing(err) == nil {
+		return err
+	}
+	now, n := h.cfg.Now(), 0
+	for _, a := range list {
+		if a.Status != portal.StatusBooked || !a.Start.After(now) {
+			continue
+		}
+		if a.Slot == req.Slot {
+			return nil
+		}
+		n++
+	}
+	if n >= h.cfg.MaxFutureAppointments {
+		return portal.Errorf(portal.ErrBookingRefused, "at most %d appointments to come per patient", h.cfg.MaxFutureAppointments)
+	}
+	return nil
 }
 
 // listAppointments answers the patient's appointments. Behind several
@@ -491,10 +529,11 @@ func (h *Host) deleteSession(w http.ResponseWriter, r *http.Request) error {
 
 // signOut ends the request's session on the server and clears its cookie.
 func (h *Host) signOut(w http.ResponseWriter, r *http.Request) {
-	if t := sessionToken(r); t != "" {
+	secure := h.secure(r)
+	if t := sessionToken(r, secure); t != "" {
 		h.sessions.delete(t)
 	}
-	setSessionCookie(w, r, "", 0)
+	setSessionCookie(w, secure, "", 0)
 }
 
 func (h *Host) listDemoPatients(w http.ResponseWriter, r *http.Request) error {

@@ -29,9 +29,10 @@ func mustLoad(name string) *time.Location {
 
 // testHost is a real host on a real, seeded SQLite database, over real HTTP.
 type testHost struct {
-	URL   string
-	Store *sqlite.Store
-	Clock *portaltest.Clock
+	URL     string
+	Store   *sqlite.Store
+	Clock   *portaltest.Clock
+	Handler *host.Host
 }
 
 const pageOrigin = "https://www.chu-exemple.fr"
@@ -75,7 +76,7 @@ func newTestHostWith(t testing.TB, configure func(*hostConfig)) *testHost {
 	t.Cleanup(func() { h.Close() })
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testHost{URL: srv.URL, Store: store, Clock: clock}
+	return &testHost{URL: srv.URL, Store: store, Clock: clock, Handler: h}
 }
 
 // signedIn returns a client of th with its own session as patient.

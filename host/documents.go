@@ -80,6 +80,9 @@ func (h *Host) documentRoute(r *http.Request, side portal.AuthorKind) (portal.Do
 		return nil, portal.Document{}, err
 	}
 	doc, err := h.servedDocument(r.Context(), d, r.PathValue("id"))
+	if err == nil {
+		auditNote(r.Context(), doc.Patient, "")
+	}
 	return d, doc, err
 }
 

@@ -76,6 +76,11 @@ type Config struct {
 	// Default 20.
 	UploadsPerHour int
 
+	// MaxFutureAppointments bounds the appointments to come one patient may
+	// hold, across the establishments; a booking beyond is refused
+	// (booking_refused). Default 20.
+	MaxFutureAppointments int
+
 	// Establishments lists the establishments this host serves and, for each,
 	// the origins of the hospital pages allowed to embed its widgets. At least one.
 	Establishments []Establishment
@@ -85,6 +90,29 @@ type Config struct {
 	// `go run ./wasm/cmd/build-web`. Nil serves the widget documents without
 	// their Wasm: the server-rendered first paint only.
 	Assets fs.FS
+
+	// IdentityProviders are the OpenID Connect providers people sign in
+	// with (see IdentityProvider and docs/security.md). Each needs
+	// Accounts. None leaves only the demo sign-in, when on.
+	IdentityProviders []IdentityProvider
+	// Accounts links a provider's signed-in people to the backend's
+	// patients and practitioners. Required with IdentityProviders.
+	Accounts portal.Accounts
+	// PublicURL is the host's address as browsers reach it
+	// (https://portail.chu-exemple.fr): the providers' callback is
+	// PublicURL/auth/callback, and an https PublicURL makes the session
+	// cookie Secure, __Host- and partitioned even when a proxy in front
+	// terminates TLS.
+	PublicURL string
+	// SignInsPerMinute bounds the sign-ins one client address may start:
+	// a burst of that many, then one every 60/N seconds; beyond, 429 with
+	// Retry-After. Default 20.
+	SignInsPerMinute int
+
+	// Audit, when set, receives an audit record of every API request that
+	// reads or writes health data or a session, refusals included, and of
+	// every sign-in (see docs/security.md, "Audit").
+	Audit portal.AuditLog
 
 	// DemoSignIn turns on the demo sign-in (pick a fictional patient). Off by
 	// default; the parcours command refuses it on a non-loopback address.
@@ -113,6 +141,9 @@ type Config struct {
 	// hospital page: text -> URL.
 	Links []Link
 }
+
+// DefaultMaxFutureAppointments is Config.MaxFutureAppointments' default.
+const DefaultMaxFutureAppointments = 20
 
 // Link is a labelled address for the home page.
 type Link struct {
@@ -150,6 +181,11 @@ type Host struct {
 	// documentLimit bounds an upload's body (0 without Config.Documents).
 	documentLimit int64
 	uploadRate    *rateLimiter
+	// signin is the relying party of Config.IdentityProviders (nil
+	// without); signInRate counts the sign-ins started per address.
+	signin      *signIn
+	signInRate  *rateLimiter
+	publicHTTPS bool
 }
 
 // New returns the host's handler for cfg, or an error naming what is wrong
@@ -182,6 +218,21 @@ func New(cfg Config) (*Host, error) {
 	if cfg.UploadsPerHour <= 0 {
 		cfg.UploadsPerHour = DefaultUploadsPerHour
 	}
+	if cfg.MaxFutureAppointments <= 0 {
+		cfg.MaxFutureAppointments = DefaultMaxFutureAppointments
+	}
+	if cfg.SignInsPerMinute <= 0 {
+		cfg.SignInsPerMinute = DefaultSignInsPerMinute
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("host: PublicURL %q must be scheme://host[:port]", cfg.PublicURL)
+		}
+	}
+	if len(cfg.IdentityProviders) > 0 && cfg.Accounts == nil {
+		return nil, errors.New("host: Config.IdentityProviders need Config.Accounts")
+	}
 	h := &Host{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -213,6 +264,15 @@ func New(cfg Config) (*Host, error) {
 		}
 	}
 	h.sessions = newSessionStore(cfg.SessionIdle, cfg.SessionMax, cfg.Now)
+	h.publicHTTPS = strings.HasPrefix(cfg.PublicURL, "https://")
+	if len(cfg.IdentityProviders) > 0 {
+		si, err := newSignIn(cfg)
+		if err != nil {
+			return nil, err
+		}
+		h.signin = si
+	}
+	h.signInRate = newRateLimiter(cfg.SignInsPerMinute, time.Minute, cfg.Now)
 	if cfg.Messaging != nil {
 		h.messageLimit = messageBodyLimit(maxAttachmentSize(cfg.Messaging))
 		h.messageRate = newRateLimiter(cfg.MessagesPerMinute, time.Minute, cfg.Now)
@@ -228,7 +288,7 @@ func New(cfg Config) (*Host, error) {
 	h.assets = assets
 	h.routes = h.apiRoutes()
 	h.register()
-	h.handler = h.recoverer(h.mux)
+	h.handler = h.recoverer(h.transportSecurity(h.mux))
 	return h, nil
 }
 
@@ -304,6 +364,17 @@ func (h *Host) recoverer(next http.Handler) http.Handler {
 	})
 }
 
+// transportSecurity adds HSTS to every answer given over HTTPS (one year;
+// browsers then refuse plain HTTP to this host).
+func (h *Host) transportSecurity(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.secure(r) {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (h *Host) register() {
 	h.mux.HandleFunc("GET /{$}", h.home)
 	h.mux.HandleFunc("GET /parcours.js", h.loader)
@@ -328,6 +399,16 @@ func (h *Host) register() {
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		io.WriteString(w, "ok\n")
+	})
+	if h.signin != nil {
+		h.mux.HandleFunc("GET /auth/signin", h.startSignIn)
+		h.mux.HandleFunc("GET /auth/callback", h.signInCallback)
+	}
+	h.mux.HandleFunc("GET /auth/signin.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Write(signInScript)
 	})
 	api := h.apiHandler()
 	h.mux.Handle("/api/", api)

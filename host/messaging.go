@@ -93,6 +93,9 @@ func (h *Host) threadRoute(r *http.Request, side portal.AuthorKind, action bool)
 		return nil, a, portal.Conversation{}, err
 	}
 	c, err := h.servedThread(r.Context(), m, r.PathValue("id"))
+	if err == nil {
+		auditNote(r.Context(), c.Patient, "")
+	}
 	if err == nil && action {
 		err = h.readEmptyBody(r)
 	}

@@ -476,7 +476,7 @@ func TestMessagingSessions(t *testing.T) {
 		t.Errorf("practitioner session: %s", sb)
 	}
 	// A practitioner is nobody's patient: the patient routes refuse them.
-	if r := pra.do("GET", "/api/v1/appointments", "", ""); r.status != 401 {
+	if r := pra.do("GET", "/api/v1/appointments", "", ""); r.status != 403 {
 		t.Errorf("appointments as a practitioner: %d", r.status)
 	}
 	if r := pra.do("GET", threadsPath, "", ""); r.status != 403 {

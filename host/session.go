@@ -127,6 +127,17 @@ func (s *sessionStore) subject(token string) (portal.Subject, bool) {
 	return portal.Subject{Patient: v.patient, Practitioner: v.practitioner}, true
 }
 
+// peek returns the person of a live session without refreshing it.
+func (s *sessionStore) peek(token string) (portal.Subject, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.byHash[sha256.Sum256([]byte(token))]
+	if !ok || s.expired(v, s.now()) {
+		return portal.Subject{}, false
+	}
+	return portal.Subject{Patient: v.patient, Practitioner: v.practitioner}, true
+}
+
 // delete ends a session.
 func (s *sessionStore) delete(token string) {
 	s.mu.Lock()
@@ -138,41 +149,58 @@ func (s *sessionStore) delete(token string) {
 // cookie; the request's previous session, if any, ends (the session is
 // rotated at every sign-in).
 func (h *Host) startSession(w http.ResponseWriter, r *http.Request, kind portal.AuthorKind, id string) {
-	if old := sessionToken(r); old != "" {
+	secure := h.secure(r)
+	if old := sessionToken(r, secure); old != "" {
 		h.sessions.delete(old)
 	}
-	setSessionCookie(w, r, h.sessions.open(kind, id), h.cfg.SessionMax)
+	setSessionCookie(w, secure, h.sessions.open(kind, id), h.cfg.SessionMax)
+	if kind == portal.AuthorPractitioner {
+		auditAgent(r.Context(), portal.Subject{Practitioner: id})
+	} else {
+		auditAgent(r.Context(), portal.Subject{Patient: id})
+	}
 }
 
-func secureRequest(r *http.Request) bool { return r.TLS != nil }
+// secure reports whether the request reached the host over HTTPS: directly
+// (TLS) or through a proxy that terminates it, which Config.PublicURL's
+// https scheme declares.
+func (h *Host) secure(r *http.Request) bool { return r.TLS != nil || h.publicHTTPS }
 
-func cookieName(r *http.Request) string {
-	if secureRequest(r) {
+func cookieName(secure bool) string {
+	if secure {
 		return sessionCookieSecure
 	}
 	return sessionCookie
 }
 
 // sessionToken returns the request's session token, if any.
-func sessionToken(r *http.Request) string {
-	c, err := r.Cookie(cookieName(r))
+func sessionToken(r *http.Request, secure bool) string {
+	c, err := r.Cookie(cookieName(secure))
 	if err != nil {
 		return ""
 	}
 	return c.Value
 }
 
-// setSessionCookie sets the session cookie: HttpOnly, SameSite=Lax (the
-// demo embeds from a same-site origin; cross-site embedding with partitioned
-// cookies comes with the identity work), Secure and __Host- over HTTPS.
-func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, maxAge time.Duration) {
+// setSessionCookie sets the session cookie, HttpOnly. Over HTTPS it is
+// __Host- (this exact origin, Path=/, Secure), SameSite=None and
+// Partitioned (CHIPS): the widget's frame is usually embedded by a page of
+// another site, where browsers that block third-party cookies still keep a
+// partitioned cookie, in a jar of that page's site only, so that no other
+// site's frame, nor a cross-site request, ever carries it. Over plain HTTP
+// (a loopback demo, same-site embedding) it is SameSite=Lax.
+func setSessionCookie(w http.ResponseWriter, secure bool, token string, maxAge time.Duration) {
 	c := &http.Cookie{
-		Name:     cookieName(r),
+		Name:     cookieName(secure),
 		Value:    token,
 		Path:     "/",
 		HttpOnly: true,
-		Secure:   secureRequest(r),
+		Secure:   secure,
 		SameSite: http.SameSiteLaxMode,
+	}
+	if secure {
+		c.SameSite = http.SameSiteNoneMode
+		c.Partitioned = true
 	}
 	if token == "" {
 		c.MaxAge = -1

@@ -2,7 +2,6 @@ package host
 
 import (
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -286,12 +285,8 @@ func TestSessionCookie(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "/api/v1/session", nil)
-			if tt.tls {
-				r.TLS = &tls.ConnectionState{}
-			}
 			w := httptest.NewRecorder()
-			setSessionCookie(w, r, tt.token, testMax)
+			setSessionCookie(w, tt.tls, tt.token, testMax)
 			cookies := w.Result().Cookies()
 			if len(cookies) != 1 {
 				t.Fatalf("%d cookies set", len(cookies))
@@ -300,8 +295,14 @@ func TestSessionCookie(t *testing.T) {
 			if c.Name != tt.wantName || c.Value != tt.token || c.Path != "/" || c.Domain != "" {
 				t.Errorf("cookie %s=%q path %q domain %q", c.Name, c.Value, c.Path, c.Domain)
 			}
-			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != tt.tls {
-				t.Errorf("HttpOnly %v, SameSite %v, Secure %v", c.HttpOnly, c.SameSite, c.Secure)
+			// Over HTTPS the frame is embedded cross-site: SameSite=None
+			// with a partitioned (CHIPS) cookie; over plain HTTP, Lax.
+			wantSameSite := http.SameSiteLaxMode
+			if tt.tls {
+				wantSameSite = http.SameSiteNoneMode
+			}
+			if !c.HttpOnly || c.SameSite != wantSameSite || c.Secure != tt.tls || c.Partitioned != tt.tls {
+				t.Errorf("HttpOnly %v, SameSite %v, Secure %v, Partitioned %v", c.HttpOnly, c.SameSite, c.Secure, c.Partitioned)
 			}
 			if c.MaxAge != tt.wantMaxAge {
 				t.Errorf("Max-Age %d, want %d", c.MaxAge, tt.wantMaxAge)
@@ -327,13 +328,10 @@ func TestSessionToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			if tt.tls {
-				r.TLS = &tls.ConnectionState{}
-			}
 			for k, v := range tt.cookies {
 				r.AddCookie(&http.Cookie{Name: k, Value: v})
 			}
-			if got := sessionToken(r); got != tt.want {
+			if got := sessionToken(r, tt.tls); got != tt.want {
 				t.Errorf("sessionToken = %q, want %q", got, tt.want)
 			}
 		})

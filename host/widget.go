@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -48,6 +49,10 @@ type renderParams struct {
 	booking   string     // the booking widget's address, for links to it
 	query     url.Values // the document's query
 	post      url.Values // the form post, nil for a GET
+	// signIn are the sign-in buttons (Config.IdentityProviders), of
+	// patients and practitioners, returning to this document; nil without
+	// identity providers.
+	signIn []widgets.SignInLink
 }
 
 var widgetSpecs = map[string]widgetSpec{
@@ -56,7 +61,9 @@ var widgetSpecs = map[string]widgetSpec{
 		merged: true,
 		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
 			newModel := func() *booking.Model {
-				return booking.NewModel(p.lang, p.est, p.query.Get("service"), p.query.Get("practitioner"))
+				m := booking.NewModel(p.lang, p.est, p.query.Get("service"), p.query.Get("practitioner"))
+				m.SignIn = p.signIn // the widget shows the patients' ones
+				return m
 			}
 			m := newModel()
 			m.Now = p.now
@@ -93,6 +100,7 @@ var widgetSpecs = map[string]widgetSpec{
 			newModel := func() *questionnaire.Model {
 				m := questionnaire.NewModel(p.lang, p.est, p.query.Get("questionnaire"))
 				m.Now = p.now
+				m.SignIn = p.signIn // the widget shows the patients' ones
 				return m
 			}
 			m := newModel()
@@ -130,6 +138,7 @@ var widgetSpecs = map[string]widgetSpec{
 			newModel := func() *documents.Model {
 				m := documents.NewModel(p.lang, p.est)
 				m.Now = p.now
+				m.SignIn = p.signIn // patients' and practitioners'
 				if b.h.cfg.Documents != nil {
 					m.MaxDocument = maxDocumentSize(b.h.cfg.Documents)
 				}
@@ -156,6 +165,7 @@ func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 			newModel := func() *messaging.Model {
 				m := messaging.NewModel(side, p.lang, p.est, p.query.Get("service"))
 				m.Now = p.now
+				m.SignIn = p.signIn // the widget shows its side's ones
 				m.MaxAttachment = maxAttachmentSize(b.h.cfg.Messaging)
 				return m
 			}
@@ -341,6 +351,22 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		post = r.PostForm
 	}
 	r = h.withSubject(r)
+	// A signed-in person's widget document shows their data (or a
+	// patient's): it is audited, as the API is.
+	if _, ok := sessionSubject(r.Context()); ok {
+		rec := auditRecord{op: "widget." + name, action: portal.AuditRead, est: est}
+		if post != nil {
+			verb, _, _ := strings.Cut(post.Get("a"), ":")
+			rec.op += "." + truncate(verb, 40)
+			rec.action = portal.AuditExecute
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer func() {
+			rec.status = cmp.Or(sw.status, http.StatusOK)
+			h.audit(r, rec)
+		}()
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), PreloadTimeout)
 	defer cancel()
 	comp, state, events := spec.render(ctx, newServerBackend(h, w, r), renderParams{
@@ -348,6 +374,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		action:  formAction(name, est, lang, parent, q),
 		booking: formAction("booking", est, lang, parent, withoutKeys(q, "service", "practitioner", "questionnaire")),
 		query:   q, post: post,
+		signIn: h.SignInLinks("", "/w/"+name+"?"+q.Encode()),
 	})
 	var eventsJSON []byte
 	if len(events) > 0 {

@@ -43,11 +43,15 @@ func PractitionerFrom(ctx context.Context) (string, bool) {
 	return s.Practitioner, true
 }
 
-// RequirePatient returns the patient id of the context's subject, or an
-// ErrUnauthenticated error.
+// RequirePatient returns the patient id of the context's subject: an
+// ErrUnauthenticated error without a subject, an ErrForbidden error for a
+// practitioner (a patient's own view is not theirs).
 func RequirePatient(ctx context.Context) (string, error) {
 	s, ok := SubjectFrom(ctx)
 	if !ok {
+		if _, pract := PractitionerFrom(ctx); pract {
+			return "", Errorf(ErrForbidden, "a practitioner on a patient-only route")
+		}
 		return "", Errorf(ErrUnauthenticated, "no patient in context")
 	}
 	return s.Patient, nil

@@ -117,6 +117,73 @@
     }
   }, true);
 
+  // Sign-in with an identity provider: its pages refuse to show in a frame,
+  // so a link marked data-parcours-signin opens them in a popup. The frame
+  // keeps a secret (verifier) and passes only its SHA-256 (handoff); once
+  // signed in, the popup (same origin) pings the frame, which takes the
+  // session with its secret: the session cookie is then set in this frame,
+  // partitioned under the embedding page's site when third-party cookies
+  // are blocked. Without a ping (an opener severed on the way) the frame
+  // polls. Then the widget re-reads its session (its hidden
+  // data-parcours-session-changed button), or the document reloads.
+  var signin = null;
+  function b64url(bytes) {
+    var s = '';
+    for (var i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  function endSignIn(ok) {
+    if (!signin) return;
+    clearInterval(signin.timer);
+    signin = null;
+    if (!ok) return;
+    // The widget's hidden button re-reads the session: handled by the Wasm
+    // when it runs, else a form post the host answers; a widget without a
+    // form and without its Wasm reloads instead.
+    var btn = document.querySelector('[data-parcours-session-changed]');
+    var running = root.getAttribute('data-wasm') === 'running' && !root.hasAttribute('data-wasm-error');
+    if (btn && (running || btn.form)) btn.click(); else location.reload();
+  }
+  function redeem() {
+    var s = signin;
+    if (!s || s.busy) return;
+    if (Date.now() > s.until) return endSignIn(false);
+    s.busy = true;
+    fetch('/api/v1/session/handoff', {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ verifier: s.verifier })
+    }).then(function (res) {
+      s.busy = false;
+      if (signin !== s) return;
+      if (res.status === 204) endSignIn(true);
+      else if (res.status !== 404) endSignIn(false);
+    }, function () { s.busy = false; });
+  }
+  window.addEventListener('message', function (ev) {
+    if (signin && ev.origin === location.origin && ev.source === signin.popup &&
+        ev.data && ev.data.parcours === 1 && ev.data.type === 'signed-in') redeem();
+  });
+  window.addEventListener('focus', function () { if (signin) redeem(); });
+  document.addEventListener('click', function (ev) {
+    var a = ev.target && ev.target.closest && ev.target.closest('a[data-parcours-signin]');
+    if (!a || !window.crypto || !crypto.subtle || !window.TextEncoder) return; // a new tab, then
+    ev.preventDefault();
+    var raw = new Uint8Array(32);
+    crypto.getRandomValues(raw);
+    var verifier = b64url(raw);
+    // Opened now, while the click's user activation holds; addressed once
+    // the digest is ready.
+    var popup = window.open('', 'parcours-signin', 'popup,width=520,height=720');
+    crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)).then(function (d) {
+      var url = a.href + (a.href.indexOf('?') < 0 ? '?' : '&') + 'handoff=' + b64url(new Uint8Array(d));
+      if (popup) popup.location.href = url;
+      else popup = window.open(url, '_blank');
+      if (signin) clearInterval(signin.timer);
+      signin = { verifier: verifier, popup: popup, until: Date.now() + 10 * 60 * 1000, busy: false };
+      signin.timer = setInterval(redeem, 3000);
+    });
+  }, true);
+
   function failed(err) {
     root.setAttribute('data-wasm-error', String(err));
     var msg = document.createElement('p');

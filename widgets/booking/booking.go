@@ -9,6 +9,7 @@ import (
 	"github.com/vugu/vugu"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
@@ -262,4 +263,10 @@ func (c *Booking) CalendarURL(id string) string {
 		return ""
 	}
 	return c.Backend.CalendarURL(id)
+}
+
+// SignInLinks are the host's sign-in buttons the sign-in panel shows:
+// the patients'.
+func (c *Booking) SignInLinks() []widgets.SignInLink {
+	return ui.SignInLinks(c.M.SignIn, "patient")
 }

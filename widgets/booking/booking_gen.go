@@ -542,6 +542,27 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							}
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 							vgparent.AppendChild(vgn)
+							if len(c.SignInLinks()) > 0 {
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-signin-links"}}}
+								vgparent.AppendChild(vgn)
+								{
+									vgparent := vgn
+									_ = vgparent
+									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+									vgparent.AppendChild(vgn)
+									for _, l := range c.SignInLinks() {
+										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "opener"}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-signin", Val: ""}}}
+										vgparent.AppendChild(vgn)
+										vgn.AddAttrInterface("data-kind", l.Kind)
+										vgn.AddAttrInterface("href", l.URL)
+										vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
+									}
+									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+									vgparent.AppendChild(vgn)
+								}
+							}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgparent.AppendChild(vgn)
 							if len(c.M.DemoPatients) > 0 {
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
 								vgparent.AppendChild(vgn)
@@ -592,6 +613,16 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent.AppendChild(vgn)
 								}
 							}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgparent.AppendChild(vgn)
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "session-changed"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-session-changed"}, vugu.VGAttribute{Namespace: "", Key: "hidden", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-session-changed", Val: ""}}}
+							vgparent.AppendChild(vgn)
+							vgn.SetInnerHTML(c.T("session-changed"))
+							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+								EventType: "click",
+								Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
+								// TODO: implement capture, etc. mostly need to decide syntax
+							})
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 							vgparent.AppendChild(vgn)
 						}
@@ -768,6 +799,27 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							}
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 							vgparent.AppendChild(vgn)
+							if len(c.SignInLinks()) > 0 {
+								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-signin-links"}}}
+								vgparent.AppendChild(vgn)
+								{
+									vgparent := vgn
+									_ = vgparent
+									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
+									vgparent.AppendChild(vgn)
+									for _, l := range c.SignInLinks() {
+										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "opener"}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-signin", Val: ""}}}
+										vgparent.AppendChild(vgn)
+										vgn.AddAttrInterface("data-kind", l.Kind)
+										vgn.AddAttrInterface("href", l.URL)
+										vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
+									}
+									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+									vgparent.AppendChild(vgn)
+								}
+							}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgparent.AppendChild(vgn)
 							if len(c.M.DemoPatients) > 0 {
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
 								vgparent.AppendChild(vgn)
@@ -818,6 +870,16 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent.AppendChild(vgn)
 								}
 							}
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
+							vgparent.AppendChild(vgn)
+							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "session-changed"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-session-changed"}, vugu.VGAttribute{Namespace: "", Key: "hidden", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-session-changed", Val: ""}}}
+							vgparent.AppendChild(vgn)
+							vgn.SetInnerHTML(c.T("session-changed"))
+							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+								EventType: "click",
+								Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
+								// TODO: implement capture, etc. mostly need to decide syntax
+							})
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 							vgparent.AppendChild(vgn)
 						}

@@ -12,6 +12,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/booking"
 	"github.com/parcours-sante/parcours/widgets/internal/testhost"
 	"github.com/parcours-sante/parcours/widgets/internal/uitest"
@@ -218,5 +219,93 @@ func TestPresetPractitioner(t *testing.T) {
 	hs.wantHTML(`<option selected="selected" value="pr-sophie-lefebvre">`)
 	if other := newHarness(t, "fr", sqlite.ServiceMaternite, "pr-julien-roux"); other.Comp.M.Practitioner != "" {
 		t.Errorf("a practitioner of another service was preselected: %q", other.Comp.M.Practitioner)
+	}
+}
+
+var signInLinks = []widgets.SignInLink{
+	{Kind: "patient", Label: [2]string{"Se connecter avec ProSanté Connect patient", "Sign in as a patient"}, URL: "http://127.0.0.1/auth/signin?provider=idp&return=%2Fw%2Fbooking"},
+	{Kind: "practitioner", Label: [2]string{"Connexion professionnelle", "Practitioner sign-in"}, URL: "http://127.0.0.1/auth/signin?provider=pro"},
+}
+
+// TestSignInLinks: both sign-in panels (confirm and "mine") show the host's
+// patient sign-in buttons for the frame's popup, with the hidden button the
+// frame presses once the popup signed in; none without links.
+func TestSignInLinks(t *testing.T) {
+	hs := newHarness(t, "en", sqlite.ServiceMaternite)
+	hs.Do(string(booking.ShowMine), "")
+	h := hs.Render()
+	if strings.Contains(h, "data-parcours-signin") {
+		t.Error("a sign-in link without any")
+	}
+	hs.wantHTML(`value="session-changed"`, `hidden="" data-parcours-session-changed=""`, "Refresh session")
+
+	hs.Comp.M.SignIn = signInLinks
+	h = hs.WantHTML("mine", `target="_blank" rel="opener" data-parcours-signin="" data-kind="patient" href="`+html.EscapeString(signInLinks[0].URL)+`"`, ">Sign in as a patient</a>", "Demo patient")
+	if strings.Contains(h, "Practitioner sign-in") || strings.Count(h, "data-parcours-signin=") != 1 {
+		t.Error("the booking shows another sign-in than the patients'")
+	}
+
+	hs.Do(string(booking.BackToBooking), "")
+	hs.Do(string(booking.ChooseSlot), hs.firstSlot().ID)
+	h = hs.WantHTML("confirm", `data-parcours-signin=""`, "data-parcours-session-changed")
+	if strings.Count(h, "data-parcours-signin=") != 1 || strings.Count(h, "data-parcours-session-changed") != 1 {
+		t.Error("the confirm step's panel shows its buttons other than once")
+	}
+}
+
+// TestSessionChanged: a session opened outside the widget (the frame's
+// sign-in popup) is taken when the frame presses "session-changed": the
+// patient's appointments are listed; with nobody signed in, nothing changes.
+func TestSessionChanged(t *testing.T) {
+	hs := newHarness(t, "fr", sqlite.ServiceMaternite)
+	m := hs.Comp.M
+	hs.Do(string(booking.ShowMine), "")
+	hs.Do(string(booking.SessionChanged), "")
+	hs.WantNoError()
+	if m.Patient != nil || m.Step != booking.StepMine || m.Loading || len(m.Mine) != 0 {
+		t.Fatalf("nobody signed in: patient %v step %s loading %v", m.Patient, m.Step, m.Loading)
+	}
+
+	// The popup signs in on the frame's cookie jar and books behind the
+	// widget's back.
+	ctx := context.Background()
+	other := hs.Client(hs.url, "fr")
+	if _, err := other.DemoSignIn(ctx, sqlite.DemoPatientInesMoreau); err != nil {
+		t.Fatal(err)
+	}
+	slot := hs.firstSlot()
+	apt, err := other.Book(ctx, portal.BookRequest{Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceMaternite, Slot: slot.ID, IdempotencyKey: "bk-session-changed-test-0001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Do(string(booking.SessionChanged), "")
+	hs.WantNoError()
+	if m.Patient == nil || m.Patient.ID != sqlite.DemoPatientInesMoreau || m.Step != booking.StepMine || len(m.Mine) != 1 || m.Mine[0].ID != apt.ID {
+		t.Fatalf("patient %v step %s mine %v", m.Patient, m.Step, m.Mine)
+	}
+	hs.wantHTML(`data-appointment="` + apt.ID + `"`)
+	if h := hs.Render(); strings.Contains(h, "data-parcours-session-changed") {
+		t.Error("the sign-in panel stays once signed in")
+	}
+}
+
+// TestSessionChangedFormPost: without the Wasm, the hidden button posts the
+// form: the host answers with the session of the request's cookie.
+func TestSessionChangedFormPost(t *testing.T) {
+	url, _ := testhost.Start(t, nil)
+	b := client.New(url)
+	ctx := context.Background()
+	post := booking.Post{State: booking.FormState{Step: booking.StepMine}, Action: string(booking.SessionChanged)}
+	m := booking.NewModel("fr", sqlite.DemoEstablishment, "", "")
+	if s := booking.Serve(ctx, m, b, post); s == nil || s.Patient != nil || m.Err != "" || m.Step != booking.StepMine {
+		t.Fatalf("nobody signed in: snapshot %v err %q step %s", s, m.Err, m.Step)
+	}
+	if _, err := b.DemoSignIn(ctx, sqlite.DemoPatientCamilleDurand); err != nil {
+		t.Fatal(err)
+	}
+	m = booking.NewModel("fr", sqlite.DemoEstablishment, "", "")
+	s := booking.Serve(ctx, m, b, post)
+	if s == nil || s.Patient == nil || s.Patient.ID != sqlite.DemoPatientCamilleDurand || s.Step != booking.StepMine {
+		t.Fatalf("snapshot %+v", s)
 	}
 }

@@ -169,6 +169,8 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		if p.DemoPatient != "" {
 			m.DemoChoice = p.DemoPatient
 		}
+	case loaded, slotsLoaded, signedIn, signedOut, booked, mineLoaded, cancelled, sessionKept:
+		a.Kind = "" // results of calls are never posted
 	}
 	run(m.Apply(a))
 	return m.snapshot()

@@ -25,6 +25,7 @@ var messages = ui.Messages{
 	"when":                 {"Date", "Date"},
 	"with":                 {"Avec", "With"},
 	"demo-badge":           {"Connexion de démonstration : patients fictifs, aucune donnée réelle.", "Demo sign-in: fictional patients, no real data."},
+	"session-changed":      {"Actualiser la session", "Refresh session"},
 	"signin-needed":        {"Connectez-vous pour réserver.", "Sign in to book."},
 	"demo-patient":         {"Patient de démonstration", "Demo patient"},
 	"signin":               {"Se connecter (démo)", "Sign in (demo)"},

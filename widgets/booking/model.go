@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Backend is what the widget needs: the booking service plus the session
@@ -101,6 +102,9 @@ type Model struct {
 	Patient      *portal.Patient
 	DemoPatients []portal.Patient
 	DemoChoice   string
+	// SignIn are the sign-in buttons the host offers (its identity
+	// providers); the widget shows the patients' ones.
+	SignIn []widgets.SignInLink
 
 	// Merged: the widget was given no establishment (see NewModel);
 	// Establishments are those the patient chooses from.
@@ -180,7 +184,11 @@ const (
 	ChooseEstablishment Kind = "choose-establishment"
 	ChangeEstablishment Kind = "change-establishment"
 	Retry               Kind = "retry"
+	// SessionChanged: a sign-in completed outside the widget (the frame's
+	// sign-in popup, another tab): the session is read again.
+	SessionChanged Kind = "session-changed"
 
+	sessionKept Kind = "session-kept"
 	loaded      Kind = "loaded"
 	slotsLoaded Kind = "slots-loaded"
 	signedIn    Kind = "signed-in"
@@ -294,6 +302,17 @@ func (m *Model) Apply(a Action) Cmd {
 			p, err := b.DemoSignIn(ctx, m.DemoChoice)
 			return Action{Kind: signedIn, patient: &p, err: err}
 		})
+	case SessionChanged:
+		return m.call(a, func(ctx context.Context, b Backend) Action {
+			p, err := b.CurrentPatient(ctx)
+			if err == nil && p == nil {
+				return Action{Kind: sessionKept}
+			}
+			return Action{Kind: signedIn, patient: p, err: err}
+		})
+	case sessionKept:
+		m.Loading = false
+		return nil
 	case signedIn:
 		m.Loading = false
 		m.Patient = a.patient

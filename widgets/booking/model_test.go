@@ -2,12 +2,14 @@ package booking
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 func slotAt(id, practitioner string, t time.Time) portal.Slot {
@@ -198,5 +200,71 @@ func TestMergedWidgetChoosesAnEstablishmentFirst(t *testing.T) {
 	// A widget given an establishment is not merged.
 	if one := NewModel("fr", "chu-exemple", "", ""); one.Merged || one.Step != StepService {
 		t.Errorf("given an establishment: merged %v, step %s", one.Merged, one.Step)
+	}
+}
+
+// sessionBackend has a session opened outside the widget (nil: nobody).
+type sessionBackend struct {
+	Backend
+	patient *portal.Patient
+	err     error
+}
+
+func (b sessionBackend) CurrentPatient(context.Context) (*portal.Patient, error) {
+	return b.patient, b.err
+}
+func (sessionBackend) Appointments(context.Context) ([]portal.Appointment, error) {
+	return []portal.Appointment{{ID: "apt-1"}}, nil
+}
+
+func TestSessionChanged(t *testing.T) {
+	t.Run("nobody", func(t *testing.T) {
+		m := loadedModel()
+		m.Step = StepMine
+		run(m, sessionBackend{}, Action{Kind: SessionChanged})
+		if m.Loading || m.Patient != nil || m.Err != "" || m.Step != StepMine || m.Notice != "" {
+			t.Fatalf("loading %v patient %v err %q step %s notice %q", m.Loading, m.Patient, m.Err, m.Step, m.Notice)
+		}
+	})
+	t.Run("signed in elsewhere", func(t *testing.T) {
+		m := loadedModel()
+		m.Step = StepMine
+		run(m, sessionBackend{patient: &portal.Patient{ID: "pat-a"}}, Action{Kind: SessionChanged})
+		if m.Loading || m.Patient == nil || m.Patient.ID != "pat-a" || m.Step != StepMine || len(m.Mine) != 1 {
+			t.Fatalf("loading %v patient %v step %s mine %v", m.Loading, m.Patient, m.Step, m.Mine)
+		}
+	})
+	t.Run("confirm step stays", func(t *testing.T) {
+		m := loadedModel()
+		m.Step, m.Slot = StepConfirm, portal.Slot{ID: "sl-1"}
+		run(m, sessionBackend{patient: &portal.Patient{ID: "pat-a"}}, Action{Kind: SessionChanged})
+		if m.Patient == nil || m.Step != StepConfirm || m.Slot.ID != "sl-1" || m.Notice != "signed-in" {
+			t.Fatalf("patient %v step %s slot %q notice %q", m.Patient, m.Step, m.Slot.ID, m.Notice)
+		}
+	})
+	t.Run("failure", func(t *testing.T) {
+		m := loadedModel()
+		run(m, sessionBackend{err: portal.Errorf(portal.ErrBackendUnavailable, "down")}, Action{Kind: SessionChanged})
+		if m.Loading || m.Err != portal.ErrBackendUnavailable || m.retry == nil || m.retry.Kind != SessionChanged {
+			t.Fatalf("loading %v err %q retry %v", m.Loading, m.Err, m.retry)
+		}
+	})
+}
+
+func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
+	m := loadedModel()
+	m.SignIn = []widgets.SignInLink{{Kind: "patient", Label: [2]string{"Se connecter", "Sign in"}, URL: "/auth/signin?provider=x"}}
+	b, err := json.Marshal(m.snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	h := NewModel("fr", "chu-exemple", "", "")
+	h.Hydrate(&s)
+	if len(h.SignIn) != 1 || h.SignIn[0] != m.SignIn[0] {
+		t.Fatalf("hydrated links %v", h.SignIn)
 	}
 }

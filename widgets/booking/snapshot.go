@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Snapshot is the whole state of the widget's current screen. The host
@@ -35,6 +36,8 @@ type Snapshot struct {
 	Err            portal.ErrorCode       `json:"error,omitempty"`
 	ErrText        string                 `json:"error_text,omitempty"`
 	Notice         string                 `json:"notice,omitempty"`
+	// SignIn are the host's sign-in buttons.
+	SignIn []widgets.SignInLink `json:"signin,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes (start, then the slots).
@@ -79,6 +82,7 @@ func (m *Model) snapshot() *Snapshot {
 		Err:            m.Err,
 		ErrText:        m.ErrText,
 		Notice:         m.Notice,
+		SignIn:         m.SignIn,
 	}
 	for _, d := range m.Days {
 		s.Slots = append(s.Slots, d.Slots...)
@@ -135,4 +139,5 @@ func (m *Model) Hydrate(s *Snapshot) {
 	m.Mine = s.Mine
 	m.ConfirmCancel = s.ConfirmCancel
 	m.Err, m.ErrText, m.Notice = s.Err, s.ErrText, s.Notice
+	m.SignIn = s.SignIn
 }

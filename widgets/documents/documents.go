@@ -9,6 +9,7 @@ import (
 	"github.com/vugu/vugu"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
@@ -647,4 +648,10 @@ func (c *Documents) UploadLabel() string {
 		return c.T("uploading")
 	}
 	return c.T("upload")
+}
+
+// SignInLinks are the host's sign-in buttons the sign-in panel shows:
+// patients' first, then practitioners'.
+func (c *Documents) SignInLinks() []widgets.SignInLink {
+	return ui.SignInLinks(c.M.SignIn, "patient", "practitioner")
 }

@@ -4,6 +4,7 @@ package documents_test
 
 import (
 	"context"
+	"html"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/documents"
 	"github.com/parcours-sante/parcours/widgets/internal/testhost"
 	"github.com/parcours-sante/parcours/widgets/internal/uitest"
@@ -297,5 +299,67 @@ func TestOfflineRefreshKeepsTheList(t *testing.T) {
 	pat.Tick()
 	if pat.Comp.M.Offline {
 		t.Fatal("back online, still offline")
+	}
+}
+
+var signInLinks = []widgets.SignInLink{
+	{Kind: "practitioner", Label: [2]string{"Connexion professionnelle", "Practitioner sign-in"}, URL: "http://127.0.0.1/auth/signin?provider=pro&return=%2Fw%2Fdocuments"},
+	{Kind: "patient", Label: [2]string{"Connexion patient", "Patient sign-in"}, URL: "http://127.0.0.1/auth/signin?provider=idp&return=%2Fw%2Fdocuments"},
+}
+
+// TestSignInLinks: the sign-in panel shows the patients' then the
+// practitioners' sign-in buttons for the frame's popup, and the hidden
+// button the frame presses once the popup signed in.
+func TestSignInLinks(t *testing.T) {
+	w := newWorld(t)
+	hs := w.open(t, "fr")
+	h := hs.WantHTML("sign-in", `<button type="button" class="pc-session-changed" hidden="" data-parcours-session-changed="">Actualiser la session</button>`, "Connexion de démonstration")
+	if strings.Contains(h, "data-parcours-signin") {
+		t.Error("a sign-in link without any")
+	}
+	hs.Comp.M.SignIn = signInLinks
+	h = hs.WantHTML("sign-in",
+		`target="_blank" rel="opener" data-parcours-signin="" data-kind="patient" href="`+html.EscapeString(signInLinks[1].URL)+`">Connexion patient</a>`,
+		`target="_blank" rel="opener" data-parcours-signin="" data-kind="practitioner" href="`+html.EscapeString(signInLinks[0].URL)+`">Connexion professionnelle</a>`,
+		"Connexion de démonstration")
+	if p, pro := strings.Index(h, "Connexion patient"), strings.Index(h, "Connexion professionnelle"); p > pro {
+		t.Error("the practitioners' sign-in comes before the patients'")
+	}
+}
+
+// TestSessionChanged: a session opened outside the widget (the frame's
+// sign-in popup, on the same cookie jar) is taken when the frame presses
+// "session-changed", a patient's or a practitioner's; with nobody signed
+// in, nothing changes.
+func TestSessionChanged(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	hs := w.open(t, "fr")
+	m := hs.Comp.M
+	hs.Do(string(documents.SessionChanged), "")
+	hs.WantNoError()
+	if m.Patient != nil || m.Practitioner != nil || m.Loading || !hs.Comp.ShowSignIn() || len(m.DemoPatients) == 0 {
+		t.Fatalf("nobody signed in: patient %v practitioner %v loading %v", m.Patient, m.Practitioner, m.Loading)
+	}
+	if _, err := hs.Client(w.url, "fr").DemoSignIn(ctx, sqlite.DemoPatientLucasBernard); err != nil {
+		t.Fatal(err)
+	}
+	hs.Do(string(documents.SessionChanged), "")
+	hs.WantNoError()
+	if m.Patient == nil || m.Patient.ID != sqlite.DemoPatientLucasBernard || m.Practitioner != nil || len(m.Docs) == 0 || m.Loading {
+		t.Fatalf("patient %v practitioner %v documents %d loading %v", m.Patient, m.Practitioner, len(m.Docs), m.Loading)
+	}
+	if h := hs.Render(); strings.Contains(h, "data-parcours-session-changed") {
+		t.Error("the sign-in panel stays once signed in")
+	}
+
+	pro := w.open(t, "fr")
+	if _, err := pro.Client(w.url, "fr").DemoPractitionerSignIn(ctx, sqlite.DemoPractitionerNathalieFournier); err != nil {
+		t.Fatal(err)
+	}
+	pro.Do(string(documents.SessionChanged), "")
+	pro.WantNoError()
+	if pm := pro.Comp.M; pm.Practitioner == nil || pm.Patient != nil || !has(pm.Docs, sqlite.DemoDocumentBiopsy) {
+		t.Fatalf("practitioner %v patient %v documents %d", pm.Practitioner, pm.Patient, len(pm.Docs))
 	}
 }

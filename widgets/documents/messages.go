@@ -10,6 +10,7 @@ var messages = ui.Messages{
 	"crashed":            {"Un problème est survenu dans le module. Rechargez la page si cela se répète.", "Something went wrong in the widget. Reload the page if it happens again."},
 	"offline":            {"Connexion perdue : la liste affichée peut ne pas être à jour.", "Connection lost: the list shown may be out of date."},
 	"demo-badge":         {"Connexion de démonstration : personnes fictives, aucune donnée réelle.", "Demo sign-in: fictional people, no real data."},
+	"session-changed":    {"Actualiser la session", "Refresh session"},
 	"signin-needed":      {"Connectez-vous pour consulter vos comptes rendus, vos images et vos résultats d’analyses.", "Sign in to read your reports, images and lab results."},
 	"demo-person":        {"Personne de démonstration", "Demo person"},
 	"demo-patients":      {"Patients", "Patients"},

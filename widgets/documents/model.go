@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Backend is what the widget needs from the edge host. sdk/client
@@ -126,6 +127,9 @@ type Model struct {
 	DemoPatients      []portal.Patient
 	DemoPractitioners []portal.Practitioner
 	DemoChoice        string
+	// SignIn are the sign-in buttons the host offers (its identity
+	// providers), patients' and practitioners'.
+	SignIn []widgets.SignInLink
 
 	// Docs are the documents the signed-in person sees: a patient's own
 	// (never a held one: the host leaves them out), or for a practitioner
@@ -202,6 +206,9 @@ const (
 	RemoveFile    Kind = "remove-file"
 	Upload        Kind = "upload"
 	Retry         Kind = "retry"
+	// SessionChanged: a sign-in completed outside the widget (the frame's
+	// sign-in popup, another tab): the session is read again.
+	SessionChanged Kind = "session-changed"
 	// Crashed reports that an effect panicked.
 	Crashed Kind = "crashed"
 
@@ -213,6 +220,8 @@ const (
 	uploaded  Kind = "uploaded"
 	released  Kind = "released"
 	seen      Kind = "seen"
+	// sessionKept: SessionChanged found nobody signed in.
+	sessionKept Kind = "session-kept"
 )
 
 // Action is an intent or a result.
@@ -334,6 +343,41 @@ func (m *Model) Apply(a Action) Cmd {
 			r.docs, r.analytes, r.missing, r.err = m.list(ctx, b, sc.with(r.patient != nil))
 			return r
 		}))
+	case SessionChanged:
+		m.Loading = true
+		m.clearError()
+		m.seq++
+		seq, sc := m.seq, m.scope()
+		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
+			r := Action{Kind: signedIn, seq: seq}
+			var (
+				wg   sync.WaitGroup
+				errs [2]error
+			)
+			wg.Go(func() { r.patient, errs[0] = b.CurrentPatient(ctx) })
+			wg.Go(func() { r.pract, errs[1] = b.CurrentPractitioner(ctx) })
+			wg.Wait()
+			if r.err = errs[0]; r.err == nil {
+				r.err = errs[1]
+			}
+			if r.err != nil {
+				r.patient, r.pract = nil, nil
+				return r
+			}
+			if r.patient != nil {
+				r.pract = nil // as on load: a patient's session comes first
+			}
+			if r.patient == nil && r.pract == nil {
+				return Action{Kind: sessionKept, seq: seq}
+			}
+			r.docs, r.analytes, r.missing, r.err = m.list(ctx, b, sc.with(r.patient != nil))
+			return r
+		}))
+	case sessionKept:
+		if a.seq == m.seq {
+			m.Loading = false
+		}
+		return nil
 	case signedIn:
 		if a.seq != m.seq {
 			return nil

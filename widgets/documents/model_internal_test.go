@@ -2,12 +2,14 @@ package documents
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // fake answers the calls the model's effects make in these tests; the
@@ -237,5 +239,92 @@ func TestMergedWidgetListsEveryEstablishment(t *testing.T) {
 	run(m, b, Action{Kind: Upload})
 	if b.uploadTo != "ch-nord/maternite" {
 		t.Errorf("uploaded to %q", b.uploadTo)
+	}
+}
+
+// sessionFake has a session opened outside the widget ("" for nobody).
+type sessionFake struct {
+	fake
+	patient, pract string
+}
+
+func (*sessionFake) Establishment(_ context.Context, id string) (portal.Establishment, error) {
+	return portal.Establishment{ID: id}, nil
+}
+func (*sessionFake) Services(context.Context, string) ([]portal.Service, error) { return nil, nil }
+func (*sessionFake) DemoPatients(context.Context) ([]portal.Patient, error)     { return nil, nil }
+func (*sessionFake) DemoPractitioners(context.Context) ([]portal.Practitioner, error) {
+	return nil, nil
+}
+func (f *sessionFake) CurrentPatient(context.Context) (*portal.Patient, error) {
+	if f.patient == "" {
+		return nil, nil
+	}
+	return &portal.Patient{ID: f.patient}, nil
+}
+func (f *sessionFake) CurrentPractitioner(context.Context) (*portal.Practitioner, error) {
+	if f.pract == "" {
+		return nil, nil
+	}
+	return &portal.Practitioner{ID: f.pract}, nil
+}
+
+func TestSessionChanged(t *testing.T) {
+	signedOut := func() *Model {
+		m := NewModel("fr", "est")
+		m.Loading = false
+		m.DemoPatients = []portal.Patient{{ID: "demo"}}
+		return m
+	}
+	m := signedOut()
+	run(m, &sessionFake{}, Action{Kind: SessionChanged})
+	if m.Loading || m.signedIn() || m.Err != "" || len(m.DemoPatients) != 1 || m.Notice != "" {
+		t.Fatalf("nobody: loading %v patient %v practitioner %v err %q notice %q", m.Loading, m.Patient, m.Practitioner, m.Err, m.Notice)
+	}
+	// A patient's session comes first, as on load.
+	run(m, &sessionFake{patient: "pat-a", pract: "pr-a"}, Action{Kind: SessionChanged})
+	if m.Loading || m.Patient == nil || m.Patient.ID != "pat-a" || m.Practitioner != nil || len(m.Docs) != 1 || m.Notice == "" {
+		t.Fatalf("patient: loading %v patient %v practitioner %v docs %d notice %q", m.Loading, m.Patient, m.Practitioner, len(m.Docs), m.Notice)
+	}
+	m = signedOut()
+	run(m, &sessionFake{pract: "pr-a"}, Action{Kind: SessionChanged})
+	if m.Practitioner == nil || m.Patient != nil || len(m.Docs) != 1 {
+		t.Fatalf("practitioner: patient %v practitioner %v docs %d", m.Patient, m.Practitioner, len(m.Docs))
+	}
+
+	// An answer for a screen since left is dropped.
+	m = signedOut()
+	cmd := m.Apply(Action{Kind: SessionChanged})
+	late := cmd(context.Background(), &sessionFake{patient: "pat-a"})
+	m.Apply(Action{Kind: Start})
+	m.Apply(late)
+	if m.Patient != nil {
+		t.Fatal("a late session answer was taken")
+	}
+}
+
+func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
+	links := []widgets.SignInLink{
+		{Kind: "patient", Label: [2]string{"Connexion", "Sign in"}, URL: "/auth/signin?provider=idp"},
+		{Kind: "practitioner", Label: [2]string{"Connexion pro", "Pro sign-in"}, URL: "/auth/signin?provider=pro"},
+	}
+	m := NewModel("fr", "est")
+	m.SignIn = links
+	s := Preload(context.Background(), m, &sessionFake{})
+	if s == nil {
+		t.Fatal("no snapshot")
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Snapshot
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	h := NewModel("fr", "est")
+	h.Hydrate(&back)
+	if len(h.SignIn) != 2 || h.SignIn[0] != links[0] || h.SignIn[1] != links[1] {
+		t.Fatalf("hydrated links %v", h.SignIn)
 	}
 }

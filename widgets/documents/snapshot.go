@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Snapshot is the state of the widget's first screen, computed by the host
@@ -21,7 +22,9 @@ type Snapshot struct {
 	Analytes          []Analyte              `json:"analytes,omitempty"`
 	Establishments    []portal.Establishment `json:"establishments,omitempty"`
 	Missing           []string               `json:"missing,omitempty"`
-	MaxDocument       int64                  `json:"max_document,omitempty"`
+	// SignIn are the host's sign-in buttons.
+	SignIn      []widgets.SignInLink `json:"signin,omitempty"`
+	MaxDocument int64                `json:"max_document,omitempty"`
 }
 
 // Preload runs the start of the flow on the server against b, as the
@@ -42,6 +45,7 @@ func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
 		DemoPatients: m.DemoPatients, DemoPractitioners: m.DemoPractitioners, DemoChoice: m.DemoChoice,
 		Documents: m.Docs, Analytes: m.Analytes, MaxDocument: m.MaxDocument,
 		Establishments: m.Establishments, Missing: m.Missing,
+		SignIn: m.SignIn,
 	}
 }
 
@@ -52,6 +56,7 @@ func (m *Model) Hydrate(s *Snapshot) {
 	}
 	m.Loading = false
 	m.Screen = ScreenList
+	m.SignIn = s.SignIn
 	m.Est, m.Services = s.Establishment, s.Services
 	m.Patient, m.Practitioner = s.Patient, s.Practitioner
 	if m.Patient != nil {

@@ -37,13 +37,16 @@ func require(t *testing.T, what string, err error) {
 	t.Skipf("skipping the browser tests: %s: %v (set PARCOURS_E2E=1 to make this a failure)", what, err)
 }
 
-func TestBookingInChromium(t *testing.T) {
+// browserTools returns node and Chromium, skipping the test (or failing
+// it, with PARCOURS_E2E=1) when they or the npm packages are missing.
+func browserTools(t *testing.T) (node, chromium string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser tests are not short")
 	}
 	node, err := exec.LookPath("node")
 	require(t, "node", err)
-	chromium := os.Getenv("CHROMIUM")
+	chromium = os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
@@ -51,6 +54,11 @@ func TestBookingInChromium(t *testing.T) {
 	require(t, "chromium", err)
 	_, err = os.Stat(filepath.Join("node_modules", "playwright-core"))
 	require(t, "playwright-core (run `npm ci` in widgets/e2e)", err)
+	return node, chromium
+}
+
+func TestBookingInChromium(t *testing.T) {
+	node, chromium := browserTools(t)
 
 	assets := buildWasm(t)
 	ctx := context.Background()

@@ -9,6 +9,7 @@ var messages = ui.Messages{
 	"retry":                {"Réessayer", "Try again"},
 	"missing":              {"Les échanges de certains établissements ne peuvent pas être affichés pour le moment (%s). Réessayez dans quelques minutes.", "The conversations of some establishments cannot be shown right now (%s). Try again in a few minutes."},
 	"demo-badge":           {"Connexion de démonstration : personnes fictives, aucune donnée réelle.", "Demo sign-in: fictional people, no real data."},
+	"session-changed":      {"Actualiser la session", "Refresh session"},
 	"signin-needed":        {"Connectez-vous pour échanger avec l’équipe qui vous suit.", "Sign in to write to your care team."},
 	"signin-needed-pro":    {"Connectez-vous pour lire et répondre aux messages de vos patients.", "Sign in to read and answer your patients’ messages."},
 	"demo-patient":         {"Patient de démonstration", "Demo patient"},

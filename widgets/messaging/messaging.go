@@ -9,6 +9,7 @@ import (
 	"github.com/vugu/vugu"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
@@ -547,4 +548,10 @@ func (c *Messaging) ServiceOptions() []Option {
 		out = append(out, Option{c.M.serviceKey(s), label})
 	}
 	return out
+}
+
+// SignInLinks are the host's sign-in buttons the sign-in panel shows:
+// its side's (patients' or practitioners').
+func (c *Messaging) SignInLinks() []widgets.SignInLink {
+	return ui.SignInLinks(c.M.SignIn, string(c.M.Side))
 }

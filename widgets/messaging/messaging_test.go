@@ -5,6 +5,8 @@ package messaging_test
 import (
 	"context"
 	"errors"
+	"html"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/internal/testhost"
 	"github.com/parcours-sante/parcours/widgets/internal/uitest"
 	"github.com/parcours-sante/parcours/widgets/messaging"
@@ -405,4 +408,83 @@ func TestPreloadHydratesTheFirstScreen(t *testing.T) {
 	if !m.Loading || m.Practitioner != nil {
 		t.Fatal("a care-team snapshot hydrated a patient widget")
 	}
+}
+
+var signInLinks = []widgets.SignInLink{
+	{Kind: "patient", Label: [2]string{"Connexion patient", "Patient sign-in"}, URL: "http://127.0.0.1/auth/signin?provider=idp&return=%2Fw%2Fmessages"},
+	{Kind: "practitioner", Label: [2]string{"Connexion professionnelle", "Practitioner sign-in"}, URL: "http://127.0.0.1/auth/signin?provider=pro&return=%2Fw%2Finbox"},
+}
+
+// TestSignInLinks: each side's sign-in panel shows its own sign-in buttons
+// (patients', or the care team's in the inbox) for the frame's popup, and
+// the hidden button the frame presses once the popup signed in.
+func TestSignInLinks(t *testing.T) {
+	w := newWorld(t)
+	for _, tc := range []struct {
+		side        messaging.Side
+		want, other int
+	}{{messaging.Patient, 0, 1}, {messaging.CareTeam, 1, 0}} {
+		t.Run(string(tc.side), func(t *testing.T) {
+			hs := w.open(t, tc.side, "fr", "")
+			h := hs.WantHTML("sign-in", `<button type="button" class="pc-session-changed" hidden="" data-parcours-session-changed="">Actualiser la session</button>`, "Connexion de démonstration")
+			if strings.Contains(h, "data-parcours-signin") {
+				t.Error("a sign-in link without any")
+			}
+			hs.Comp.M.SignIn = signInLinks
+			l := signInLinks[tc.want]
+			h = hs.WantHTML("sign-in", `target="_blank" rel="opener" data-parcours-signin="" data-kind="`+l.Kind+`" href="`+html.EscapeString(l.URL)+`">`+l.Label[0]+`</a>`, "Connexion de démonstration")
+			if strings.Contains(h, signInLinks[tc.other].Label[0]) {
+				t.Error("the other side's sign-in is shown")
+			}
+		})
+	}
+}
+
+// TestSessionChanged: a session opened outside the widget (the frame's
+// sign-in popup, on the same cookie jar) is taken when the frame presses
+// "session-changed": the threads are listed; with nobody signed in,
+// nothing changes.
+func TestSessionChanged(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	t.Run("patient", func(t *testing.T) {
+		hs := w.open(t, messaging.Patient, "fr", "")
+		m := hs.Comp.M
+		hs.Do(string(messaging.SessionChanged), "")
+		hs.WantNoError()
+		if m.Patient != nil || m.Loading || !hs.Comp.ShowSignIn() || len(m.DemoPatients) == 0 {
+			t.Fatalf("nobody signed in: patient %v loading %v", m.Patient, m.Loading)
+		}
+		if _, err := hs.Client(w.url, "fr").DemoSignIn(ctx, sqlite.DemoPatientCamilleDurand); err != nil {
+			t.Fatal(err)
+		}
+		hs.Do(string(messaging.SessionChanged), "")
+		hs.WantNoError()
+		if m.Patient == nil || m.Patient.ID != sqlite.DemoPatientCamilleDurand || m.Screen != messaging.ScreenList || m.Loading {
+			t.Fatalf("patient %v screen %s loading %v", m.Patient, m.Screen, m.Loading)
+		}
+		if !slices.ContainsFunc(m.Threads, func(th portal.Thread) bool { return th.ID == sqlite.DemoThreadMaternite }) {
+			t.Fatalf("threads %v, want the patient's", m.Threads)
+		}
+		if h := hs.Render(); strings.Contains(h, "data-parcours-session-changed") {
+			t.Error("the sign-in panel stays once signed in")
+		}
+	})
+	t.Run("inbox", func(t *testing.T) {
+		hs := w.open(t, messaging.CareTeam, "fr", "")
+		m := hs.Comp.M
+		hs.Do(string(messaging.SessionChanged), "")
+		hs.WantNoError()
+		if m.Practitioner != nil || m.Loading || !hs.Comp.ShowSignIn() {
+			t.Fatalf("nobody signed in: practitioner %v loading %v", m.Practitioner, m.Loading)
+		}
+		if _, err := hs.Client(w.url, "fr").DemoPractitionerSignIn(ctx, sqlite.DemoPractitionerClaireMartin); err != nil {
+			t.Fatal(err)
+		}
+		hs.Do(string(messaging.SessionChanged), "")
+		hs.WantNoError()
+		if m.Practitioner == nil || m.Practitioner.ID != sqlite.DemoPractitionerClaireMartin || m.Patient != nil || len(m.Threads) == 0 {
+			t.Fatalf("practitioner %v patient %v threads %d", m.Practitioner, m.Patient, len(m.Threads))
+		}
+	})
 }

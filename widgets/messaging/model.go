@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Backend is what the widget needs from the edge host. sdk/client
@@ -176,6 +177,9 @@ type Model struct {
 	DemoPatients      []portal.Patient
 	DemoPractitioners []portal.Practitioner
 	DemoChoice        string
+	// SignIn are the sign-in buttons the host offers (its identity
+	// providers); the widget shows its side's ones.
+	SignIn []widgets.SignInLink
 
 	// Threads: a patient's threads (in Service when set), or the care
 	// team's inbox, every status (Filter selects what is listed).
@@ -288,6 +292,9 @@ const (
 	CloseThread       Kind = "close"
 	Retry             Kind = "retry"
 	DismissFileErrors Kind = "dismiss-file-errors"
+	// SessionChanged: a sign-in completed outside the widget (the frame's
+	// sign-in popup, another tab): the session is read again.
+	SessionChanged Kind = "session-changed"
 	// Crashed reports that an effect panicked: whatever it was doing is
 	// given up (and tried again where that is safe).
 	Crashed Kind = "crashed"
@@ -301,6 +308,8 @@ const (
 	sent       Kind = "sent"
 	sendFailed Kind = "send-failed"
 	updated    Kind = "updated"
+	// sessionKept: SessionChanged found nobody signed in.
+	sessionKept Kind = "session-kept"
 )
 
 // Action is an intent or a result.
@@ -406,6 +415,33 @@ func (m *Model) Apply(a Action) Cmd {
 			r.threads, r.missing, r.err = m.list(ctx, b)
 			return r
 		}))
+	case SessionChanged:
+		m.Loading = true
+		m.clearError()
+		m.seq++
+		seq := m.seq
+		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
+			r := Action{Kind: signedIn, seq: seq}
+			if m.Side == CareTeam {
+				r.pract, r.err = b.CurrentPractitioner(ctx)
+			} else {
+				r.patient, r.err = b.CurrentPatient(ctx)
+			}
+			if r.err != nil {
+				r.patient, r.pract = nil, nil
+				return r
+			}
+			if r.patient == nil && r.pract == nil {
+				return Action{Kind: sessionKept, seq: seq}
+			}
+			r.threads, r.missing, r.err = m.list(ctx, b)
+			return r
+		}))
+	case sessionKept:
+		if a.seq == m.seq {
+			m.Loading = false
+		}
+		return nil
 	case signedIn:
 		if a.seq != m.seq {
 			return nil

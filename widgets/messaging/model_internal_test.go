@@ -2,11 +2,13 @@ package messaging
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // These tests drive the machine by hand, action by action, to put answers
@@ -311,5 +313,99 @@ func TestMergedWidgetListsEveryEstablishment(t *testing.T) {
 func run(m *Model, b Backend, a Action) {
 	for cmd := m.Apply(a); cmd != nil; {
 		cmd = m.Apply(cmd(context.Background(), b))
+	}
+}
+
+// sessionFake has a session opened outside the widget ("" for nobody).
+type sessionFake struct {
+	Backend
+	patient, pract string
+}
+
+func (f sessionFake) CurrentPatient(context.Context) (*portal.Patient, error) {
+	if f.patient == "" {
+		return nil, nil
+	}
+	return &portal.Patient{ID: f.patient}, nil
+}
+func (f sessionFake) CurrentPractitioner(context.Context) (*portal.Practitioner, error) {
+	if f.pract == "" {
+		return nil, nil
+	}
+	return &portal.Practitioner{ID: f.pract}, nil
+}
+func (sessionFake) Establishment(_ context.Context, id string) (portal.Establishment, error) {
+	return portal.Establishment{ID: id}, nil
+}
+func (sessionFake) Services(context.Context, string) ([]portal.Service, error) { return nil, nil }
+func (sessionFake) DemoPractitioners(context.Context) ([]portal.Practitioner, error) {
+	return nil, nil
+}
+func (f sessionFake) Threads(context.Context, string) ([]portal.Thread, error) {
+	return []portal.Thread{{ID: "thr-" + f.patient}}, nil
+}
+func (f sessionFake) Inbox(context.Context, string, portal.InboxFilter) ([]portal.Thread, error) {
+	return []portal.Thread{{ID: "thr-" + f.pract}}, nil
+}
+
+func TestSessionChanged(t *testing.T) {
+	signedOut := func(side Side) *Model {
+		m := NewModel(side, "fr", "est", "")
+		m.Loading = false
+		m.DemoPatients = []portal.Patient{{ID: "demo"}}
+		return m
+	}
+	m := signedOut(Patient)
+	run(m, sessionFake{}, Action{Kind: SessionChanged})
+	if m.Loading || m.Patient != nil || m.Err != "" || len(m.DemoPatients) != 1 || m.Notice != "" {
+		t.Fatalf("nobody: loading %v patient %v err %q notice %q", m.Loading, m.Patient, m.Err, m.Notice)
+	}
+	run(m, sessionFake{patient: "pat-a"}, Action{Kind: SessionChanged})
+	if m.Loading || m.Patient == nil || m.Patient.ID != "pat-a" || len(m.Threads) != 1 || m.Threads[0].ID != "thr-pat-a" || m.Notice == "" {
+		t.Fatalf("patient: loading %v patient %v threads %v notice %q", m.Loading, m.Patient, m.Threads, m.Notice)
+	}
+
+	// The inbox takes a practitioner's session only.
+	m = signedOut(CareTeam)
+	run(m, sessionFake{patient: "pat-a"}, Action{Kind: SessionChanged})
+	if m.Loading || m.Patient != nil || m.Practitioner != nil {
+		t.Fatalf("inbox with a patient's session: patient %v practitioner %v", m.Patient, m.Practitioner)
+	}
+	run(m, sessionFake{pract: "pr-a"}, Action{Kind: SessionChanged})
+	if m.Practitioner == nil || m.Practitioner.ID != "pr-a" || len(m.Threads) != 1 {
+		t.Fatalf("inbox: practitioner %v threads %v", m.Practitioner, m.Threads)
+	}
+
+	// An answer for a screen since left is dropped.
+	m = signedOut(Patient)
+	cmd := m.Apply(Action{Kind: SessionChanged})
+	late := cmd(context.Background(), sessionFake{patient: "pat-a"})
+	m.Apply(Action{Kind: Start})
+	m.Apply(late)
+	if m.Patient != nil {
+		t.Fatal("a late session answer was taken")
+	}
+}
+
+func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
+	m := NewModel(CareTeam, "fr", "est", "")
+	links := []widgets.SignInLink{{Kind: "practitioner", Label: [2]string{"Connexion", "Sign in"}, URL: "/auth/signin?provider=pro"}}
+	m.SignIn = links
+	s := Preload(context.Background(), m, sessionFake{})
+	if s == nil {
+		t.Fatal("no snapshot")
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Snapshot
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	h := NewModel(CareTeam, "fr", "est", "")
+	h.Hydrate(&back)
+	if len(h.SignIn) != 1 || h.SignIn[0] != links[0] {
+		t.Fatalf("hydrated links %v", h.SignIn)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Snapshot is the state of the widget's first screen, computed by the host
@@ -23,6 +24,8 @@ type Snapshot struct {
 	MaxAttachment     int64                  `json:"max_attachment,omitempty"`
 	Establishments    []portal.Establishment `json:"establishments,omitempty"`
 	Missing           []string               `json:"missing,omitempty"`
+	// SignIn are the host's sign-in buttons.
+	SignIn []widgets.SignInLink `json:"signin,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes.
@@ -48,6 +51,7 @@ func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
 		DemoPatients: m.DemoPatients, DemoPractitioners: m.DemoPractitioners, DemoChoice: m.DemoChoice,
 		Threads: m.Threads, NewService: m.NewService, MaxAttachment: m.MaxAttachment,
 		Establishments: m.Establishments, Missing: m.Missing,
+		SignIn: m.SignIn,
 	}
 }
 
@@ -59,6 +63,7 @@ func (m *Model) Hydrate(s *Snapshot) {
 	}
 	m.Loading = false
 	m.Screen = ScreenList
+	m.SignIn = s.SignIn
 	m.Est, m.Services = s.Establishment, s.Services
 	m.Patient, m.Practitioner = s.Patient, s.Practitioner
 	if m.Side == CareTeam {

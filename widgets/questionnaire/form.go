@@ -127,7 +127,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		if d := p.Form.Get("demo"); d != "" {
 			m.DemoChoice = d
 		}
-	case Pick, Toggle, Type, loaded, draftLoaded, draftSaved, signedIn, signedOut, submitted, restarted:
+	case Pick, Toggle, Type, loaded, draftLoaded, draftSaved, signedIn, signedOut, submitted, restarted, sessionKept:
 		a.Kind = "" // answers come as fields, results are never posted
 	}
 	if a.Kind == Submit && st.Step == StepReview && st.SubmitKey != "" && !m.Resumed && m.Patient != nil {

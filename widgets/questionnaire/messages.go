@@ -13,6 +13,7 @@ var messages = ui.Messages{
 	"start-over":           {"Recommencer depuis le début", "Start again from the beginning"},
 	"privacy":              {"Vos réponses sont transmises à l’équipe soignante de l’établissement et conservées dans votre dossier. Vous pouvez vous arrêter à tout moment et reprendre plus tard.", "Your answers go to the establishment’s care team and are kept in your record. You may stop at any time and resume later."},
 	"demo-badge":           {"Connexion de démonstration : patients fictifs, aucune donnée réelle.", "Demo sign-in: fictional patients, no real data."},
+	"session-changed":      {"Actualiser la session", "Refresh session"},
 	"signin-needed":        {"Connectez-vous pour répondre : vos réponses sont enregistrées au fur et à mesure.", "Sign in to answer: your answers are saved as you go."},
 	"demo-patient":         {"Patient de démonstration", "Demo patient"},
 	"signin":               {"Se connecter (démo)", "Sign in (demo)"},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Backend is what the widget needs from the edge host. sdk/client implements
@@ -107,6 +108,9 @@ type Model struct {
 	Patient      *portal.Patient
 	DemoPatients []portal.Patient
 	DemoChoice   string
+	// SignIn are the sign-in buttons the host offers (its identity
+	// providers); the widget shows the patients' ones.
+	SignIn []widgets.SignInLink
 
 	Submission *portal.QuestionnaireSubmission
 	// Notice is a polite status for screen readers (a message key).
@@ -158,6 +162,11 @@ const (
 	SignIn            Kind = "sign-in"
 	SignOut           Kind = "sign-out"
 	Retry             Kind = "retry"
+	// SessionChanged: a sign-in completed outside the widget (the frame's
+	// sign-in popup, another tab): the session is read again.
+	SessionChanged Kind = "session-changed"
+
+	sessionKept Kind = "session-kept"
 
 	loaded      Kind = "loaded"
 	draftLoaded Kind = "draft-loaded"
@@ -332,6 +341,21 @@ func (m *Model) Apply(a Action) Cmd {
 			d, err := m.loadDraft(ctx, b)
 			return Action{Kind: signedIn, patient: &p, draft: d, err: err}
 		})
+	case SessionChanged:
+		return m.call(a, func(ctx context.Context, b Backend) Action {
+			p, err := b.CurrentPatient(ctx)
+			if err != nil {
+				return Action{Kind: signedIn, err: err}
+			}
+			if p == nil {
+				return Action{Kind: sessionKept}
+			}
+			d, err := m.loadDraft(ctx, b)
+			return Action{Kind: signedIn, patient: p, draft: d, err: err}
+		})
+	case sessionKept:
+		m.Loading = false
+		return nil
 	case signedIn:
 		m.Loading = false
 		m.resetAnswers()

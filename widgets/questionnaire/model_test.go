@@ -1,11 +1,14 @@
 package questionnaire
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // A questionnaire with what the shipped instruments do not use: a
@@ -137,5 +140,60 @@ func TestCheckboxesAndReview(t *testing.T) {
 	}
 	if cmd := m.Apply(Action{Kind: Submit}); cmd == nil || !m.Loading {
 		t.Fatal("a complete response is not sent")
+	}
+}
+
+// sessionBackend has a session opened outside the widget (nil: nobody),
+// with a draft when draft is set.
+type sessionBackend struct {
+	Backend
+	patient *portal.Patient
+	draft   *portal.QuestionnaireDraft
+}
+
+func (b sessionBackend) CurrentPatient(context.Context) (*portal.Patient, error) {
+	return b.patient, nil
+}
+func (b sessionBackend) Draft(context.Context, string, string) (portal.QuestionnaireDraft, error) {
+	if b.draft == nil {
+		return portal.QuestionnaireDraft{}, portal.Errorf(portal.ErrNotFound, "no draft")
+	}
+	return *b.draft, nil
+}
+
+func runAll(m *Model, b Backend, a Action) {
+	for cmd := m.Apply(a); cmd != nil; {
+		cmd = m.Apply(cmd(context.Background(), b))
+	}
+}
+
+func TestSessionChanged(t *testing.T) {
+	m := sampleModel(t)
+	m.Patient = nil
+	runAll(m, sessionBackend{}, Action{Kind: SessionChanged})
+	if m.Loading || m.Patient != nil || m.Err != "" || m.Step != StepIntro || m.Notice != "" {
+		t.Fatalf("nobody: loading %v patient %v err %q step %s notice %q", m.Loading, m.Patient, m.Err, m.Step, m.Notice)
+	}
+	runAll(m, sessionBackend{patient: &portal.Patient{ID: "pat-a"}}, Action{Kind: SessionChanged})
+	if m.Loading || m.Patient == nil || m.Patient.ID != "pat-a" || m.Resumed || m.Notice != "signed-in" {
+		t.Fatalf("signed in: loading %v patient %v resumed %v notice %q", m.Loading, m.Patient, m.Resumed, m.Notice)
+	}
+}
+
+func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
+	m := sampleModel(t)
+	m.SignIn = []widgets.SignInLink{{Kind: "patient", Label: [2]string{"Se connecter", "Sign in"}, URL: "/auth/signin?provider=x"}}
+	b, err := json.Marshal(m.snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	h := NewModel("fr", "est", "sample")
+	h.Hydrate(&s)
+	if len(h.SignIn) != 1 || h.SignIn[0] != m.SignIn[0] {
+		t.Fatalf("hydrated links %v", h.SignIn)
 	}
 }

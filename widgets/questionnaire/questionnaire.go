@@ -11,6 +11,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
+	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
@@ -540,4 +541,10 @@ func boolAttr(on bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// SignInLinks are the host's sign-in buttons the sign-in panel shows:
+// the patients'.
+func (c *Questionnaire) SignInLinks() []widgets.SignInLink {
+	return ui.SignInLinks(c.M.SignIn, "patient")
 }

@@ -4,6 +4,7 @@ package questionnaire_test
 
 import (
 	"context"
+	"html"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/internal/testhost"
 	"github.com/parcours-sante/parcours/widgets/internal/uitest"
 	"github.com/parcours-sante/parcours/widgets/questionnaire"
@@ -240,4 +242,85 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+var signInLinks = []widgets.SignInLink{
+	{Kind: "patient", Label: [2]string{"Se connecter", "Sign in"}, URL: "http://127.0.0.1/auth/signin?provider=idp&return=%2Fw%2Fquestionnaire"},
+	{Kind: "practitioner", Label: [2]string{"Connexion professionnelle", "Practitioner sign-in"}, URL: "http://127.0.0.1/auth/signin?provider=pro"},
+}
+
+// TestSignInLinks: the intro's sign-in panel shows the host's patient
+// sign-in buttons for the frame's popup, and the hidden button the frame
+// presses once the popup signed in; no link without any.
+func TestSignInLinks(t *testing.T) {
+	w := newWorld(t)
+	hs := w.open(t, "fr", sqlite.DemoQuestionnaireMaternite, nil)
+	h := hs.WantHTML("intro", `type="submit" name="a" value="session-changed"`, `hidden="" data-parcours-session-changed=""`, "Actualiser la session", "Connexion de démonstration")
+	if strings.Contains(h, "data-parcours-signin") {
+		t.Error("a sign-in link without any")
+	}
+	hs.Comp.M.SignIn = signInLinks
+	h = hs.WantHTML("intro", `target="_blank" rel="opener" data-parcours-signin="" data-kind="patient" href="`+html.EscapeString(signInLinks[0].URL)+`">Se connecter</a>`, "Connexion de démonstration")
+	if strings.Contains(h, "Connexion professionnelle") {
+		t.Error("the questionnaire shows the practitioners' sign-in")
+	}
+}
+
+// TestSessionChanged: a session opened outside the widget (the frame's
+// sign-in popup) is taken when the frame presses "session-changed", with
+// the patient's draft; with nobody signed in, nothing changes.
+func TestSessionChanged(t *testing.T) {
+	w := newWorld(t)
+	tr := client.NewHTTPTransport() // one cookie jar: one browser
+	hs := w.open(t, "fr", sqlite.DemoQuestionnaireMaternite, tr)
+	m := hs.Comp.M
+	hs.Do(string(questionnaire.SessionChanged), "")
+	hs.WantNoError()
+	hs.wantStep(questionnaire.StepIntro, 0)
+	if m.Patient != nil || m.Loading || m.Notice != "" {
+		t.Fatalf("nobody signed in: patient %v loading %v notice %q", m.Patient, m.Loading, m.Notice)
+	}
+
+	// Another widget of the same browser signs in and leaves a draft.
+	other := w.open(t, "fr", sqlite.DemoQuestionnaireMaternite, tr)
+	other.Do("sign-in", "")
+	other.Do("begin", "")
+	other.change("type", "mat-age", "32")
+	other.change("pick", "mat-multiple", "1")
+	other.change("pick", "mat-imc", "1")
+	other.Do("next", "")
+	if d, err := w.draft(t, tr); err != nil || !strings.Contains(d, `"linkId":"mat-age"`) {
+		t.Fatalf("no draft: %v %s", err, d)
+	}
+
+	hs.Do(string(questionnaire.SessionChanged), "")
+	hs.WantNoError()
+	hs.wantStep(questionnaire.StepIntro, 0)
+	if m.Patient == nil || m.Patient.ID != other.Comp.M.Patient.ID || !m.Resumed || m.Notice != "signed-in" {
+		t.Fatalf("patient %v resumed %v notice %q", m.Patient, m.Resumed, m.Notice)
+	}
+	if h := hs.Render(); strings.Contains(h, "data-parcours-session-changed") {
+		t.Error("the sign-in panel stays once signed in")
+	}
+}
+
+// TestSessionChangedFormPost: without the Wasm, the hidden button posts the
+// form; the host answers with the session of the request's cookie.
+func TestSessionChangedFormPost(t *testing.T) {
+	w := newWorld(t)
+	b := client.New(w.url)
+	ctx := context.Background()
+	post := questionnaire.Post{Action: string(questionnaire.SessionChanged)}
+	m := questionnaire.NewModel("fr", sqlite.DemoEstablishment, sqlite.DemoQuestionnaireMaternite)
+	if s := questionnaire.Serve(ctx, m, b, post); s == nil || s.Patient != nil || m.Err != "" || m.Step != questionnaire.StepIntro {
+		t.Fatalf("nobody signed in: snapshot %v err %q step %s", s, m.Err, m.Step)
+	}
+	if _, err := b.DemoSignIn(ctx, sqlite.DemoPatientCamilleDurand); err != nil {
+		t.Fatal(err)
+	}
+	m = questionnaire.NewModel("fr", sqlite.DemoEstablishment, sqlite.DemoQuestionnaireMaternite)
+	s := questionnaire.Serve(ctx, m, b, post)
+	if s == nil || s.Patient == nil || s.Patient.ID != sqlite.DemoPatientCamilleDurand || s.Notice != "signed-in" {
+		t.Fatalf("snapshot %+v", s)
+	}
 }

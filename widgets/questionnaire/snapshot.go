@@ -7,6 +7,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Snapshot is the whole state of the widget's current screen, computed by
@@ -32,6 +33,8 @@ type Snapshot struct {
 	Err         portal.ErrorCode                `json:"error,omitempty"`
 	ErrText     string                          `json:"error_text,omitempty"`
 	Notice      string                          `json:"notice,omitempty"`
+	// SignIn are the host's sign-in buttons.
+	SignIn []widgets.SignInLink `json:"signin,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes.
@@ -62,6 +65,7 @@ func (m *Model) snapshot() *Snapshot {
 		Inputs: m.Inputs, FieldErrs: m.FieldErrs,
 		Step: m.Step, Page: m.Page, SubmitKey: m.submitKey, Submission: m.Submission,
 		Err: m.Err, ErrText: m.ErrText, Notice: m.Notice,
+		SignIn: m.SignIn,
 	}
 	if m.Q != nil && m.Patient != nil {
 		if b, err := m.Q.ResponseJSON(m.Answers, engine.ResponseOptions{Status: engine.InProgress, Lang: m.Lang}); err == nil {
@@ -75,6 +79,7 @@ func (m *Model) snapshot() *Snapshot {
 // the server's HTML.
 func (m *Model) Hydrate(s *Snapshot) {
 	m.Loading = false
+	m.SignIn = s.SignIn
 	if err := m.setDefinition(s.Establishment, s.Definition); err != nil {
 		m.fail(Action{err: err})
 		return

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours-sante/parcours/host/demoid"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -32,10 +33,26 @@ var demoPractitioners = []struct{ id, given, family, service, roleFR, roleEN str
 	{"pr-nord-sarah-petit", "Sarah", "Petit", DemoPneumology, "Pneumologue", "Pulmonologist"},
 }
 
+// demoAccounts returns the account identifiers (SystemAccountPrefix) of
+// the demo identity provider's accounts (host/demoid) linked to
+// person: the demo patients, who have the SQLite demo's ids, are the same
+// people here; the demo's practitioners work in the SQLite establishment
+// only, and none of this one's has an account.
+func demoAccounts(person string) []any {
+	var out []any
+	for _, a := range demoid.Accounts {
+		if a.Person == person {
+			out = append(out, map[string]any{"use": "secondary", "system": accountSystem(demoid.Provider), "value": a.Subject})
+		}
+	}
+	return out
+}
+
 // SeedDemo loads the demo's second establishment into a fresh server:
 // Centre hospitalier Nord (DemoEstablishment), its cardiology and
 // pneumology with a practitioner each, free slots on weekday mornings of
-// the 14 days after now (Europe/Paris), the demo patients, and a
+// the 14 days after now (Europe/Paris), the demo patients (with their demo
+// accounts' identifiers, see demoAccounts), and a
 // cardiology report for Lucas Bernard. Resources are written with their
 // ids (PUT): loading again over booked slots would free them, so it is
 // for a new server, as the demo's.
@@ -66,15 +83,19 @@ func (b *Backend) SeedDemo(ctx context.Context, now time.Time) error {
 	for _, p := range demoPatients {
 		put(map[string]any{"resourceType": "Patient", "id": p.id,
 			"meta":       map[string]any{"tag": []any{map[string]any{"system": SystemTag, "code": TagDemo}}},
-			"identifier": []any{map[string]any{"use": "official", "system": INSNIRTest, "value": p.ins}},
+			"identifier": append([]any{map[string]any{"use": "official", "system": INSNIRTest, "value": p.ins}}, demoAccounts(p.id)...),
 			"name":       []any{map[string]any{"use": "official", "family": p.family, "given": []any{p.given}}},
 			"gender":     p.gender, "birthDate": p.birth})
 	}
 	for _, p := range demoPractitioners {
 		role, roleEN := translated(p.roleFR, p.roleEN)
 		short := strings.TrimPrefix(p.id, "pr-")
-		put(map[string]any{"resourceType": "Practitioner", "id": p.id, "active": true,
-			"name": []any{map[string]any{"use": "official", "family": p.family, "given": []any{p.given}}}})
+		pr := map[string]any{"resourceType": "Practitioner", "id": p.id, "active": true,
+			"name": []any{map[string]any{"use": "official", "family": p.family, "given": []any{p.given}}}}
+		if ids := demoAccounts(p.id); len(ids) > 0 {
+			pr["identifier"] = ids
+		}
+		put(pr)
 		put(map[string]any{"resourceType": "PractitionerRole", "id": "role-" + short, "active": true,
 			"practitioner": map[string]any{"reference": "Practitioner/" + p.id}, "organization": map[string]any{"reference": "Organization/" + DemoEstablishment},
 			"healthcareService": []any{map[string]any{"reference": "HealthcareService/" + p.service}},

@@ -201,7 +201,10 @@ var demoPeriods = [][2]int{{9, 12}, {14, 17}}
 // results, and one result held back until a practitioner releases it,
 // DemoDocumentBiopsy). Each demo patient and service
 // gets a notification address on example.test or example.org (reserved
-// domains: a demo never mails anyone), unless it has one already.
+// domains: a demo never mails anyone), unless it has one already. The demo
+// identity provider's accounts (host/demoid) are linked to their
+// patients and practitioners, and each demo patient gets its INS, qualified
+// (see seedAccounts).
 //
 // Seed is idempotent and runs in one transaction. Seeding again never
 // duplicates anything and puts the establishment and questionnaire
@@ -273,6 +276,9 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 				p.id, p.email); err != nil {
 				return err
 			}
+		}
+		if err := seedAccounts(ctx, tx); err != nil {
+			return err
 		}
 		for _, d := range questionnaires {
 			if err := validateDef(d); err != nil {

@@ -32,7 +32,9 @@ import (
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/host/demoid"
 	"github.com/parcours-sante/parcours/host/notify"
+	"github.com/parcours-sante/parcours/host/oidc"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -84,11 +86,13 @@ func main() {
 type options struct {
 	addr       string
 	siteAddr   string
+	idpAddr    string // the demo identity provider's listen address
 	db         string
 	attachDir  string // the attachment directory; "" keeps attachments in the database
 	assets     string
 	origins    string
 	config     string // the configuration file of the establishments; "" for the demo establishment alone
+	publicURL  string // host.Config.PublicURL
 	demoSignIn bool
 	seed       bool
 	logLevel   string
@@ -177,6 +181,7 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from `make web` (env PARCOURS_ASSETS)")
 	fset.StringVar(&o.origins, "origins", env("PARCOURS_ORIGINS", ""), "comma-separated origins of the hospital pages allowed to embed the widgets (env PARCOURS_ORIGINS)")
 	fset.StringVar(&o.config, "config", env("PARCOURS_CONFIG", ""), "configuration file of the establishments served, each with its backend (SQLite or a FHIR server) and embedding origins; see docs/operations.md (env PARCOURS_CONFIG)")
+	fset.StringVar(&o.publicURL, "public-url", env("PARCOURS_PUBLIC_URL", ""), "the host's address as browsers reach it, https://… in production (behind a TLS-terminating proxy it makes the session cookie Secure, __Host- and partitioned); the identity providers' callback is this URL + /auth/callback (env PARCOURS_PUBLIC_URL)")
 	o.plugins.register(fset)
 	o.smtp.register(fset)
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
@@ -199,7 +204,9 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	if demo {
 		fset.StringVar(&o.siteAddr, "site-addr", env("PARCOURS_SITE_ADDR", "127.0.0.1:"+env("SITE_PORT", "8081")), "listen address of the sample hospital page (env PARCOURS_SITE_ADDR; SITE_PORT sets the port)")
-		o.demoSignIn, o.seed = true, true
+		fset.StringVar(&o.idpAddr, "idp-addr", env("PARCOURS_IDP_ADDR", "127.0.0.1:"+env("IDP_PORT", "8082")), "listen address of the demo identity provider, an OpenID Connect provider of the demo accounts (env PARCOURS_IDP_ADDR; IDP_PORT sets the port)")
+		fset.BoolVar(&o.demoSignIn, "demo-signin", env("PARCOURS_DEMO_SIGNIN", "") == "1", "also offer the picker of fictional patients, without the identity provider (env PARCOURS_DEMO_SIGNIN=1)")
+		o.seed = true
 	} else {
 		fset.BoolVar(&o.demoSignIn, "demo-signin", env("PARCOURS_DEMO_SIGNIN", "") == "1", "enable the demo sign-in (loopback addresses only; env PARCOURS_DEMO_SIGNIN=1)")
 		fset.BoolVar(&o.seed, "seed", env("PARCOURS_SEED", "") == "1", "load the demo data (idempotent; env PARCOURS_SEED=1)")
@@ -337,6 +344,12 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		Assets:         assets,
 		DemoSignIn:     o.demoSignIn,
 		Logger:         log,
+		PublicURL:      o.publicURL,
+		// The people the identity providers sign in are linked to the
+		// records in the SQLite store, and the audit of every
+		// establishment's health data goes to it (docs/security.md).
+		Accounts: store,
+		Audit:    store,
 	}
 	cfg.MessagesPerMinute, cfg.UploadsPerHour = o.perMinute, o.perHour
 	if demo && o.config == "" {
@@ -381,12 +394,30 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		if senders, err = r.addSenders(senders, o.smtp, log); err != nil {
 			return err
 		}
+		if sites.PublicURL != "" {
+			cfg.PublicURL = sites.PublicURL
+		}
+		cfg.IdentityProviders = sites.identityProviders(os.Getenv)
 		log.Info("establishments from the configuration file", "file", o.config, "establishments", r.booking.Establishments())
 	}
 	if plugins != nil {
 		cfg.Plugins = plugins // closed by h.Close
 	}
 	if demo {
+		// The demo's identity provider: a real OpenID Connect provider of
+		// the demo accounts, on its own origin.
+		idpLn, err := net.Listen("tcp", o.idpAddr)
+		if err != nil {
+			return err
+		}
+		defer idpLn.Close()
+		idpURL, err := startDemoIdP(idpLn, hostOrigin, log)
+		if err != nil {
+			return err
+		}
+		cfg.IdentityProviders = []host.IdentityProvider{{Name: demoid.Provider, OIDC: oidc.Config{Issuer: idpURL, ClientID: demoClientID}}}
+		cfg.PublicURL = hostOrigin
+		fmt.Fprintf(&banner, "  sign-in: the demo identity provider %s (every account's password: %s; practitioners add the one-time code the sign-in page shows)\n", idpURL, demoid.Password)
 		cfg.Links = []host.Link{{Text: "Page de démonstration d'un site hospitalier (CHU Exemple)", URL: "http://" + siteLn.Addr().String() + "/"}}
 	}
 	h, err := host.New(cfg)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 )
@@ -71,9 +72,11 @@ func TestDemoStartsAndStops(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-site-addr", "127.0.0.1:0", "-db", t.TempDir() + "/demo.db", "-assets", t.TempDir(), "-log-level", "error"}, true, &out)
+		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-site-addr", "127.0.0.1:0", "-idp-addr", "127.0.0.1:0", "-db", t.TempDir() + "/demo.db", "-assets", t.TempDir(), "-log-level", "error"}, true, &out)
 	}()
-	for i := 0; i < 200 && !strings.Contains(out.String(), "Press Ctrl+C"); i++ {
+	// The demo starts a FHIR server (node) when it can: under a loaded
+	// CI machine that takes a while.
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && !strings.Contains(out.String(), "Press Ctrl+C"); {
 		select {
 		case err := <-done:
 			t.Fatalf("demo stopped: %v\n%s", err, out.String())

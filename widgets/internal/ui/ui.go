@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parcours-sante/parcours/widgets"
 )
 
 // Lang normalises a language attribute to "fr" or "en"; French is the default.
@@ -152,4 +154,25 @@ func Size(lang string, n int64) string {
 	}
 	tenths := (n*10 + 1<<19) >> 20
 	return strconv.FormatInt(tenths/10, 10) + sep + strconv.FormatInt(tenths%10, 10) + unitM
+}
+
+// SignInLinks returns the links of links of the given kinds ("patient",
+// "practitioner"), in the order of kinds, then of links, followed by the
+// links of providers of both kinds (Kind "").
+func SignInLinks(links []widgets.SignInLink, kinds ...string) []widgets.SignInLink {
+	var out []widgets.SignInLink
+	for _, k := range kinds {
+		for _, l := range links {
+			if l.Kind == k {
+				out = append(out, l)
+			}
+		}
+	}
+	// A provider of both kinds (Kind ""), such as the demo's, once.
+	for _, l := range links {
+		if l.Kind == "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -1,0 +1,116 @@
+package host_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// TestAuditCompleteness: every request that reads health data, allowed or
+// refused, leaves exactly one audit record with its person, operation,
+// entity and outcome; the public routes leave none.
+func TestAuditCompleteness(t *testing.T) {
+	// A host of its own, with documents, practitioners and the audit.
+	th := newTestHostWith(t, func(c *host.Config) {
+		store := c.Booking.(*sqlite.Store)
+		c.Audit = store
+		c.Documents = store.Documents()
+		c.Messaging = store.Messaging()
+		c.CareTeam = store
+	})
+	ctx := context.Background()
+	count := func(q portal.AuditQuery) []portal.AuditEvent {
+		t.Helper()
+		list, err := th.Store.AuditEvents(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	base := len(count(portal.AuditQuery{}))
+
+	lucas := th.raw(t, sqlite.DemoPatientLucasBernard)
+	camille := th.raw(t, sqlite.DemoPatientCamilleDurand)
+	anonymous := th.raw(t, "")
+	afterSignIn := len(count(portal.AuditQuery{}))
+	if afterSignIn != base+2 {
+		t.Errorf("two demo sign-ins left %d audit records, want 2", afterSignIn-base)
+	}
+	const reads = 5
+	for range reads {
+		if s, b := lucas.do("GET", "/api/v1/establishments/chu-exemple/documents", nil, ""); s != 200 {
+			t.Fatalf("list documents: %d %s", s, b)
+		}
+	}
+	// Camille asks for Lucas's held biopsy three times: refused, recorded.
+	for range 3 {
+		if s, _ := camille.do("GET", "/api/v1/documents/"+sqlite.DemoDocumentBiopsy, nil, ""); s != 404 {
+			t.Fatalf("another patient's document: %d, want 404", s)
+		}
+	}
+	// Anonymous twice.
+	for range 2 {
+		if s, _ := anonymous.do("GET", "/api/v1/appointments", nil, ""); s != 401 {
+			t.Fatalf("anonymous appointments: %d, want 401", s)
+		}
+	}
+	// Public reads leave nothing.
+	for range 4 {
+		if s, _ := anonymous.do("GET", "/api/v1/establishments/chu-exemple/services", nil, ""); s != 200 {
+			t.Fatalf("services: %d", s)
+		}
+	}
+	// A practitioner reads Lucas's held biopsy: the record names Lucas.
+	julien := th.raw(t, "")
+	if s, b := julien.do("POST", "/api/v1/demo/practitioner-session", map[string]string{"Content-Type": "application/json"}, `{"practitioner":"pr-julien-roux"}`); s != 200 {
+		t.Fatalf("practitioner sign-in: %d %s", s, b)
+	}
+	if s, b := julien.do("GET", "/api/v1/documents/"+sqlite.DemoDocumentBiopsy, nil, ""); s != 200 {
+		t.Fatalf("practitioner reads the biopsy: %d %s", s, b)
+	}
+
+	all := count(portal.AuditQuery{})[afterSignIn:]
+	if want := reads + 3 + 2 + 1 + 1; len(all) != want {
+		for _, e := range all {
+			t.Logf("%+v", e)
+		}
+		t.Fatalf("%d audit records, want %d (5 reads, 3 refusals, 2 anonymous, a sign-in, a practitioner's read)", len(all), want)
+	}
+	var listed, denied, anon int
+	for _, e := range all {
+		switch {
+		case e.Operation == "listDocuments" && e.Agent == sqlite.DemoPatientLucasBernard && e.Patient == sqlite.DemoPatientLucasBernard &&
+			e.Outcome == portal.AuditSuccess && e.Action == portal.AuditRead && e.Establishment == sqlite.DemoEstablishment:
+			listed++
+		case e.Operation == "getDocument" && e.Agent == sqlite.DemoPatientCamilleDurand && e.Outcome == portal.AuditDenied &&
+			e.Entity == "DocumentReference/"+sqlite.DemoDocumentBiopsy && e.Status == 404:
+			denied++
+		case e.Operation == "listAppointments" && e.AgentKind == "anonymous" && e.Agent == "" && e.Outcome == portal.AuditDenied && e.Status == 401:
+			anon++
+		}
+		if e.Time.Location().String() != "UTC" || e.ID == "" || e.Network == "" {
+			t.Errorf("record %+v: want a UTC time, an id and the client's address", e)
+		}
+	}
+	if listed != reads || denied != 3 || anon != 2 {
+		t.Errorf("records: %d reads (want %d), %d refusals (want 3), %d anonymous (want 2)", listed, reads, denied, anon)
+	}
+	last := all[len(all)-1]
+	if last.Operation != "getDocument" || last.AgentKind != "practitioner" || last.Agent != "pr-julien-roux" ||
+		last.Patient != sqlite.DemoPatientLucasBernard || last.Outcome != portal.AuditSuccess {
+		t.Errorf("the practitioner's read: %+v, want Julien Roux reading Lucas Bernard's document", last)
+	}
+	// Lucas sees, in the audit of his data, the practitioner's read and
+	// Camille's refused attempts.
+	mine := count(portal.AuditQuery{Patient: sqlite.DemoPatientLucasBernard})
+	sawJulien := false
+	for _, e := range mine {
+		sawJulien = sawJulien || e.Agent == "pr-julien-roux"
+	}
+	if !sawJulien {
+		t.Error("Lucas Bernard's audit lacks the practitioner's read")
+	}
+}

@@ -1,0 +1,139 @@
+package host_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// TestFutureAppointmentsCap: a patient holds at most
+// MaxFutureAppointments appointments to come; the next booking is refused,
+// a retry of one already made still answers its appointment, and a
+// cancellation frees a place.
+func TestFutureAppointmentsCap(t *testing.T) {
+	th := newTestHostWith(t, func(c *host.Config) { c.MaxFutureAppointments = 2 })
+	c := th.raw(t, sqlite.DemoPatientLucasBernard)
+	book := func(i int, key string) (int, portal.Appointment, []byte) {
+		slot := freeSlot(t, th, sqlite.ServiceDiabetologie, i)
+		status, body := c.do("POST", "/api/v1/establishments/chu-exemple/appointments",
+			map[string]string{"Content-Type": "application/json", "Idempotency-Key": key},
+			fmt.Sprintf(`{"service":"diabetologie","slot":%q}`, slot.ID))
+		var apt portal.Appointment
+		json.Unmarshal(body, &apt)
+		return status, apt, body
+	}
+	before := len(snapshot(t, th).Appointments[sqlite.DemoPatientLucasBernard])
+	if before != 0 {
+		t.Fatalf("the seed gives Lucas Bernard %d appointments: the test assumes none", before)
+	}
+	// Each booking takes the first free slot, which is then no longer free.
+	if s, _, b := book(0, "cap-key-00001"); s != 201 {
+		t.Fatalf("first booking: %d %s", s, b)
+	}
+	s, second, b := book(0, "cap-key-00002")
+	if s != 201 {
+		t.Fatalf("second booking: %d %s", s, b)
+	}
+	s, _, b = book(0, "cap-key-00003")
+	var e client.ErrorBody
+	json.Unmarshal(b, &e)
+	if s != http.StatusConflict && s != http.StatusUnprocessableEntity && s != http.StatusForbidden || e.Error.Code != portal.ErrBookingRefused {
+		t.Fatalf("third booking: %d %s, want booking_refused", s, b)
+	}
+	// A retry of the second booking, same key and slot: its appointment.
+	status, body := c.do("POST", "/api/v1/establishments/chu-exemple/appointments",
+		map[string]string{"Content-Type": "application/json", "Idempotency-Key": "cap-key-00002"},
+		fmt.Sprintf(`{"service":"diabetologie","slot":%q}`, second.Slot))
+	var again portal.Appointment
+	json.Unmarshal(body, &again)
+	if status != 201 || again.ID != second.ID {
+		t.Fatalf("retry at the cap: %d %s, want appointment %s", status, body, second.ID)
+	}
+	if s, b := c.do("POST", "/api/v1/appointments/"+second.ID+"/cancel", nil, ""); s != 200 {
+		t.Fatalf("cancel: %d %s", s, b)
+	}
+	if s, _, b := book(0, "cap-key-00004"); s != 201 {
+		t.Fatalf("booking after a cancellation: %d %s", s, b)
+	}
+	if n := len(snapshot(t, th).Appointments[sqlite.DemoPatientLucasBernard]); n != 3 {
+		t.Errorf("%d appointments (one cancelled), want 3", n)
+	}
+}
+
+// TestHSTS: over HTTPS (TLS at the host, or PublicURL https behind a
+// proxy) every answer carries Strict-Transport-Security; over plain HTTP
+// none does (browsers ignore it there anyway).
+func TestHSTS(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		tls       bool
+		publicURL string
+		want      bool
+	}{
+		{"plain http", false, "", false},
+		{"tls", true, "", true},
+		{"behind a TLS proxy", false, "https://portail.chu-exemple.fr", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			th := newTestHostWith(t, func(c *host.Config) { c.PublicURL = tt.publicURL })
+			h := th.Handler
+			for _, path := range []string{"/", "/api/v1/establishments", "/w/booking?establishment=chu-exemple", "/nowhere"} {
+				r := httptest.NewRequest("GET", path, nil)
+				if tt.tls {
+					r = httptest.NewRequest("GET", "https://host.example"+path, nil)
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				got := w.Header().Get("Strict-Transport-Security")
+				if (got != "") != tt.want {
+					t.Errorf("%s: Strict-Transport-Security %q", path, got)
+				}
+			}
+		})
+	}
+}
+
+// TestCORSOrigins: only the listed origins get CORS headers, exactly as
+// they asked; an evil origin, the null origin (sandboxed frames, files) or
+// a listed origin's look-alike get none, and every answer varies on Origin.
+func TestCORSOrigins(t *testing.T) {
+	th := newTestHost(t)
+	for _, tt := range []struct {
+		origin, want string
+	}{
+		{pageOrigin, pageOrigin},
+		{"https://evil.example", ""},
+		{"null", ""},
+		{pageOrigin + ".evil.example", ""},
+		{"http://www.chu-exemple.fr", ""}, // another scheme
+		{pageOrigin + ":443", ""},         // spelled otherwise: not the listed origin
+	} {
+		for _, method := range []string{"GET", "OPTIONS"} {
+			r := httptest.NewRequest(method, "/api/v1/establishments/chu-exemple/services", nil)
+			r.Header.Set("Origin", tt.origin)
+			if method == "OPTIONS" {
+				r.Header.Set("Access-Control-Request-Method", "GET")
+			}
+			w := httptest.NewRecorder()
+			th.Handler.ServeHTTP(w, r)
+			hd := w.Header()
+			if got := hd.Get("Access-Control-Allow-Origin"); got != tt.want {
+				t.Errorf("%s from %q: Access-Control-Allow-Origin %q, want %q", method, tt.origin, got, tt.want)
+			}
+			if hd.Get("Access-Control-Allow-Credentials") != "" {
+				t.Errorf("%s from %q: credentials allowed", method, tt.origin)
+			}
+			if !strings.Contains(strings.Join(hd.Values("Vary"), ","), "Origin") {
+				t.Errorf("%s from %q: no Vary: Origin", method, tt.origin)
+			}
+		}
+	}
+}

@@ -47,6 +47,7 @@ func (h *Host) apiRoutes() []route {
 		{"GET", "/api/v1/session", "getSession", h.getSession},
 		{"DELETE", "/api/v1/session", "deleteSession", h.deleteSession},
 		{"POST", "/api/v1/session/handoff", "redeemSignIn", h.redeemHandoff},
+		{"GET", "/api/v1/access-log", "getAccessLog", h.getAccessLog},
 		{"GET", "/api/v1/demo/patients", "listDemoPatients", h.listDemoPatients},
 		{"POST", "/api/v1/demo/session", "createDemoSession", h.createDemoSession},
 		{"GET", "/api/v1/demo/practitioners", "listDemoPractitioners", h.listDemoPractitioners},

@@ -50,6 +50,7 @@ var auditedRoutes = map[string]portal.AuditAction{
 	"getDocumentImage":              portal.AuditRead,
 	"markDocumentSeen":              portal.AuditUpdate,
 	"releaseDocument":               portal.AuditUpdate,
+	"getAccessLog":                  portal.AuditRead,
 }
 
 // selfAuditedRoutes record their own audit events: the frame's sign-in

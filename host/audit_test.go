@@ -2,10 +2,12 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -112,5 +114,48 @@ func TestAuditCompleteness(t *testing.T) {
 	}
 	if !sawJulien {
 		t.Error("Lucas Bernard's audit lacks the practitioner's read")
+	}
+
+	// Lucas's access log: the practitioner's read, named, and none of his
+	// own requests.
+	status, body := lucas.do("GET", "/api/v1/access-log", nil, "")
+	var log client.AccessLog
+	if status != 200 || json.Unmarshal(body, &log) != nil {
+		t.Fatalf("access log: %d %s", status, body)
+	}
+	if len(log.Entries) != 1 || log.Entries[0].Agent != "pr-julien-roux" || log.Entries[0].AgentName != "Julien Roux" ||
+		log.Entries[0].Operation != "getDocument" || log.Entries[0].Outcome != portal.AuditSuccess || log.Next != "" {
+		t.Errorf("Lucas Bernard's access log: %s", body)
+	}
+	// Pages: two more reads by the practitioner, then one entry a page.
+	for range 2 {
+		julien.do("GET", "/api/v1/documents/"+sqlite.DemoDocumentBiopsy, nil, "")
+	}
+	var seen []string
+	after := ""
+	for range 5 {
+		status, body := lucas.do("GET", "/api/v1/access-log?limit=1&after="+after, nil, "")
+		var page client.AccessLog
+		if status != 200 || json.Unmarshal(body, &page) != nil || len(page.Entries) > 1 {
+			t.Fatalf("access log page: %d %s", status, body)
+		}
+		for _, e := range page.Entries {
+			seen = append(seen, e.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	if len(seen) != 3 || seen[0] == seen[1] || seen[1] == seen[2] {
+		t.Errorf("paged access log: %v, want 3 distinct entries", seen)
+	}
+	// The same through the SDK's client.
+	viaClient, err := th.signedIn(t, sqlite.DemoPatientLucasBernard).AccessLog(ctx, "", 0)
+	if err != nil || len(viaClient.Entries) != 3 || viaClient.Entries[2].ID != seen[2] {
+		t.Errorf("client.AccessLog: %+v, %v", viaClient, err)
+	}
+	if status, _ := lucas.do("GET", "/api/v1/access-log?limit=0", nil, ""); status != 400 {
+		t.Errorf("limit=0: %d, want 400", status)
 	}
 }

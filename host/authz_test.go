@@ -237,6 +237,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		cfg.Documents = store.Documents()
 		cfg.MessagesPerMinute = 1 << 20
 		cfg.UploadsPerHour = 1 << 20
+		cfg.Audit = store
 	})
 	const (
 		camille = sqlite.DemoPatientCamilleDurand
@@ -379,6 +380,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{op: "getSession", role: azAnonymous, method: "GET", path: "/api/v1/session", status: 200, contains: []string{`"patient":null`}, notContains: []string{`"practitioner"`}},
 		{op: "getSession", role: azOwner, owner: camille, method: "GET", path: "/api/v1/session", status: 200, contains: []string{camille}},
 		{op: "getSession", role: azPractitioner, owner: camille, method: "GET", path: "/api/v1/session", status: 200, contains: []string{`"patient":null`, claire}},
+		{op: "getAccessLog", role: azAnonymous, method: "GET", path: "/api/v1/access-log", status: 401, code: unauth},
+		{op: "getAccessLog", role: azOwner, owner: camille, method: "GET", path: "/api/v1/access-log", status: 200, contains: []string{`"entries":[`}},
+		{op: "getAccessLog", role: azPractitioner, owner: camille, method: "GET", path: "/api/v1/access-log", status: 403, code: forbidden},
 		{op: "deleteSession", role: azAnonymous, method: "DELETE", path: "/api/v1/session", status: 204},
 		{op: "deleteSession", role: azFresh, method: "DELETE", path: "/api/v1/session", status: 204},
 

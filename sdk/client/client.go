@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,6 +206,54 @@ func (c *Client) CurrentPatient(ctx context.Context) (*portal.Patient, error) {
 	var out SessionBody
 	err := c.do(ctx, "GET", "/api/v1/session", nil, nil, &out)
 	return out.Patient, err
+}
+
+// AccessEntry is one access to a patient's data by someone else, as the
+// patient sees it (GET /api/v1/access-log): who, when, what kind of access,
+// with what outcome. It comes from the audit (Config.Audit).
+type AccessEntry struct {
+	ID   string    `json:"id"`
+	Time time.Time `json:"time"`
+	// AgentKind is "practitioner" (or "patient", "anonymous" for a
+	// refused attempt); Agent their id, AgentName the directory's name
+	// of a practitioner, when known.
+	AgentKind string `json:"agent_kind"`
+	Agent     string `json:"agent,omitempty"`
+	AgentName string `json:"agent_name,omitempty"`
+	// Operation is the API operation (getDocument, listInbox, …), Action
+	// its FHIR code (R read, C create, U update, D delete, E execute).
+	Operation     string              `json:"operation"`
+	Action        portal.AuditAction  `json:"action"`
+	Outcome       portal.AuditOutcome `json:"outcome"`
+	Entity        string              `json:"entity,omitempty"`
+	Establishment string              `json:"establishment,omitempty"`
+}
+
+// AccessLog is the answer of GET /api/v1/access-log: the entries, oldest
+// first, and the cursor of the next page ("" on the last).
+type AccessLog struct {
+	Entries []AccessEntry `json:"entries"`
+	Next    string        `json:"next,omitempty"`
+}
+
+// AccessLog returns the signed-in patient's access log (who else
+// accessed their data), oldest first: up to limit entries (0: the host's
+// default, 50) after the entry id after ("" from the start).
+func (c *Client) AccessLog(ctx context.Context, after string, limit int) (AccessLog, error) {
+	q := url.Values{}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/access-log"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out AccessLog
+	err := c.do(ctx, "GET", path, nil, nil, &out)
+	return out, err
 }
 
 // SignOut ends the session on the host.

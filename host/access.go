@@ -1,0 +1,73 @@
+package host
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// getAccessLog answers the signed-in patient who else accessed their data:
+// the audit records about them whose agent is not them, oldest first, by
+// pages (?after=<id>&limit=<1..200>, default 50).
+func (h *Host) getAccessLog(w http.ResponseWriter, r *http.Request) error {
+	if h.cfg.Audit == nil {
+		return portal.Errorf(portal.ErrNotFound, "no audit log")
+	}
+	patient, err := portal.RequirePatient(r.Context())
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	for k, vs := range q {
+		if (k != "after" && k != "limit" && k != "lang") || len(vs) > 1 {
+			return portal.Errorf(portal.ErrInvalid, "unknown or repeated parameter %q", k)
+		}
+	}
+	limit := 50
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 200 {
+			return portal.Errorf(portal.ErrInvalid, "limit: 1 to 200")
+		}
+	}
+	out := client.AccessLog{Entries: []client.AccessEntry{}}
+	names := map[string]string{}
+	after := q.Get("after")
+	// The patient's own requests are skipped: read by pages until limit
+	// entries by others are found or the log ends.
+	for len(out.Entries) < limit {
+		page, err := h.cfg.Audit.AuditEvents(r.Context(), portal.AuditQuery{Patient: patient, After: after, Limit: 500})
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			after = e.ID
+			if e.AgentKind == string(portal.AuthorPatient) && e.Agent == patient {
+				continue
+			}
+			a := client.AccessEntry{ID: e.ID, Time: e.Time, AgentKind: e.AgentKind, Agent: e.Agent, Operation: e.Operation,
+				Action: e.Action, Outcome: e.Outcome, Entity: e.Entity, Establishment: e.Establishment}
+			if e.AgentKind == string(portal.AuthorPractitioner) && h.cfg.CareTeam != nil {
+				name, ok := names[e.Agent]
+				if !ok {
+					if p, err := h.cfg.CareTeam.Practitioner(r.Context(), e.Agent); err == nil {
+						name = p.Name
+					}
+					names[e.Agent] = name
+				}
+				a.AgentName = name
+			}
+			out.Entries = append(out.Entries, a)
+			if len(out.Entries) == limit {
+				out.Next = e.ID
+				break
+			}
+		}
+		if len(page) < 500 {
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -29,7 +29,13 @@ plugins:
 
 ## test: every test: unit, conformance, race, fuzz seeds, the browser build, and end to end in Chromium
 test: e2e-deps
-	PARCOURS_E2E=1 $(GO) test -race -count=1 ./...
+	@mkdir -p build
+	@echo "PARCOURS_E2E=1 $(GO) test -race -count=1 -v ./... > build/test-run.log"
+	@PARCOURS_E2E=1 $(GO) test -race -count=1 -v ./... > build/test-run.log 2>&1; s=$$?; \
+	if [ $$s -eq 0 ]; then grep -E '^(ok|FAIL|\?) ' build/test-run.log; \
+	else grep -vE '^ *(=== (RUN|PAUSE|CONT|NAME)|--- (PASS|SKIP))' build/test-run.log; fi; \
+	echo "go run ./host/internal/logscan build/test-run.log   # no secret in the logs of the whole run"; \
+	$(GO) run ./host/internal/logscan build/test-run.log || s=1; exit $$s
 	$(MAKE) test-js
 
 ## test-js: the packages that run in the browser, tested on GOOS=js GOARCH=wasm under node

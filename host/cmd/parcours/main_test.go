@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +88,22 @@ func TestDemoStartsAndStops(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "hospital page: http://127.0.0.1:") || !strings.Contains(out.String(), "integrity=\"sha384-") {
 		t.Fatalf("demo banner:\n%s", out.String())
+	}
+	// Sign-in goes to the demo identity provider, which answers discovery.
+	banner := out.String()
+	hostURL := regexp.MustCompile(`host: +(http://127\.0\.0\.1:[0-9]+)/`).FindStringSubmatch(banner)
+	idpURL := regexp.MustCompile(`demo identity provider (http://127\.0\.0\.1:[0-9]+)`).FindStringSubmatch(banner)
+	if hostURL == nil || idpURL == nil {
+		t.Fatalf("no host or identity provider address in the banner:\n%s", banner)
+	}
+	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(hostURL[1] + "/auth/signin?provider=demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, idpURL[1]+"/authorize?") {
+		t.Errorf("sign-in: %d to %q, want a redirect to the demo provider", resp.StatusCode, loc)
 	}
 	cancel()
 	if err := <-done; err != nil {

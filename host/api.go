@@ -72,6 +72,9 @@ func (h *Host) apiRoutes() []route {
 		{"GET", "/api/v1/documents/{id}/images/{image}", "getDocumentImage", h.getDocumentImage},
 		{"POST", "/api/v1/documents/{id}/seen", "markDocumentSeen", h.markDocumentSeen},
 		{"POST", "/api/v1/documents/{id}/release", "releaseDocument", h.releaseDocument},
+		{"GET", "/api/v1/grants", "listGrants", h.listGrants},
+		{"POST", "/api/v1/establishments/{establishment}/grants", "grantAccess", h.grantAccess},
+		{"POST", "/api/v1/grants/{id}/revoke", "revokeAccess", h.revokeAccess},
 	}
 }
 

@@ -51,6 +51,9 @@ var auditedRoutes = map[string]portal.AuditAction{
 	"markDocumentSeen":              portal.AuditUpdate,
 	"releaseDocument":               portal.AuditUpdate,
 	"getAccessLog":                  portal.AuditRead,
+	"listGrants":                    portal.AuditRead,
+	"grantAccess":                   portal.AuditCreate,
+	"revokeAccess":                  portal.AuditUpdate,
 }
 
 // selfAuditedRoutes record their own audit events: the frame's sign-in

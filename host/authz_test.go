@@ -162,12 +162,13 @@ type azState struct {
 	Documents     map[string][]portal.Document
 	HeldDocuments []portal.Document
 	Draft         string
+	Grants        map[string][]portal.Grant
 }
 
 func azSnapshot(t *testing.T, th *testHost) azState {
 	t.Helper()
 	ctx := context.Background()
-	s := azState{Booking: snapshot(t, th), Threads: map[string][]portal.Thread{}, Documents: map[string][]portal.Document{}}
+	s := azState{Booking: snapshot(t, th), Threads: map[string][]portal.Thread{}, Documents: map[string][]portal.Document{}, Grants: map[string][]portal.Grant{}}
 	m := th.Store.Messaging()
 	d := th.Store.Documents()
 	var err error
@@ -176,6 +177,9 @@ func azSnapshot(t *testing.T, th *testHost) azState {
 			t.Fatal(err)
 		}
 		if s.Documents[p], err = portaltest.AsPatientDocuments(d, p).Documents(ctx, sqlite.DemoEstablishment, portal.DocumentFilter{}); err != nil {
+			t.Fatal(err)
+		}
+		if s.Grants[p], err = portaltest.AsPatientConsents(th.Store, p).Grants(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -235,6 +239,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		cfg.CareTeam = store
 		cfg.Messaging = store.Messaging()
 		cfg.Documents = store.Documents()
+		cfg.Consents = store
 		cfg.MessagesPerMinute = 1 << 20
 		cfg.UploadsPerHour = 1 << 20
 		cfg.Audit = store
@@ -320,6 +325,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	img := ultrasound.Images[0].ID
 
+	// Camille Durand grants Nathalie Fournier (diabetology), who calls no
+	// row, access: no other row's answer changes.
+	var grant portal.Grant
+	json.Unmarshal(patient(camille).must(patient(camille).do("POST", est+"/grants", nil,
+		`{"practitioner":"`+sqlite.DemoPractitionerNathalieFournier+`"}`), 201), &grant)
+
 	var (
 		aptPath   = "/api/v1/appointments/" + apt.ID
 		aptUnk    = "/api/v1/appointments/" + unknownLike(apt.ID)
@@ -352,6 +363,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		uploadInes  = uploadJSON(sqlite.ServiceDiabetologie, "authz-upload-0002", "ordonnance.pdf", "application/pdf", testPDF)
 		idem        = func(k string) map[string]string { return map[string]string{"Idempotency-Key": k} }
 		verifier    = strings.Repeat("v", 43)
+		grantPath   = "/api/v1/grants/" + grant.ID + "/revoke"
+		grantUnk    = "/api/v1/grants/" + unknownLike(grant.ID) + "/revoke"
+		grantBody   = `{"practitioner":"` + sqlite.DemoPractitionerNathalieFournier + `"}`
 	)
 	const (
 		unauth    = portal.ErrUnauthenticated
@@ -549,6 +563,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{op: "releaseDocument", role: azOtherPatient, owner: lucas, method: "POST", path: bioPath + "/release", unknown: bioUnk + "/release", status: 403, code: forbidden},
 		{op: "releaseDocument", role: azOutsider, owner: lucas, method: "POST", path: bioPath + "/release", unknown: bioUnk + "/release", status: 404, code: notFound},
 		{op: "releaseDocument", role: azPractitioner, owner: lucas, method: "POST", path: bioPath + "/release", status: 200, contains: []string{sqlite.DemoDocumentBiopsy, `"released"`}},
+
+		// Access grants: Camille Durand's grant to Nathalie Fournier. The
+		// grant is granted again (200) before it is revoked.
+		{op: "listGrants", role: azAnonymous, method: "GET", path: "/api/v1/grants", status: 401, code: unauth},
+		{op: "listGrants", role: azOwner, owner: camille, method: "GET", path: "/api/v1/grants", status: 200, contains: []string{grant.ID}},
+		{op: "listGrants", role: azOtherPatient, owner: camille, method: "GET", path: "/api/v1/grants", status: 200, contains: []string{`"grants":[]`}},
+		{op: "listGrants", role: azPractitioner, owner: camille, method: "GET", path: "/api/v1/grants", status: 403, code: forbidden},
+		{op: "grantAccess", role: azAnonymous, method: "POST", path: est + "/grants", body: grantBody, status: 401, code: unauth},
+		{op: "grantAccess", role: azPractitioner, owner: camille, method: "POST", path: est + "/grants", body: grantBody, status: 403, code: forbidden},
+		{op: "grantAccess", role: azOwner, owner: camille, what: "unknown practitioner", method: "POST", path: est + "/grants", body: `{"practitioner":"pr-nobody"}`, status: 404, code: notFound},
+		{op: "grantAccess", role: azOwner, owner: camille, what: "again", method: "POST", path: est + "/grants", body: grantBody, status: 200, contains: []string{grant.ID}},
+		{op: "grantAccess", role: azOwner, owner: lucas, method: "POST", path: est + "/grants", body: `{"practitioner":"pr-marc-lambert"}`, status: 201, contains: []string{"pr-marc-lambert"}},
+		{op: "revokeAccess", role: azAnonymous, method: "POST", path: grantPath, unknown: grantUnk, status: 401, code: unauth},
+		{op: "revokeAccess", role: azPractitioner, owner: camille, method: "POST", path: grantPath, unknown: grantUnk, status: 403, code: forbidden},
+		{op: "revokeAccess", role: azOtherPatient, owner: camille, method: "POST", path: grantPath, unknown: grantUnk, status: 404, code: notFound},
+		{op: "revokeAccess", role: azOwner, owner: camille, method: "POST", path: grantPath, status: 200, contains: []string{grant.ID, `"revoked"`}},
 	}
 
 	// Every documented operation has rows, and every row a documented

@@ -106,3 +106,29 @@ func TestClientConformance(t *testing.T) {
 		}
 	})
 }
+
+// TestConsentClientConformance runs the consent conformance suite through
+// the HTTP client, a real host and the SQLite backend: Lucas Bernard
+// (diabetology, with the held biopsy report of the demo) grants Claire
+// Martin, a midwife of maternity, access to his documents.
+func TestConsentClientConformance(t *testing.T) {
+	portaltest.RunConsentTests(t, func(t *testing.T) portaltest.ConsentFixture {
+		th := newDocumentsHost(t, 0, func(cfg *hostConfig) { cfg.Consents = cfg.Booking.(*sqlite.Store) })
+		list, err := th.signedIn(t, sqlite.DemoPatientLucasBernard).Documents(context.Background(), sqlite.DemoEstablishment, portal.DocumentFilter{})
+		if err != nil || len(list) == 0 {
+			t.Fatalf("Lucas Bernard's documents: %d, %v", len(list), err)
+		}
+		return portaltest.ConsentFixture{
+			AsPatient:      func(t *testing.T, p string) portal.Consents { return th.signedIn(t, p) },
+			AsPractitioner: func(t *testing.T, p string) portal.Consents { return th.practitioner(t, p) },
+			Anonymous:      client.New(th.URL),
+			Documents:      func(t *testing.T, p string) portal.Documents { return th.practitioner(t, p) },
+			Establishment:  sqlite.DemoEstablishment,
+			Patient:        sqlite.DemoPatientLucasBernard,
+			OtherPatient:   sqlite.DemoPatientCamilleDurand,
+			Practitioner:   sqlite.DemoPractitionerClaireMartin,
+			Released:       list[0].ID,
+			Held:           sqlite.DemoDocumentBiopsy,
+		}
+	})
+}

@@ -58,6 +58,12 @@ type Config struct {
 	// when the store has that method (host/backend/sqlite's does), else
 	// portal.DefaultMaxDocumentSize.
 	Documents portal.Documents
+	// Consents is the patients' access grants: a patient lets a practitioner
+	// outside their care relationships (a city doctor) see their documents,
+	// and revokes it (see docs/api.md, "Grants", and docs/security.md,
+	// "Access grants"). Optional: nil answers every grants route not_found.
+	// The grants take effect in Documents, which must be of the same store.
+	Consents portal.Consents
 	// CareTeam finds practitioners, for the care-team sessions (the demo
 	// sign-in of the inbox, POST /api/v1/demo/practitioner-session).
 	// Optional: nil turns the practitioner sign-in off (not_found).

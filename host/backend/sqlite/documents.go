@@ -96,11 +96,19 @@ func scope(viewer portal.Author) string {
 	case portal.AuthorPatient:
 		return `d.patient = @viewer AND ` + patientVisible
 	case portal.AuthorPractitioner:
-		return `EXISTS (SELECT 1 FROM service_practitioners sp
-			WHERE sp.establishment = d.establishment AND sp.service = d.service AND sp.practitioner = @viewer)`
+		return `(EXISTS (SELECT 1 FROM service_practitioners sp
+			WHERE sp.establishment = d.establishment AND sp.service = d.service AND sp.practitioner = @viewer)
+			OR (` + granted + ` AND ` + patientVisible + `))`
 	}
 	return `1`
 }
+
+// granted holds when the document's patient has granted the practitioner
+// @viewer access (an active grant, see consent.go): they then see what the
+// patient sees, never a held document, and so never release one. It is
+// read at every request, so that a revocation takes effect at the next.
+const granted = `EXISTS (SELECT 1 FROM grants g
+			WHERE g.patient = d.patient AND g.practitioner = @viewer AND g.revoked_utc IS NULL)`
 
 // patientVisible is the release rule, the one condition under which a
 // patient sees a document: it is not sensitive, or a practitioner released

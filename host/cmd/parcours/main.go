@@ -340,6 +340,7 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		Questionnaires: store,
 		Messaging:      messaging,
 		Documents:      store.Documents(sqlite.WithReleaseDelay(sqlite.DemoEstablishment, o.releaseDelay)),
+		Consents:       store,
 		CareTeam:       store,
 		Assets:         assets,
 		DemoSignIn:     o.demoSignIn,

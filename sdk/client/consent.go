@@ -1,0 +1,47 @@
+package client
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+var _ portal.Consents = (*Client)(nil)
+
+// GrantList is the JSON of GET /api/v1/grants.
+type GrantList struct {
+	Grants []portal.Grant `json:"grants"`
+}
+
+// GrantBody is the JSON body of
+// POST /api/v1/establishments/{establishment}/grants.
+type GrantBody struct {
+	Practitioner string `json:"practitioner"`
+}
+
+// Grants implements portal.Consents: the signed-in patient's grants.
+func (c *Client) Grants(ctx context.Context) ([]portal.Grant, error) {
+	var out GrantList
+	err := c.do(ctx, "GET", "/api/v1/grants", nil, nil, &out)
+	return out.Grants, err
+}
+
+// GrantAccess implements portal.Consents: the signed-in patient grants
+// practitioner access through establishment.
+func (c *Client) GrantAccess(ctx context.Context, establishment, practitioner string) (portal.Grant, error) {
+	var out portal.Grant
+	path, err := establishmentPath(establishment)
+	if err != nil {
+		return out, err
+	}
+	err = c.do(ctx, "POST", path+"/grants", nil, GrantBody{Practitioner: practitioner}, &out)
+	return out, err
+}
+
+// RevokeAccess implements portal.Consents.
+func (c *Client) RevokeAccess(ctx context.Context, id string) (portal.Grant, error) {
+	var out portal.Grant
+	err := c.do(ctx, "POST", "/api/v1/grants/"+url.PathEscape(id)+"/revoke", nil, struct{}{}, &out)
+	return out, err
+}

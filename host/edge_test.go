@@ -137,3 +137,43 @@ func TestCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestBookingRateLimit: a patient's booking attempts are bounded per hour,
+// refused ones included; beyond, 429 with Retry-After, and nothing booked.
+func TestBookingRateLimit(t *testing.T) {
+	th := newTestHostWith(t, func(c *host.Config) { c.BookingsPerHour = 2 })
+	c := th.raw(t, sqlite.DemoPatientLucasBernard)
+	for i := range 3 {
+		slot := freeSlot(t, th, sqlite.ServiceDiabetologie, 0)
+		req, _ := http.NewRequest("POST", th.URL+"/api/v1/establishments/chu-exemple/appointments",
+			strings.NewReader(fmt.Sprintf(`{"service":"diabetologie","slot":%q}`, slot.ID)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("rate-key-%05d", i))
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := 201
+		if i == 2 {
+			want = 429
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("booking %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if i == 2 && resp.Header.Get("Retry-After") != "1800" {
+			t.Errorf("Retry-After %q, want 1800 (half an hour: 2 an hour)", resp.Header.Get("Retry-After"))
+		}
+	}
+	if n := len(snapshot(t, th).Appointments[sqlite.DemoPatientLucasBernard]); n != 2 {
+		t.Errorf("%d appointments, want 2", n)
+	}
+	// Another patient is not affected.
+	other := th.raw(t, sqlite.DemoPatientInesMoreau)
+	slot := freeSlot(t, th, sqlite.ServiceDiabetologie, 0)
+	if s, b := other.do("POST", "/api/v1/establishments/chu-exemple/appointments",
+		map[string]string{"Content-Type": "application/json", "Idempotency-Key": "rate-key-other"},
+		fmt.Sprintf(`{"service":"diabetologie","slot":%q}`, slot.ID)); s != 201 {
+		t.Errorf("another patient's booking: %d %s", s, b)
+	}
+}

@@ -82,6 +82,11 @@ type Config struct {
 	// Default 20.
 	UploadsPerHour int
 
+	// BookingsPerHour bounds the booking attempts of one patient (every
+	// attempt, refused ones and retries too, through the API or the
+	// widget's form): a burst of that many, then one every 60/N minutes;
+	// beyond, 429 rate_limited with Retry-After. Default 20.
+	BookingsPerHour int
 	// MaxFutureAppointments bounds the appointments to come one patient may
 	// hold, across the establishments; a booking beyond is refused
 	// (booking_refused). Default 20.
@@ -148,6 +153,9 @@ type Config struct {
 	Links []Link
 }
 
+// DefaultBookingsPerHour is Config.BookingsPerHour's default.
+const DefaultBookingsPerHour = 20
+
 // DefaultMaxFutureAppointments is Config.MaxFutureAppointments' default.
 const DefaultMaxFutureAppointments = 20
 
@@ -191,6 +199,7 @@ type Host struct {
 	// without); signInRate counts the sign-ins started per address.
 	signin      *signIn
 	signInRate  *rateLimiter
+	bookRate    *rateLimiter // bookings per patient
 	publicHTTPS bool
 }
 
@@ -223,6 +232,9 @@ func New(cfg Config) (*Host, error) {
 	}
 	if cfg.UploadsPerHour <= 0 {
 		cfg.UploadsPerHour = DefaultUploadsPerHour
+	}
+	if cfg.BookingsPerHour <= 0 {
+		cfg.BookingsPerHour = DefaultBookingsPerHour
 	}
 	if cfg.MaxFutureAppointments <= 0 {
 		cfg.MaxFutureAppointments = DefaultMaxFutureAppointments
@@ -279,6 +291,7 @@ func New(cfg Config) (*Host, error) {
 		h.signin = si
 	}
 	h.signInRate = newRateLimiter(cfg.SignInsPerMinute, time.Minute, cfg.Now)
+	h.bookRate = newRateLimiter(cfg.BookingsPerHour, time.Hour, cfg.Now)
 	if cfg.Messaging != nil {
 		h.messageLimit = messageBodyLimit(maxAttachmentSize(cfg.Messaging))
 		h.messageRate = newRateLimiter(cfg.MessagesPerMinute, time.Minute, cfg.Now)

@@ -2,11 +2,9 @@ package host
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -338,10 +336,6 @@ func (h *Host) bookAppointment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	apt, err := h.book(r.Context(), portal.BookRequest{Establishment: id, Service: body.Service, Slot: body.Slot, IdempotencyKey: key})
-	var limited *bookingLimited
-	if errors.As(err, &limited) {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(limited.wait)))
-	}
 	if err != nil {
 		return err
 	}
@@ -357,8 +351,7 @@ func (h *Host) bookAppointment(w http.ResponseWriter, r *http.Request) error {
 func (h *Host) book(ctx context.Context, req portal.BookRequest) (portal.Appointment, error) {
 	if patient, err := portal.RequirePatient(ctx); err == nil {
 		if wait, ok := h.bookRate.take(patient); !ok {
-			return portal.Appointment{}, &bookingLimited{wait: wait, err: portal.Errorf(portal.ErrRateLimited,
-				"patient %s made %d bookings in the last hour", patient, h.cfg.BookingsPerHour)}
+			return portal.Appointment{}, rateLimited(wait, "patient %s made %d bookings in the last hour", patient, h.cfg.BookingsPerHour)
 		}
 	}
 	if err := h.checkFutureAppointments(ctx, req); err != nil {
@@ -390,16 +383,6 @@ func (h *Host) book(ctx context.Context, req portal.BookRequest) (portal.Appoint
 	}
 	return apt, nil
 }
-
-// bookingLimited is a booking refused by Config.BookingsPerHour: its
-// rate_limited error and the wait until the next token (Retry-After).
-type bookingLimited struct {
-	wait time.Duration
-	err  error
-}
-
-func (e *bookingLimited) Error() string { return e.err.Error() }
-func (e *bookingLimited) Unwrap() error { return e.err }
 
 // checkFutureAppointments refuses a booking beyond
 // Config.MaxFutureAppointments appointments to come; a retry of a booking

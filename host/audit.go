@@ -160,13 +160,19 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // recorded as its person's), what, the outcome from the answered status.
 func (h *Host) audited(op string, action portal.AuditAction, w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, *http.Request)) {
 	rec := &auditRecord{op: op, action: action, entity: entityOf(r)}
+	w, done := h.auditing(w, r, rec)
+	serve(w, r.WithContext(context.WithValue(r.Context(), auditKey{}, rec)))
+	done()
+}
+
+// auditing wraps w to see the status answered, and returns the function
+// that records rec with it, once the answer is written.
+func (h *Host) auditing(w http.ResponseWriter, r *http.Request, rec *auditRecord) (http.ResponseWriter, func()) {
 	sw := &statusWriter{ResponseWriter: w}
-	serve(sw, r.WithContext(context.WithValue(r.Context(), auditKey{}, rec)))
-	rec.status = sw.status
-	if rec.status == 0 {
-		rec.status = http.StatusOK
+	return sw, func() {
+		rec.status = cmp.Or(sw.status, http.StatusOK)
+		h.audit(r, *rec)
 	}
-	h.audit(r, *rec)
 }
 
 // audit writes one audit record for the request r (whose context holds the

@@ -368,8 +368,7 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if wait, ok := h.uploadRate.take(rateKey(who)); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-		return portal.Errorf(portal.ErrRateLimited, "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour)
+		return rateLimited(wait, "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour)
 	}
 	allowSlowBody(w, h.documentLimit)
 	body, err := decodeJSON[client.UploadBody](r, h.documentLimit)

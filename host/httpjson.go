@@ -56,6 +56,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError writes err as the API's error body. The message is the code's
 // patient-facing text in the request's language; details stay in logs.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if le := (*limitedError)(nil); errors.As(err, &le) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(le.wait)))
+	}
 	code := portal.Code(err)
 	var body client.ErrorBody
 	body.Error.Code = code

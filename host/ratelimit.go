@@ -3,6 +3,8 @@ package host
 import (
 	"sync"
 	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
 // maxIdleBuckets is the number of buckets above which take drops the full
@@ -73,4 +75,21 @@ func (l *rateLimiter) refund(key string) {
 	if b, ok := l.buckets[key]; ok {
 		b.tokens = min(l.burst, b.tokens+1)
 	}
+}
+
+// limitedError is a request refused by a rate limiter: its rate_limited
+// error and the wait until the next token, which writeError answers as
+// Retry-After (whole seconds). The widgets' form path shows the error alone.
+type limitedError struct {
+	wait time.Duration
+	err  error
+}
+
+func (e *limitedError) Error() string { return e.err.Error() }
+func (e *limitedError) Unwrap() error { return e.err }
+
+// rateLimited returns the rate_limited error of a refusal, to be answered
+// with Retry-After after wait.
+func rateLimited(wait time.Duration, format string, args ...any) error {
+	return &limitedError{wait: wait, err: portal.Errorf(portal.ErrRateLimited, format, args...)}
 }

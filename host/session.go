@@ -149,16 +149,23 @@ func (s *sessionStore) delete(token string) {
 // cookie; the request's previous session, if any, ends (the session is
 // rotated at every sign-in).
 func (h *Host) startSession(w http.ResponseWriter, r *http.Request, kind portal.AuthorKind, id string) {
-	secure := h.secure(r)
-	if old := sessionToken(r, secure); old != "" {
-		h.sessions.delete(old)
-	}
-	setSessionCookie(w, secure, h.sessions.open(kind, id), h.cfg.SessionMax)
+	h.useSession(w, r, h.sessions.open(kind, id))
 	if kind == portal.AuthorPractitioner {
 		auditAgent(r.Context(), portal.Subject{Practitioner: id})
 	} else {
 		auditAgent(r.Context(), portal.Subject{Patient: id})
 	}
+}
+
+// useSession sets the cookie of the session token for the request's
+// browser, ending the session it had, if any: a sign-in never keeps a
+// session that existed before it (no fixation).
+func (h *Host) useSession(w http.ResponseWriter, r *http.Request, token string) {
+	secure := h.secure(r)
+	if old := sessionToken(r, secure); old != "" {
+		h.sessions.delete(old)
+	}
+	setSessionCookie(w, secure, token, h.cfg.SessionMax)
 }
 
 // secure reports whether the request reached the host over HTTPS: directly

@@ -63,7 +63,6 @@ type signIn struct {
 	mu       sync.Mutex
 	pending  map[string]*pendingLogin
 	handoffs map[string]*handoff
-	now      func() time.Time
 }
 
 type provider struct {
@@ -87,7 +86,7 @@ type handoff struct {
 }
 
 func newSignIn(cfg Config) (*signIn, error) {
-	s := &signIn{providers: map[string]*provider{}, pending: map[string]*pendingLogin{}, handoffs: map[string]*handoff{}, now: cfg.Now}
+	s := &signIn{providers: map[string]*provider{}, pending: map[string]*pendingLogin{}, handoffs: map[string]*handoff{}}
 	for _, ip := range cfg.IdentityProviders {
 		if !validName(ip.Name) {
 			return nil, fmt.Errorf("host: identity provider name %q: lower-case letters, digits and dashes", ip.Name)
@@ -358,15 +357,15 @@ func (h *Host) signInCallback(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("sign-in", "provider", prov.Name, "kind", string(kind))
 	if p.handoff != "" {
 		s.mu.Lock()
+		if len(s.handoffs) >= maxPending {
+			s.sweep(now) // handoffs no frame redeemed
+		}
 		s.handoffs[p.handoff] = &handoff{token: token, expires: now.Add(handoffTTL)}
 		s.mu.Unlock()
 		h.signInPage(w, r, http.StatusOK, lang, "done")
 		return
 	}
-	if old := sessionToken(r, secure); old != "" {
-		h.sessions.delete(old)
-	}
-	setSessionCookie(w, secure, token, h.cfg.SessionMax)
+	h.useSession(w, r, token)
 	h.signInHeaders(w)
 	http.Redirect(w, r, p.ret, http.StatusSeeOther)
 }
@@ -401,11 +400,7 @@ func (h *Host) redeemHandoff(w http.ResponseWriter, r *http.Request) error {
 	if ho == nil || now.After(ho.expires) {
 		return portal.Errorf(portal.ErrNotFound, "no completed sign-in for this verifier")
 	}
-	secure := h.secure(r)
-	if old := sessionToken(r, secure); old != "" {
-		h.sessions.delete(old)
-	}
-	setSessionCookie(w, secure, ho.token, h.cfg.SessionMax)
+	h.useSession(w, r, ho.token)
 	if subj, ok := h.sessions.peek(ho.token); ok {
 		h.audit(r, auditRecord{op: "redeemSignIn", action: portal.AuditExecute, status: http.StatusNoContent, agent: &subj})
 	}

@@ -2,7 +2,6 @@ package host
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -354,18 +353,15 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	// A signed-in person's widget document shows their data (or a
 	// patient's): it is audited, as the API is.
 	if _, ok := sessionSubject(r.Context()); ok {
-		rec := auditRecord{op: "widget." + name, action: portal.AuditRead, est: est}
+		rec := &auditRecord{op: "widget." + name, action: portal.AuditRead, est: est}
 		if post != nil {
 			verb, _, _ := strings.Cut(post.Get("a"), ":")
 			rec.op += "." + truncate(verb, 40)
 			rec.action = portal.AuditExecute
 		}
-		sw := &statusWriter{ResponseWriter: w}
-		w = sw
-		defer func() {
-			rec.status = cmp.Or(sw.status, http.StatusOK)
-			h.audit(r, rec)
-		}()
+		var done func()
+		w, done = h.auditing(w, r, rec)
+		defer done()
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), PreloadTimeout)
 	defer cancel()

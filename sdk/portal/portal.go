@@ -46,6 +46,9 @@ type Practitioner struct {
 	Name string `json:"name"`
 	// Role is a short description such as "Sage-femme"; it may be empty.
 	Role Text `json:"role"`
+	// RPPS is the practitioner's national number in the Répertoire partagé
+	// des professionnels de santé (ValidRPPS), when the backend knows it.
+	RPPS string `json:"rpps,omitempty"`
 }
 
 // Text is a short user-facing text in French and English. French is the

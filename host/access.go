@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -31,15 +32,27 @@ func (h *Host) getAccessLog(w http.ResponseWriter, r *http.Request) error {
 			return portal.Errorf(portal.ErrInvalid, "limit: 1 to 200")
 		}
 	}
+	after := q.Get("after")
+	out, err := h.accessLog(r.Context(), patient, after, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// accessLog returns the audit records about patient whose agent is not
+// them, oldest first, from after (an entry id, "" for the first), limit
+// entries at most; Next is set when more may follow.
+func (h *Host) accessLog(ctx context.Context, patient, after string, limit int) (client.AccessLog, error) {
 	out := client.AccessLog{Entries: []client.AccessEntry{}}
 	names := map[string]string{}
-	after := q.Get("after")
 	// The patient's own requests are skipped: read by pages until limit
 	// entries by others are found or the log ends.
 	for len(out.Entries) < limit {
-		page, err := h.cfg.Audit.AuditEvents(r.Context(), portal.AuditQuery{Patient: patient, After: after, Limit: 500})
+		page, err := h.cfg.Audit.AuditEvents(ctx, portal.AuditQuery{Patient: patient, After: after, Limit: 500})
 		if err != nil {
-			return err
+			return client.AccessLog{}, err
 		}
 		for _, e := range page {
 			after = e.ID
@@ -51,7 +64,7 @@ func (h *Host) getAccessLog(w http.ResponseWriter, r *http.Request) error {
 			if e.AgentKind == string(portal.AuthorPractitioner) && h.cfg.CareTeam != nil {
 				name, ok := names[e.Agent]
 				if !ok {
-					if p, err := h.cfg.CareTeam.Practitioner(r.Context(), e.Agent); err == nil {
+					if p, err := h.cfg.CareTeam.Practitioner(ctx, e.Agent); err == nil {
 						name = p.Name
 					}
 					names[e.Agent] = name
@@ -68,6 +81,5 @@ func (h *Host) getAccessLog(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }

@@ -28,10 +28,22 @@ var demoPatients = []struct{ id, given, family, gender, birth, ins string }{
 	{"pat-ines-moreau", "Inès", "Moreau", "female", "1992-01-21", "292016912304592"},
 }
 
-var demoPractitioners = []struct{ id, given, family, service, roleFR, roleEN string }{
-	{"pr-nord-antoine-leroy", "Antoine", "Leroy", DemoCardiology, "Cardiologue", "Cardiologist"},
-	{"pr-nord-sarah-petit", "Sarah", "Petit", DemoPneumology, "Pneumologue", "Pulmonologist"},
+// demoPractitioners are CH Nord's practitioners, with fictional, well
+// formed RPPS numbers (portal.ValidRPPS) distinct from the SQLite demo's.
+var demoPractitioners = []struct{ id, given, family, service, roleFR, roleEN, rpps string }{
+	{"pr-nord-antoine-leroy", "Antoine", "Leroy", DemoCardiology, "Cardiologue", "Cardiologist", "10000011113"},
+	{"pr-nord-sarah-petit", "Sarah", "Petit", DemoPneumology, "Pneumologue", "Pulmonologist", "10000012228"},
 }
+
+// The demo's city doctor: a general practitioner of no service, whom a
+// patient finds by his RPPS number (PractitionerByRPPS) and grants access
+// to their documents. He is the SQLite demo's city doctor
+// (sqlite.DemoPractitionerPaulMercier, same id and number): the same
+// person in both establishments.
+const (
+	DemoCityDoctor     = "pr-paul-mercier"
+	DemoCityDoctorRPPS = "10000009992"
+)
 
 // demoAccounts returns the account identifiers (SystemAccountPrefix) of
 // the demo identity provider's accounts (host/demoid) linked to
@@ -52,7 +64,8 @@ func demoAccounts(person string) []any {
 // Centre hospitalier Nord (DemoEstablishment), its cardiology and
 // pneumology with a practitioner each, free slots on weekday mornings of
 // the 14 days after now (Europe/Paris), the demo patients (with their demo
-// accounts' identifiers, see demoAccounts), and a
+// accounts' identifiers, see demoAccounts), the practitioners' RPPS
+// numbers and a city doctor of no service (DemoCityDoctor), and a
 // cardiology report for Lucas Bernard. Resources are written with their
 // ids (PUT): loading again over booked slots would free them, so it is
 // for a new server, as the demo's.
@@ -90,12 +103,9 @@ func (b *Backend) SeedDemo(ctx context.Context, now time.Time) error {
 	for _, p := range demoPractitioners {
 		role, roleEN := translated(p.roleFR, p.roleEN)
 		short := strings.TrimPrefix(p.id, "pr-")
-		pr := map[string]any{"resourceType": "Practitioner", "id": p.id, "active": true,
-			"name": []any{map[string]any{"use": "official", "family": p.family, "given": []any{p.given}}}}
-		if ids := demoAccounts(p.id); len(ids) > 0 {
-			pr["identifier"] = ids
-		}
-		put(pr)
+		put(map[string]any{"resourceType": "Practitioner", "id": p.id, "active": true,
+			"identifier": append([]any{rppsIdentifier(p.rpps)}, demoAccounts(p.id)...),
+			"name":       []any{map[string]any{"use": "official", "family": p.family, "given": []any{p.given}}}})
 		put(map[string]any{"resourceType": "PractitionerRole", "id": "role-" + short, "active": true,
 			"practitioner": map[string]any{"reference": "Practitioner/" + p.id}, "organization": map[string]any{"reference": "Organization/" + DemoEstablishment},
 			"healthcareService": []any{map[string]any{"reference": "HealthcareService/" + p.service}},
@@ -117,6 +127,10 @@ func (b *Backend) SeedDemo(ctx context.Context, now time.Time) error {
 			}
 		}
 	}
+	put(map[string]any{"resourceType": "Practitioner", "id": DemoCityDoctor, "active": true,
+		"identifier":    append([]any{rppsIdentifier(DemoCityDoctorRPPS)}, demoAccounts(DemoCityDoctor)...),
+		"name":          []any{map[string]any{"use": "official", "family": "Mercier", "given": []any{"Paul"}}},
+		"qualification": []any{map[string]any{"code": map[string]any{"text": "Médecin généraliste (cabinet de ville)"}}}})
 	// Transactions of at most 50 entries: servers bound them (Medplum's
 	// engine refuses more), and every entry is a PUT, safe to split.
 	for len(entries) > 0 {
@@ -142,4 +156,10 @@ func (b *Backend) SeedDemo(ctx context.Context, now time.Time) error {
 		File: portal.NewFile{Name: "consultation-cardiologie.txt", ContentType: portal.ContentTypeText, Content: []byte(report)},
 	})
 	return err
+}
+
+// rppsIdentifier is the Practitioner identifier of an RPPS number
+// (portal.SystemRPPS).
+func rppsIdentifier(rpps string) map[string]any {
+	return map[string]any{"use": "official", "system": portal.SystemRPPS, "value": rpps}
 }

@@ -40,6 +40,31 @@ func TestSeedDemo(t *testing.T) {
 	if err != nil || len(docs) != 1 || docs[0].ContentType != portal.ContentTypeText {
 		t.Fatalf("Lucas's documents in CH Nord: %+v %v", docs, err)
 	}
+	// The city doctor, found by his RPPS number, sees Lucas's report once
+	// Lucas grants him access, and no more once he revokes it.
+	lucas := portal.WithSubject(ctx, portal.Subject{Patient: "pat-lucas-bernard"})
+	doctor, err := b.PractitionerByRPPS(lucas, fhir.DemoCityDoctorRPPS)
+	if err != nil || doctor.ID != fhir.DemoCityDoctor || doctor.Name != "Paul Mercier" {
+		t.Fatalf("PractitionerByRPPS(city doctor) = %+v, %v", doctor, err)
+	}
+	cityDocs := portaltest.AsPractitionerDocuments(b, fhir.DemoCityDoctor)
+	filter := portal.DocumentFilter{Patient: "pat-lucas-bernard"}
+	if got, err := cityDocs.Documents(ctx, fhir.DemoEstablishment, filter); err != nil || len(got) != 0 {
+		t.Fatalf("city doctor before a grant: %+v %v", got, err)
+	}
+	g, err := b.GrantAccess(lucas, fhir.DemoEstablishment, doctor.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cityDocs.Documents(ctx, fhir.DemoEstablishment, filter); err != nil || len(got) != 1 {
+		t.Fatalf("city doctor granted: %+v %v", got, err)
+	}
+	if _, err := b.RevokeAccess(lucas, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cityDocs.Documents(ctx, fhir.DemoEstablishment, filter); err != nil || len(got) != 0 {
+		t.Fatalf("city doctor after revocation: %+v %v", got, err)
+	}
 	demo, err := b.DemoPatients(ctx)
 	if err != nil || len(demo) != 3 {
 		t.Errorf("demo patients %+v %v", demo, err)

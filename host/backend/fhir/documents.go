@@ -19,7 +19,9 @@ import (
 // Who sees what is decided here, never by the FHIR server's security: every
 // read starts from a DocumentReference, checked against the context's
 // subject (a patient: theirs, and visible under the release rule; a
-// practitioner: of a service of theirs, from their PractitionerRoles), and
+// practitioner: of a service of theirs, from their PractitionerRoles, or of
+// a patient who granted them access, visible under the release rule, from
+// active Consents read at every request, see consent.go), and
 // reaches the report, observations, media and binaries only through it. A
 // document the subject may not see answers exactly as an unknown id.
 
@@ -54,10 +56,12 @@ func imageNotFound(docID, imageID string) error {
 }
 
 // viewerScope is what a viewer may see: a patient their own documents, a
-// practitioner those of their services.
+// practitioner those of their services, and the documents their patient
+// sees of the patients who granted them access (documentScope only).
 type viewerScope struct {
 	viewer   portal.Author
 	services map[string]bool // a practitioner's
+	granted  map[string]bool // patients who granted the practitioner access
 }
 
 // scope returns the scope of viewer; a practitioner's services come from
@@ -86,14 +90,42 @@ func (b *Backend) scope(ctx context.Context, viewer portal.Author) (viewerScope,
 	return s, nil
 }
 
-// sees reports whether the scope sees d at now. The system (filing) sees
-// everything.
+// documentScope is scope with, for a practitioner, the patients who
+// granted them access (active Consents, consent.go), read from the server
+// at every call so that a revocation takes effect at the next request.
+// Grants open documents only: messaging and questionnaires use scope.
+func (b *Backend) documentScope(ctx context.Context, viewer portal.Author) (viewerScope, error) {
+	s, err := b.scope(ctx, viewer)
+	if err != nil || viewer.Kind != portal.AuthorPractitioner || !validID(viewer.ID) {
+		return s, err
+	}
+	s.granted, err = b.grantedPatients(ctx, viewer.ID)
+	return s, err
+}
+
+// reaches reports whether d is within the scope before the release rule:
+// a patient's own, of a practitioner's services or of a patient who
+// granted them access. The system (filing) reaches everything.
+func (s viewerScope) reaches(d documentRef) bool {
+	switch s.viewer.Kind {
+	case portal.AuthorPatient:
+		return d.Patient == s.viewer.ID
+	case portal.AuthorPractitioner:
+		return s.services[d.Service] || s.granted[d.Patient]
+	}
+	return true
+}
+
+// sees reports whether the scope sees d at now. A practitioner sees every
+// document of their services, held or not; one granted access by d's
+// patient sees it as the patient does: a held document stays absent to
+// them, so they never release it. The system (filing) sees everything.
 func (s viewerScope) sees(d documentRef, now time.Time) bool {
 	switch s.viewer.Kind {
 	case portal.AuthorPatient:
 		return d.Patient == s.viewer.ID && d.visibleToPatient(now)
 	case portal.AuthorPractitioner:
-		return s.services[d.Service]
+		return s.services[d.Service] || s.granted[d.Patient] && d.visibleToPatient(now)
 	}
 	return true
 }
@@ -122,8 +154,7 @@ func (b *Backend) documentRefs(ctx context.Context, s viewerScope, q url.Values)
 			}
 			// Scope first (a patient's own, a practitioner's services),
 			// the release rule once the report is read too.
-			if s.viewer.Kind == portal.AuthorPractitioner && !s.services[d.Service] ||
-				s.viewer.Kind == portal.AuthorPatient && d.Patient != s.viewer.ID {
+			if !s.reaches(d) {
 				continue
 			}
 			docs = append(docs, d)
@@ -237,8 +268,7 @@ func (b *Backend) one(ctx context.Context, s viewerScope, id string) (documentRe
 	}
 	d.Version = cmp.Or(v, d.Version)
 	// Out of scope before anything else is read.
-	if s.viewer.Kind == portal.AuthorPatient && d.Patient != s.viewer.ID ||
-		s.viewer.Kind == portal.AuthorPractitioner && !s.services[d.Service] {
+	if !s.reaches(d) {
 		return documentRef{}, documentNotFound(id)
 	}
 	docs := []documentRef{d}
@@ -290,12 +320,12 @@ func (b *Backend) list(ctx context.Context, viewer portal.Author, est string, f 
 			return nil, portal.Errorf(portal.ErrNotFound, "service %q not found", f.Service)
 		}
 	}
-	s, err := b.scope(ctx, viewer)
+	s, err := b.documentScope(ctx, viewer)
 	if err != nil {
 		return nil, err
 	}
 	out := []portal.Document{}
-	if viewer.Kind == portal.AuthorPractitioner && len(s.services) == 0 {
+	if viewer.Kind == portal.AuthorPractitioner && len(s.services) == 0 && len(s.granted) == 0 {
 		return out, nil
 	}
 	q := values("custodian", ref("Organization", est))
@@ -307,6 +337,14 @@ func (b *Backend) list(ctx context.Context, viewer portal.Author, est string, f 
 			return out, nil
 		}
 		q.Set("subject", ref("Patient", f.Patient))
+	case len(s.services) == 0 && len(s.granted) <= searchChunk:
+		// Granted access only: the granting patients' documents.
+		refs := make([]string, 0, len(s.granted))
+		for p := range s.granted {
+			refs = append(refs, ref("Patient", p))
+		}
+		slices.Sort(refs)
+		q.Set("subject", strings.Join(refs, ","))
 	}
 	docs, names, err := b.documentRefs(ctx, s, q)
 	if err != nil {
@@ -364,7 +402,7 @@ func (b *Backend) document(ctx context.Context, id string) (documentRef, portal.
 	if err != nil {
 		return documentRef{}, portal.Document{}, err
 	}
-	s, err := b.scope(ctx, viewer)
+	s, err := b.documentScope(ctx, viewer)
 	if err != nil {
 		return documentRef{}, portal.Document{}, err
 	}
@@ -430,7 +468,7 @@ func (b *Backend) DocumentImage(ctx context.Context, docID, imageID string) (por
 	if err != nil {
 		return portal.DocumentImage{}, nil, err
 	}
-	s, err := b.scope(ctx, viewer)
+	s, err := b.documentScope(ctx, viewer)
 	if err != nil {
 		return portal.DocumentImage{}, nil, err
 	}
@@ -477,7 +515,7 @@ func (b *Backend) ReleaseDocument(ctx context.Context, id string) (portal.Docume
 	if err != nil {
 		return portal.Document{}, err
 	}
-	s, err := b.scope(ctx, viewer)
+	s, err := b.documentScope(ctx, viewer)
 	if err != nil {
 		return portal.Document{}, err
 	}

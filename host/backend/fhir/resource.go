@@ -259,12 +259,19 @@ func practitionerRoleFrom(r gjson.Result) (practitionerRole, error) {
 }
 
 // practitionerFrom reads a Practitioner (https://hl7.org/fhir/R4/practitioner.html)
-// as id and display name.
+// as id, display name and RPPS number (its identifier of system
+// portal.SystemRPPS, when well formed).
 func practitionerFrom(r gjson.Result) (portal.Practitioner, error) {
 	p := portal.Practitioner{ID: r.Get("id").String(), Name: humanName(preferredName(r))}
 	if !validID(p.ID) || p.Name == "" {
 		return portal.Practitioner{}, errors.New("Practitioner: no id or name")
 	}
+	r.Get("identifier").ForEach(func(_, id gjson.Result) bool {
+		if v := id.Get("value").String(); id.Get("system").String() == portal.SystemRPPS && portal.ValidRPPS(v) {
+			p.RPPS = v
+		}
+		return p.RPPS == ""
+	})
 	return p, nil
 }
 

@@ -75,6 +75,7 @@ func (h *Host) apiRoutes() []route {
 		{"GET", "/api/v1/grants", "listGrants", h.listGrants},
 		{"POST", "/api/v1/establishments/{establishment}/grants", "grantAccess", h.grantAccess},
 		{"POST", "/api/v1/grants/{id}/revoke", "revokeAccess", h.revokeAccess},
+		{"GET", "/api/v1/practitioners/rpps/{rpps}", "getPractitionerByRPPS", h.getPractitionerByRPPS},
 	}
 }
 
@@ -161,12 +162,19 @@ func (h *Host) logError(r *http.Request, err error) {
 	if code.Status() >= 500 {
 		lvl = slog.LevelError
 	}
+	if r.Context().Err() != nil {
+		// The client went away (a page closed, a frame reloaded): the
+		// backend call was cancelled with it; nothing failed.
+		h.log.Log(r.Context(), slog.LevelDebug, "api request cancelled by the client", "method", r.Method, "route", r.Pattern)
+		return
+	}
 	h.log.Log(r.Context(), lvl, "api error", "method", r.Method, "route", r.Pattern, "code", string(code), "detail", err.Error())
 }
 
 // withSubject puts the session's person, if any, in the request context: a
 // patient, or a practitioner signed in to a care-team view.
 func (h *Host) withSubject(r *http.Request) *http.Request {
+	r = h.withAddress(r)
 	if s, ok := h.sessions.subject(sessionToken(r, h.secure(r))); ok {
 		return r.WithContext(portal.WithSubject(r.Context(), s))
 	}
@@ -352,6 +360,9 @@ func (h *Host) book(ctx context.Context, req portal.BookRequest) (portal.Appoint
 	if patient, err := portal.RequirePatient(ctx); err == nil {
 		if wait, ok := h.bookRate.take(patient); !ok {
 			return portal.Appointment{}, rateLimited(wait, "patient %s made %d bookings in the last hour", patient, h.cfg.BookingsPerHour)
+		}
+		if err := h.spendAddress(ctx); err != nil {
+			return portal.Appointment{}, err
 		}
 	}
 	if err := h.checkFutureAppointments(ctx, req); err != nil {

@@ -54,6 +54,7 @@ var auditedRoutes = map[string]portal.AuditAction{
 	"listGrants":                    portal.AuditRead,
 	"grantAccess":                   portal.AuditCreate,
 	"revokeAccess":                  portal.AuditUpdate,
+	"getPractitionerByRPPS":         portal.AuditRead,
 }
 
 // selfAuditedRoutes record their own audit events: the frame's sign-in
@@ -190,7 +191,7 @@ func (h *Host) audit(r *http.Request, a auditRecord) {
 		AgentKind:     "anonymous",
 		Entity:        a.entity,
 		Establishment: cmp.Or(a.est, r.PathValue("establishment")),
-		Network:       clientIP(r),
+		Network:       h.clientAddress(r),
 		Status:        a.status,
 		Patient:       a.patient,
 	}

@@ -240,8 +240,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		cfg.Messaging = store.Messaging()
 		cfg.Documents = store.Documents()
 		cfg.Consents = store
+		cfg.Practitioners = store
 		cfg.MessagesPerMinute = 1 << 20
 		cfg.UploadsPerHour = 1 << 20
+		cfg.WritesPerAddressPerMinute = 1 << 20
 		cfg.Audit = store
 	})
 	const (
@@ -366,6 +368,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		grantPath   = "/api/v1/grants/" + grant.ID + "/revoke"
 		grantUnk    = "/api/v1/grants/" + unknownLike(grant.ID) + "/revoke"
 		grantBody   = `{"practitioner":"` + sqlite.DemoPractitionerNathalieFournier + `"}`
+		rppsPath    = "/api/v1/practitioners/rpps/" + sqlite.DemoRPPSPaulMercier
 	)
 	const (
 		unauth    = portal.ErrUnauthenticated
@@ -579,6 +582,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{op: "revokeAccess", role: azPractitioner, owner: camille, method: "POST", path: grantPath, unknown: grantUnk, status: 403, code: forbidden},
 		{op: "revokeAccess", role: azOtherPatient, owner: camille, method: "POST", path: grantPath, unknown: grantUnk, status: 404, code: notFound},
 		{op: "revokeAccess", role: azOwner, owner: camille, method: "POST", path: grantPath, status: 200, contains: []string{grant.ID, `"revoked"`}},
+
+		// The professional directory by RPPS number: patients only.
+		{op: "getPractitionerByRPPS", role: azAnonymous, method: "GET", path: rppsPath, status: 401, code: unauth},
+		{op: "getPractitionerByRPPS", role: azPractitioner, owner: camille, method: "GET", path: rppsPath, status: 403, code: forbidden},
+		{op: "getPractitionerByRPPS", role: azOwner, owner: camille, method: "GET", path: rppsPath, status: 200,
+			contains: []string{sqlite.DemoPractitionerPaulMercier, sqlite.DemoRPPSPaulMercier}},
+		{op: "getPractitionerByRPPS", role: azOwner, owner: camille, what: "malformed", method: "GET", path: "/api/v1/practitioners/rpps/10000009993", status: 400, code: portal.ErrInvalid},
+		{op: "getPractitionerByRPPS", role: azOwner, owner: camille, what: "unknown", method: "GET", path: "/api/v1/practitioners/rpps/10000000009", status: 404, code: notFound},
 	}
 
 	// Every documented operation has rows, and every row a documented

@@ -132,3 +132,23 @@ func TestConsentClientConformance(t *testing.T) {
 		}
 	})
 }
+
+// TestLookupConformance runs the practitioner look-up suite through the
+// host's HTTP API; the client refuses a malformed number before sending, so
+// TestAuthorizationMatrix sends one to the host too.
+func TestLookupConformance(t *testing.T) {
+	portaltest.RunLookupTests(t, func(t *testing.T) portaltest.LookupFixture {
+		th := newDocumentsHost(t, 0, func(cfg *hostConfig) { cfg.Practitioners = cfg.Booking.(*sqlite.Store) })
+		doctor, err := th.Store.Practitioner(context.Background(), sqlite.DemoPractitionerPaulMercier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return portaltest.LookupFixture{
+			AsPatient:      func(t *testing.T, p string) portal.PractitionerLookup { return th.signedIn(t, p) },
+			AsPractitioner: func(t *testing.T, p string) portal.PractitionerLookup { return th.practitioner(t, p) },
+			Anonymous:      client.New(th.URL),
+			Patient:        sqlite.DemoPatientLucasBernard,
+			Practitioner:   doctor,
+		}
+	})
+}

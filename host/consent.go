@@ -80,6 +80,9 @@ func (h *Host) grantAccess(w http.ResponseWriter, r *http.Request) error {
 		return portal.Errorf(portal.ErrInvalid, "practitioner is required")
 	}
 	ctx := r.Context()
+	if err := h.spendAddress(ctx); err != nil {
+		return err
+	}
 	auditNote(ctx, patient, "")
 	before, err := c.Grants(ctx)
 	if err != nil {

@@ -370,6 +370,9 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 	if wait, ok := h.uploadRate.take(rateKey(who)); !ok {
 		return rateLimited(wait, "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour)
 	}
+	if err := h.spendAddress(r.Context()); err != nil {
+		return err
+	}
 	allowSlowBody(w, h.documentLimit)
 	body, err := decodeJSON[client.UploadBody](r, h.documentLimit)
 	if err != nil {

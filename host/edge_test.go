@@ -1,8 +1,10 @@
 package host_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -175,5 +177,70 @@ func TestBookingRateLimit(t *testing.T) {
 		map[string]string{"Content-Type": "application/json", "Idempotency-Key": "rate-key-other"},
 		fmt.Sprintf(`{"service":"diabetologie","slot":%q}`, slot.ID)); s != 201 {
 		t.Errorf("another patient's booking: %d %s", s, b)
+	}
+}
+
+// TestAddressRateLimit: the writes of one client address are bounded
+// across accounts; behind a proxy, ClientAddressHeader's address counts
+// (and is the one audited).
+func TestAddressRateLimit(t *testing.T) {
+	th := newTestHostWith(t, func(c *host.Config) {
+		c.WritesPerAddressPerMinute = 3
+		c.ClientAddressHeader = "X-Forwarded-For"
+		c.Audit = c.Booking.(*sqlite.Store)
+	})
+	book := func(patient, key string, header map[string]string) (int, http.Header) {
+		t.Helper()
+		slot := freeSlot(t, th, sqlite.ServiceDiabetologie, 0)
+		h := map[string]string{"Content-Type": "application/json", "Idempotency-Key": key}
+		maps.Copy(h, header)
+		req, _ := http.NewRequest("POST", th.URL+"/api/v1/establishments/chu-exemple/appointments",
+			strings.NewReader(fmt.Sprintf(`{"service":"diabetologie","slot":%q}`, slot.ID)))
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := th.raw(t, patient).hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	// Three patients on one address (the connection's: no header).
+	for i, p := range []string{sqlite.DemoPatientLucasBernard, sqlite.DemoPatientInesMoreau, sqlite.DemoPatientCamilleDurand} {
+		if s, _ := book(p, fmt.Sprintf("addr-key-%05d", i), nil); s != 201 {
+			t.Fatalf("booking %d: %d, want 201", i+1, s)
+		}
+	}
+	s, h := book(sqlite.DemoPatientLucasBernard, "addr-key-00003", nil)
+	if s != 429 || h.Get("Retry-After") != "20" {
+		t.Fatalf("4th write from the address: %d, Retry-After %q; want 429 after 20 s (3 a minute)", s, h.Get("Retry-After"))
+	}
+	// Through a proxy, the last address of X-Forwarded-For (the one the
+	// nearest proxy added) is the client's: counted apart, and audited.
+	xff := map[string]string{"X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+	if s, _ := book(sqlite.DemoPatientLucasBernard, "addr-key-00004", xff); s != 201 {
+		t.Fatalf("a write from another address: %d, want 201", s)
+	}
+	events, err := th.Store.AuditEvents(context.Background(), portal.AuditQuery{Patient: sqlite.DemoPatientLucasBernard, Limit: 1000})
+	if err != nil || len(events) == 0 {
+		t.Fatalf("audit: %d events, %v", len(events), err)
+	}
+	last := events[len(events)-1]
+	if last.Operation != "bookAppointment" || last.Network != "203.0.113.7" {
+		t.Errorf("last audit event: %s from %q, want bookAppointment from 203.0.113.7", last.Operation, last.Network)
+	}
+	// A header that is not an address counts under the connection's.
+	if s, _ := book(sqlite.DemoPatientInesMoreau, "addr-key-00005", map[string]string{"X-Forwarded-For": "not-an-address"}); s != 429 {
+		t.Errorf("a write with a bogus header: %d, want 429 (the connection's address)", s)
+	}
+}
+
+func TestClientAddressHeaderChecked(t *testing.T) {
+	store := newTestHost(t).Store
+	_, err := host.New(host.Config{Booking: store, Directory: store, ClientAddressHeader: "X Forwarded",
+		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment}}})
+	if err == nil || !strings.Contains(err.Error(), "ClientAddressHeader") {
+		t.Errorf("New with a bad header name: %v", err)
 	}
 }

@@ -119,6 +119,28 @@ type Config struct {
 	// a burst of that many, then one every 60/N seconds; beyond, 429 with
 	// Retry-After. Default 20.
 	SignInsPerMinute int
+	// WritesPerAddressPerMinute bounds the writes from one client address,
+	// whoever is signed in: bookings, messages, uploads, grants and RPPS
+	// look-ups together, on top of each person's own limits, so that one
+	// machine cannot spread its writes over many accounts. A burst of that
+	// many, then one every 60/N seconds; beyond, 429 with Retry-After.
+	// Default 120: a hospital's guest Wi-Fi puts many patients behind one
+	// address.
+	WritesPerAddressPerMinute int
+	// ClientAddressHeader names the request header that carries the
+	// client's address when the host runs behind a proxy (a load balancer,
+	// Cloudflare: "CF-Connecting-IP"; nginx: "X-Real-IP", or
+	// "X-Forwarded-For", of which the last address is taken, the one the
+	// nearest proxy added). Set it only when the proxy is the sole way in:
+	// a client reaching the host directly could write any address there.
+	// Empty (default): the connection's address. The address keys the
+	// per-address rate limits and is written to the audit.
+	ClientAddressHeader string
+
+	// Practitioners finds health professionals by RPPS number, for the
+	// patient granting access to one (GET /api/v1/practitioners/rpps/{rpps}).
+	// Optional: nil answers that route not_found.
+	Practitioners portal.PractitionerLookup
 
 	// Audit, when set, receives an audit record of every API request that
 	// reads or writes health data or a session, refusals included, and of
@@ -152,6 +174,10 @@ type Config struct {
 	// hospital page: text -> URL.
 	Links []Link
 }
+
+// DefaultWritesPerAddressPerMinute is Config.WritesPerAddressPerMinute's
+// default.
+const DefaultWritesPerAddressPerMinute = 120
 
 // DefaultBookingsPerHour is Config.BookingsPerHour's default.
 const DefaultBookingsPerHour = 20
@@ -197,9 +223,13 @@ type Host struct {
 	uploadRate    *rateLimiter
 	// signin is the relying party of Config.IdentityProviders (nil
 	// without); signInRate counts the sign-ins started per address.
-	signin      *signIn
-	signInRate  *rateLimiter
-	bookRate    *rateLimiter // bookings per patient
+	signin     *signIn
+	signInRate *rateLimiter
+	bookRate   *rateLimiter // bookings per patient
+	// addressRate counts the writes per client address; lookupRate, the
+	// RPPS look-ups per patient.
+	addressRate *rateLimiter
+	lookupRate  *rateLimiter
 	publicHTTPS bool
 }
 
@@ -241,6 +271,12 @@ func New(cfg Config) (*Host, error) {
 	}
 	if cfg.SignInsPerMinute <= 0 {
 		cfg.SignInsPerMinute = DefaultSignInsPerMinute
+	}
+	if cfg.WritesPerAddressPerMinute <= 0 {
+		cfg.WritesPerAddressPerMinute = DefaultWritesPerAddressPerMinute
+	}
+	if cfg.ClientAddressHeader != "" && !validHeaderName(cfg.ClientAddressHeader) {
+		return nil, fmt.Errorf("host: ClientAddressHeader %q is not a header name", cfg.ClientAddressHeader)
 	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
@@ -292,6 +328,8 @@ func New(cfg Config) (*Host, error) {
 	}
 	h.signInRate = newRateLimiter(cfg.SignInsPerMinute, time.Minute, cfg.Now)
 	h.bookRate = newRateLimiter(cfg.BookingsPerHour, time.Hour, cfg.Now)
+	h.addressRate = newRateLimiter(cfg.WritesPerAddressPerMinute, time.Minute, cfg.Now)
+	h.lookupRate = newRateLimiter(LookupsPerMinute, time.Minute, cfg.Now)
 	if cfg.Messaging != nil {
 		h.messageLimit = messageBodyLimit(maxAttachmentSize(cfg.Messaging))
 		h.messageRate = newRateLimiter(cfg.MessagesPerMinute, time.Minute, cfg.Now)

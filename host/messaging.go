@@ -102,13 +102,14 @@ func (h *Host) threadRoute(r *http.Request, side portal.AuthorKind, action bool)
 	return m, a, c, err
 }
 
-// spendMessage takes one of the author's message tokens, or returns a
-// rate_limited error (answered with Retry-After).
-func (h *Host) spendMessage(a portal.Author) error {
+// spendMessage takes one of the author's message tokens and one of their
+// address's write tokens, or returns a rate_limited error (answered with
+// Retry-After).
+func (h *Host) spendMessage(ctx context.Context, a portal.Author) error {
 	if wait, ok := h.messageRate.take(rateKey(a)); !ok {
 		return rateLimited(wait, "%s %s wrote %d messages in the last minute", a.Kind, a.ID, h.cfg.MessagesPerMinute)
 	}
-	return nil
+	return h.spendAddress(ctx)
 }
 
 // rateKey is the rate limiter's key of a person.
@@ -134,7 +135,7 @@ func attachments(in []client.AttachmentBody) []portal.NewAttachment {
 // readMessageBody spends one of the author's message tokens, then reads the
 // body of a message request.
 func readMessageBody[T any](h *Host, w http.ResponseWriter, r *http.Request, a portal.Author) (T, error) {
-	if err := h.spendMessage(a); err != nil {
+	if err := h.spendMessage(r.Context(), a); err != nil {
 		var zero T
 		return zero, err
 	}

@@ -1,6 +1,11 @@
 package host
 
 import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,4 +97,65 @@ func (e *limitedError) Unwrap() error { return e.err }
 // with Retry-After after wait.
 func rateLimited(wait time.Duration, format string, args ...any) error {
 	return &limitedError{wait: wait, err: portal.Errorf(portal.ErrRateLimited, format, args...)}
+}
+
+type addressKey struct{}
+
+// withAddress puts the client's address (clientAddress) in r's context, for
+// the per-address limits of calls that have only a context (a booking made
+// by the widget's form).
+func (h *Host) withAddress(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), addressKey{}, h.clientAddress(r)))
+}
+
+// spendAddress takes one of the write tokens of the context's client
+// address, or returns a rate_limited error. A context without an address
+// (a call from inside the host) is not counted.
+func (h *Host) spendAddress(ctx context.Context) error {
+	addr, _ := ctx.Value(addressKey{}).(string)
+	if addr == "" {
+		return nil
+	}
+	if wait, ok := h.addressRate.take(addr); !ok {
+		return rateLimited(wait, "this address made %d writes in the last minute", h.cfg.WritesPerAddressPerMinute)
+	}
+	return nil
+}
+
+// clientAddress is the client's address: Config.ClientAddressHeader's
+// value behind a proxy (the last of a list), else the connection's.
+func (h *Host) clientAddress(r *http.Request) string {
+	if name := h.cfg.ClientAddressHeader; name != "" {
+		v := r.Header.Values(name)
+		if len(v) > 0 {
+			last := v[len(v)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if addr, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
+				return addr.Unmap().String()
+			}
+		}
+		// A request without the header did not come through the proxy:
+		// count it under the connection's address.
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// validHeaderName reports whether s is an HTTP header name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -205,14 +204,6 @@ func loginCookieName(secure bool) string {
 	return "parcours_login"
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // startSignIn (GET /auth/signin?provider=&return=&handoff=) starts the
 // authorization code flow: fresh state, nonce and PKCE verifier kept here,
 // bound to this browser by a cookie, then a redirect to the provider.
@@ -224,7 +215,7 @@ func (h *Host) startSignIn(w http.ResponseWriter, r *http.Request) {
 		h.signInPage(w, r, http.StatusNotFound, lang, "unknown-provider")
 		return
 	}
-	if wait, ok := h.signInRate.take(clientIP(r)); !ok {
+	if wait, ok := h.signInRate.take(h.clientAddress(r)); !ok {
 		w.Header().Set("Retry-After", fmt.Sprint(retryAfterSeconds(wait)))
 		h.audit(r, auditRecord{op: "signIn", action: portal.AuditExecute, status: http.StatusTooManyRequests})
 		h.signInPage(w, r, http.StatusTooManyRequests, lang, "too-many")

@@ -45,3 +45,17 @@ func (c *Client) RevokeAccess(ctx context.Context, id string) (portal.Grant, err
 	err := c.do(ctx, "POST", "/api/v1/grants/"+url.PathEscape(id)+"/revoke", nil, struct{}{}, &out)
 	return out, err
 }
+
+var _ portal.PractitionerLookup = (*Client)(nil)
+
+// PractitionerByRPPS implements portal.PractitionerLookup: the professional
+// with RPPS number rpps, for the signed-in patient. A malformed number is
+// refused here, before any request.
+func (c *Client) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error) {
+	var out portal.Practitioner
+	if !portal.ValidRPPS(rpps) {
+		return out, portal.Errorf(portal.ErrInvalid, "not an RPPS number: 11 digits with a valid check digit")
+	}
+	err := c.do(ctx, "GET", "/api/v1/practitioners/rpps/"+rpps, nil, nil, &out)
+	return out, err
+}

@@ -64,3 +64,24 @@ func RunLookupTests(t *testing.T, newFixture func(t *testing.T) LookupFixture) {
 		wantGrantCode(t, "practitioner", err, portal.ErrForbidden)
 	})
 }
+
+// AsPatientLookup returns l acting as patient: every call carries
+// portal.Subject{Patient: patient} in its context. Backends use it for
+// LookupFixture.AsPatient.
+func AsPatientLookup(l portal.PractitionerLookup, patient string) portal.PractitionerLookup {
+	return asSubjectLookup{l: l, subject: portal.Subject{Patient: patient}}
+}
+
+// AsPractitionerLookup returns l acting as practitioner.
+func AsPractitionerLookup(l portal.PractitionerLookup, practitioner string) portal.PractitionerLookup {
+	return asSubjectLookup{l: l, subject: portal.Subject{Practitioner: practitioner}}
+}
+
+type asSubjectLookup struct {
+	l       portal.PractitionerLookup
+	subject portal.Subject
+}
+
+func (a asSubjectLookup) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error) {
+	return a.l.PractitionerByRPPS(portal.WithSubject(ctx, a.subject), rpps)
+}

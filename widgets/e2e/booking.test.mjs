@@ -175,10 +175,15 @@ test('an establishment rule (a plugin) refuses a second maternity registration, 
   await w.getByRole('button', { name: 'Prendre un autre rendez-vous' }).click();
   await w.locator('button.pc-choice[data-service="maternite"]').click();
   // Another day than the first booking's: late in the day, the first day
-  // shown may have fewer slots left than an index would need.
+  // shown may have fewer slots left than an index would need. Wait for the
+  // service's days and first slots, so that the day clicked is not one of a
+  // list about to be replaced.
+  await w.locator('button.pc-day[aria-pressed="true"]').waitFor();
+  await w.locator('button.pc-slot').first().waitFor();
   const second = w.locator('button.pc-day').nth(1);
+  const secondText = (await second.textContent()).trim();
   await second.click();
-  await w.locator('button.pc-day[aria-pressed="true"]', { hasText: (await second.textContent()).trim() }).waitFor();
+  await w.locator('button.pc-day[aria-pressed="true"]', { hasText: secondText }).waitFor();
   await w.locator('button.pc-slot').first().click();
   await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
   const alert = w.locator('.pc-error[role="alert"]');

@@ -35,13 +35,8 @@ func NewDocuments(ests []DocumentsEstablishment, callTimeout time.Duration) (*Do
 	calls := newBounds(callTimeout)
 	d := &Documents{byID: map[string]portal.Documents{}, calls: calls, uploads: newBounds(4 * calls.timeout)}
 	for _, e := range ests {
-		switch {
-		case !ValidID(e.ID):
-			return nil, fmt.Errorf("multi: establishment id %q: want 1 to 63 lower-case letters, digits and hyphens", e.ID)
-		case d.byID[e.ID] != nil:
-			return nil, fmt.Errorf("multi: establishment %q listed twice", e.ID)
-		case e.Documents == nil:
-			return nil, fmt.Errorf("multi: establishment %q has no documents backend", e.ID)
+		if err := checkEntry(e.ID, d.byID[e.ID] != nil, e.Documents != nil, "documents "); err != nil {
+			return nil, err
 		}
 		d.byID[e.ID] = e.Documents
 		d.order = append(d.order, e.ID)

@@ -35,13 +35,8 @@ func NewMessaging(ests []MessagingEstablishment, callTimeout time.Duration) (*Me
 	calls := newBounds(callTimeout)
 	m := &Messaging{byID: map[string]portal.Messaging{}, calls: calls, uploads: newBounds(4 * calls.timeout)}
 	for _, e := range ests {
-		switch {
-		case !ValidID(e.ID):
-			return nil, fmt.Errorf("multi: establishment id %q: want 1 to 63 lower-case letters, digits and hyphens", e.ID)
-		case m.byID[e.ID] != nil:
-			return nil, fmt.Errorf("multi: establishment %q listed twice", e.ID)
-		case e.Messaging == nil:
-			return nil, fmt.Errorf("multi: establishment %q has no messaging backend", e.ID)
+		if err := checkEntry(e.ID, m.byID[e.ID] != nil, e.Messaging != nil, "messaging "); err != nil {
+			return nil, err
 		}
 		m.byID[e.ID] = e.Messaging
 		m.order = append(m.order, e.ID)

@@ -108,13 +108,8 @@ func New(cfg Config) (*Backend, error) {
 		b.log = slog.Default()
 	}
 	for _, e := range cfg.Establishments {
-		switch {
-		case !ValidID(e.ID):
-			return nil, fmt.Errorf("multi: establishment id %q: want 1 to 63 lower-case letters, digits and hyphens", e.ID)
-		case b.byID[e.ID].ID != "":
-			return nil, fmt.Errorf("multi: establishment %q listed twice", e.ID)
-		case e.Booking == nil || e.Directory == nil:
-			return nil, fmt.Errorf("multi: establishment %q has no backend", e.ID)
+		if err := checkEntry(e.ID, b.byID[e.ID].ID != "", e.Booking != nil && e.Directory != nil, ""); err != nil {
+			return nil, err
 		}
 		b.order = append(b.order, e.ID)
 		b.byID[e.ID] = e
@@ -364,4 +359,18 @@ func merge[T any](ctx context.Context, b *Backend, call func(context.Context, Es
 		return out, partial
 	}
 	return out, nil
+}
+
+// checkEntry checks an establishment of a router's configuration: a valid
+// id, not listed before, with its backend (what names it in the error).
+func checkEntry(id string, listed, hasBackend bool, what string) error {
+	switch {
+	case !ValidID(id):
+		return fmt.Errorf("multi: establishment id %q: want 1 to 63 lower-case letters, digits and hyphens", id)
+	case listed:
+		return fmt.Errorf("multi: establishment %q listed twice", id)
+	case !hasBackend:
+		return fmt.Errorf("multi: establishment %q has no %sbackend", id, what)
+	}
+	return nil
 }

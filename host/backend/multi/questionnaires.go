@@ -31,13 +31,8 @@ var _ portal.Questionnaires = (*Questionnaires)(nil)
 func NewQuestionnaires(ests []QuestionnairesEstablishment, callTimeout time.Duration) (*Questionnaires, error) {
 	q := &Questionnaires{byID: map[string]portal.Questionnaires{}, calls: newBounds(callTimeout)}
 	for _, e := range ests {
-		switch {
-		case !ValidID(e.ID):
-			return nil, fmt.Errorf("multi: establishment id %q: want 1 to 63 lower-case letters, digits and hyphens", e.ID)
-		case q.byID[e.ID] != nil:
-			return nil, fmt.Errorf("multi: establishment %q listed twice", e.ID)
-		case e.Questionnaires == nil:
-			return nil, fmt.Errorf("multi: establishment %q has no questionnaires backend", e.ID)
+		if err := checkEntry(e.ID, q.byID[e.ID] != nil, e.Questionnaires != nil, "questionnaires "); err != nil {
+			return nil, err
 		}
 		q.byID[e.ID] = e.Questionnaires
 		q.order = append(q.order, e.ID)

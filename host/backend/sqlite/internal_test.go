@@ -242,9 +242,10 @@ func TestSeedIdempotent(t *testing.T) {
 	if err := s.Seed(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	// Seeded on a Monday: ten weekdays, 7 practitioners, 12 slots a day.
+	// Seeded on a Monday: ten weekdays, 7 practitioners with slots (and a city
+	// doctor of no service), 12 slots a day.
 	want := map[string]int{
-		"establishments": 1, "services": 3, "practitioners": 7, "service_practitioners": 7,
+		"establishments": 1, "services": 3, "practitioners": 8, "service_practitioners": 7,
 		"patients": 3, "slots": 10 * 7 * 12, "appointments": 0,
 		"questionnaires": 4, "questionnaire_drafts": 0, "questionnaire_submissions": 0, "care_team_alerts": 0,
 	}

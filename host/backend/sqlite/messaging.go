@@ -534,10 +534,10 @@ func (s *Store) DemoPractitioners(ctx context.Context) ([]portal.Practitioner, e
 // one parameter, arg, ordered by name.
 func practitioners(ctx context.Context, tx *sql.Tx, filter string, arg any) ([]portal.Practitioner, error) {
 	out := []portal.Practitioner{}
-	err := query(ctx, tx, `SELECT id, name, role_fr, role_en FROM practitioners WHERE `+filter+` ORDER BY name, id`,
+	err := query(ctx, tx, `SELECT id, name, role_fr, role_en, coalesce(rpps, '') FROM practitioners WHERE `+filter+` ORDER BY name, id`,
 		[]any{arg}, func(rows *sql.Rows) error {
 			var p portal.Practitioner
-			if err := rows.Scan(&p.ID, &p.Name, &p.Role.FR, &p.Role.EN); err != nil {
+			if err := rows.Scan(&p.ID, &p.Name, &p.Role.FR, &p.Role.EN, &p.RPPS); err != nil {
 				return err
 			}
 			out = append(out, p)

@@ -506,8 +506,8 @@ func TestDemoPractitioners(t *testing.T) {
 	s := openSeeded(t, ":memory:", portaltest.NewClock(seedTime))
 	ctx := context.Background()
 	ps, err := s.DemoPractitioners(ctx)
-	if err != nil || len(ps) != 7 {
-		t.Fatalf("DemoPractitioners = %d, %v; want the 7 seeded practitioners", len(ps), err)
+	if err != nil || len(ps) != 8 {
+		t.Fatalf("DemoPractitioners = %d, %v; want the 8 seeded practitioners (7 of services, a city doctor)", len(ps), err)
 	}
 	for i, p := range ps {
 		if p.ID == "" || p.Name == "" || p.Role.FR == "" || (i > 0 && ps[i-1].Name > p.Name) {

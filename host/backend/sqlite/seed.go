@@ -41,6 +41,13 @@ const (
 	DemoPractitionerClaireMartin     = "pr-claire-martin"
 	DemoPractitionerNathalieFournier = "pr-nathalie-fournier"
 
+	// DemoPractitionerPaulMercier is a city general practitioner, of no
+	// service of the demo establishment: he sees a patient's documents only
+	// once the patient grants him access, finding him by his RPPS number
+	// DemoRPPSPaulMercier (fictional, well formed).
+	DemoPractitionerPaulMercier = "pr-paul-mercier"
+	DemoRPPSPaulMercier         = "10000009992"
+
 	// Demo message threads: Camille Durand's with the maternity, Lucas
 	// Bernard's with diabetology.
 	DemoThreadMaternite    = "thr-demo-maternite"
@@ -57,6 +64,7 @@ const (
 
 type demoPractitioner struct {
 	id, name, roleFR, roleEN string
+	rpps                     string // fictional, well formed (portal.ValidRPPS)
 }
 
 type demoService struct {
@@ -71,18 +79,34 @@ const demoObstetrician = "pr-antoine-girard"
 
 var demoServices = []demoService{
 	{ServiceMaternite, "Maternité", "Maternity", []demoPractitioner{
-		{DemoPractitionerClaireMartin, "Claire Martin", "Sage-femme", "Midwife"},
-		{"pr-sophie-lefebvre", "Sophie Lefebvre", "Sage-femme", "Midwife"},
-		{demoObstetrician, "Antoine Girard", "Gynécologue-obstétricien", "Obstetrician-gynaecologist"},
+		{DemoPractitionerClaireMartin, "Claire Martin", "Sage-femme", "Midwife", "10000001114"},
+		{"pr-sophie-lefebvre", "Sophie Lefebvre", "Sage-femme", "Midwife", "10000002229"},
+		{demoObstetrician, "Antoine Girard", "Gynécologue-obstétricien", "Obstetrician-gynaecologist", "10000003334"},
 	}, portal.Text{FR: "Réponse sous 2 jours ouvrés", EN: "Answer within 2 working days"}},
 	{ServiceDiabetologie, "Diabétologie", "Diabetology", []demoPractitioner{
-		{"pr-julien-roux", "Julien Roux", "Diabétologue", "Diabetologist"},
-		{DemoPractitionerNathalieFournier, "Nathalie Fournier", "Infirmière en éducation thérapeutique", "Diabetes education nurse"},
+		{"pr-julien-roux", "Julien Roux", "Diabétologue", "Diabetologist", "10000004449"},
+		{DemoPractitionerNathalieFournier, "Nathalie Fournier", "Infirmière en éducation thérapeutique", "Diabetes education nurse", "10000005552"},
 	}, portal.Text{FR: "Réponse sous 3 jours ouvrés", EN: "Answer within 3 working days"}},
 	{ServiceConsultations, "Consultations externes", "Outpatient consultations", []demoPractitioner{
-		{"pr-marc-lambert", "Marc Lambert", "Médecin généraliste", "General practitioner"},
-		{"pr-helene-faure", "Hélène Faure", "Médecin généraliste", "General practitioner"},
+		{"pr-marc-lambert", "Marc Lambert", "Médecin généraliste", "General practitioner", "10000006667"},
+		{"pr-helene-faure", "Hélène Faure", "Médecin généraliste", "General practitioner", "10000007772"},
 	}, portal.Text{}},
+}
+
+// demoCityPractitioners are practitioners of no service: professionals
+// outside the establishment a patient may grant access to.
+var demoCityPractitioners = []demoPractitioner{
+	{DemoPractitionerPaulMercier, "Paul Mercier", "Médecin généraliste (cabinet de ville)", "General practitioner (city practice)", DemoRPPSPaulMercier},
+}
+
+// seedPractitioner inserts or refreshes a demo practitioner.
+func seedPractitioner(ctx context.Context, tx *sql.Tx, p demoPractitioner) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO practitioners (id, name, role_fr, role_en, rpps, demo) VALUES (?, ?, ?, ?, ?, 1)
+		ON CONFLICT (id) DO UPDATE
+		SET name = excluded.name, role_fr = excluded.role_fr, role_en = excluded.role_en, rpps = excluded.rpps, demo = 1`,
+		p.id, p.name, p.roleFR, p.roleEN, p.rpps)
+	return err
 }
 
 var demoPatients = []struct {
@@ -248,11 +272,7 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 				return err
 			}
 			for _, p := range sv.practitioners {
-				if _, err := tx.ExecContext(ctx, `
-					INSERT INTO practitioners (id, name, role_fr, role_en, demo) VALUES (?, ?, ?, ?, 1)
-					ON CONFLICT (id) DO UPDATE
-					SET name = excluded.name, role_fr = excluded.role_fr, role_en = excluded.role_en, demo = 1`,
-					p.id, p.name, p.roleFR, p.roleEN); err != nil {
+				if err := seedPractitioner(ctx, tx, p); err != nil {
 					return err
 				}
 				if _, err := tx.ExecContext(ctx, `
@@ -260,6 +280,11 @@ func (s *Store) Seed(ctx context.Context, now time.Time) error {
 					DemoEstablishment, sv.id, p.id); err != nil {
 					return err
 				}
+			}
+		}
+		for _, p := range demoCityPractitioners {
+			if err := seedPractitioner(ctx, tx, p); err != nil {
+				return err
 			}
 		}
 		for _, p := range demoPatients {

@@ -409,7 +409,7 @@ func TestCrashMessaging(t *testing.T) {
 			"-demo-signin", "-log-level", "warn",
 			// The test measures crashes, not the rate limit: each
 			// client writes as fast as the host answers.
-			"-messages-per-minute", "1000000",
+			"-messages-per-minute", "1000000", "-writes-per-address-per-minute", "1000000",
 			"-smtp", sink.Addr(), "-smtp-from", crashFrom, "-smtp-starttls=false",
 			// A notification claimed by a killed host comes back after
 			// the lease; the sender polls an empty outbox often.

@@ -98,6 +98,10 @@ type options struct {
 	logLevel   string
 	perMinute  int // host.Config.MessagesPerMinute (0: its default)
 	perHour    int // host.Config.UploadsPerHour (0: its default)
+	// perAddress is host.Config.WritesPerAddressPerMinute (0: its default);
+	// addrHeader, host.Config.ClientAddressHeader.
+	perAddress int
+	addrHeader string
 	// releaseDelay releases a sensitive document by itself that long after
 	// it was filed (sqlite.WithReleaseDelay); 0: only a practitioner does.
 	releaseDelay time.Duration
@@ -187,14 +191,17 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fset.IntVar(&o.perMinute, "messages-per-minute", 0, "messages one person may write per minute (burst and refill); 0 is 10 (env PARCOURS_MESSAGES_PER_MINUTE)")
 	fset.IntVar(&o.perHour, "uploads-per-hour", 0, "documents one patient may upload per hour (burst and refill); 0 is 20 (env PARCOURS_UPLOADS_PER_HOUR)")
+	fset.IntVar(&o.perAddress, "writes-per-address-per-minute", 0, "writes (bookings, messages, uploads, grants) one client address may make per minute, across accounts; 0 is 120 (env PARCOURS_WRITES_PER_ADDRESS_PER_MINUTE)")
+	fset.StringVar(&o.addrHeader, "client-address-header", env("PARCOURS_CLIENT_ADDRESS_HEADER", ""), "behind a proxy that is the only way in, the header carrying the client's address: CF-Connecting-IP, X-Real-IP, or X-Forwarded-For (its last address); empty: the connection's (env PARCOURS_CLIENT_ADDRESS_HEADER)")
 	fset.DurationVar(&o.releaseDelay, "release-delay", 0, "a sensitive result is shown to its patient that long after it was filed if no practitioner released it before, e.g. 720h; 0 (the default): only a practitioner releases it (env PARCOURS_RELEASE_DELAY)")
 	// Flags whose default may come from the environment and needs parsing.
 	for name, v := range map[string]string{
-		"notify-lease":        "PARCOURS_NOTIFY_LEASE",
-		"notify-interval":     "PARCOURS_NOTIFY_INTERVAL",
-		"messages-per-minute": "PARCOURS_MESSAGES_PER_MINUTE",
-		"uploads-per-hour":    "PARCOURS_UPLOADS_PER_HOUR",
-		"release-delay":       "PARCOURS_RELEASE_DELAY",
+		"notify-lease":                  "PARCOURS_NOTIFY_LEASE",
+		"notify-interval":               "PARCOURS_NOTIFY_INTERVAL",
+		"messages-per-minute":           "PARCOURS_MESSAGES_PER_MINUTE",
+		"uploads-per-hour":              "PARCOURS_UPLOADS_PER_HOUR",
+		"writes-per-address-per-minute": "PARCOURS_WRITES_PER_ADDRESS_PER_MINUTE",
+		"release-delay":                 "PARCOURS_RELEASE_DELAY",
 	} {
 		if s := os.Getenv(v); s != "" {
 			if err := fset.Set(name, s); err != nil {
@@ -225,6 +232,9 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	if o.perHour < 0 {
 		return o, errors.New("-uploads-per-hour must not be negative")
+	}
+	if o.perAddress < 0 {
+		return o, errors.New("-writes-per-address-per-minute must not be negative")
 	}
 	if o.releaseDelay < 0 {
 		return o, errors.New("-release-delay must not be negative")
@@ -341,6 +351,7 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		Messaging:      messaging,
 		Documents:      store.Documents(sqlite.WithReleaseDelay(sqlite.DemoEstablishment, o.releaseDelay)),
 		Consents:       store,
+		Practitioners:  store,
 		CareTeam:       store,
 		Assets:         assets,
 		DemoSignIn:     o.demoSignIn,
@@ -353,6 +364,7 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		Audit:    store,
 	}
 	cfg.MessagesPerMinute, cfg.UploadsPerHour = o.perMinute, o.perHour
+	cfg.WritesPerAddressPerMinute, cfg.ClientAddressHeader = o.perAddress, o.addrHeader
 	if demo && o.config == "" {
 		// The demo's second establishment, on a FHIR server, when node and
 		// the server's npm packages are here (`make demo` installs them).

@@ -23,6 +23,7 @@ type routed struct {
 	documents      *multi.Documents
 	questionnaires *multi.Questionnaires
 	messaging      *multi.Messaging // nil when no establishment takes messages
+	consents       *multi.Consents  // the access grants and the RPPS look-up
 	served         []host.Establishment
 	// outboxes are the FHIR establishments' notification outboxes, each
 	// with where its notifications go.
@@ -61,6 +62,7 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 		docs []multi.DocumentsEstablishment
 		qs   []multi.QuestionnairesEstablishment
 		msgs []multi.MessagingEstablishment
+		cons []multi.ConsentsEstablishment
 		out  routed
 	)
 	for _, e := range c.Establishments {
@@ -71,6 +73,7 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: store.Documents(sqlite.WithReleaseDelay(e.ID, e.releaseDelay()))})
 			qs = append(qs, multi.QuestionnairesEstablishment{ID: e.ID, Questionnaires: store})
 			msgs = append(msgs, multi.MessagingEstablishment{ID: e.ID, Messaging: messaging})
+			cons = append(cons, multi.ConsentsEstablishment{ID: e.ID, Consents: store, Lookup: store})
 		case backendFHIR:
 			var tr http.RoundTripper = fhir.DefaultTransport()
 			if e.Backend.TokenEnv != "" {
@@ -86,6 +89,7 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 			docs = append(docs, multi.DocumentsEstablishment{ID: e.ID, Documents: b})
 			qs = append(qs, multi.QuestionnairesEstablishment{ID: e.ID, Questionnaires: b})
 			msgs = append(msgs, multi.MessagingEstablishment{ID: e.ID, Messaging: b})
+			cons = append(cons, multi.ConsentsEstablishment{ID: e.ID, Consents: b, Lookup: b})
 			out.outboxes = append(out.outboxes, outbox{establishment: e.ID, notifications: b.Outbox(e.ID), contacts: b})
 		}
 		ests = append(ests, me)
@@ -101,6 +105,9 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 	if out.questionnaires, err = multi.NewQuestionnaires(qs, 0); err != nil {
 		return out, err
 	}
+	if out.consents, err = multi.NewConsents(cons, 0); err != nil {
+		return out, err
+	}
 	if len(msgs) > 0 {
 		out.messaging, err = multi.NewMessaging(msgs, 0)
 	}
@@ -110,6 +117,7 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 // apply puts the routers in the host's configuration.
 func (r routed) apply(cfg *host.Config) {
 	cfg.Booking, cfg.Directory, cfg.Documents, cfg.Questionnaires, cfg.Establishments = r.booking, r.booking, r.documents, r.questionnaires, r.served
+	cfg.Consents, cfg.Practitioners = r.consents, r.consents
 	if r.messaging != nil {
 		cfg.Messaging = r.messaging
 	}

@@ -56,4 +56,9 @@ var Accounts = []Account{
 	{Subject: "psc-5d03b1e2", Password: Password, Kind: Practitioner, Person: "pr-julien-roux",
 		GivenName: "Julien", FamilyName: "Roux", Email: "julien.roux@chu-exemple.example.org",
 		TOTPSecret: "ZNML5JZAM7ETI3JFYS4YKX2DM6VAECSI"},
+	// A city general practitioner, of no service: he sees a patient's
+	// documents once the patient grants him access.
+	{Subject: "psc-b7e2914c", Password: Password, Kind: Practitioner, Person: "pr-paul-mercier",
+		GivenName: "Paul", FamilyName: "Mercier", Email: "paul.mercier@cabinet-mercier.example.org",
+		TOTPSecret: "KBZQLZRQDZQN7TKDVNX5WBVNAWT7GWXG"},
 }

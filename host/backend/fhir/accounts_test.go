@@ -75,8 +75,8 @@ func TestAccountOnTwoRecords(t *testing.T) {
 }
 
 // TestSeedDemoAccounts: the FHIR demo's patients carry the demo accounts
-// of the same people in the SQLite demo; the demo practitioners' accounts
-// are not here.
+// of the same people in the SQLite demo, and so does the city doctor, in
+// both demos; the hospital practitioners' accounts are not here.
 func TestSeedDemoAccounts(t *testing.T) {
 	b, err := fhir.New(fhir.Config{BaseURL: fhirtest.Start(t), Transport: testTransport})
 	if err != nil {
@@ -88,10 +88,14 @@ func TestSeedDemoAccounts(t *testing.T) {
 	}
 	for _, a := range demoid.Accounts {
 		got, err := b.Account(ctx, demoid.Provider, a.Subject)
-		switch a.Kind {
-		case demoid.Patient:
+		switch {
+		case a.Kind == demoid.Patient:
 			if err != nil || got != (portal.Subject{Patient: a.Person}) {
 				t.Errorf("Account(%s, %s) = %+v, %v; want patient %s", demoid.Provider, a.Subject, got, err, a.Person)
+			}
+		case a.Person == fhir.DemoCityDoctor:
+			if err != nil || got != (portal.Subject{Practitioner: a.Person}) {
+				t.Errorf("Account(%s, %s) = %+v, %v; want practitioner %s", demoid.Provider, a.Subject, got, err, a.Person)
 			}
 		default:
 			if !portal.IsCode(err, portal.ErrNotFound) {

@@ -139,6 +139,19 @@ func auditJSON(e portal.AuditEvent) map[string]any {
 	return res
 }
 
+// AuditEventJSON returns e as a FHIR R4 AuditEvent resource
+// (https://hl7.org/fhir/R4/auditevent.html), the mapping RecordAudit
+// writes, with e.ID as its id when it is a FHIR id: one line of an audit
+// export in FHIR NDJSON (application/fhir+ndjson, as FHIR Bulk Data
+// writes), whatever store the records come from.
+func AuditEventJSON(e portal.AuditEvent) ([]byte, error) {
+	res := auditJSON(e)
+	if validID(e.ID) {
+		res["id"] = e.ID
+	}
+	return json.Marshal(res)
+}
+
 // errNotAudit marks an AuditEvent that Parcours did not write (the
 // server's own, another application's): searches leave it out.
 var errNotAudit = errors.New("not a Parcours AuditEvent")

@@ -45,6 +45,7 @@ usage:
   parcours demo    [flags]   run the demo (seeded database, demo sign-in, sample hospital page)
   parcours snippet [flags]   print the embed snippet for a hospital page
   parcours questionnaire check|score ...   support report / scoring of a FHIR Questionnaire
+  parcours audit export|verify ...        export the audit log (FHIR NDJSON) / check its hash chain
 
 Run "parcours <command> -h" for its flags.
 `
@@ -69,6 +70,8 @@ func main() {
 		if errors.Is(err, errRefused) {
 			os.Exit(1)
 		}
+	case "audit":
+		err = auditCmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

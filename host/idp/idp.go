@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,6 +35,8 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/parcours-sante/parcours/host/demoid"
+
+	"github.com/parcours-sante/parcours/host/internal/loopback"
 )
 
 // Config is the provider's configuration. New copies it; changing it
@@ -166,7 +167,7 @@ func New(cfg Config) (*Provider, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !loopback.Host(u.Hostname()) {
 			return nil, fmt.Errorf("idp: issuer %q: http only on a loopback host", cfg.Issuer)
 		}
 		opts = append(opts, op.WithAllowInsecure())
@@ -304,14 +305,6 @@ func (p *Provider) Handler() http.Handler { return p.handler }
 // Issuer returns the configured issuer URL.
 func (p *Provider) Issuer() string { return p.cfg.Issuer }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // checkRedirect validates a redirect URI and returns its origin.
 func checkRedirect(raw string) (string, error) {
 	u, err := url.Parse(raw)
@@ -321,7 +314,7 @@ func checkRedirect(raw string) (string, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !loopback.Host(u.Hostname()) {
 			return "", fmt.Errorf("redirect URI %q: http only on a loopback host", raw)
 		}
 	default:

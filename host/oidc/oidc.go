@@ -25,6 +25,8 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/parcours-sante/parcours/host/internal/loopback"
 )
 
 // Config is one identity provider as the host uses it.
@@ -71,7 +73,7 @@ func New(cfg Config) (*RP, error) {
 	}
 	for _, s := range []string{cfg.Issuer, cfg.RedirectURL} {
 		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) || u.Host == "" {
+		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname()))) || u.Host == "" {
 			return nil, fmt.Errorf("oidc: %q must be an https URL (http only on a loopback address)", s)
 		}
 	}
@@ -85,10 +87,6 @@ func New(cfg Config) (*RP, error) {
 		cfg.Now = time.Now
 	}
 	return &RP{cfg: cfg}, nil
-}
-
-func loopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 func (rp *RP) discover(ctx context.Context) (*oauth2.Config, *gooidc.IDTokenVerifier, error) {

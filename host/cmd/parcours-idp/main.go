@@ -23,6 +23,8 @@ import (
 
 	"github.com/parcours-sante/parcours/host/demoid"
 	"github.com/parcours-sante/parcours/host/idp"
+
+	"github.com/parcours-sante/parcours/host/internal/loopback"
 )
 
 type listFlag []string
@@ -48,11 +50,9 @@ func run(args []string, logger *slog.Logger) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(*addr)
-	if err != nil {
-		return fmt.Errorf("-addr %q: %w", *addr, err)
-	}
-	if ip := net.ParseIP(host); !(strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()) {
+	if ok, err := loopback.Addr(*addr); err != nil {
+		return fmt.Errorf("-addr: %w", err)
+	} else if !ok {
 		return fmt.Errorf("-addr %q: the demo provider has public passwords and listens on loopback only", *addr)
 	}
 	if *issuer == "" {

@@ -16,6 +16,8 @@ import (
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/multi"
 	"github.com/parcours-sante/parcours/sdk/portal"
+
+	"github.com/parcours-sante/parcours/host/internal/loopback"
 )
 
 // siteConfig is the host's configuration file (-config): the establishments
@@ -164,7 +166,7 @@ func (c siteConfig) check(bad func(path, format string, args ...any), getenv fun
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || u.Path != "" && u.Path != "/" ||
-			u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
 			bad("public_url", "%q: want https://host[:port] (http only on a loopback address)", c.PublicURL)
 		}
 	}
@@ -185,7 +187,7 @@ func (c siteConfig) check(bad func(path, format string, args ...any), getenv fun
 			bad(at("kind"), "%q: want \"patient\", \"practitioner\" or none (the account links decide)", p.Kind)
 		}
 		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || u.RawQuery != "" ||
-			u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
 			bad(at("issuer"), "%q: want the provider's https issuer URL (http only on a loopback address)", p.Issuer)
 		}
 		if p.ClientID == "" {
@@ -247,7 +249,7 @@ func (b backendConfig) check(path string, bad func(path, format string, args ...
 			bad(path+".url", "a fhir backend needs the server's base URL")
 		case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
 			bad(path+".url", "%q is not an absolute URL without query", b.URL)
-		case u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())):
+		case u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())):
 			bad(path+".url", "%q: health data goes over https (http only to a loopback address)", b.URL)
 		}
 		if b.TokenEnv != "" && getenv(b.TokenEnv) == "" {
@@ -262,8 +264,6 @@ func (b backendConfig) check(path string, bad func(path, format string, args ...
 		bad(path+".type", "%q: want %q or %q", b.Type, backendSQLite, backendFHIR)
 	}
 }
-
-func isLoopback(h string) bool { return h == "localhost" || h == "127.0.0.1" || h == "::1" }
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

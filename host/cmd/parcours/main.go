@@ -36,6 +36,8 @@ import (
 	"github.com/parcours-sante/parcours/host/notify"
 	"github.com/parcours-sante/parcours/host/oidc"
 	"github.com/parcours-sante/parcours/sdk/portal"
+
+	"github.com/parcours-sante/parcours/host/internal/loopback"
 )
 
 const usage = `parcours: the Parcours edge host
@@ -248,15 +250,9 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 // CheckDemoAddr refuses the demo sign-in on anything but a loopback address:
 // it lets anyone act as a patient.
 func CheckDemoAddr(addr string) error {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("listen address %q: %w", addr, err)
-	}
-	if h == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
-		return nil
+	ok, err := loopback.Addr(addr)
+	if err != nil || ok {
+		return err
 	}
 	return fmt.Errorf("the demo sign-in lets anyone act as a patient: refusing it on %q (use a loopback address such as 127.0.0.1)", addr)
 }

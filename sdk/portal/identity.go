@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 )
 
@@ -91,11 +90,6 @@ func (i INS) Format(f fmt.State, verb rune) {
 		return
 	}
 	fmt.Fprint(f, i.Masked())
-}
-
-// LogValue masks the INS in structured logs.
-func (i INS) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("value", i.Masked()), slog.String("status", string(i.Status)))
 }
 
 // ValidINS reports whether v is a well-formed INS: 15 digits whose last two

@@ -10,7 +10,7 @@ import (
 )
 
 // getAccessLog answers the signed-in patient who else accessed their data:
-// the audit records about them whose agent is not them, oldest first, by
+// the audit records about them whose agent is not them, newest first, by
 // pages (?after=<id>&limit=<1..200>, default 50).
 func (h *Host) getAccessLog(w http.ResponseWriter, r *http.Request) error {
 	if h.cfg.Audit == nil {
@@ -42,7 +42,7 @@ func (h *Host) getAccessLog(w http.ResponseWriter, r *http.Request) error {
 }
 
 // accessLog returns the audit records about patient whose agent is not
-// them, oldest first, from after (an entry id, "" for the first), limit
+// them, newest first, from after (an entry id, "" for the first), limit
 // entries at most; Next is set when more may follow.
 func (h *Host) accessLog(ctx context.Context, patient, after string, limit int) (client.AccessLog, error) {
 	out := client.AccessLog{Entries: []client.AccessEntry{}}
@@ -50,7 +50,7 @@ func (h *Host) accessLog(ctx context.Context, patient, after string, limit int) 
 	// The patient's own requests are skipped: read by pages until limit
 	// entries by others are found or the log ends.
 	for len(out.Entries) < limit {
-		page, err := h.cfg.Audit.AuditEvents(ctx, portal.AuditQuery{Patient: patient, After: after, Limit: 500})
+		page, err := h.cfg.Audit.AuditEvents(ctx, portal.AuditQuery{Patient: patient, After: after, Limit: 500, Newest: true})
 		if err != nil {
 			return client.AccessLog{}, err
 		}

@@ -155,6 +155,16 @@ func TestAuditCompleteness(t *testing.T) {
 	if err != nil || len(viaClient.Entries) != 3 || viaClient.Entries[2].ID != seen[2] {
 		t.Errorf("client.AccessLog: %+v, %v", viaClient, err)
 	}
+	// Newest first: the practitioner's last read leads.
+	var lastRead string
+	for _, e := range count(portal.AuditQuery{Patient: sqlite.DemoPatientLucasBernard}) {
+		if e.Agent == "pr-julien-roux" {
+			lastRead = e.ID
+		}
+	}
+	if len(viaClient.Entries) == 0 || viaClient.Entries[0].ID != lastRead {
+		t.Errorf("access log: first entry %+v, want the latest read %s (newest first)", viaClient.Entries, lastRead)
+	}
 	if status, _ := lucas.do("GET", "/api/v1/access-log?limit=0", nil, ""); status != 400 {
 		t.Errorf("limit=0: %d, want 400", status)
 	}

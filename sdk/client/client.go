@@ -237,7 +237,7 @@ type AccessLog struct {
 }
 
 // AccessLog returns the signed-in patient's access log (who else
-// accessed their data), oldest first: up to limit entries (0: the host's
+// accessed their data), newest first: up to limit entries (0: the host's
 // default, 50) after the entry id after ("" from the start).
 func (c *Client) AccessLog(ctx context.Context, after string, limit int) (AccessLog, error) {
 	q := url.Values{}

@@ -68,8 +68,12 @@ type AuditQuery struct {
 	// Since and Until bound Time (Since included, Until excluded); zero
 	// values leave that side open.
 	Since, Until time.Time
-	// After continues a listing after the record of that ID.
+	// After continues a listing after the record of that ID, in the
+	// listing's order.
 	After string
+	// Newest lists the newest records first (the exact reverse of the
+	// oldest-first order); After then continues towards older records.
+	Newest bool
 	// Limit caps the records returned; 0 means 1,000, and more than
 	// 10,000 is cut to 10,000.
 	Limit int
@@ -82,7 +86,8 @@ type AuditQuery struct {
 type AuditLog interface {
 	// RecordAudit appends e, assigning its ID. Time is converted to UTC.
 	RecordAudit(ctx context.Context, e AuditEvent) error
-	// AuditEvents lists the records q selects, oldest first.
+	// AuditEvents lists the records q selects, oldest first (newest first
+	// with q.Newest).
 	AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 }
 

@@ -48,6 +48,7 @@ func RunAuditTests(t *testing.T, newFixture func(t *testing.T) AuditFixture) {
 		{"PatientFilter", testAuditPatientFilter},
 		{"SinceUntil", testAuditSinceUntil},
 		{"AfterCursorPaging", testAuditPaging},
+		{"NewestFirst", testAuditNewest},
 		{"Limit", testAuditLimit},
 		{"ConcurrentAppends", testAuditConcurrent},
 		{"InvalidEvent", testAuditInvalid},
@@ -299,6 +300,53 @@ func testAuditPaging(t *testing.T, fx AuditFixture) {
 	}
 	if !slices.Equal(auditIDs(got), want) {
 		t.Errorf("After %s Until +5s: %q, want %q", mid.ID, auditIDs(got), want)
+	}
+}
+
+// testAuditNewest: Newest lists the exact reverse of the oldest-first
+// listing, and its cursor pages towards older records.
+func testAuditNewest(t *testing.T, fx AuditFixture) {
+	patient := auditPatient("newest")
+	base := auditBase(fx)
+	const n = 14
+	for i := range n {
+		e := auditEvent(patient, base.Add(time.Duration(i/3)*time.Second))
+		e.Entity = fmt.Sprintf("DocumentReference/doc-%d", i)
+		recordAudit(t, fx, e)
+	}
+	oldest := auditIDs(auditEvents(t, fx, portal.AuditQuery{Patient: patient}))
+	want := slices.Clone(oldest)
+	slices.Reverse(want)
+	if got := auditIDs(auditEvents(t, fx, portal.AuditQuery{Patient: patient, Newest: true})); !slices.Equal(got, want) {
+		t.Fatalf("Newest:\n%q\nwant the reverse of the oldest-first listing\n%q", got, want)
+	}
+	for _, size := range []int{1, 4} {
+		var paged []string
+		after := ""
+		for pages := 0; pages <= n+1; pages++ {
+			page := auditEvents(t, fx, portal.AuditQuery{Patient: patient, After: after, Limit: size, Newest: true})
+			if len(page) == 0 {
+				break
+			}
+			paged = append(paged, auditIDs(page)...)
+			after = page[len(page)-1].ID
+		}
+		if !slices.Equal(paged, want) {
+			t.Errorf("Newest paged by %d:\n%q\nwant\n%q", size, paged, want)
+		}
+	}
+	// The cursor combines with Since: from the 6th newest, towards the
+	// oldest, not before base+2s.
+	got := auditIDs(auditEvents(t, fx, portal.AuditQuery{Patient: patient, After: want[5], Since: base.Add(2 * time.Second), Newest: true}))
+	all := auditEvents(t, fx, portal.AuditQuery{Patient: patient, Newest: true})
+	var wantSince []string
+	for _, e := range all[6:] {
+		if !e.Time.Before(base.Add(2 * time.Second)) {
+			wantSince = append(wantSince, e.ID)
+		}
+	}
+	if !slices.Equal(got, wantSince) {
+		t.Errorf("Newest After %s Since +2s: %q, want %q", want[5], got, wantSince)
 	}
 }
 

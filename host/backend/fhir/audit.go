@@ -259,7 +259,8 @@ func auditInstant(t time.Time) string {
 }
 
 // AuditEvents lists the records q selects (portal.AuditLog), oldest first:
-// by Time, records of equal Time by ID. It searches
+// by Time, records of equal Time by ID (the reverse with q.Newest, searched
+// with _sort=-date). It searches
 // AuditEvent?entity=Patient/<id>&date=ge<Since>&date=lt<Until>&_sort=date
 // and keeps Parcours's records. The server's answer is only a first
 // selection: servers compare dates by ranges of their precision, so every
@@ -288,7 +289,7 @@ func (b *Backend) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]porta
 	if q.Patient != "" && !validID(q.Patient) {
 		return []portal.AuditEvent{}, nil
 	}
-	since := q.Since
+	since, until := q.Since, q.Until
 	var after *portal.AuditEvent
 	if q.After != "" {
 		r, _, err := b.read(ctx, "AuditEvent", q.After)
@@ -303,7 +304,14 @@ func (b *Backend) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]porta
 			return nil, portal.Errorf(portal.ErrInvalid, "audit: the cursor is not a Parcours audit record")
 		}
 		after = &a
-		if since.IsZero() || a.Time.After(since) {
+		if q.Newest {
+			// Continue towards older records: up to a's Time, included.
+			// The server's bound is a second later, since servers compare
+			// dates at their own precision; keep applies the exact one.
+			if next := a.Time.Add(time.Second); until.IsZero() || next.Before(until) {
+				until = next
+			}
+		} else if since.IsZero() || a.Time.After(since) {
 			since = a.Time
 		}
 	}
@@ -311,23 +319,36 @@ func (b *Backend) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]porta
 		switch {
 		case q.Patient != "" && e.Patient != q.Patient,
 			!since.IsZero() && e.Time.Before(since),
-			!q.Until.IsZero() && !e.Time.Before(q.Until):
+			!q.Until.IsZero() && !e.Time.Before(q.Until),
+			after != nil && q.Newest && e.Time.After(after.Time):
 			return false
 		case after != nil && e.Time.Equal(after.Time):
-			return e.ID > after.ID
+			return e.ID != after.ID && (e.ID > after.ID) != q.Newest
 		}
 		return true
 	}
+	// order is the listing's order: (Time, ID), reversed with Newest.
+	order := func(x, y portal.AuditEvent) int {
+		c := cmp.Or(x.Time.Compare(y.Time), strings.Compare(x.ID, y.ID))
+		if q.Newest {
+			return -c
+		}
+		return c
+	}
 
-	query := values("_sort", "date", "_count", strconv.Itoa(b.cfg.PageSize))
+	sort := "date"
+	if q.Newest {
+		sort = "-date"
+	}
+	query := values("_sort", sort, "_count", strconv.Itoa(b.cfg.PageSize))
 	if q.Patient != "" {
 		query.Set("entity", "Patient/"+q.Patient)
 	}
 	if !since.IsZero() {
 		query.Add("date", "ge"+auditInstant(since))
 	}
-	if !q.Until.IsZero() {
-		query.Add("date", "lt"+auditInstant(q.Until))
+	if !until.IsZero() {
+		query.Add("date", "lt"+auditInstant(until))
 	}
 	var out []portal.AuditEvent
 	r := request{method: http.MethodGet, path: "AuditEvent", query: query, op: opRead}
@@ -358,7 +379,7 @@ func (b *Backend) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]porta
 				out = append(out, e)
 			}
 		}
-		if auditComplete(out, limit, last) || bnd.next == "" {
+		if auditComplete(out, limit, last, order) || bnd.next == "" {
 			break
 		}
 		if page+1 >= maxPages || !b.sameServer(bnd.next) {
@@ -367,9 +388,7 @@ func (b *Backend) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]porta
 		}
 		r = request{method: http.MethodGet, path: "AuditEvent", next: bnd.next, op: opRead}
 	}
-	slices.SortFunc(out, func(x, y portal.AuditEvent) int {
-		return cmp.Or(x.Time.Compare(y.Time), strings.Compare(x.ID, y.ID))
-	})
+	slices.SortFunc(out, order)
 	if len(out) > limit {
 		out = out[:limit]
 	}
@@ -380,17 +399,14 @@ func (b *Backend) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]porta
 }
 
 // auditComplete reports whether out, records read in the server's date
-// order up to one of Time last, holds the first limit records in (Time,
-// ID) order: at least limit records, and the server went past the Time of
-// the limit-th, so that no record of that Time is still to come.
-func auditComplete(out []portal.AuditEvent, limit int, last time.Time) bool {
+// order up to one of Time last, holds the first limit records in the
+// listing's order: at least limit records, and the server went past the
+// Time of the limit-th, so that no record of that Time is still to come.
+func auditComplete(out []portal.AuditEvent, limit int, last time.Time, order func(x, y portal.AuditEvent) int) bool {
 	if len(out) < limit {
 		return false
 	}
-	times := make([]time.Time, len(out))
-	for i, e := range out {
-		times[i] = e.Time
-	}
-	slices.SortFunc(times, time.Time.Compare)
-	return last.After(times[limit-1])
+	sorted := slices.SortedFunc(slices.Values(out), order)
+	// Past it: later in time, or earlier when listing the newest first.
+	return order(portal.AuditEvent{Time: last}, portal.AuditEvent{Time: sorted[limit-1].Time}) > 0
 }

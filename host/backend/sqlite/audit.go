@@ -93,7 +93,8 @@ func (s *Store) RecordAudit(ctx context.Context, e portal.AuditEvent) error {
 }
 
 // AuditEvents lists the audit records q selects (portal.AuditLog), oldest
-// first: by Time, then in the order they were recorded. After continues
+// first: by Time, then in the order they were recorded (the reverse with
+// q.Newest). After continues
 // after the record of that ID in this order; an ID the log does not hold is
 // ErrInvalid, and so is a negative Limit.
 func (s *Store) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]portal.AuditEvent, error) {
@@ -121,7 +122,11 @@ func (s *Store) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]portal.
 			if err != nil {
 				return err
 			}
-			where = append(where, "(time > ? OR (time = ? AND seq > ?))")
+			if q.Newest {
+				where = append(where, "(time < ? OR (time = ? AND seq < ?))")
+			} else {
+				where = append(where, "(time > ? OR (time = ? AND seq > ?))")
+			}
 			args = append(args, tm, tm, seq)
 		}
 		if q.Patient != "" {
@@ -141,7 +146,11 @@ func (s *Store) AuditEvents(ctx context.Context, q portal.AuditQuery) ([]portal.
 		if len(where) > 0 {
 			query += " WHERE " + strings.Join(where, " AND ")
 		}
-		query += " ORDER BY time, seq LIMIT ?"
+		if q.Newest {
+			query += " ORDER BY time DESC, seq DESC LIMIT ?"
+		} else {
+			query += " ORDER BY time, seq LIMIT ?"
+		}
 		args = append(args, limit)
 		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {

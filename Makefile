@@ -5,7 +5,7 @@ E2E     := widgets/e2e
 FHIRTEST:= host/backend/fhir/fhirtest
 WASM_PATH := $(shell $(GO) env GOROOT)/lib/wasm
 # Packages that build for the browser (GOOS=js GOARCH=wasm).
-JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/internal/... ./wasm/cmd/parcours
+JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/... ./wasm/cmd/parcours
 
 .PHONY: demo web plugins test test-js e2e-deps check generate size bench fuzz screenshot clean
 
@@ -40,7 +40,7 @@ test: e2e-deps
 
 ## test-js: the packages that run in the browser, tested on GOOS=js GOARCH=wasm under node
 test-js:
-	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/internal/...
+	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/...
 
 e2e-deps: $(E2E)/node_modules/.package-lock.json $(FHIRTEST)/node_modules/.package-lock.json
 
@@ -54,7 +54,7 @@ $(FHIRTEST)/node_modules/.package-lock.json: $(FHIRTEST)/package-lock.json
 ## generate: regenerate vugu components and vugu's static helper script
 # vugugen parses every .go file of a directory and refuses an external test
 # package, so it runs on a copy of each component directory without tests.
-VUGU_DIRS := widgets/booking widgets/questionnaire widgets/messaging widgets/documents
+VUGU_DIRS := widgets/booking widgets/questionnaire widgets/messaging widgets/documents widgets/access
 generate:
 	@set -e; for d in $(VUGU_DIRS); do \
 	  tmp=$$(mktemp -d); \

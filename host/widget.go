@@ -20,6 +20,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
+	"github.com/parcours-sante/parcours/widgets/access"
 	"github.com/parcours-sante/parcours/widgets/booking"
 	"github.com/parcours-sante/parcours/widgets/documents"
 	"github.com/parcours-sante/parcours/widgets/messaging"
@@ -149,6 +150,25 @@ var widgetSpecs = map[string]widgetSpec{
 				return &documents.Documents{M: newModel()}, nil, nil
 			}
 			return &documents.Documents{M: m, Backend: b}, snap, nil
+		},
+	},
+	"access": {
+		title:  [2]string{"Accès à mon dossier", "Access to my record"},
+		merged: true,
+		// The first screen (the patient's log and grants, the sign-in, or
+		// a practitioner's note) is preloaded; its controls need the Wasm.
+		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
+			newModel := func() *access.Model {
+				m := access.NewModel(p.lang, p.est)
+				m.SignIn = p.signIn // the widget shows the patients' ones
+				return m
+			}
+			m := newModel()
+			snap := access.Preload(ctx, m, b)
+			if snap == nil {
+				return &access.Access{M: newModel()}, nil, nil
+			}
+			return &access.Access{M: m, Backend: b}, snap, nil
 		},
 	},
 }
@@ -538,4 +558,10 @@ func (h *Host) widgetError(w http.ResponseWriter, r *http.Request, status int, l
 		msg = "This service is not available at this address."
 	}
 	fmt.Fprintf(w, "<!DOCTYPE html><html lang=%q><meta charset=\"utf-8\"><title>Parcours</title><p role=\"alert\">%s</p></html>\n", lang, template.HTMLEscapeString(msg))
+}
+
+// AccessSnippet is Snippet for <parcours-access>: a patient sees who
+// accessed their record and grants or revokes a professional's access.
+func AccessSnippet(base, establishment, lang string) string {
+	return snippet(base, "parcours-access", [][2]string{{"establishment", establishment}, {"lang", lang}})
 }

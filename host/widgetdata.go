@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/access"
 	"github.com/parcours-sante/parcours/widgets/booking"
 	"github.com/parcours-sante/parcours/widgets/documents"
 	"github.com/parcours-sante/parcours/widgets/messaging"
@@ -298,4 +300,53 @@ func (b *serverBackend) DocumentContentURL(id string, inline bool) string {
 
 func (b *serverBackend) DocumentImageURL(document, image string, inline bool) string {
 	return client.DocumentImagePath(document, image, inline)
+}
+
+var _ access.Backend = (*serverBackend)(nil)
+
+// The access widget's first screen is preloaded (the patient's own log and
+// grants); its actions run in the browser, through the API.
+
+func (b *serverBackend) AccessLog(ctx context.Context, after string, limit int) (client.AccessLog, error) {
+	if b.h.cfg.Audit == nil {
+		return client.AccessLog{}, portal.Errorf(portal.ErrNotFound, "no audit log")
+	}
+	patient, err := portal.RequirePatient(b.as(ctx))
+	if err != nil {
+		return client.AccessLog{}, err
+	}
+	return b.h.accessLog(b.as(ctx), patient, after, limit)
+}
+
+// Grants lists the session's patient's grants given through the
+// establishments this host serves, as GET /api/v1/grants does.
+func (b *serverBackend) Grants(ctx context.Context) ([]portal.Grant, error) {
+	if b.h.cfg.Consents == nil {
+		return nil, portal.Errorf(portal.ErrNotFound, "no consents store is configured")
+	}
+	if _, err := portal.RequirePatient(b.as(ctx)); err != nil {
+		return nil, err
+	}
+	list, err := b.h.cfg.Consents.Grants(b.as(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(g portal.Grant) bool { return !b.h.serves(g.Establishment) }), nil
+}
+
+func (b *serverBackend) GrantAccess(context.Context, string, string) (portal.Grant, error) {
+	return portal.Grant{}, preloadOnly()
+}
+
+func (b *serverBackend) RevokeAccess(context.Context, string) (portal.Grant, error) {
+	return portal.Grant{}, preloadOnly()
+}
+
+// PractitionerByRPPS looks a professional up by RPPS number with the
+// session's subject (Config.Practitioners; not_found without one).
+func (b *serverBackend) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error) {
+	if b.h.cfg.Practitioners == nil {
+		return portal.Practitioner{}, portal.Errorf(portal.ErrNotFound, "no practitioner directory is configured")
+	}
+	return b.h.cfg.Practitioners.PractitionerByRPPS(b.as(ctx), rpps)
 }

@@ -50,6 +50,7 @@ func Handler(cfg Config) http.Handler {
 		{"messages", "/messagerie/", "/en/messages/"},
 		{"inbox", "/equipe/", "/en/care-team/"},
 		{"documents", "/documents/", "/en/documents/"},
+		{"access", "/acces/", "/en/access/"},
 		{"region", "/region/", "/en/region/"},
 	} {
 		mux.HandleFunc("GET "+p.fr+"{$}", func(w http.ResponseWriter, r *http.Request) { render(w, r, "fr", p.name, p.en) })

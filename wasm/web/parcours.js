@@ -5,6 +5,7 @@
  * <parcours-messages establishment="chu-exemple" service="maternite"></parcours-messages>
  * <parcours-inbox establishment="chu-exemple"></parcours-inbox>
  * <parcours-documents establishment="chu-exemple"></parcours-documents>
+ * <parcours-access establishment="chu-exemple"></parcours-access>
  * Each widget renders in an iframe on the Parcours host's origin, so the page's
  * own scripts never see health data. Events carry only non-health data. */
 (function () {
@@ -45,6 +46,12 @@
       attrs: ['establishment'],
       title: { fr: 'Documents et r\u00e9sultats', en: 'Documents and results' },
       events: ['parcours:document-uploaded', 'parcours:document-released']
+    },
+    'parcours-access': {
+      path: '/w/access',
+      attrs: ['establishment'],
+      title: { fr: 'Acc\u00e8s \u00e0 mon dossier', en: 'Access to my record' },
+      events: ['parcours:access-granted', 'parcours:access-revoked']
     }
   };
   // The detail of each event: its keys, all strings, never health data.
@@ -54,7 +61,9 @@
     'parcours:submitted': ['questionnaire', 'response'],
     'parcours:message-sent': ['thread', 'message'],
     'parcours:document-uploaded': ['document'],
-    'parcours:document-released': ['document']
+    'parcours:document-released': ['document'],
+    'parcours:access-granted': ['grant'],
+    'parcours:access-revoked': ['grant']
   };
   // Theme custom properties read on the element and passed to the frame.
   var THEME = ['primary', 'on-primary', 'background', 'surface', 'text', 'error', 'font', 'radius'];

@@ -448,8 +448,8 @@ func serve(ctx context.Context, args []string, demo bool, out io.Writer) error {
 		servers = append(servers, newServer(site, log))
 		listeners = append(listeners, siteLn)
 		siteURL := "http://" + siteLn.Addr().String()
-		fmt.Fprintf(out, "Parcours demo\n  hospital page: %s/   (English: %s/en/)\n  questionnaire: %s/inscription/\n  messages:      %s/messagerie/   (care team: %s/equipe/)\n  documents:     %s/documents/\n  regional page: %s/region/   (every establishment)\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
-			siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
+		fmt.Fprintf(out, "Parcours demo\n  hospital page: %s/   (English: %s/en/)\n  questionnaire: %s/inscription/\n  messages:      %s/messagerie/   (care team: %s/equipe/)\n  documents:     %s/documents/\n  my record:     %s/acces/   (who read it; access for a GP: RPPS 10000009992)\n  regional page: %s/region/   (every establishment)\n  host:          %s/\n  database:      %s\n%s\nEmbed snippet:\n%s\nPress Ctrl+C to stop.\n",
+			siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, siteURL, hostOrigin, o.db, banner.String(), host.Snippet(hostOrigin, sqlite.DemoEstablishment, sqlite.ServiceMaternite, "fr"))
 	} else {
 		fmt.Fprintf(out, "Parcours host listening on %s\n%s", hostOrigin, banner.String())
 	}
@@ -516,7 +516,7 @@ func snippet(args []string, out io.Writer) error {
 	est := fset.String("establishment", sqlite.DemoEstablishment, "establishment id")
 	service := fset.String("service", "", "service id to preselect (optional)")
 	quest := fset.String("questionnaire", "", "a questionnaire id: embed <parcours-questionnaire> instead of <parcours-booking>")
-	widget := fset.String("widget", "", "booking (default), questionnaire, messages, inbox or documents")
+	widget := fset.String("widget", "", "booking (default), questionnaire, messages, inbox, documents or access")
 	lang := fset.String("lang", "fr", "fr or en")
 	if err := fset.Parse(args); err != nil {
 		return err
@@ -538,8 +538,10 @@ func snippet(args []string, out io.Writer) error {
 		fmt.Fprint(out, host.InboxSnippet(*base, *est, *lang))
 	case "documents":
 		fmt.Fprint(out, host.DocumentsSnippet(*base, *est, *lang))
+	case "access":
+		fmt.Fprint(out, host.AccessSnippet(*base, *est, *lang))
 	default:
-		return fmt.Errorf("snippet: unknown widget %q (booking, questionnaire, messages, inbox or documents)", *widget)
+		return fmt.Errorf("snippet: unknown widget %q (booking, questionnaire, messages, inbox, documents or access)", *widget)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vugu/vugu/domrender"
 
 	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/widgets/access"
 	"github.com/parcours-sante/parcours/widgets/booking"
 	"github.com/parcours-sante/parcours/widgets/documents"
 	"github.com/parcours-sante/parcours/widgets/messaging"
@@ -132,6 +133,19 @@ func main() {
 			Hidden: func() bool { return doc.Get("hidden").Truthy() },
 		}
 		var snap documents.Snapshot
+		if state(&snap) {
+			c.M.Hydrate(&snap)
+		}
+		comp = c
+	case "access":
+		c := &access.Access{
+			M:       access.NewModel(lang, attr("data-establishment")),
+			Backend: backend, Ctx: context.Background(),
+			Emit: func(e access.Event) {
+				emit(e.Name, map[string]any{"grant": e.Grant})
+			},
+		}
+		var snap access.Snapshot
 		if state(&snap) {
 			c.M.Hydrate(&snap)
 		}

@@ -1,0 +1,183 @@
+package access
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
+)
+
+// fake is a Backend in memory; calls counts what reached it.
+type fake struct {
+	Backend // nil: an unexpected call panics
+	calls   []string
+	lookup  func(string) (portal.Practitioner, error)
+	grantFn func(est, pract string) (portal.Grant, error)
+}
+
+func (f *fake) PractitionerByRPPS(_ context.Context, rpps string) (portal.Practitioner, error) {
+	f.calls = append(f.calls, "lookup "+rpps)
+	return f.lookup(rpps)
+}
+
+func (f *fake) GrantAccess(_ context.Context, est, pract string) (portal.Grant, error) {
+	f.calls = append(f.calls, "grant "+est+" "+pract)
+	return f.grantFn(est, pract)
+}
+
+func (f *fake) Grants(context.Context) ([]portal.Grant, error) { return nil, nil }
+
+func signedIn() *Model {
+	m := NewModel("fr", "chu")
+	m.Hydrate(&Snapshot{Patient: &portal.Patient{ID: "p1"}})
+	return m
+}
+
+func run(m *Model, b Backend, a Action) {
+	for cmd := m.Apply(a); cmd != nil; {
+		cmd = m.Apply(cmd(context.Background(), b))
+	}
+}
+
+func TestLookup(t *testing.T) {
+	const valid = "10000009992"
+	for _, c := range []struct {
+		name, rpps string
+		lookup     func(string) (portal.Practitioner, error)
+		calls      int
+		screen     Screen
+		rppsErr    bool
+		err        portal.ErrorCode
+	}{
+		{"empty", "", nil, 0, ScreenHome, true, ""},
+		{"too short", "1234", nil, 0, ScreenHome, true, ""},
+		{"bad check digit", "10000009993", nil, 0, ScreenHome, true, ""},
+		{"unknown", valid, func(string) (portal.Practitioner, error) {
+			return portal.Practitioner{}, portal.Errorf(portal.ErrNotFound, "no")
+		}, 1, ScreenHome, true, ""},
+		{"host down", valid, func(string) (portal.Practitioner, error) {
+			return portal.Practitioner{}, portal.Errorf(portal.ErrBackendUnavailable, "down")
+		}, 1, ScreenHome, false, portal.ErrBackendUnavailable},
+		{"found, spaces ignored", "100 000 099 92", func(string) (portal.Practitioner, error) {
+			return portal.Practitioner{ID: "pr", Name: "Paul Mercier"}, nil
+		}, 1, ScreenConfirmGrant, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, f := signedIn(), &fake{lookup: c.lookup}
+			m.Apply(Action{Kind: TypeRPPS, Value: c.rpps})
+			run(m, f, Action{Kind: Lookup})
+			if len(f.calls) != c.calls || m.Screen != c.screen || (m.RPPSErr != "") != c.rppsErr || m.Err != c.err || m.Busy {
+				t.Fatalf("calls %v screen %q rppsErr %q err %q busy %v", f.calls, m.Screen, m.RPPSErr, m.Err, m.Busy)
+			}
+		})
+	}
+}
+
+func TestGrantEstablishment(t *testing.T) {
+	for _, c := range []struct {
+		name, est string
+		ests      []portal.Establishment
+		want      string
+	}{
+		{"the widget's", "chu", nil, "chu"},
+		{"merged: the first served", "", []portal.Establishment{{ID: "a"}, {ID: "b"}}, "a"},
+		{"merged: none", "", nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := NewModel("fr", c.est)
+			m.Hydrate(&Snapshot{Patient: &portal.Patient{ID: "p1"}, Establishments: c.ests})
+			if got := m.grantEstablishment(); got != c.want {
+				t.Fatalf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestGrantThenSessionLost(t *testing.T) {
+	m := signedIn()
+	m.Found = &portal.Practitioner{ID: "pr", Name: "Paul"}
+	m.goTo(ScreenConfirmGrant)
+	f := &fake{grantFn: func(string, string) (portal.Grant, error) {
+		return portal.Grant{}, portal.Errorf(portal.ErrUnauthenticated, "gone")
+	}}
+	cmd := m.Apply(Action{Kind: Grant})
+	if cmd == nil || !m.Busy {
+		t.Fatal("no grant call")
+	}
+	if m.Apply(Action{Kind: Grant}) != nil {
+		t.Fatal("a second press made a second call")
+	}
+	next := m.Apply(cmd(context.Background(), f))
+	if m.Patient != nil || m.Found != nil || next == nil || !m.Loading {
+		t.Fatalf("a lost session was kept: patient %v found %v", m.Patient, m.Found)
+	}
+}
+
+func TestRevokeAndEvents(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	m := signedIn()
+	m.Grants = []portal.Grant{{ID: "old", Granted: now.Add(-48 * time.Hour), Revoked: &now}, {ID: "g1", Granted: now}}
+	m.Apply(Action{Kind: Revoke, ID: "old"})
+	if m.Screen != ScreenHome {
+		t.Fatal("a revoked grant asked for confirmation")
+	}
+	m.Apply(Action{Kind: Revoke, ID: "g1"})
+	if m.Screen != ScreenConfirmRevoke {
+		t.Fatalf("screen %q", m.Screen)
+	}
+	m.Apply(Action{Kind: Cancel})
+	if m.Screen != ScreenHome || m.Revoking != nil {
+		t.Fatal("cancel kept the confirmation")
+	}
+	m.Apply(Action{Kind: Revoke, ID: "g1"})
+	cmd := m.Apply(Action{Kind: ConfirmRevoke})
+	if cmd == nil {
+		t.Fatal("no call")
+	}
+	m.Apply(Action{Kind: revoked, grant: portal.Grant{ID: "g1", Granted: now, Revoked: &now, PractitionerName: "Paul"}})
+	if len(m.Events) != 1 || m.Events[0] != (Event{Name: "parcours:access-revoked", Grant: "g1"}) {
+		t.Fatalf("events %+v", m.Events)
+	}
+	if len(m.ActiveGrants()) != 0 || len(m.RevokedGrants()) != 2 || m.Screen != ScreenHome {
+		t.Fatalf("grants %+v", m.Grants)
+	}
+}
+
+func TestPagingAndStaleAnswers(t *testing.T) {
+	m := signedIn()
+	m.setLog(client.AccessLog{Entries: []client.AccessEntry{{ID: "1"}}, Next: "1"})
+	cmd := m.Apply(Action{Kind: LoadMore})
+	if cmd == nil || !m.More || m.Apply(Action{Kind: LoadMore}) != nil {
+		t.Fatal("paging")
+	}
+	m.Apply(Action{Kind: paged, seq: m.seq, log: client.AccessLog{Entries: []client.AccessEntry{{ID: "1"}, {ID: "2"}}}})
+	if len(m.Log) != 2 || m.Next != "" || m.More {
+		t.Fatalf("log %+v next %q", m.Log, m.Next)
+	}
+	if m.Apply(Action{Kind: LoadMore}) != nil {
+		t.Fatal("paged past the end")
+	}
+	// An answer for a previous screen is dropped.
+	m.Apply(Action{Kind: found, seq: m.seq - 1, pract: &portal.Practitioner{ID: "x"}})
+	if m.Found != nil {
+		t.Fatal("a stale look-up was kept")
+	}
+}
+
+func TestOperationKeys(t *testing.T) {
+	for op, want := range map[string]string{
+		"getDocument": "op-document", "listDocuments": "op-documents", "sendMessage": "op-message",
+		"somethingNew": "op-other", "": "op-other",
+	} {
+		if got := operationKey(op); got != want {
+			t.Errorf("%q: %q, want %q", op, got, want)
+		}
+		for _, lang := range []string{"fr", "en"} {
+			if messages.T(lang, operationKey(op)) == operationKey(op) {
+				t.Errorf("%s has no %s text", operationKey(op), lang)
+			}
+		}
+	}
+}

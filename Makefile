@@ -4,8 +4,8 @@ WEB     := build/web
 E2E     := widgets/e2e
 FHIRTEST:= host/backend/fhir/fhirtest
 WASM_PATH := $(shell $(GO) env GOROOT)/lib/wasm
-# Packages that build for the browser (GOOS=js GOARCH=wasm).
-JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/internal/... ./wasm/cmd/parcours
+# Packages that build for GOOS=js GOARCH=wasm: the browser's, and the Cloudflare Worker's.
+JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/internal/... ./wasm/cmd/parcours ./host/cloudflare ./host/cmd/parcours-worker
 
 .PHONY: demo web plugins worker worker-dev test test-js e2e-deps check generate size bench fuzz screenshot clean
 

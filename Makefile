@@ -4,10 +4,10 @@ WEB     := build/web
 E2E     := widgets/e2e
 FHIRTEST:= host/backend/fhir/fhirtest
 WASM_PATH := $(shell $(GO) env GOROOT)/lib/wasm
-# Packages that build for the browser (GOOS=js GOARCH=wasm).
-JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/... ./wasm/cmd/parcours
+# Packages that build for GOOS=js GOARCH=wasm: the browser's, and the Cloudflare Worker's.
+JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/... ./wasm/cmd/parcours ./host/cloudflare ./host/cmd/parcours-worker
 
-.PHONY: demo web plugins test test-js e2e-deps check generate size bench fuzz screenshot clean
+.PHONY: demo web plugins worker worker-dev test test-js e2e-deps check generate size bench fuzz screenshot clean
 
 ## demo: build the Wasm and run the demo: host on 127.0.0.1:8080 (PORT), hospital page on 127.0.0.1:8081 (SITE_PORT)
 demo: web plugins
@@ -27,6 +27,20 @@ plugins:
 	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o build/plugins/$$p.wasm ./examples/plugins/$$p; \
 	done
 
+## worker: build the Cloudflare Worker (host/cmd/parcours-worker) into build/worker and print its gzip size (free plan: 3 MB)
+WORKER := host/cmd/parcours-worker
+worker:
+	@mkdir -p build/worker
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o build/worker/parcours.wasm ./$(WORKER)
+	cp $(WORKER)/worker.mjs $(WASM_PATH)/wasm_exec.js build/worker/
+	@echo "build/worker/parcours.wasm: $$(wc -c < build/worker/parcours.wasm) bytes, $$(gzip -9c build/worker/parcours.wasm | wc -c) gzip"
+
+## worker-dev: run the Worker offline under workerd on 127.0.0.1:8787 (pinned in $(WORKER)/package-lock.json); PARCOURS_CONFIG from build/worker/config.json
+worker-dev: worker
+	@[ -x $(WORKER)/node_modules/.bin/workerd ] || (cd $(WORKER) && npm ci --no-audit --no-fund)
+	@[ -f build/worker/config.json ] || echo '{"public_url":"http://127.0.0.1:8787","fhir_url":"http://127.0.0.1:8103/fhir/R4","establishment":{"id":"ch-nord","origins":["http://127.0.0.1:8081"]}}' > build/worker/config.json
+	cd $(WORKER) && ./node_modules/.bin/workerd serve workerd.capnp --verbose
+
 ## test: every test: unit, conformance, race, fuzz seeds, the browser build, and end to end in Chromium
 test: e2e-deps
 	@mkdir -p build
@@ -42,7 +56,11 @@ test: e2e-deps
 test-js:
 	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/...
 
-e2e-deps: $(E2E)/node_modules/.package-lock.json $(FHIRTEST)/node_modules/.package-lock.json
+e2e-deps: $(E2E)/node_modules/.package-lock.json $(FHIRTEST)/node_modules/.package-lock.json host/cmd/parcours-worker/node_modules/.package-lock.json
+
+# wrangler and workerd (host/cmd/parcours-worker), pinned.
+host/cmd/parcours-worker/node_modules/.package-lock.json: host/cmd/parcours-worker/package-lock.json
+	cd host/cmd/parcours-worker && npm ci --no-audit --no-fund
 
 $(E2E)/node_modules/.package-lock.json: $(E2E)/package-lock.json
 	cd $(E2E) && npm ci --no-audit --no-fund

@@ -155,6 +155,13 @@ type Config struct {
 	// request, 12 hours in all, by default.
 	SessionIdle, SessionMax time.Duration
 
+	// LazyExpiry drops expired sessions when a session is opened (at most
+	// once a minute) instead of in a background goroutine, so that the host
+	// starts no goroutine outliving a request and no timer: for runtimes
+	// such as Cloudflare Workers (host/cmd/parcours-worker). Rate limits and
+	// sign-in state are always swept on access. Off by default.
+	LazyExpiry bool
+
 	// MaxBodyBytes bounds request bodies; default 16 KiB.
 	MaxBodyBytes int64
 
@@ -317,7 +324,7 @@ func New(cfg Config) (*Host, error) {
 			h.allowed[norm] = true
 		}
 	}
-	h.sessions = newSessionStore(cfg.SessionIdle, cfg.SessionMax, cfg.Now)
+	h.sessions = newSessionStore(cfg.SessionIdle, cfg.SessionMax, cfg.Now, cfg.LazyExpiry)
 	h.publicHTTPS = strings.HasPrefix(cfg.PublicURL, "https://")
 	if len(cfg.IdentityProviders) > 0 {
 		si, err := newSignIn(cfg)

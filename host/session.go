@@ -39,11 +39,20 @@ type sessionStore struct {
 	now      func() time.Time
 	stop     chan struct{}
 	stopOnce sync.Once
+	// lazy: no sweeper goroutine; open sweeps at most once per sweepEvery
+	// (see Config.LazyExpiry).
+	lazy      bool
+	lastSweep time.Time
 }
 
-func newSessionStore(idle, max time.Duration, now func() time.Time) *sessionStore {
-	s := &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, max: max, now: now, stop: make(chan struct{})}
-	go s.sweep()
+// sweepEvery is how often expired sessions are dropped.
+const sweepEvery = time.Minute
+
+func newSessionStore(idle, max time.Duration, now func() time.Time, lazy bool) *sessionStore {
+	s := &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, max: max, now: now, stop: make(chan struct{}), lazy: lazy, lastSweep: now()}
+	if !lazy {
+		go s.sweep()
+	}
 	return s
 }
 
@@ -51,7 +60,7 @@ func (s *sessionStore) close() { s.stopOnce.Do(func() { close(s.stop) }) }
 
 // sweep drops expired sessions every minute so that memory stays bounded.
 func (s *sessionStore) sweep() {
-	t := time.NewTicker(time.Minute)
+	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -59,15 +68,20 @@ func (s *sessionStore) sweep() {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			now := s.now()
-			for k, v := range s.byHash {
-				if s.expired(v, now) {
-					delete(s.byHash, k)
-				}
-			}
+			s.dropExpired(s.now())
 			s.mu.Unlock()
 		}
 	}
+}
+
+// dropExpired deletes the expired sessions; called with s.mu held.
+func (s *sessionStore) dropExpired(now time.Time) {
+	for k, v := range s.byHash {
+		if s.expired(v, now) {
+			delete(s.byHash, k)
+		}
+	}
+	s.lastSweep = now
 }
 
 func (s *sessionStore) expired(v *session, now time.Time) bool {
@@ -93,6 +107,9 @@ func (s *sessionStore) open(kind portal.AuthorKind, id string) string {
 		v.patient = id
 	}
 	s.mu.Lock()
+	if s.lazy && now.Sub(s.lastSweep) >= sweepEvery {
+		s.dropExpired(now)
+	}
 	s.byHash[sha256.Sum256([]byte(token))] = v
 	s.mu.Unlock()
 	return token

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +39,7 @@ const (
 func newTestSessions(t *testing.T) (*sessionStore, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
-	s := newSessionStore(testIdle, testMax, clock.Now)
+	s := newSessionStore(testIdle, testMax, clock.Now, false)
 	t.Cleanup(s.close)
 	return s, clock
 }
@@ -335,5 +336,49 @@ func TestSessionToken(t *testing.T) {
 				t.Errorf("sessionToken = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// With lazy expiry (Config.LazyExpiry, for Cloudflare Workers) the store
+// starts no goroutine and drops sessions no one looks up again when a later
+// session is opened, at most once per sweepEvery.
+func TestSessionLazyExpiry(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	before := runtime.NumGoroutine()
+	s := newSessionStore(testIdle, testMax, clock.Now, true)
+	t.Cleanup(s.close)
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("lazy store started %d goroutines", n-before)
+	}
+	count := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.byHash)
+	}
+	s.create("a")
+	s.create("b")
+	clock.Advance(testIdle + time.Second)
+	young := s.create("c")
+	if n := count(); n != 1 {
+		t.Errorf("%d sessions kept after idle expiry, want 1", n)
+	}
+	clock.Advance(testIdle + time.Second)
+	s.create("d") // a sweep is due again: c goes
+	if n := count(); n != 1 {
+		t.Errorf("%d sessions kept, want 1", n)
+	}
+	if _, ok := s.lookup(young); ok {
+		t.Error("idle session found")
+	}
+	// Within sweepEvery of the last sweep, open does not sweep.
+	s2 := newSessionStore(30*time.Second, testMax, clock.Now, true)
+	s2.create("x")
+	clock.Advance(45 * time.Second)
+	s2.create("y")
+	s2.mu.Lock()
+	n := len(s2.byHash)
+	s2.mu.Unlock()
+	if n != 2 {
+		t.Errorf("%d sessions, want 2 (no sweep within %v)", n, sweepEvery)
 	}
 }

@@ -1,0 +1,41 @@
+package cloudflare
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+)
+
+func TestServe(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/api/x" || r.URL.RawQuery != "a=1" || string(b) != "hi" ||
+			r.Header.Get("X-A") != "1" || r.RemoteAddr != "192.0.2.1:0" || r.Host != "example.org" {
+			t.Errorf("request: %s %s %q %v %s %s", r.Method, r.URL, b, r.Header, r.RemoteAddr, r.Host)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, "ok")
+	})
+	resp := Serve(context.Background(), h, Request{
+		Method: "POST", URL: "https://example.org/api/x?a=1", Body: []byte("hi"),
+		Headers: [][2]string{{"X-A", "1"}, {"CF-Connecting-IP", "192.0.2.1"}},
+	})
+	if resp.Status != http.StatusCreated || string(resp.Body) != "ok" || len(resp.Headers) != 1 || resp.Headers[0] != [2]string{"Cache-Control", "no-store"} {
+		t.Errorf("response: %+v", resp)
+	}
+}
+
+func TestServeRecovers(t *testing.T) {
+	resp := Serve(context.Background(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }), Request{Method: "GET", URL: "https://example.org/"})
+	if resp.Status != http.StatusInternalServerError {
+		t.Errorf("status %d after a panic, want 500", resp.Status)
+	}
+	if resp := Serve(context.Background(), http.NotFoundHandler(), Request{Method: "GET", URL: "://bad"}); resp.Status != http.StatusBadRequest {
+		t.Errorf("status %d for a bad URL, want 400", resp.Status)
+	}
+	if remoteAddr(http.Header{"Cf-Connecting-Ip": {"2001:db8::1"}}) != "[2001:db8::1]:0" {
+		t.Error("IPv6 remote address")
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/fhir"
+)
+
+// config is PARCOURS_CONFIG, the Worker's JSON var:
+//
+//	{"public_url": "https://rdv.chu-exemple.fr",
+//	 "fhir_url": "https://fhir.chu-exemple.fr/fhir/R4",
+//	 "time_zone": "Europe/Paris",
+//	 "establishment": {"id": "chu-exemple", "name": "CHU Exemple",
+//	                   "origins": ["https://www.chu-exemple.fr"]},
+//	 "demo_sign_in": false}
+type config struct {
+	PublicURL     string `json:"public_url"`
+	FHIRURL       string `json:"fhir_url"`
+	TimeZone      string `json:"time_zone"`
+	Establishment struct {
+		ID      string   `json:"id"`
+		Name    string   `json:"name"`
+		Origins []string `json:"origins"`
+	} `json:"establishment"`
+	DemoSignIn bool `json:"demo_sign_in"`
+}
+
+// build makes the host of raw, a PARCOURS_CONFIG, with the FHIR server
+// reached through tr (bearer-authenticated when token is set).
+func build(raw []byte, token string, tr http.RoundTripper) (http.Handler, error) {
+	var c config
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("PARCOURS_CONFIG: %w", err)
+	}
+	if c.FHIRURL == "" || c.Establishment.ID == "" {
+		return nil, fmt.Errorf("PARCOURS_CONFIG: fhir_url and establishment.id are required")
+	}
+	if token != "" {
+		tr = bearer{token: token, next: tr}
+	}
+	log := slog.Default()
+	b, err := fhir.New(fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone,
+		Logger: log.With("establishment", c.Establishment.ID, "backend", "fhir")})
+	if err != nil {
+		return nil, err
+	}
+	return host.New(host.Config{
+		Booking:        b,
+		Directory:      b,
+		Questionnaires: b,
+		Messaging:      b,
+		Documents:      b,
+		Establishments: []host.Establishment{{ID: c.Establishment.ID, Origins: c.Establishment.Origins}},
+		PublicURL:      c.PublicURL,
+		DemoSignIn:     c.DemoSignIn,
+		LazyExpiry:     true,
+		Logger:         log,
+	})
+}
+
+// bearer sends the FHIR server the host's token.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}

@@ -1,0 +1,60 @@
+//go:build js && wasm
+
+// Command parcours-worker is the Parcours edge host on Cloudflare Workers:
+// the same host.New handler as the standalone server (host/cmd/parcours),
+// with a FHIR R4 server as the system of record. worker.mjs instantiates
+// this Go program once per isolate and calls it for every request (see
+// host/cloudflare).
+//
+// Configuration comes from the Worker's environment: PARCOURS_CONFIG, a
+// JSON var (see config.go), and the secret FHIR_TOKEN, a bearer token for
+// the FHIR server (optional).
+package main
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/parcours-sante/parcours/host/cloudflare"
+)
+
+func main() {
+	cloudflare.Register("parcoursServe", http.HandlerFunc(serve))
+	select {}
+}
+
+var (
+	mu      sync.Mutex
+	handler http.Handler
+	loadErr error
+)
+
+// serve builds the host on the first request, when the env is known, and
+// keeps it for the isolate's lifetime (it holds no JS object).
+func serve(w http.ResponseWriter, r *http.Request) {
+	h, err := load(r.Context())
+	if err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "the worker is misconfigured; see its logs", http.StatusInternalServerError)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+func load(ctx context.Context) (http.Handler, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if handler != nil || loadErr != nil {
+		return handler, loadErr
+	}
+	env, _ := cloudflare.Env(ctx)
+	str := func(name string) string {
+		if v := env.Get(name); v.Truthy() {
+			return v.String()
+		}
+		return ""
+	}
+	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), str("FHIR_TOKEN"), cloudflare.Transport{})
+	return handler, loadErr
+}

@@ -31,7 +31,7 @@ plugins:
 WORKER := host/cmd/parcours-worker
 worker:
 	@mkdir -p build/worker
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o build/worker/parcours.wasm ./$(WORKER)
+	GOOS=js GOARCH=wasm $(GO) build -tags parcours_nocompress -trimpath -ldflags="-s -w" -o build/worker/parcours.wasm ./$(WORKER)
 	cp $(WORKER)/worker.mjs $(WASM_PATH)/wasm_exec.js build/worker/
 	@echo "build/worker/parcours.wasm: $$(wc -c < build/worker/parcours.wasm) bytes, $$(gzip -9c build/worker/parcours.wasm | wc -c) gzip"
 
@@ -91,6 +91,7 @@ check: generate
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet $(JS_PKGS)
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sdk/plugin/... ./examples/plugins/...
+	GOOS=js GOARCH=wasm $(GO) vet -tags parcours_nocompress ./host/cmd/parcours-worker
 	@git diff --exit-code -- '*_gen.go' wasm/web/vugu-helper.js || { echo "generated code is stale: run make generate and commit"; exit 1; }
 	$(GO) mod tidy -diff
 

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzhttp"
-
 	"github.com/parcours-sante/parcours/host/plugin"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -120,7 +118,7 @@ func (h *Host) apiHandler() http.Handler {
 		writeError(w, r, portal.Errorf(portal.ErrForbidden, "cross-origin request refused"))
 	}))
 	var handler http.Handler = csrf.Handler(mux)
-	handler = gzhttp.GzipHandler(handler)
+	handler = compressed(handler)
 	return h.apiHeaders(handler)
 }
 

@@ -8,17 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/andybalholm/brotli"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/parcours-sante/parcours/wasm/web"
 	"github.com/parcours-sante/parcours/widgets"
@@ -126,6 +121,11 @@ func newAsset(name string, data []byte, pre map[string][]byte) (*asset, error) {
 		sri:      sriOf(data),
 		variants: map[string][]byte{"": data},
 	}
+	if !codecs {
+		// A build without codecs serves the identity only: the proxy in
+		// front (Cloudflare's edge) compresses.
+		return a, nil
+	}
 	for _, c := range codings {
 		if b, ok := pre[c]; ok {
 			got, err := decompress(c, b)
@@ -156,70 +156,6 @@ func contentType(ext string) string {
 		return "application/wasm"
 	}
 	return "application/octet-stream"
-}
-
-// Compress encodes data with a content coding ("br", "zstd" or "gzip").
-// best trades time for size, for build-time compression.
-func Compress(coding string, data []byte, best bool) ([]byte, error) {
-	var buf bytes.Buffer
-	var w io.WriteCloser
-	var err error
-	switch coding {
-	case "br":
-		level := 6
-		if best {
-			level = brotli.BestCompression
-		}
-		w = brotli.NewWriterLevel(&buf, level)
-	case "zstd":
-		level := zstd.SpeedDefault
-		if best {
-			level = zstd.SpeedBestCompression
-		}
-		w, err = zstd.NewWriter(&buf, zstd.WithEncoderLevel(level))
-	case "gzip":
-		level := gzip.DefaultCompression
-		if best {
-			level = gzip.BestCompression
-		}
-		w, err = gzip.NewWriterLevel(&buf, level)
-	default:
-		return nil, fmt.Errorf("unknown content coding %q", coding)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(data); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func decompress(coding string, data []byte) ([]byte, error) {
-	var r io.Reader
-	switch coding {
-	case "br":
-		r = brotli.NewReader(bytes.NewReader(data))
-	case "zstd":
-		d, err := zstd.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		defer d.Close()
-		r = d
-	case "gzip":
-		g, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		r = g
-	default:
-		return nil, fmt.Errorf("unknown content coding %q", coding)
-	}
-	return io.ReadAll(io.LimitReader(r, 64<<20))
 }
 
 // negotiate picks the best coding the client accepts among those available.

@@ -22,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzhttp"
 	"github.com/parcours-sante/parcours/host/plugin"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -447,7 +446,7 @@ func (h *Host) register() {
 	// about 40 KB raw, 5 KB gzipped, which is 170 ms on a slow phone link.
 	// (No BREACH exposure: a cross-site request carries no session, the
 	// cookie being SameSite=Lax, and a document holds no secret token.)
-	document := gzhttp.GzipHandler(http.HandlerFunc(h.widgetDocument))
+	document := compressed(http.HandlerFunc(h.widgetDocument))
 	h.mux.Handle("GET /w/{widget}", document)
 	// Form posts of the server-rendered widgets: same-origin only (the
 	// session cookie is SameSite=Lax; this also refuses cross-origin posts).

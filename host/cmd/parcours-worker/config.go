@@ -55,6 +55,11 @@ func build(raw []byte, token string, tr http.RoundTripper) (http.Handler, error)
 		Questionnaires: b,
 		Messaging:      b,
 		Documents:      b,
+		// Grants are FHIR Consents, the RPPS look-up a Practitioner search,
+		// and every access to health data an AuditEvent on the same server.
+		Consents:       b,
+		Practitioners:  b,
+		Audit:          b,
 		Establishments: []host.Establishment{{ID: c.Establishment.ID, Origins: c.Establishment.Origins}},
 		PublicURL:      c.PublicURL,
 		DemoSignIn:     c.DemoSignIn,

@@ -17,6 +17,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
 	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
 // TestWorker builds the Worker, runs it under workerd on loopback in front
@@ -108,6 +109,31 @@ func TestWorker(t *testing.T) {
 	}
 	if _, err := c.Appointments(ctx); err != nil {
 		t.Errorf("appointments: %v", err)
+	}
+	// The patient finds the city doctor by RPPS and grants him access: a
+	// FHIR Consent on the establishment's server, through the Worker.
+	doctor, err := c.PractitionerByRPPS(ctx, fhir.DemoCityDoctorRPPS)
+	if err != nil || doctor.ID != fhir.DemoCityDoctor {
+		t.Fatalf("RPPS look-up: %+v, %v\n%s", doctor, err, logs.String())
+	}
+	g, err := c.GrantAccess(ctx, fhir.DemoEstablishment, doctor.ID)
+	if err != nil || !g.Active() {
+		t.Fatalf("grant: %+v, %v", g, err)
+	}
+	// Every access to health data through the Worker is an AuditEvent on
+	// the FHIR server: the appointments read and the grant among them.
+	events, err := b.AuditEvents(ctx, portal.AuditQuery{Patient: patients[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]bool{}
+	for _, e := range events {
+		ops[e.Operation] = true
+	}
+	for _, op := range []string{"listAppointments", "grantAccess", "getPractitionerByRPPS"} {
+		if !ops[op] {
+			t.Errorf("no AuditEvent of %s through the Worker; recorded: %v", op, ops)
+		}
 	}
 }
 

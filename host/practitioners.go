@@ -38,8 +38,8 @@ func (h *Host) practitionerByRPPS(ctx context.Context, rpps string) (portal.Prac
 	if err != nil {
 		return portal.Practitioner{}, err
 	}
-	if !portal.ValidRPPS(rpps) {
-		return portal.Practitioner{}, portal.Errorf(portal.ErrInvalid, "not an RPPS number: 11 digits with a valid check digit")
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return portal.Practitioner{}, err
 	}
 	if wait, ok := h.lookupRate.take(patient); !ok {
 		return portal.Practitioner{}, rateLimited(wait, "patient %s looked up %d practitioners in the last minute", patient, LookupsPerMinute)

@@ -53,8 +53,8 @@ var _ portal.PractitionerLookup = (*Client)(nil)
 // refused here, before any request.
 func (c *Client) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error) {
 	var out portal.Practitioner
-	if !portal.ValidRPPS(rpps) {
-		return out, portal.Errorf(portal.ErrInvalid, "not an RPPS number: 11 digits with a valid check digit")
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return out, err
 	}
 	err := c.do(ctx, "GET", "/api/v1/practitioners/rpps/"+rpps, nil, nil, &out)
 	return out, err

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,15 @@ type Grant struct {
 
 // Active reports whether g still gives access.
 func (g Grant) Active() bool { return g.Revoked == nil }
+
+// LatestGrantFirst orders grants as Consents.Grants lists them: the latest
+// granted first, then by ID, descending; for slices.SortFunc.
+func LatestGrantFirst(x, y Grant) int {
+	if c := y.Granted.Compare(x.Granted); c != 0 {
+		return c
+	}
+	return strings.Compare(y.ID, x.ID)
+}
 
 // Consents is the access grants of patients.
 //

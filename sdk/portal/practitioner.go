@@ -33,6 +33,15 @@ func ValidRPPS(v string) bool {
 	return sum%10 == 0
 }
 
+// CheckRPPS returns nil for a well-formed RPPS number (ValidRPPS), else
+// the ErrInvalid error every PractitionerLookup answers.
+func CheckRPPS(v string) error {
+	if !ValidRPPS(v) {
+		return Errorf(ErrInvalid, "not an RPPS number: 11 digits with a valid check digit")
+	}
+	return nil
+}
+
 // PractitionerLookup finds a health professional by their RPPS number, so
 // that a patient can grant access to a professional outside their care
 // relationships (a city doctor) from the number printed on a prescription.

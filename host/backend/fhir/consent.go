@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -62,9 +61,7 @@ func (b *Backend) Grants(ctx context.Context) ([]portal.Grant, error) {
 		}
 		out = append(out, g)
 	}
-	slices.SortFunc(out, func(x, y portal.Grant) int {
-		return cmp.Or(y.Granted.Compare(x.Granted), strings.Compare(y.ID, x.ID))
-	})
+	slices.SortFunc(out, portal.LatestGrantFirst)
 	return out, nil
 }
 
@@ -255,8 +252,8 @@ func (b *Backend) PractitionerByRPPS(ctx context.Context, rpps string) (portal.P
 	if _, err := portal.RequirePatient(ctx); err != nil {
 		return portal.Practitioner{}, err
 	}
-	if !portal.ValidRPPS(rpps) {
-		return portal.Practitioner{}, portal.Errorf(portal.ErrInvalid, "not an RPPS number: 11 digits with a valid check digit")
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return portal.Practitioner{}, err
 	}
 	found, err := b.search(ctx, "Practitioner", values("identifier", portal.SystemRPPS+"|"+rpps))
 	if err != nil {

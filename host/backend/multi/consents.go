@@ -1,7 +1,6 @@
 package multi
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -101,9 +100,7 @@ func (c *Consents) Grants(ctx context.Context) ([]portal.Grant, error) {
 			}
 		}
 	}
-	slices.SortFunc(out, func(x, y portal.Grant) int {
-		return cmp.Or(y.Granted.Compare(x.Granted), strings.Compare(y.ID, x.ID))
-	})
+	slices.SortFunc(out, portal.LatestGrantFirst)
 	return out, nil
 }
 
@@ -145,8 +142,8 @@ func (c *Consents) PractitionerByRPPS(ctx context.Context, rpps string) (portal.
 	if _, err := portal.RequirePatient(ctx); err != nil {
 		return portal.Practitioner{}, err
 	}
-	if !portal.ValidRPPS(rpps) {
-		return portal.Practitioner{}, portal.Errorf(portal.ErrInvalid, "not an RPPS number: 11 digits with a valid check digit")
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return portal.Practitioner{}, err
 	}
 	for _, l := range c.lookups {
 		bctx, done := c.calls.start(ctx)

@@ -15,8 +15,8 @@ func (s *Store) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Pra
 	if _, err := portal.RequirePatient(ctx); err != nil {
 		return portal.Practitioner{}, err
 	}
-	if !portal.ValidRPPS(rpps) {
-		return portal.Practitioner{}, portal.Errorf(portal.ErrInvalid, "not an RPPS number: 11 digits with a valid check digit")
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return portal.Practitioner{}, err
 	}
 	return readTx(ctx, s, "practitioner by RPPS", func(tx *sql.Tx) (portal.Practitioner, error) {
 		ps, err := practitioners(ctx, tx, `rpps = ?`, rpps)

@@ -93,7 +93,12 @@ func (h *Host) apiHandler() http.Handler {
 		}
 		action, audited := auditedRoutes[rt.op]
 		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
-			r = h.withSubject(r)
+			r, err := h.withSubject(r)
+			if err != nil {
+				h.logError(r, err)
+				writeError(w, r, err)
+				return
+			}
 			if audited {
 				h.audited(rt.op, action, w, r, serve)
 				return
@@ -171,12 +176,17 @@ func (h *Host) logError(r *http.Request, err error) {
 
 // withSubject puts the session's person, if any, in the request context: a
 // patient, or a practitioner signed in to a care-team view.
-func (h *Host) withSubject(r *http.Request) *http.Request {
+// An error is the State being unreachable: the request must be refused.
+func (h *Host) withSubject(r *http.Request) (*http.Request, error) {
 	r = h.withAddress(r)
-	if s, ok := h.sessions.subject(sessionToken(r, h.secure(r))); ok {
-		return r.WithContext(portal.WithSubject(r.Context(), s))
+	s, ok, err := h.sessions.subject(r.Context(), sessionToken(r, h.secure(r)), true)
+	if err != nil {
+		return r, err
 	}
-	return r
+	if ok {
+		return r.WithContext(portal.WithSubject(r.Context(), s)), nil
+	}
+	return r, nil
 }
 
 // establishment returns the path's establishment if this host serves it.
@@ -356,8 +366,8 @@ func (h *Host) bookAppointment(w http.ResponseWriter, r *http.Request) error {
 // booking already made runs neither.
 func (h *Host) book(ctx context.Context, req portal.BookRequest) (portal.Appointment, error) {
 	if patient, err := portal.RequirePatient(ctx); err == nil {
-		if wait, ok := h.bookRate.take(patient); !ok {
-			return portal.Appointment{}, rateLimited(wait, "patient %s made %d bookings in the last hour", patient, h.cfg.BookingsPerHour)
+		if err := h.bookRate.spend(ctx, patient, "patient %s made %d bookings in the last hour", patient, h.cfg.BookingsPerHour); err != nil {
+			return portal.Appointment{}, err
 		}
 		if err := h.spendAddress(ctx); err != nil {
 			return portal.Appointment{}, err
@@ -540,18 +550,23 @@ func (h *Host) currentPatient(ctx context.Context, id string) (*portal.Patient, 
 }
 
 func (h *Host) deleteSession(w http.ResponseWriter, r *http.Request) error {
-	h.signOut(w, r)
+	if err := h.signOut(w, r); err != nil {
+		return err
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 // signOut ends the request's session on the server and clears its cookie.
-func (h *Host) signOut(w http.ResponseWriter, r *http.Request) {
+func (h *Host) signOut(w http.ResponseWriter, r *http.Request) error {
 	secure := h.secure(r)
 	if t := sessionToken(r, secure); t != "" {
-		h.sessions.delete(t)
+		if err := h.sessions.delete(r.Context(), t); err != nil {
+			return err
+		}
 	}
 	setSessionCookie(w, secure, "", 0)
+	return nil
 }
 
 func (h *Host) listDemoPatients(w http.ResponseWriter, r *http.Request) error {
@@ -600,7 +615,9 @@ func (h *Host) demoSignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	for _, p := range list {
 		if p.ID == patient {
-			h.startSession(w, r, portal.AuthorPatient, p.ID)
+			if err := h.startSession(w, r, portal.AuthorPatient, p.ID); err != nil {
+				return portal.Patient{}, err
+			}
 			h.log.Info("demo sign-in", "patient", p.ID)
 			return p, nil
 		}

@@ -367,8 +367,8 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if wait, ok := h.uploadRate.take(rateKey(who)); !ok {
-		return rateLimited(wait, "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour)
+	if err := h.uploadRate.spend(r.Context(), rateKey(who), "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour); err != nil {
+		return err
 	}
 	if err := h.spendAddress(r.Context()); err != nil {
 		return err
@@ -393,7 +393,9 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/api/v1/documents/"+url.PathEscape(doc.ID))
 	if slices.ContainsFunc(before, func(x portal.Document) bool { return x.ID == doc.ID }) {
-		h.uploadRate.refund(rateKey(who))
+		if err := h.uploadRate.refund(ctx, rateKey(who)); err != nil {
+			h.log.WarnContext(ctx, "upload token not given back", "err", err)
+		}
 		writeJSON(w, http.StatusOK, doc)
 		return nil
 	}

@@ -72,8 +72,8 @@ type Config struct {
 	// of that many tokens refilled at that rate, so a burst of that many
 	// then one every 60/N seconds. Every attempt spends a token, refused
 	// ones too, except a retry of a message already stored. Beyond, 429
-	// rate_limited with Retry-After. Default 10. The buckets live in this
-	// host's memory: each host instance counts on its own.
+	// rate_limited with Retry-After. Default 10. The buckets, like every
+	// limit's, are in State.
 	MessagesPerMinute int
 	// UploadsPerHour bounds the documents one patient may upload, the same
 	// way (a burst of that many, then one every 60/N minutes; a retry of a
@@ -154,12 +154,11 @@ type Config struct {
 	// request, 12 hours in all, by default.
 	SessionIdle, SessionMax time.Duration
 
-	// LazyExpiry drops expired sessions when a session is opened (at most
-	// once a minute) instead of in a background goroutine, so that the host
-	// starts no goroutine outliving a request and no timer: for runtimes
-	// such as Cloudflare Workers (host/cmd/parcours-worker). Rate limits and
-	// sign-in state are always swept on access. Off by default.
-	LazyExpiry bool
+	// State keeps sessions, rate-limit buckets and sign-ins under way (see
+	// State). Default: NewMemoryState, this process's memory, which starts
+	// no goroutine. Hosts that run as many instances must share one
+	// (Cloudflare Workers: host/cloudflare's DurableState).
+	State State
 
 	// MaxBodyBytes bounds request bodies; default 16 KiB.
 	MaxBodyBytes int64
@@ -323,7 +322,11 @@ func New(cfg Config) (*Host, error) {
 			h.allowed[norm] = true
 		}
 	}
-	h.sessions = newSessionStore(cfg.SessionIdle, cfg.SessionMax, cfg.Now, cfg.LazyExpiry)
+	if cfg.State == nil {
+		cfg.State = NewMemoryState(cfg.Now, 0)
+		h.cfg.State = cfg.State
+	}
+	h.sessions = &sessionStore{st: cfg.State, idle: cfg.SessionIdle, max: cfg.SessionMax, now: cfg.Now}
 	h.publicHTTPS = strings.HasPrefix(cfg.PublicURL, "https://")
 	if len(cfg.IdentityProviders) > 0 {
 		si, err := newSignIn(cfg)
@@ -332,17 +335,17 @@ func New(cfg Config) (*Host, error) {
 		}
 		h.signin = si
 	}
-	h.signInRate = newRateLimiter(cfg.SignInsPerMinute, time.Minute, cfg.Now)
-	h.bookRate = newRateLimiter(cfg.BookingsPerHour, time.Hour, cfg.Now)
-	h.addressRate = newRateLimiter(cfg.WritesPerAddressPerMinute, time.Minute, cfg.Now)
-	h.lookupRate = newRateLimiter(LookupsPerMinute, time.Minute, cfg.Now)
+	h.signInRate = newRateLimiter("signin", cfg.SignInsPerMinute, time.Minute, cfg.State, cfg.Now)
+	h.bookRate = newRateLimiter("book", cfg.BookingsPerHour, time.Hour, cfg.State, cfg.Now)
+	h.addressRate = newRateLimiter("address", cfg.WritesPerAddressPerMinute, time.Minute, cfg.State, cfg.Now)
+	h.lookupRate = newRateLimiter("lookup", LookupsPerMinute, time.Minute, cfg.State, cfg.Now)
 	if cfg.Messaging != nil {
 		h.messageLimit = messageBodyLimit(maxAttachmentSize(cfg.Messaging))
-		h.messageRate = newRateLimiter(cfg.MessagesPerMinute, time.Minute, cfg.Now)
+		h.messageRate = newRateLimiter("message", cfg.MessagesPerMinute, time.Minute, cfg.State, cfg.Now)
 	}
 	if cfg.Documents != nil {
 		h.documentLimit = documentBodyLimit(maxDocumentSize(cfg.Documents))
-		h.uploadRate = newRateLimiter(cfg.UploadsPerHour, time.Hour, cfg.Now)
+		h.uploadRate = newRateLimiter("upload", cfg.UploadsPerHour, time.Hour, cfg.State, cfg.Now)
 	}
 	assets, err := loadAssets(cfg.Assets)
 	if err != nil {
@@ -358,10 +361,8 @@ func New(cfg Config) (*Host, error) {
 // ServeHTTP implements http.Handler.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
 
-// Close releases the host's background work (session expiry) and closes
-// Config.Plugins when it is an io.Closer.
+// Close closes Config.Plugins when it is an io.Closer.
 func (h *Host) Close() error {
-	h.sessions.close()
 	if c, ok := h.cfg.Plugins.(io.Closer); ok {
 		return c.Close()
 	}

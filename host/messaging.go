@@ -106,8 +106,8 @@ func (h *Host) threadRoute(r *http.Request, side portal.AuthorKind, action bool)
 // address's write tokens, or returns a rate_limited error (answered with
 // Retry-After).
 func (h *Host) spendMessage(ctx context.Context, a portal.Author) error {
-	if wait, ok := h.messageRate.take(rateKey(a)); !ok {
-		return rateLimited(wait, "%s %s wrote %d messages in the last minute", a.Kind, a.ID, h.cfg.MessagesPerMinute)
+	if err := h.messageRate.spend(ctx, rateKey(a), "%s %s wrote %d messages in the last minute", a.Kind, a.ID, h.cfg.MessagesPerMinute); err != nil {
+		return err
 	}
 	return h.spendAddress(ctx)
 }
@@ -149,7 +149,9 @@ func readMessageBody[T any](h *Host, w http.ResponseWriter, r *http.Request, a p
 func (h *Host) answerStored(w http.ResponseWriter, r *http.Request, a portal.Author, replay bool, thread string, v any, event string, args ...any) {
 	w.Header().Set("Location", "/api/v1/threads/"+url.PathEscape(thread))
 	if replay {
-		h.messageRate.refund(rateKey(a))
+		if err := h.messageRate.refund(r.Context(), rateKey(a)); err != nil {
+			h.log.WarnContext(r.Context(), "message token not given back", "err", err)
+		}
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
@@ -500,7 +502,9 @@ func (h *Host) createDemoPractitionerSession(w http.ResponseWriter, r *http.Requ
 		return portal.Errorf(portal.ErrInvalid, "%q is not a demo practitioner", body.Practitioner)
 	}
 	p := list[i]
-	h.startSession(w, r, portal.AuthorPractitioner, p.ID)
+	if err := h.startSession(w, r, portal.AuthorPractitioner, p.ID); err != nil {
+		return err
+	}
 	h.log.Info("demo sign-in", "practitioner", p.ID)
 	writeJSON(w, http.StatusOK, client.SessionBody{Practitioner: &p})
 	return nil

@@ -41,8 +41,8 @@ func (h *Host) practitionerByRPPS(ctx context.Context, rpps string) (portal.Prac
 	if err := portal.CheckRPPS(rpps); err != nil {
 		return portal.Practitioner{}, err
 	}
-	if wait, ok := h.lookupRate.take(patient); !ok {
-		return portal.Practitioner{}, rateLimited(wait, "patient %s looked up %d practitioners in the last minute", patient, LookupsPerMinute)
+	if err := h.lookupRate.spend(ctx, patient, "patient %s looked up %d practitioners in the last minute", patient, LookupsPerMinute); err != nil {
+		return portal.Practitioner{}, err
 	}
 	if err := h.spendAddress(ctx); err != nil {
 		return portal.Practitioner{}, err

@@ -2,84 +2,107 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
-// maxIdleBuckets is the number of buckets above which take drops the full
-// ones (of people who did nothing for a whole period): memory stays bounded
-// by the people active in the last period.
-const maxIdleBuckets = 4096
-
-// rateLimiter is a token bucket per key: burst tokens at most, refilled at
-// burst per period. It lives in the host's memory, so each host
-// instance counts on its own (the Workers runtime moves it to a Durable
-// Object).
+// rateLimiter is a token bucket per key, kept in the host's State: burst
+// tokens at most, refilled at burst per period. name keeps the keys of
+// different limits apart.
 type rateLimiter struct {
-	mu      sync.Mutex
-	burst   float64
-	period  time.Duration
-	now     func() time.Time
-	buckets map[string]*bucket
+	name   string
+	burst  float64
+	period time.Duration
+	st     State
+	now    func() time.Time
 }
 
+func newRateLimiter(name string, burst int, period time.Duration, st State, now func() time.Time) *rateLimiter {
+	return &rateLimiter{name: name, burst: float64(burst), period: period, st: st, now: now}
+}
+
+// bucket is a bucket as stored: its tokens when counted, at Unix
+// nanoseconds.
 type bucket struct {
-	tokens float64
-	at     time.Time // when tokens was counted
+	Tokens float64 `json:"t"`
+	At     int64   `json:"a"`
 }
 
-func newRateLimiter(burst int, period time.Duration, now func() time.Time) *rateLimiter {
-	return &rateLimiter{burst: float64(burst), period: period, now: now, buckets: map[string]*bucket{}}
-}
-
-// refill brings b's tokens up to now.
-func (l *rateLimiter) refill(b *bucket, now time.Time) {
-	if elapsed := now.Sub(b.at); elapsed > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(elapsed)/float64(l.period)*l.burst)
+// read decodes a stored bucket at now; absent (or unreadable) is full.
+func (l *rateLimiter) read(raw []byte, now time.Time) bucket {
+	var b bucket
+	if raw == nil || json.Unmarshal(raw, &b) != nil {
+		return bucket{Tokens: l.burst, At: now.UnixNano()}
 	}
-	b.at = now
+	if elapsed := now.Sub(time.Unix(0, b.At)); elapsed > 0 {
+		b.Tokens = min(l.burst, b.Tokens+float64(elapsed)/float64(l.period)*l.burst)
+	}
+	b.At = now.UnixNano()
+	return b
+}
+
+// write encodes b with how long to keep it: until it is full again, when
+// it is the same as no bucket (plus a minute for a distributed store's
+// clocks).
+func (l *rateLimiter) write(b bucket) ([]byte, time.Duration) {
+	raw, _ := json.Marshal(b)
+	return raw, time.Duration((l.burst-b.Tokens)/l.burst*float64(l.period)) + time.Minute
 }
 
 // take spends a token of key; without one, it reports how long until the
-// next one.
-func (l *rateLimiter) take(key string) (wait time.Duration, ok bool) {
+// next one (ok false). An error is the State being unreachable.
+func (l *rateLimiter) take(ctx context.Context, key string) (wait time.Duration, ok bool, err error) {
 	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, found := l.buckets[key]
-	if !found {
-		if len(l.buckets) >= maxIdleBuckets {
-			for k, v := range l.buckets {
-				if l.refill(v, now); v.tokens >= l.burst {
-					delete(l.buckets, k)
-				}
-			}
+	err = update(ctx, l.st, "rate:"+l.name+":"+key, func(old []byte) ([]byte, time.Duration, bool) {
+		b := l.read(old, now)
+		if b.Tokens < 1 {
+			wait, ok = max(time.Nanosecond, time.Duration((1-b.Tokens)/l.burst*float64(l.period))), false
+			return nil, 0, false
 		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
+		b.Tokens--
+		wait, ok = 0, true
+		raw, ttl := l.write(b)
+		return raw, ttl, true
+	})
+	if err != nil {
+		return 0, false, stateError(err)
 	}
-	l.refill(b, now)
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0, true
+	return wait, ok, nil
+}
+
+// spend takes a token of key or returns the rate_limited error of
+// format and args (answered with Retry-After), or the State's error.
+func (l *rateLimiter) spend(ctx context.Context, key, format string, args ...any) error {
+	wait, ok, err := l.take(ctx, key)
+	if err != nil {
+		return err
 	}
-	return time.Duration((1 - b.tokens) / l.burst * float64(l.period)), false
+	if !ok {
+		return rateLimited(wait, format, args...)
+	}
+	return nil
 }
 
 // refund gives back a token spent by a call that stored nothing new (a
-// retry of a stored message or document).
-func (l *rateLimiter) refund(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.buckets[key]; ok {
-		b.tokens = min(l.burst, b.tokens+1)
-	}
+// retry of a stored message or document). The token is a courtesy: a
+// failure to give it back is logged by the caller, not answered.
+func (l *rateLimiter) refund(ctx context.Context, key string) error {
+	now := l.now()
+	return update(ctx, l.st, "rate:"+l.name+":"+key, func(old []byte) ([]byte, time.Duration, bool) {
+		if old == nil {
+			return nil, 0, false // full
+		}
+		b := l.read(old, now)
+		b.Tokens = min(l.burst, b.Tokens+1)
+		raw, ttl := l.write(b)
+		return raw, ttl, true
+	})
 }
 
 // limitedError is a request refused by a rate limiter: its rate_limited
@@ -116,10 +139,7 @@ func (h *Host) spendAddress(ctx context.Context) error {
 	if addr == "" {
 		return nil
 	}
-	if wait, ok := h.addressRate.take(addr); !ok {
-		return rateLimited(wait, "this address made %d writes in the last minute", h.cfg.WritesPerAddressPerMinute)
-	}
-	return nil
+	return h.addressRate.spend(ctx, addr, "this address made %d writes in the last minute", h.cfg.WritesPerAddressPerMinute)
 }
 
 // clientAddress is the client's address: Config.ClientAddressHeader's

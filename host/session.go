@@ -1,11 +1,14 @@
 package host
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -18,171 +21,163 @@ const (
 	sessionCookieSecure = "__Host-parcours_session"
 )
 
-// session is a signed-in person: a patient, or a practitioner of a care
-// team signed in to a care-team view. Exactly one of patient and
-// practitioner is set.
-type session struct {
-	patient      string
-	practitioner string
-	created      time.Time
-	lastSeen     time.Time
-}
-
-// sessionStore keeps sessions server side, keyed by the SHA-256 of their
-// token so that the store never holds a usable token. It is the seam the
-// identity work (OIDC) and the Workers runtime replace.
+// sessionStore keeps sessions in the host's State, keyed by the SHA-256 of
+// their token so that the State never holds a usable token.
 type sessionStore struct {
-	mu       sync.Mutex
-	byHash   map[[32]byte]*session
-	idle     time.Duration
-	max      time.Duration
-	now      func() time.Time
-	stop     chan struct{}
-	stopOnce sync.Once
-	// lazy: no sweeper goroutine; open sweeps at most once per sweepEvery
-	// (see Config.LazyExpiry).
-	lazy      bool
-	lastSweep time.Time
+	st        State
+	idle, max time.Duration
+	now       func() time.Time
 }
 
-// sweepEvery is how often expired sessions are dropped.
-const sweepEvery = time.Minute
+// touchEvery is how stale a session's last use may be before a request
+// writes it again: the idle timer is kept to the minute, and a State that
+// is a network away (a Durable Object) is written at most once a minute
+// per session rather than at every request.
+const touchEvery = time.Minute
 
-func newSessionStore(idle, max time.Duration, now func() time.Time, lazy bool) *sessionStore {
-	s := &sessionStore{byHash: map[[32]byte]*session{}, idle: idle, max: max, now: now, stop: make(chan struct{}), lazy: lazy, lastSweep: now()}
-	if !lazy {
-		go s.sweep()
+// session is a session as stored: exactly one of P (patient) and R
+// (practitioner) is set; C and L are when it was created and last used,
+// in Unix nanoseconds.
+type session struct {
+	P string `json:"p,omitempty"`
+	R string `json:"r,omitempty"`
+	C int64  `json:"c"`
+	L int64  `json:"l"`
+}
+
+func (v session) subject() portal.Subject { return portal.Subject{Patient: v.P, Practitioner: v.R} }
+
+func (s *sessionStore) expired(v session, now time.Time) bool {
+	return now.Sub(time.Unix(0, v.L)) > s.idle || now.Sub(time.Unix(0, v.C)) > s.max
+}
+
+// ttl is how long the State keeps v from now: until it would expire
+// unused, plus a minute for the clocks of a distributed store.
+func (s *sessionStore) ttl(v session, now time.Time) time.Duration {
+	left := min(time.Unix(0, v.L).Add(s.idle).Sub(now), time.Unix(0, v.C).Add(s.max).Sub(now))
+	return max(left, 0) + time.Minute
+}
+
+// sessionKey is the State key of token's session. A token longer than 128
+// characters is none of ours: it has no key.
+func sessionKey(token string) (string, bool) {
+	if token == "" || len(token) > 128 {
+		return "", false
 	}
-	return s
-}
-
-func (s *sessionStore) close() { s.stopOnce.Do(func() { close(s.stop) }) }
-
-// sweep drops expired sessions every minute so that memory stays bounded.
-func (s *sessionStore) sweep() {
-	t := time.NewTicker(sweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.mu.Lock()
-			s.dropExpired(s.now())
-			s.mu.Unlock()
-		}
-	}
-}
-
-// dropExpired deletes the expired sessions; called with s.mu held.
-func (s *sessionStore) dropExpired(now time.Time) {
-	for k, v := range s.byHash {
-		if s.expired(v, now) {
-			delete(s.byHash, k)
-		}
-	}
-	s.lastSweep = now
-}
-
-func (s *sessionStore) expired(v *session, now time.Time) bool {
-	return now.Sub(v.lastSeen) > s.idle || now.Sub(v.created) > s.max
-}
-
-// create opens a session for patient and returns its token.
-func (s *sessionStore) create(patient string) string {
-	return s.open(portal.AuthorPatient, patient)
+	sum := sha256.Sum256([]byte(token))
+	return "session:" + hex.EncodeToString(sum[:]), true
 }
 
 // open opens a session for the person id of that kind (a patient or a
 // practitioner) and returns its token: 256 random bits.
-func (s *sessionStore) open(kind portal.AuthorKind, id string) string {
-	var b [32]byte
-	rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
-	token := base64.RawURLEncoding.EncodeToString(b[:])
+func (s *sessionStore) open(ctx context.Context, kind portal.AuthorKind, id string) (string, error) {
+	var b32 [32]byte
+	rand.Read(b32[:]) // crypto/rand.Read never returns an error (Go 1.24+)
+	token := base64.RawURLEncoding.EncodeToString(b32[:])
 	now := s.now()
-	v := &session{created: now, lastSeen: now}
+	v := session{C: now.UnixNano(), L: now.UnixNano()}
 	if kind == portal.AuthorPractitioner {
-		v.practitioner = id
+		v.R = id
 	} else {
-		v.patient = id
+		v.P = id
 	}
-	s.mu.Lock()
-	if s.lazy && now.Sub(s.lastSweep) >= sweepEvery {
-		s.dropExpired(now)
+	b, _ := json.Marshal(v)
+	key, _ := sessionKey(token)
+	ok, err := s.st.Swap(ctx, key, 0, b, s.ttl(v, now))
+	if err == nil && !ok {
+		err = errors.New("host: a new session token was taken") // 256 random bits
 	}
-	s.byHash[sha256.Sum256([]byte(token))] = v
-	s.mu.Unlock()
-	return token
-}
-
-// lookup returns the patient of a live patient session and refreshes its
-// idle timer.
-func (s *sessionStore) lookup(token string) (string, bool) {
-	sub, ok := s.subject(token)
-	return sub.Patient, ok && sub.Patient != ""
+	if err != nil {
+		return "", stateError(err)
+	}
+	return token, nil
 }
 
 // subject returns the person of a live session, a patient or a
-// practitioner, and refreshes its idle timer.
-func (s *sessionStore) subject(token string) (portal.Subject, bool) {
-	if token == "" || len(token) > 128 {
-		return portal.Subject{}, false
-	}
-	key := sha256.Sum256([]byte(token))
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.byHash[key]
+// practitioner; with touch, the session's idle timer starts again.
+func (s *sessionStore) subject(ctx context.Context, token string, touch bool) (portal.Subject, bool, error) {
+	key, ok := sessionKey(token)
 	if !ok {
-		return portal.Subject{}, false
+		return portal.Subject{}, false, nil
 	}
+	raw, version, err := s.st.Get(ctx, key)
+	if err != nil {
+		return portal.Subject{}, false, stateError(err)
+	}
+	var v session
+	if raw == nil || json.Unmarshal(raw, &v) != nil {
+		return portal.Subject{}, false, nil
+	}
+	now := s.now()
 	if s.expired(v, now) {
-		delete(s.byHash, key)
-		return portal.Subject{}, false
+		// Gone for good. (Losing the race to another request changes
+		// nothing: it finds the session expired too.)
+		if _, err := s.st.Swap(ctx, key, version, nil, 0); err != nil {
+			return portal.Subject{}, false, stateError(err)
+		}
+		return portal.Subject{}, false, nil
 	}
-	v.lastSeen = now
-	return portal.Subject{Patient: v.patient, Practitioner: v.practitioner}, true
-}
-
-// peek returns the person of a live session without refreshing it.
-func (s *sessionStore) peek(token string) (portal.Subject, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.byHash[sha256.Sum256([]byte(token))]
-	if !ok || s.expired(v, s.now()) {
-		return portal.Subject{}, false
+	if touch && now.Sub(time.Unix(0, v.L)) >= touchEvery {
+		v.L = now.UnixNano()
+		b, _ := json.Marshal(v)
+		// A lost swap is another request of the session touching it, or
+		// ending it: this request keeps the answer it read.
+		if _, err := s.st.Swap(ctx, key, version, b, s.ttl(v, now)); err != nil {
+			return portal.Subject{}, false, stateError(err)
+		}
 	}
-	return portal.Subject{Patient: v.patient, Practitioner: v.practitioner}, true
+	return v.subject(), true, nil
 }
 
 // delete ends a session.
-func (s *sessionStore) delete(token string) {
-	s.mu.Lock()
-	delete(s.byHash, sha256.Sum256([]byte(token)))
-	s.mu.Unlock()
+func (s *sessionStore) delete(ctx context.Context, token string) error {
+	key, ok := sessionKey(token)
+	if !ok {
+		return nil
+	}
+	return update(ctx, s.st, key, func(old []byte) ([]byte, time.Duration, bool) { return nil, 0, old != nil })
+}
+
+// stateError is the API's error for the State being unreachable: the
+// request is refused (503), never let through.
+func stateError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return portal.Errorf(portal.ErrBackendUnavailable, "session and rate-limit store: %v", err)
 }
 
 // startSession opens a session for the person id of that kind and sets its
 // cookie; the request's previous session, if any, ends (the session is
 // rotated at every sign-in).
-func (h *Host) startSession(w http.ResponseWriter, r *http.Request, kind portal.AuthorKind, id string) {
-	h.useSession(w, r, h.sessions.open(kind, id))
+func (h *Host) startSession(w http.ResponseWriter, r *http.Request, kind portal.AuthorKind, id string) error {
+	token, err := h.sessions.open(r.Context(), kind, id)
+	if err != nil {
+		return err
+	}
+	if err := h.useSession(w, r, token); err != nil {
+		return err
+	}
 	if kind == portal.AuthorPractitioner {
 		auditAgent(r.Context(), portal.Subject{Practitioner: id})
 	} else {
 		auditAgent(r.Context(), portal.Subject{Patient: id})
 	}
+	return nil
 }
 
 // useSession sets the cookie of the session token for the request's
 // browser, ending the session it had, if any: a sign-in never keeps a
 // session that existed before it (no fixation).
-func (h *Host) useSession(w http.ResponseWriter, r *http.Request, token string) {
+func (h *Host) useSession(w http.ResponseWriter, r *http.Request, token string) error {
 	secure := h.secure(r)
 	if old := sessionToken(r, secure); old != "" {
-		h.sessions.delete(old)
+		if err := h.sessions.delete(r.Context(), old); err != nil {
+			return err
+		}
 	}
 	setSessionCookie(w, secure, token, h.cfg.SessionMax)
+	return nil
 }
 
 // secure reports whether the request reached the host over HTTPS: directly

@@ -1,16 +1,22 @@
 package host
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
 // fakeClock is a settable clock for session expiry.
@@ -39,9 +45,38 @@ const (
 func newTestSessions(t *testing.T) (*sessionStore, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
-	s := newSessionStore(testIdle, testMax, clock.Now, false)
-	t.Cleanup(s.close)
-	return s, clock
+	return &sessionStore{st: NewMemoryState(clock.Now, 0), idle: testIdle, max: testMax, now: clock.Now}, clock
+}
+
+// create opens a patient session, for the tests.
+func (s *sessionStore) create(patient string) string {
+	token, err := s.open(context.Background(), portal.AuthorPatient, patient)
+	if err != nil {
+		panic(err)
+	}
+	return token
+}
+
+// lookup returns the patient of a live session and touches it, for the
+// tests.
+func (s *sessionStore) lookup(token string) (string, bool) {
+	sub, ok, err := s.subject(context.Background(), token, true)
+	if err != nil {
+		panic(err)
+	}
+	return sub.Patient, ok
+}
+
+// entries returns the State's keys and values.
+func (s *sessionStore) entries() map[string]string {
+	m := s.st.(*MemoryState)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for k, e := range m.entries {
+		out[k] = string(e.value)
+	}
+	return out
 }
 
 func TestSessionExpiry(t *testing.T) {
@@ -121,10 +156,7 @@ func TestSessionExpiredIsRemoved(t *testing.T) {
 	if _, ok := s.lookup(old); ok {
 		t.Fatal("idle session found")
 	}
-	s.mu.Lock()
-	n := len(s.byHash)
-	s.mu.Unlock()
-	if n != 1 {
+	if n := len(s.entries()); n != 1 {
 		t.Errorf("%d sessions kept after an expired lookup, want 1", n)
 	}
 	if p, ok := s.lookup(young); !ok || p != "b" {
@@ -135,7 +167,8 @@ func TestSessionExpiredIsRemoved(t *testing.T) {
 func TestSessionDelete(t *testing.T) {
 	s, _ := newTestSessions(t)
 	a, b := s.create("a"), s.create("b")
-	s.delete(a)
+	ctx := context.Background()
+	s.delete(ctx, a)
 	if _, ok := s.lookup(a); ok {
 		t.Error("deleted session still found")
 	}
@@ -143,9 +176,11 @@ func TestSessionDelete(t *testing.T) {
 		t.Errorf("deleting a ended b: %q, %v", p, ok)
 	}
 	// Deleting what does not exist is harmless.
-	s.delete(a)
-	s.delete("")
-	s.delete(strings.Repeat("x", 1000))
+	for _, token := range []string{a, "", strings.Repeat("x", 1000)} {
+		if err := s.delete(ctx, token); err != nil {
+			t.Errorf("delete(%.10q): %v", token, err)
+		}
+	}
 	if _, ok := s.lookup(b); !ok {
 		t.Error("b gone after unrelated deletes")
 	}
@@ -184,9 +219,9 @@ func TestSessionLookupRefuses(t *testing.T) {
 	valid := s.create("p")
 	// A long token is refused before hashing, even if a session had its hash.
 	long := valid + strings.Repeat("A", 129-len(valid))
-	s.mu.Lock()
-	s.byHash[sha256.Sum256([]byte(long))] = &session{patient: "intruder", created: s.now(), lastSeen: s.now()}
-	s.mu.Unlock()
+	sum := sha256.Sum256([]byte(long))
+	now := s.now().UnixNano()
+	s.st.Swap(context.Background(), "session:"+hex.EncodeToString(sum[:]), 0, fmt.Appendf(nil, `{"p":"intruder","c":%d,"l":%d}`, now, now), time.Hour)
 	tests := []struct {
 		name, token string
 	}{
@@ -216,30 +251,20 @@ func TestSessionLookupRefuses(t *testing.T) {
 func TestSessionStoreKeepsHashes(t *testing.T) {
 	s, _ := newTestSessions(t)
 	tokens := []string{s.create("pat-a"), s.create("pat-b")}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	dump := fmt.Sprintf("%#v", s.byHash)
+	entries := s.entries()
+	dump := fmt.Sprint(entries)
 	for _, token := range tokens {
-		if _, ok := s.byHash[sha256.Sum256([]byte(token))]; !ok {
+		sum := sha256.Sum256([]byte(token))
+		if _, ok := entries["session:"+hex.EncodeToString(sum[:])]; !ok {
 			t.Errorf("no entry under the SHA-256 of token %q", token)
 		}
 		raw, _ := base64.RawURLEncoding.DecodeString(token)
-		var asKey [32]byte
-		copy(asKey[:], raw)
-		if _, ok := s.byHash[asKey]; ok {
-			t.Error("the token's own bytes are a key")
-		}
-		if strings.Contains(dump, token) {
+		if strings.Contains(dump, token) || strings.Contains(dump, hex.EncodeToString(raw)) {
 			t.Errorf("the store holds token %q", token)
 		}
-		for _, v := range s.byHash {
-			if v.patient == token {
-				t.Error("a token stored as a value")
-			}
-		}
 	}
-	if len(s.byHash) != len(tokens) {
-		t.Errorf("%d entries, want %d", len(s.byHash), len(tokens))
+	if len(entries) != len(tokens) {
+		t.Errorf("%d entries, want %d", len(entries), len(tokens))
 	}
 }
 
@@ -258,7 +283,7 @@ func TestSessionStoreConcurrent(t *testing.T) {
 					return
 				}
 				clock.Advance(time.Millisecond)
-				s.delete(token)
+				s.delete(context.Background(), token)
 				if _, ok := s.lookup(token); ok {
 					t.Error("found after delete")
 					return
@@ -267,8 +292,6 @@ func TestSessionStoreConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	s.close()
-	s.close() // idempotent
 }
 
 func TestSessionCookie(t *testing.T) {
@@ -339,46 +362,105 @@ func TestSessionToken(t *testing.T) {
 	}
 }
 
-// With lazy expiry (Config.LazyExpiry, for Cloudflare Workers) the store
-// starts no goroutine and drops sessions no one looks up again when a later
-// session is opened, at most once per sweepEvery.
-func TestSessionLazyExpiry(t *testing.T) {
+// The memory State starts no goroutine and drops keys no one reads again
+// when later ones are stored, at most once per sweepEvery.
+func TestMemoryStateSweeps(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
 	before := runtime.NumGoroutine()
-	s := newSessionStore(testIdle, testMax, clock.Now, true)
-	t.Cleanup(s.close)
+	s := &sessionStore{st: NewMemoryState(clock.Now, 0), idle: testIdle, max: testMax, now: clock.Now}
 	if n := runtime.NumGoroutine(); n > before {
-		t.Errorf("lazy store started %d goroutines", n-before)
-	}
-	count := func() int {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return len(s.byHash)
+		t.Errorf("the memory State started %d goroutines", n-before)
 	}
 	s.create("a")
 	s.create("b")
-	clock.Advance(testIdle + time.Second)
+	// Kept a minute beyond their expiry, for a distributed store's clocks.
+	clock.Advance(testIdle + time.Minute + time.Second)
 	young := s.create("c")
-	if n := count(); n != 1 {
+	if n := len(s.entries()); n != 1 {
 		t.Errorf("%d sessions kept after idle expiry, want 1", n)
 	}
-	clock.Advance(testIdle + time.Second)
+	clock.Advance(testIdle + time.Minute + time.Second)
 	s.create("d") // a sweep is due again: c goes
-	if n := count(); n != 1 {
+	if n := len(s.entries()); n != 1 {
 		t.Errorf("%d sessions kept, want 1", n)
 	}
 	if _, ok := s.lookup(young); ok {
 		t.Error("idle session found")
 	}
-	// Within sweepEvery of the last sweep, open does not sweep.
-	s2 := newSessionStore(30*time.Second, testMax, clock.Now, true)
-	s2.create("x")
-	clock.Advance(45 * time.Second)
+	// Within sweepEvery of the last sweep, a new key does not sweep.
+	s2 := &sessionStore{st: NewMemoryState(clock.Now, 0), idle: 30 * time.Second, max: testMax, now: clock.Now}
+	s2.create("x")                  // kept 90 s
+	clock.Advance(61 * time.Second) // a sweep is due: x is live
+	s2.create("w")
+	clock.Advance(34 * time.Second) // x expired, the last sweep 34 s ago
 	s2.create("y")
-	s2.mu.Lock()
-	n := len(s2.byHash)
-	s2.mu.Unlock()
-	if n != 2 {
-		t.Errorf("%d sessions, want 2 (no sweep within %v)", n, sweepEvery)
+	if n := len(s2.entries()); n != 3 {
+		t.Errorf("%d sessions held, want 3 (no sweep within %v)", n, sweepEvery)
+	}
+}
+
+// A full memory State sweeps, then refuses a new key with ErrStateFull.
+func TestMemoryStateBound(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	m := NewMemoryState(clock.Now, 2)
+	ctx := context.Background()
+	for _, k := range []string{"a", "b"} {
+		if ok, err := m.Swap(ctx, k, 0, []byte(k), time.Minute); !ok || err != nil {
+			t.Fatalf("Swap(%s) = %v, %v", k, ok, err)
+		}
+	}
+	if ok, err := m.Swap(ctx, "c", 0, []byte("c"), time.Minute); ok || !errors.Is(err, ErrStateFull) {
+		t.Errorf("third key: %v, %v; want ErrStateFull", ok, err)
+	}
+	// Changing a key held is not a new key.
+	_, v, _ := m.Get(ctx, "a")
+	if ok, err := m.Swap(ctx, "a", v, []byte("a2"), time.Minute); !ok || err != nil {
+		t.Errorf("update of a held key: %v, %v", ok, err)
+	}
+	clock.Advance(time.Minute)
+	if ok, err := m.Swap(ctx, "c", 0, []byte("c"), time.Minute); !ok || err != nil {
+		t.Errorf("after expiry: %v, %v; want room", ok, err)
+	}
+}
+
+// Swap is compare-and-swap: of concurrent writers from one version, one
+// wins; an expired key is absent (version 0).
+func TestMemoryStateSwap(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	m := NewMemoryState(clock.Now, 0)
+	ctx := context.Background()
+	if v, ver, err := m.Get(ctx, "k"); v != nil || ver != 0 || err != nil {
+		t.Fatalf("absent key: %q, %d, %v", v, ver, err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if ok, _ := m.Swap(ctx, "k", 0, []byte{byte(i)}, time.Minute); ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d creations won, want 1", wins.Load())
+	}
+	_, ver, _ := m.Get(ctx, "k")
+	if ok, _ := m.Swap(ctx, "k", ver+1, []byte("x"), time.Minute); ok {
+		t.Error("a swap from a version never read won")
+	}
+	if ok, _ := m.Swap(ctx, "k", ver, nil, 0); !ok {
+		t.Error("delete at the current version lost")
+	}
+	if ok, _ := m.Swap(ctx, "k", ver, []byte("late"), time.Minute); ok {
+		t.Error("a swap from the deleted version won")
+	}
+	m.Swap(ctx, "e", 0, []byte("e"), time.Second)
+	clock.Advance(time.Second)
+	if v, ver, _ := m.Get(ctx, "e"); v != nil || ver != 0 {
+		t.Errorf("expired key read as %q, version %d", v, ver)
+	}
+	if ok, _ := m.Swap(ctx, "e", 0, []byte("again"), time.Second); !ok {
+		t.Error("an expired key is not absent to Swap")
 	}
 }

@@ -1,17 +1,18 @@
 package host
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parcours-sante/parcours/host/oidc"
@@ -48,20 +49,15 @@ const (
 	loginTTL = 10 * time.Minute
 	// handoffTTL is how long a completed sign-in waits for its frame.
 	handoffTTL = 2 * time.Minute
-	// maxPending bounds the started sign-ins kept in memory.
-	maxPending = 100_000
 )
 
-// signIn is the host's relying-party side: the providers, the started
+// signIn is the host's relying-party side: the providers. The started
 // sign-ins (keyed by their state) and the completed ones waiting for their
-// widget frame (keyed by the SHA-256 of the frame's secret).
+// widget frame (keyed by the SHA-256 of the frame's secret) are in the
+// host's State, each to be taken once.
 type signIn struct {
 	providers map[string]*provider
 	order     []string
-
-	mu       sync.Mutex
-	pending  map[string]*pendingLogin
-	handoffs map[string]*handoff
 }
 
 type provider struct {
@@ -69,23 +65,55 @@ type provider struct {
 	rp *oidc.RP
 }
 
+// pendingLogin is a started sign-in, as stored.
 type pendingLogin struct {
-	provider string
-	flow     oidc.Flow
-	binding  [32]byte // SHA-256 of the browser's binding cookie
-	handoff  string   // the frame's challenge, "" for a top-level sign-in
-	ret      string   // where a top-level sign-in returns
-	lang     string
-	expires  time.Time
+	Provider string    `json:"provider"`
+	Flow     oidc.Flow `json:"flow"`
+	Binding  []byte    `json:"binding"` // SHA-256 of the browser's binding cookie
+	Handoff  string    `json:"handoff"` // the frame's challenge, "" for a top-level sign-in
+	Return   string    `json:"return"`  // where a top-level sign-in returns
+	Lang     string    `json:"lang"`
+	Expires  time.Time `json:"expires"`
 }
 
+// handoff is a completed sign-in waiting for its frame: the person signed
+// in, whose session the frame opens when it redeems the handoff (so that
+// no session token is ever stored).
 type handoff struct {
-	token   string
-	expires time.Time
+	Kind    portal.AuthorKind `json:"kind"`
+	Person  string            `json:"person"`
+	Expires time.Time         `json:"expires"`
+}
+
+// putOnce stores v under key for ttl, to be taken once by takeOnce.
+func putOnce(ctx context.Context, st State, key string, v any, ttl time.Duration) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ok, err := st.Swap(ctx, key, 0, raw, ttl)
+	if err == nil && !ok {
+		err = fmt.Errorf("host: %s stored twice", key) // keys carry 256 random bits
+	}
+	return err
+}
+
+// takeOnce reads key into v and deletes it: found is false when there was
+// none, or when another request took it first.
+func takeOnce(ctx context.Context, st State, key string, v any) (found bool, err error) {
+	raw, version, err := st.Get(ctx, key)
+	if err != nil || raw == nil {
+		return false, err
+	}
+	ok, err := st.Swap(ctx, key, version, nil, 0)
+	if err != nil || !ok {
+		return false, err
+	}
+	return json.Unmarshal(raw, v) == nil, nil
 }
 
 func newSignIn(cfg Config) (*signIn, error) {
-	s := &signIn{providers: map[string]*provider{}, pending: map[string]*pendingLogin{}, handoffs: map[string]*handoff{}}
+	s := &signIn{providers: map[string]*provider{}}
 	for _, ip := range cfg.IdentityProviders {
 		if !validName(ip.Name) {
 			return nil, fmt.Errorf("host: identity provider name %q: lower-case letters, digits and dashes", ip.Name)
@@ -126,20 +154,6 @@ func validName(s string) bool {
 		}
 	}
 	return true
-}
-
-// sweep drops expired entries; called with s.mu held.
-func (s *signIn) sweep(now time.Time) {
-	for k, p := range s.pending {
-		if now.After(p.expires) {
-			delete(s.pending, k)
-		}
-	}
-	for k, h := range s.handoffs {
-		if now.After(h.expires) {
-			delete(s.handoffs, k)
-		}
-	}
 }
 
 // SignInLinks returns the sign-in links a widget shows, for people of kind
@@ -215,7 +229,13 @@ func (h *Host) startSignIn(w http.ResponseWriter, r *http.Request) {
 		h.signInPage(w, r, http.StatusNotFound, lang, "unknown-provider")
 		return
 	}
-	if wait, ok := h.signInRate.take(h.clientAddress(r)); !ok {
+	wait, ok, err := h.signInRate.take(r.Context(), h.clientAddress(r))
+	if err != nil {
+		h.log.Error("sign-in: session and rate-limit store unavailable", "err", err)
+		h.signInPage(w, r, http.StatusServiceUnavailable, lang, "unavailable")
+		return
+	}
+	if !ok {
 		w.Header().Set("Retry-After", fmt.Sprint(retryAfterSeconds(wait)))
 		h.audit(r, auditRecord{op: "signIn", action: portal.AuditExecute, status: http.StatusTooManyRequests})
 		h.signInPage(w, r, http.StatusTooManyRequests, lang, "too-many")
@@ -235,21 +255,13 @@ func (h *Host) startSignIn(w http.ResponseWriter, r *http.Request) {
 		h.signInPage(w, r, http.StatusServiceUnavailable, lang, "unavailable")
 		return
 	}
-	now := h.cfg.Now()
-	s := h.signin
-	s.mu.Lock()
-	if len(s.pending) >= maxPending {
-		s.sweep(now)
+	sum := sha256.Sum256([]byte(binding))
+	pending := pendingLogin{
+		Provider: p.Name, Flow: flow, Binding: sum[:],
+		Handoff: ch, Return: safeReturn(q.Get("return")), Lang: lang, Expires: h.cfg.Now().Add(loginTTL),
 	}
-	full := len(s.pending) >= maxPending
-	if !full {
-		s.pending[flow.State] = &pendingLogin{
-			provider: p.Name, flow: flow, binding: sha256.Sum256([]byte(binding)),
-			handoff: ch, ret: safeReturn(q.Get("return")), lang: lang, expires: now.Add(loginTTL),
-		}
-	}
-	s.mu.Unlock()
-	if full {
+	if err := putOnce(r.Context(), h.cfg.State, "signin:"+flow.State, pending, loginTTL); err != nil {
+		h.log.Error("sign-in: cannot keep the sign-in under way", "err", err)
 		h.signInPage(w, r, http.StatusServiceUnavailable, lang, "unavailable")
 		return
 	}
@@ -273,10 +285,20 @@ func (h *Host) signInCallback(w http.ResponseWriter, r *http.Request) {
 	state := q.Get("state")
 	now := h.cfg.Now()
 	s := h.signin
-	s.mu.Lock()
-	p := s.pending[state]
-	delete(s.pending, state) // single use, whatever happens next
-	s.mu.Unlock()
+	var p *pendingLogin
+	if state != "" && len(state) <= 128 {
+		var v pendingLogin
+		// Single use, whatever happens next.
+		found, err := takeOnce(r.Context(), h.cfg.State, "signin:"+state, &v)
+		if err != nil {
+			h.log.Error("sign-in: session and rate-limit store unavailable", "err", err)
+			h.signInPage(w, r, http.StatusServiceUnavailable, lang, "unavailable")
+			return
+		}
+		if found {
+			p = &v
+		}
+	}
 	if p != nil {
 		// The binding cookie has done its work. (A callback with an unknown
 		// state leaves it: a forged request must not cancel a sign-in
@@ -288,17 +310,17 @@ func (h *Host) signInCallback(w http.ResponseWriter, r *http.Request) {
 		h.audit(r, auditRecord{op: "signIn", action: portal.AuditExecute, status: status})
 		h.signInPage(w, r, status, lang, msg)
 	}
-	if state == "" || p == nil || now.After(p.expires) {
+	if p == nil || now.After(p.Expires) {
 		refuse(http.StatusBadRequest, "unknown or expired state", "expired")
 		return
 	}
-	lang = p.lang
+	lang = p.Lang
 	c, err := r.Cookie(loginCookieName(secure))
 	if err != nil {
 		refuse(http.StatusBadRequest, "no binding cookie", "expired")
 		return
 	}
-	if sum := sha256.Sum256([]byte(c.Value)); subtle.ConstantTimeCompare(sum[:], p.binding[:]) != 1 {
+	if sum := sha256.Sum256([]byte(c.Value)); subtle.ConstantTimeCompare(sum[:], p.Binding) != 1 {
 		refuse(http.StatusBadRequest, "binding cookie mismatch", "expired")
 		return
 	}
@@ -306,8 +328,12 @@ func (h *Host) signInCallback(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnauthorized, "provider answered "+truncate(e, 40), "cancelled")
 		return
 	}
-	prov := s.providers[p.provider]
-	id, err := prov.rp.Exchange(r.Context(), p.flow, q.Get("code"))
+	prov := s.providers[p.Provider]
+	if prov == nil {
+		refuse(http.StatusBadRequest, "provider no longer configured", "expired")
+		return
+	}
+	id, err := prov.rp.Exchange(r.Context(), p.Flow, q.Get("code"))
 	if err != nil {
 		if errors.Is(err, oidc.ErrRefused) {
 			refuse(http.StatusUnauthorized, err.Error(), "refused")
@@ -339,26 +365,35 @@ func (h *Host) signInCallback(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusForbidden, "account of the other kind", "no-account")
 		return
 	}
-	token := h.sessions.open(kind, person)
 	subj := portal.Subject{Patient: person}
 	if kind == portal.AuthorPractitioner {
 		subj = portal.Subject{Practitioner: person}
 	}
 	h.audit(r.WithContext(portal.WithSubject(r.Context(), subj)), auditRecord{op: "signIn", action: portal.AuditExecute, status: http.StatusOK})
 	h.log.Info("sign-in", "provider", prov.Name, "kind", string(kind))
-	if p.handoff != "" {
-		s.mu.Lock()
-		if len(s.handoffs) >= maxPending {
-			s.sweep(now) // handoffs no frame redeemed
+	if p.Handoff != "" {
+		// The frame that started the sign-in opens the session when it
+		// redeems the handoff (redeemHandoff).
+		ho := handoff{Kind: kind, Person: person, Expires: now.Add(handoffTTL)}
+		if err := putOnce(r.Context(), h.cfg.State, "handoff:"+p.Handoff, ho, handoffTTL); err != nil {
+			h.log.Error("sign-in: cannot keep the completed sign-in for its frame", "err", err)
+			h.signInPage(w, r, http.StatusServiceUnavailable, lang, "unavailable")
+			return
 		}
-		s.handoffs[p.handoff] = &handoff{token: token, expires: now.Add(handoffTTL)}
-		s.mu.Unlock()
 		h.signInPage(w, r, http.StatusOK, lang, "done")
 		return
 	}
-	h.useSession(w, r, token)
+	token, err := h.sessions.open(r.Context(), kind, person)
+	if err == nil {
+		err = h.useSession(w, r, token)
+	}
+	if err != nil {
+		h.log.Error("sign-in: session and rate-limit store unavailable", "err", err)
+		h.signInPage(w, r, http.StatusServiceUnavailable, lang, "unavailable")
+		return
+	}
 	h.signInHeaders(w)
-	http.Redirect(w, r, p.ret, http.StatusSeeOther)
+	http.Redirect(w, r, p.Return, http.StatusSeeOther)
 }
 
 // redeemHandoff (POST /auth/handoff, {"verifier": …}) gives the widget's
@@ -379,22 +414,22 @@ func (h *Host) redeemHandoff(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Verifier) < 43 || len(body.Verifier) > 128 {
 		return portal.Errorf(portal.ErrInvalid, "verifier: 43 to 128 characters")
 	}
-	key := challengeOf(body.Verifier)
-	now := h.cfg.Now()
-	s := h.signin
-	s.mu.Lock()
-	ho := s.handoffs[key]
-	if ho != nil {
-		delete(s.handoffs, key)
+	var ho handoff
+	found, err := takeOnce(r.Context(), h.cfg.State, "handoff:"+challengeOf(body.Verifier), &ho)
+	if err != nil {
+		return stateError(err)
 	}
-	s.mu.Unlock()
-	if ho == nil || now.After(ho.expires) {
+	if !found || h.cfg.Now().After(ho.Expires) {
 		return portal.Errorf(portal.ErrNotFound, "no completed sign-in for this verifier")
 	}
-	h.useSession(w, r, ho.token)
-	if subj, ok := h.sessions.peek(ho.token); ok {
-		h.audit(r, auditRecord{op: "redeemSignIn", action: portal.AuditExecute, status: http.StatusNoContent, agent: &subj})
+	if err := h.startSession(w, r, ho.Kind, ho.Person); err != nil {
+		return err
 	}
+	subj := portal.Subject{Patient: ho.Person}
+	if ho.Kind == portal.AuthorPractitioner {
+		subj = portal.Subject{Practitioner: ho.Person}
+	}
+	h.audit(r, auditRecord{op: "redeemSignIn", action: portal.AuditExecute, status: http.StatusNoContent, agent: &subj})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

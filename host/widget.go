@@ -369,7 +369,12 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		}
 		post = r.PostForm
 	}
-	r = h.withSubject(r)
+	r, err := h.withSubject(r)
+	if err != nil {
+		h.log.Error("widget document: session store unavailable", "widget", name, "err", err)
+		h.widgetError(w, r, http.StatusServiceUnavailable, lang)
+		return
+	}
 	// A signed-in person's widget document shows their data (or a
 	// patient's): it is audited, as the API is.
 	if _, ok := sessionSubject(r.Context()); ok {

@@ -113,7 +113,9 @@ func (b *serverBackend) SignOut(context.Context) error {
 	if b.w == nil {
 		return portal.Errorf(portal.ErrMethodNotAllowed, "sign-out is not part of a preload")
 	}
-	b.h.signOut(b.w, b.r)
+	if err := b.h.signOut(b.w, b.r); err != nil {
+		return err
+	}
 	b.patient, b.practitioner = "", ""
 	return nil
 }

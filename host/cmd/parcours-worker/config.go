@@ -63,7 +63,6 @@ func build(raw []byte, token string, tr http.RoundTripper) (http.Handler, error)
 		Establishments: []host.Establishment{{ID: c.Establishment.ID, Origins: c.Establishment.Origins}},
 		PublicURL:      c.PublicURL,
 		DemoSignIn:     c.DemoSignIn,
-		LazyExpiry:     true,
 		Logger:         log,
 	})
 }

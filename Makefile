@@ -32,7 +32,7 @@ WORKER := host/cmd/parcours-worker
 worker:
 	@mkdir -p build/worker
 	GOOS=js GOARCH=wasm $(GO) build -tags parcours_nocompress -trimpath -ldflags="-s -w" -o build/worker/parcours.wasm ./$(WORKER)
-	cp $(WORKER)/worker.mjs $(WASM_PATH)/wasm_exec.js build/worker/
+	cp $(WORKER)/worker.mjs $(WORKER)/state.mjs $(WASM_PATH)/wasm_exec.js build/worker/
 	@echo "build/worker/parcours.wasm: $$(wc -c < build/worker/parcours.wasm) bytes, $$(gzip -9c build/worker/parcours.wasm | wc -c) gzip"
 
 ## worker-dev: run the Worker offline under workerd on 127.0.0.1:8787 (pinned in $(WORKER)/package-lock.json); PARCOURS_CONFIG from build/worker/config.json

@@ -17,6 +17,7 @@ import (
 //	 "time_zone": "Europe/Paris",
 //	 "establishment": {"id": "chu-exemple", "name": "CHU Exemple",
 //	                   "origins": ["https://www.chu-exemple.fr"]},
+//	 "state_jurisdiction": "eu",
 //	 "demo_sign_in": false}
 type config struct {
 	PublicURL     string `json:"public_url"`
@@ -27,18 +28,32 @@ type config struct {
 		Name    string   `json:"name"`
 		Origins []string `json:"origins"`
 	} `json:"establishment"`
-	DemoSignIn bool `json:"demo_sign_in"`
+	// StateJurisdiction keeps the Durable Objects of the host's State
+	// (sessions, rate limits) in that jurisdiction: "eu" in production
+	// for a French establishment. workerd (a local run) has none: leave it
+	// out there.
+	StateJurisdiction string `json:"state_jurisdiction"`
+	DemoSignIn        bool   `json:"demo_sign_in"`
 }
 
 // build makes the host of raw, a PARCOURS_CONFIG, with the FHIR server
-// reached through tr (bearer-authenticated when token is set).
-func build(raw []byte, token string, tr http.RoundTripper) (http.Handler, error) {
+// reached through tr (bearer-authenticated when token is set) and its
+// sessions and rate limits in the State that state makes for the
+// configuration's jurisdiction (nil: in memory).
+func build(raw []byte, token string, tr http.RoundTripper, state func(jurisdiction string) host.State) (http.Handler, error) {
 	var c config
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: %w", err)
 	}
 	if c.FHIRURL == "" || c.Establishment.ID == "" {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: fhir_url and establishment.id are required")
+	}
+	if c.StateJurisdiction != "" && c.StateJurisdiction != "eu" && c.StateJurisdiction != "fedramp" {
+		return nil, fmt.Errorf("PARCOURS_CONFIG: state_jurisdiction %q: \"eu\", \"fedramp\" or none", c.StateJurisdiction)
+	}
+	var st host.State
+	if state != nil {
+		st = state(c.StateJurisdiction)
 	}
 	if token != "" {
 		tr = bearer{token: token, next: tr}
@@ -63,7 +78,10 @@ func build(raw []byte, token string, tr http.RoundTripper) (http.Handler, error)
 		Establishments: []host.Establishment{{ID: c.Establishment.ID, Origins: c.Establishment.Origins}},
 		PublicURL:      c.PublicURL,
 		DemoSignIn:     c.DemoSignIn,
-		Logger:         log,
+		// Shared by every isolate, in every location: a limit counted
+		// per isolate could be bypassed by reaching another one.
+		State:  st,
+		Logger: log,
 	})
 }
 

@@ -7,15 +7,20 @@
 // host/cloudflare).
 //
 // Configuration comes from the Worker's environment: PARCOURS_CONFIG, a
-// JSON var (see config.go), and the secret FHIR_TOKEN, a bearer token for
-// the FHIR server (optional).
+// JSON var (see config.go), the secret FHIR_TOKEN, a bearer token for the
+// FHIR server (optional), and PARCOURS_STATE, the Durable Object namespace
+// of class ParcoursState (state.mjs) that keeps sessions, rate limits and
+// sign-ins under way for every isolate.
 package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 
+	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/cloudflare"
 )
 
@@ -23,6 +28,9 @@ func main() {
 	cloudflare.Register("parcoursServe", http.HandlerFunc(serve))
 	select {}
 }
+
+// stateBinding names the Durable Object namespace of the host's State.
+const stateBinding = "PARCOURS_STATE"
 
 var (
 	mu      sync.Mutex
@@ -55,6 +63,17 @@ func load(ctx context.Context) (http.Handler, error) {
 		}
 		return ""
 	}
-	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), str("FHIR_TOKEN"), cloudflare.Transport{})
+	if !env.Get(stateBinding).Truthy() {
+		loadErr = fmt.Errorf("the Durable Object binding %s (class ParcoursState) is missing: see wrangler.toml", stateBinding)
+		slog.Error("parcours-worker: " + loadErr.Error())
+		return nil, loadErr
+	}
+	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), str("FHIR_TOKEN"), cloudflare.Transport{},
+		func(jurisdiction string) host.State {
+			return cloudflare.DurableState{Binding: stateBinding, Jurisdiction: jurisdiction}
+		})
+	if loadErr != nil {
+		slog.Error("parcours-worker: " + loadErr.Error())
+	}
 	return handler, loadErr
 }

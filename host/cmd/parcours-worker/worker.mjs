@@ -4,6 +4,8 @@
 // request's own continuation; Go never holds a Request or Response object.
 import "./wasm_exec.js";
 import mod from "./parcours.wasm";
+// The Durable Object class of the host's State, and globalThis.parcoursState.
+export { ParcoursState } from "./state.mjs";
 
 let ready = null;
 

@@ -49,6 +49,7 @@ func TestWorker(t *testing.T) {
 		t.Fatalf("building the Worker: %v\n%s", err, out)
 	}
 	copyFile(t, "worker.mjs", filepath.Join(dir, "worker.mjs"))
+	copyFile(t, "state.mjs", filepath.Join(dir, "state.mjs"))
 	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
 	addr := freeAddr(t)
 	url := "http://" + addr

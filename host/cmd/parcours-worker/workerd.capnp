@@ -17,9 +17,17 @@ const parcours :Workerd.Worker = (
   modules = [
     (name = "worker.mjs", esModule = embed "../../../build/worker/worker.mjs"),
     (name = "wasm_exec.js", esModule = embed "../../../build/worker/wasm_exec.js"),
+    (name = "state.mjs", esModule = embed "../../../build/worker/state.mjs"),
     (name = "parcours.wasm", wasm = embed "../../../build/worker/parcours.wasm"),
   ],
   compatibilityDate = "2025-01-01",
-  bindings = [(name = "PARCOURS_CONFIG", text = embed "../../../build/worker/config.json")],
+  bindings = [
+    (name = "PARCOURS_CONFIG", text = embed "../../../build/worker/config.json"),
+    (name = "PARCOURS_STATE", durableObjectNamespace = "ParcoursState"),
+  ],
+  # Sessions and rate limits: one Durable Object per key, in memory for a
+  # local run (on Cloudflare: SQLite-backed, see wrangler.toml).
+  durableObjectNamespaces = [(className = "ParcoursState", uniqueKey = "parcours-state", enableSql = true)],
+  durableObjectStorage = (inMemory = void),
   globalOutbound = "internet",
 );

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours-sante/parcours/host/internal/deadline"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -211,7 +212,7 @@ func (h *Host) audit(r *http.Request, a auditRecord) {
 		}
 	}
 	// The record outlives a client that hung up.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	ctx, cancel := deadline.WithTimeout(context.WithoutCancel(r.Context()), h.cfg.AfterFunc, 5*time.Second)
 	defer cancel()
 	if err := h.cfg.Audit.RecordAudit(ctx, e); err != nil {
 		h.log.Error("audit record lost", "operation", a.op, "status", a.status, "err", err)

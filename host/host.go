@@ -168,6 +168,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// AfterFunc is the timer of the host's timeouts on the request path
+	// (PreloadTimeout, the audit write's): nil is Go's (time.AfterFunc). On
+	// Cloudflare Workers, cloudflare.AfterFunc: a JS timer of the request
+	// (see host/internal/deadline).
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 
 	// Plugins, when set, are called at the hook points of host/plugin: before
 	// a booking (which a plugin may refuse), after a booking and after a

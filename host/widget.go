@@ -18,6 +18,7 @@ import (
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/staticrender"
 
+	"github.com/parcours-sante/parcours/host/internal/deadline"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
 	"github.com/parcours-sante/parcours/widgets/access"
@@ -388,7 +389,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		w, done = h.auditing(w, r, rec)
 		defer done()
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), PreloadTimeout)
+	ctx, cancel := deadline.WithTimeout(r.Context(), h.cfg.AfterFunc, PreloadTimeout)
 	defer cancel()
 	comp, state, events := spec.render(ctx, newServerBackend(h, w, r), renderParams{
 		now: h.cfg.Now, lang: lang, est: est,

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours-sante/parcours/host/internal/deadline"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -329,7 +330,7 @@ func (b *Backend) createAppointment(ctx context.Context, s slot, sch schedule, s
 // hold: a retry of this booking recognises it and finishes the booking.
 // The compensation runs even if ctx has ended, within its own timeout.
 func (b *Backend) undoClaim(ctx context.Context, l *lookup, r portal.BookRequest, slotID, key string, cause error) (portal.Appointment, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*b.cfg.CallTimeout)
+	ctx, cancel := deadline.WithTimeout(context.WithoutCancel(ctx), b.cfg.AfterFunc, 2*b.cfg.CallTimeout)
 	defer cancel()
 	if mayHaveBeenApplied(cause) {
 		patient, _ := requirePatient(ctx)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours-sante/parcours/host/internal/deadline"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/tidwall/gjson"
 )
@@ -100,12 +101,8 @@ func (b *Backend) do(ctx context.Context, r request) (response, error) {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			return resp, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if deadline.Sleep(ctx, b.cfg.AfterFunc, wait) != nil {
 			return resp, err
-		case <-t.C:
 		}
 	}
 }
@@ -113,7 +110,7 @@ func (b *Backend) do(ctx context.Context, r request) (response, error) {
 // attempt sends r once, within Config.CallTimeout. A response that did not
 // arrive whole has status 0.
 func (b *Backend) attempt(ctx context.Context, r request) (response, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	ctx, cancel := deadline.WithTimeout(ctx, b.cfg.AfterFunc, b.cfg.CallTimeout)
 	defer cancel()
 	var body io.Reader
 	if r.body != nil {

@@ -94,6 +94,11 @@ type Config struct {
 	// RetryBackoff is the first wait between attempts. Default: 100 ms.
 	RetryBackoff time.Duration
 
+	// AfterFunc is the timer of the timeouts and waits above: nil is Go's
+	// (time.AfterFunc). On Cloudflare Workers, cloudflare.AfterFunc: a JS
+	// timer of the request (see host/internal/deadline).
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+
 	// BreakerFailures is the number of consecutive failed calls
 	// (network errors, timeouts, 408, 429, 5xx) after which the circuit
 	// breaker opens: calls then fail at once with

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours-sante/parcours/host/internal/deadline"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -705,10 +706,8 @@ func (b *Backend) updateThread(ctx context.Context, s viewerScope, id string, ch
 			// The waits grow (exponential, full jitter) up to
 			// maxThreadUpdateWait.
 			wait := time.Millisecond + rand.N(min(2*time.Millisecond<<attempt, maxThreadUpdateWait))
-			select {
-			case <-ctx.Done():
-				return communication{}, ctx.Err()
-			case <-time.After(wait):
+			if err := deadline.Sleep(ctx, b.cfg.AfterFunc, wait); err != nil {
+				return communication{}, err
 			}
 			continue
 		}

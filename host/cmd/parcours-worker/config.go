@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
@@ -36,11 +37,21 @@ type config struct {
 	DemoSignIn        bool   `json:"demo_sign_in"`
 }
 
-// build makes the host of raw, a PARCOURS_CONFIG, with the FHIR server
-// reached through tr (bearer-authenticated when token is set) and its
-// sessions and rate limits in the State that state makes for the
-// configuration's jurisdiction (nil: in memory).
-func build(raw []byte, token string, tr http.RoundTripper, state func(jurisdiction string) host.State) (http.Handler, error) {
+// platform is what the Workers runtime gives the host (main_js.go); a nil
+// field is Go's own, for the tests on linux.
+type platform struct {
+	// transport reaches the FHIR server.
+	transport http.RoundTripper
+	// state makes the host's State for the configuration's jurisdiction
+	// (nil: in memory).
+	state func(jurisdiction string) host.State
+	// afterFunc is the timer of the timeouts on the request path.
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
+}
+
+// build makes the host of raw, a PARCOURS_CONFIG, on p, with the FHIR
+// server's calls bearer-authenticated when token is set.
+func build(raw []byte, token string, p platform) (http.Handler, error) {
 	var c config
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: %w", err)
@@ -52,14 +63,18 @@ func build(raw []byte, token string, tr http.RoundTripper, state func(jurisdicti
 		return nil, fmt.Errorf("PARCOURS_CONFIG: state_jurisdiction %q: \"eu\", \"fedramp\" or none", c.StateJurisdiction)
 	}
 	var st host.State
-	if state != nil {
-		st = state(c.StateJurisdiction)
+	if p.state != nil {
+		st = p.state(c.StateJurisdiction)
+	}
+	tr := p.transport
+	if tr == nil {
+		tr = http.DefaultTransport
 	}
 	if token != "" {
 		tr = bearer{token: token, next: tr}
 	}
 	log := slog.Default()
-	b, err := fhir.New(fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone,
+	b, err := fhir.New(fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone, AfterFunc: p.afterFunc,
 		Logger: log.With("establishment", c.Establishment.ID, "backend", "fhir")})
 	if err != nil {
 		return nil, err
@@ -80,8 +95,9 @@ func build(raw []byte, token string, tr http.RoundTripper, state func(jurisdicti
 		DemoSignIn:     c.DemoSignIn,
 		// Shared by every isolate, in every location: a limit counted
 		// per isolate could be bypassed by reaching another one.
-		State:  st,
-		Logger: log,
+		State:     st,
+		AfterFunc: p.afterFunc,
+		Logger:    log,
 	})
 }
 

@@ -9,7 +9,7 @@ import (
 func TestBuild(t *testing.T) {
 	for _, raw := range []string{``, `{}`, `{"fhir_url": "http://127.0.0.1:1/fhir"}`,
 		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "state_jurisdiction": "mars"}`} {
-		if _, err := build([]byte(raw), "", http.DefaultTransport, nil); err == nil {
+		if _, err := build([]byte(raw), "", platform{}); err == nil {
 			t.Errorf("build(%q) succeeded", raw)
 		}
 	}
@@ -20,7 +20,7 @@ func TestBuild(t *testing.T) {
 	}))
 	defer fhirSrv.Close()
 	h, err := build([]byte(`{"public_url": "http://127.0.0.1:8787", "fhir_url": "`+fhirSrv.URL+`",
-		"establishment": {"id": "chu-exemple", "origins": ["http://127.0.0.1:8000"]}}`), "secret", http.DefaultTransport, nil)
+		"establishment": {"id": "chu-exemple", "origins": ["http://127.0.0.1:8000"]}}`), "secret", platform{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,10 +68,13 @@ func load(ctx context.Context) (http.Handler, error) {
 		slog.Error("parcours-worker: " + loadErr.Error())
 		return nil, loadErr
 	}
-	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), str("FHIR_TOKEN"), cloudflare.Transport{},
-		func(jurisdiction string) host.State {
+	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), str("FHIR_TOKEN"), platform{
+		transport: cloudflare.Transport{},
+		state: func(jurisdiction string) host.State {
 			return cloudflare.DurableState{Binding: stateBinding, Jurisdiction: jurisdiction}
-		})
+		},
+		afterFunc: cloudflare.AfterFunc,
+	})
 	if loadErr != nil {
 		slog.Error("parcours-worker: " + loadErr.Error())
 	}

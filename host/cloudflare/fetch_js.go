@@ -48,7 +48,9 @@ var (
 )
 
 // done is globalThis.parcoursFetch's callback: done(id, status,
-// statusText, headers, body) or done(id, 0, error).
+// statusText, headers, body) or done(id, 0, error). It runs on Go's event
+// handler, where a panic would end the instance: it recovers and fails
+// the call instead.
 func done(_ js.Value, args []js.Value) any {
 	id := args[0].Int()
 	fetchMu.Lock()
@@ -58,6 +60,11 @@ func done(_ js.Value, args []js.Value) any {
 	if ch == nil {
 		return nil
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			ch <- fetchResult{err: fmt.Errorf("bad answer from parcoursFetch: %v", v)}
+		}
+	}()
 	status := args[1].Int()
 	if status == 0 {
 		ch <- fetchResult{err: errors.New(args[2].String())}

@@ -182,6 +182,9 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 	worker := load(workerURL+path, accept, conns, d)
 	cpu1, _ := cpuTime(cmd.Process.Pid)
 	standalone := load(hostURL+path, accept, conns, d)
+	est := "/api/v1/establishments/" + fhir.DemoEstablishment
+	workerEst := load(workerURL+est, accept, conns, d)
+	standaloneEst := load(hostURL+est, accept, conns, d)
 	home := load(workerURL+"/", http.Header{}, conns, d)
 	r.f("The same API read, `GET %s` (the establishment's services: an Organization read and two searches on the FHIR server, "+
 		"Medplum's engine under node on the same machine, seeded with the demo data), through the Worker under workerd (`make worker`, "+
@@ -191,7 +194,9 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 	for _, row := range []struct {
 		name string
 		res  loadResult
-	}{{"services, through the Worker", worker}, {"services, standalone host", standalone}, {"home page, through the Worker (no FHIR call)", home}} {
+	}{{"services, through the Worker", worker}, {"services, standalone host", standalone},
+		{"establishment (one FHIR read), through the Worker", workerEst}, {"establishment (one FHIR read), standalone host", standaloneEst},
+		{"home page, through the Worker (no FHIR call)", home}} {
 		r.f("| %s | %.0f | %s | %s | %d |\n", row.name, row.res.rps, row.res.p50.Round(time.Microsecond), row.res.p99.Round(time.Microsecond), row.res.errors)
 	}
 	r.f("\nThe Worker serves %.0f req/s on the API read, %.2f of the standalone host's, against a target of %d req/s (%s).",

@@ -10,7 +10,11 @@
 // before the response is handed back; outgoing fetches happen from that
 // goroutine; no Go timer is on the request path; every goroutine
 // recovers; JS Request and Response objects never reach Go: the JS side
-// reads the body and builds the Response from plain data.
+// reads the body and builds the Response from plain data, and an outgoing
+// fetch is one call to worker.mjs's parcoursFetch, which hands Go the
+// whole answer as plain data. Headers cross as one string (joinHeaders):
+// each JS call and each call back into Go costs more than the bytes, so a
+// request makes as few as it can.
 //
 // The runtime parts are in *_js.go files; the plain-Go parts here are
 // tested on any platform.
@@ -19,6 +23,7 @@ package cloudflare
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,6 +87,46 @@ func remoteAddr(h http.Header) string {
 		return "[" + ip + "]:0"
 	}
 	return ip + ":0"
+}
+
+// joinHeaders writes headers as they cross between JS and Go, in one
+// string: name and value of each, in order, each followed by "\n". A
+// newline or carriage return in a value becomes a space, as net/http does
+// when it writes a header, and a name holding one is dropped (no valid
+// header name or value holds one: the Fetch standard forbids them).
+func joinHeaders(hs [][2]string) string {
+	var b strings.Builder
+	for _, kv := range hs {
+		if strings.ContainsAny(kv[0], "\r\n") {
+			continue
+		}
+		b.WriteString(kv[0])
+		b.WriteByte('\n')
+		b.WriteString(newlines.Replace(kv[1]))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+var newlines = strings.NewReplacer("\n", " ", "\r", " ")
+
+// splitHeaders reads the headers joinHeaders wrote.
+func splitHeaders(s string) ([][2]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if !strings.HasSuffix(s, "\n") {
+		return nil, errors.New("cloudflare: headers: no final newline")
+	}
+	parts := strings.Split(s[:len(s)-1], "\n")
+	if len(parts)%2 != 0 {
+		return nil, errors.New("cloudflare: headers: a name without a value")
+	}
+	out := make([][2]string, 0, len(parts)/2)
+	for i := 0; i < len(parts); i += 2 {
+		out = append(out, [2]string{parts[i], parts[i+1]})
+	}
+	return out, nil
 }
 
 func plain(status int) Response {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"reflect"
 	"testing"
 )
 
@@ -37,5 +38,28 @@ func TestServeRecovers(t *testing.T) {
 	}
 	if remoteAddr(http.Header{"Cf-Connecting-Ip": {"2001:db8::1"}}) != "[2001:db8::1]:0" {
 		t.Error("IPv6 remote address")
+	}
+}
+
+func TestHeaders(t *testing.T) {
+	hs := [][2]string{{"Content-Type", "text/plain"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}, {"X-Empty", ""}}
+	got, err := splitHeaders(joinHeaders(hs))
+	if err != nil || !reflect.DeepEqual(got, hs) {
+		t.Errorf("round trip: %q, %v", got, err)
+	}
+	// A newline in a value cannot split it into a forged header; a name
+	// holding one is dropped.
+	s := joinHeaders([][2]string{{"X-A", "1\r\nSet-Cookie: x=1"}, {"X-B\nSet-Cookie", "2"}, {"X-C", "3"}})
+	got, err = splitHeaders(s)
+	if want := [][2]string{{"X-A", "1  Set-Cookie: x=1"}, {"X-C", "3"}}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("newlines: %q, %v; want %q", got, err, want)
+	}
+	if got, err := splitHeaders(""); err != nil || len(got) != 0 {
+		t.Errorf("no headers: %q, %v", got, err)
+	}
+	for _, bad := range []string{"X-A\n1", "X-A\n"} {
+		if _, err := splitHeaders(bad); err == nil {
+			t.Errorf("splitHeaders(%q) accepted", bad)
+		}
 	}
 }

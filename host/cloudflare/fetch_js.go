@@ -8,93 +8,129 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"sync"
 	"syscall/js"
 )
 
-// Transport is an http.RoundTripper on the Workers fetch API. Call it only
-// from the goroutine of the request being served (workerd refuses I/O on
-// behalf of another request); it starts no goroutine and no Go timer. Give
-// it to an http.Client without Timeout: a Go timer would belong to
-// whichever request ran last. Deadlines are the Worker's own limits.
+// Transport is an http.RoundTripper on the Workers fetch API, through
+// globalThis.parcoursFetch, which worker.mjs defines. Call it only from
+// the goroutine of the request being served (workerd refuses I/O on behalf
+// of another request); it starts no goroutine and no Go timer. Give it to
+// an http.Client without Timeout: a Go timer would belong to whichever
+// request ran last. Deadlines are the Worker's own limits.
+//
+// One round trip is one call into JS and one call back: JS sends the
+// request, reads the whole response and hands Go plain values (status,
+// headers as one string, see joinHeaders, body bytes). Going through the Response and
+// its Headers from Go instead cost a JS call per value and a Go re-entry
+// per header, most of the Worker's time on a FHIR read (measured,
+// `make bench`).
 type Transport struct{}
+
+// fetchResult is what parcoursFetch hands back for one call.
+type fetchResult struct {
+	status     int
+	statusText string
+	headers    string
+	body       []byte
+	err        error
+}
+
+// fetches are the calls in flight, by id; fetchDone, the single Go
+// function JS calls back with their results, is made once.
+var (
+	fetchMu   sync.Mutex
+	fetchNext int
+	fetches   = map[int]chan fetchResult{}
+	fetchDone js.Func
+	fetchOnce sync.Once
+)
+
+// done is globalThis.parcoursFetch's callback: done(id, status,
+// statusText, headers, body) or done(id, 0, error). It runs on Go's event
+// handler, where a panic would end the instance: it recovers and fails
+// the call instead.
+func done(_ js.Value, args []js.Value) any {
+	id := args[0].Int()
+	fetchMu.Lock()
+	ch := fetches[id]
+	delete(fetches, id)
+	fetchMu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			ch <- fetchResult{err: fmt.Errorf("bad answer from parcoursFetch: %v", v)}
+		}
+	}()
+	status := args[1].Int()
+	if status == 0 {
+		ch <- fetchResult{err: errors.New(args[2].String())}
+		return nil
+	}
+	r := fetchResult{status: status, statusText: args[2].String(), headers: args[3].String()}
+	r.body = make([]byte, args[4].Length())
+	js.CopyBytesToGo(r.body, args[4])
+	ch <- r
+	return nil
+}
 
 // RoundTrip implements http.RoundTripper.
 func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	init := map[string]any{"method": req.Method, "redirect": "manual"}
-	headers := js.Global().Get("Headers").New()
+	fetch := js.Global().Get("parcoursFetch")
+	if fetch.Type() != js.TypeFunction {
+		return nil, errors.New("cloudflare: globalThis.parcoursFetch is not defined (see worker.mjs)")
+	}
+	fetchOnce.Do(func() { fetchDone = js.FuncOf(done) })
+	var pairs [][2]string
 	for k, vs := range req.Header {
 		for _, v := range vs {
-			headers.Call("append", k, v)
+			pairs = append(pairs, [2]string{k, v})
 		}
 	}
-	init["headers"] = headers
+	body := js.Null()
 	if req.Body != nil && req.Body != http.NoBody {
 		b, err := io.ReadAll(req.Body)
 		req.Body.Close()
 		if err != nil {
 			return nil, err
 		}
-		arr := js.Global().Get("Uint8Array").New(len(b))
-		js.CopyBytesToJS(arr, b)
-		init["body"] = arr
+		body = js.Global().Get("Uint8Array").New(len(b))
+		js.CopyBytesToJS(body, b)
 	}
-	resp, err := await(js.Global().Call("fetch", req.URL.String(), init))
+	ch := make(chan fetchResult, 1)
+	fetchMu.Lock()
+	fetchNext++
+	id := fetchNext
+	fetches[id] = ch
+	fetchMu.Unlock()
+	fetch.Invoke(id, req.URL.String(), req.Method, joinHeaders(pairs), body, fetchDone)
+	r := <-ch
+	if r.err != nil {
+		return nil, fmt.Errorf("cloudflare: fetch %s: %w", req.URL.Redacted(), r.err)
+	}
+	hs, err := splitHeaders(r.headers)
 	if err != nil {
 		return nil, fmt.Errorf("cloudflare: fetch %s: %w", req.URL.Redacted(), err)
 	}
-	buf, err := await(resp.Call("arrayBuffer"))
-	if err != nil {
-		return nil, fmt.Errorf("cloudflare: fetch %s: body: %w", req.URL.Redacted(), err)
-	}
-	body := make([]byte, buf.Get("byteLength").Int())
-	js.CopyBytesToGo(body, js.Global().Get("Uint8Array").New(buf))
 	out := &http.Response{
-		Status:        fmt.Sprintf("%d %s", resp.Get("status").Int(), resp.Get("statusText").String()),
-		StatusCode:    resp.Get("status").Int(),
+		Status:        strconv.Itoa(r.status) + " " + r.statusText,
+		StatusCode:    r.status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        http.Header{},
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		ContentLength: int64(len(body)),
+		Header:        make(http.Header, len(hs)),
+		Body:          io.NopCloser(bytes.NewReader(r.body)),
+		ContentLength: int64(len(r.body)),
 		Request:       req,
 	}
-	cb := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		out.Header.Add(args[1].String(), args[0].String())
-		return nil
-	})
-	resp.Get("headers").Call("forEach", cb)
-	cb.Release()
+	for _, kv := range hs {
+		out.Header.Add(kv[0], kv[1])
+	}
 	// fetch has already decoded any Content-Encoding.
 	out.Header.Del("Content-Encoding")
 	out.Header.Del("Content-Length")
 	return out, nil
-}
-
-// await blocks the calling goroutine until p settles; the JS event loop
-// runs meanwhile.
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	var ok, fail js.Func
-	ok = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- result{v: args[0]}
-		return nil
-	})
-	fail = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := "rejected"
-		if len(args) > 0 {
-			msg = args[0].Call("toString").String()
-		}
-		ch <- result{err: errors.New(msg)}
-		return nil
-	})
-	p.Call("then", ok, fail)
-	r := <-ch
-	ok.Release()
-	fail.Release()
-	return r.v, r.err
 }

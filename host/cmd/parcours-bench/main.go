@@ -7,11 +7,15 @@
 //  2. The host: requests per second and p50/p99 latency of a free-slot search
 //     through the host versus a bare HTTP endpoint making the same backend call,
 //     and of the loader (a static asset), in the same run.
-//  3. Booking under contention: 50 concurrent clients on the slots of one day.
-//  4. The booking widget in headless Chromium (widgets/e2e/bench.mjs): first
+//  3. The Cloudflare Worker: its gzip size against the free plan's 3 MB (in
+//     the sizes), and an API read from the FHIR test server through the
+//     Worker under workerd and through the standalone host, in the same run
+//     (worker.go; -worker-only runs just this).
+//  4. Booking under contention: 50 concurrent clients on the slots of one day.
+//  5. The booking widget in headless Chromium (widgets/e2e/bench.mjs): first
 //     contentful paint and first handled click, cold and warm cache, on loopback
 //     and on Lighthouse's mobile Slow 4G profile.
-//  5. The questionnaire widget against its peers, LHC-Forms and Medplum's
+//  6. The questionnaire widget against its peers, LHC-Forms and Medplum's
 //     QuestionnaireForm, on the same PHQ-9 in the same runs
 //     (widgets/e2e/bench-questionnaire.mjs, peers.go): first question visible,
 //     first answer registered, bytes.
@@ -53,8 +57,15 @@ func main() {
 	runs := flag.Int("runs", 5, "browser runs per scenario")
 	duration := flag.Duration("duration", 3*time.Second, "length of each load test")
 	browser := flag.Bool("browser", true, "run the browser measurements (needs node, playwright-core in widgets/e2e, chromium)")
+	workerOnly := flag.Bool("worker-only", false, "measure only the Cloudflare Worker (its size and the API read through it and the standalone host) and print the report")
 	flag.Parse()
-	if err := run(*out, *web, *runs, *duration, *browser); err != nil {
+	var err error
+	if *workerOnly {
+		err = runWorker(*duration)
+	} else {
+		err = run(*out, *web, *runs, *duration, *browser)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "parcours-bench:", err)
 		os.Exit(1)
 	}
@@ -81,6 +92,16 @@ func run(out, web string, runs int, duration time.Duration, withBrowser bool) er
 	if err := sizes(&r, web); err != nil {
 		return err
 	}
+	fmt.Fprintln(os.Stderr, "bench: building the Worker")
+	workerBuild, err := os.MkdirTemp("", "parcours-bench-worker")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(workerBuild)
+	if err := workerSize(&r, workerBuild); err != nil {
+		return err
+	}
+	r.f("\n")
 
 	fmt.Fprintln(os.Stderr, "bench: starting the host")
 	env, err := start(ctx, web)
@@ -90,6 +111,10 @@ func run(out, web string, runs int, duration time.Duration, withBrowser bool) er
 	defer env.close()
 	fmt.Fprintln(os.Stderr, "bench: host load")
 	if err := hostLoad(&r, env, duration); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "bench: the Worker")
+	if err := workerLoad(&r, workerBuild, duration); err != nil {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "bench: booking contention")
@@ -185,6 +210,9 @@ func gap(v, budget float64, higherIsBetter bool) string {
 	}
 	if ok {
 		return "within budget"
+	}
+	if higherIsBetter {
+		return fmt.Sprintf("short by %.0f%%", (1-v/budget)*100)
 	}
 	return fmt.Sprintf("over by %.0f%%", (v/budget-1)*100)
 }

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/fhir"
+	"github.com/parcours-sante/parcours/host/backend/fhir/fhirserver"
+)
+
+// workerDir is the Cloudflare Worker's command, with its pinned workerd.
+const workerDir = "host/cmd/parcours-worker"
+
+// workerTarget is the Worker's throughput target on the API read.
+const workerTarget = 1000
+
+// buildWorker builds the Worker as `make worker` does into dir
+// (parcours.wasm, worker.mjs, wasm_exec.js) and returns the Wasm's path.
+func buildWorker(dir string) (string, error) {
+	wasm := filepath.Join(dir, "parcours.wasm")
+	cmd := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./"+workerDir)
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the Worker: %v\n%s", err, out)
+	}
+	for from, to := range map[string]string{
+		filepath.Join(workerDir, "worker.mjs"):                         "worker.mjs",
+		filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
+	} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return wasm, nil
+}
+
+// workerSize reports the Worker's gzip size against the free plan's 3 MB.
+func workerSize(r *report, dir string) error {
+	wasm, err := buildWorker(dir)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(wasm)
+	if err != nil {
+		return err
+	}
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	r.f("Cloudflare Worker (`make worker`, %s): %s raw, %s gzip against the free plan's 3 MB limit (%s).\n",
+		workerDir, kb(len(b)), kb(gz.Len()), gap(float64(gz.Len()), 3_000_000, false))
+	return nil
+}
+
+// workerLoad measures the same API read, the establishment's services
+// from the FHIR test server, through the Worker under workerd and through
+// the standalone host, on the same FHIR server in the same run. dir holds
+// the Worker built by workerSize.
+func workerLoad(r *report, dir string, d time.Duration) error {
+	r.f("## Cloudflare Worker\n\n")
+	workerd, _ := filepath.Abs(filepath.Join(workerDir, "node_modules", ".bin", "workerd"))
+	if _, err := os.Stat(workerd); err != nil {
+		r.f("Skipped: workerd is not installed (`npm ci` in %s, needs npm).\n\n", workerDir)
+		fmt.Fprintf(os.Stderr, "bench: skipping the Worker: workerd is not installed (run `npm ci` in %s)\n", workerDir)
+		return nil
+	}
+	if err := fhirserver.Available(); err != nil {
+		r.f("Skipped: the FHIR test server needs node and `npm ci` in %s: %v.\n\n", fhirserver.Dir(), err)
+		fmt.Fprintf(os.Stderr, "bench: skipping the Worker: %v\n", err)
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "parcours.wasm")); err != nil {
+		return errors.New("the Worker is not built")
+	}
+	ctx := context.Background()
+	srv, err := fhirserver.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	b, err := fhir.New(fhir.Config{BaseURL: srv.Base})
+	if err != nil {
+		return err
+	}
+	if err := b.SeedDemo(ctx, time.Now()); err != nil {
+		return err
+	}
+
+	// The standalone host, wired to the FHIR server as the Worker is
+	// (config.go there), with the default transport.
+	hostLn, hostURL, err := listen()
+	if err != nil {
+		return err
+	}
+	h, err := host.New(host.Config{
+		Booking: b, Directory: b, Questionnaires: b, Messaging: b, Documents: b,
+		Consents: b, Practitioners: b, Audit: b,
+		Establishments: []host.Establishment{{ID: fhir.DemoEstablishment, Origins: []string{"http://127.0.0.1:8081"}}},
+		PublicURL:      hostURL,
+		LazyExpiry:     true,
+		Logger:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(hostLn)
+	defer hs.Close()
+
+	// The Worker under workerd, configured as `make worker-dev` is.
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	workerURL := "http://" + addr
+	cfg := fmt.Sprintf(`{"public_url": %q, "fhir_url": %q, "establishment": {"id": %q, "origins": ["http://127.0.0.1:8081"]}}`,
+		workerURL, srv.Base, fhir.DemoEstablishment)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	capnp, err := os.ReadFile(filepath.Join(workerDir, "workerd.capnp"))
+	if err != nil {
+		return err
+	}
+	conf := strings.ReplaceAll(string(capnp), "../../../build/worker/", "")
+	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
+	if err := os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644); err != nil {
+		return err
+	}
+	var logs bytes.Buffer
+	cmd := exec.Command(workerd, "serve", "workerd.capnp")
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	path := "/api/v1/establishments/" + fhir.DemoEstablishment + "/services"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(workerURL + path)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			err = errors.New(resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the Worker did not answer %s: %v\n%s", path, err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	const conns = 8
+	accept := http.Header{"Accept": {"application/json"}}
+	// Warm up both (V8 optimises the Wasm's hot functions as they run).
+	load(workerURL+path, accept, conns, d)
+	load(hostURL+path, accept, conns, d/3)
+	cpu0, cpuOK := cpuTime(cmd.Process.Pid)
+	worker := load(workerURL+path, accept, conns, d)
+	cpu1, _ := cpuTime(cmd.Process.Pid)
+	standalone := load(hostURL+path, accept, conns, d)
+	est := "/api/v1/establishments/" + fhir.DemoEstablishment
+	workerEst := load(workerURL+est, accept, conns, d)
+	standaloneEst := load(hostURL+est, accept, conns, d)
+	home := load(workerURL+"/", http.Header{}, conns, d)
+	r.f("The same API read, `GET %s` (the establishment's services: an Organization read and two searches on the FHIR server, "+
+		"Medplum's engine under node on the same machine, seeded with the demo data), through the Worker under workerd (`make worker`, "+
+		"one Go instance reused across requests, pinned workerd on loopback) and through the standalone host (net/http, the FHIR "+
+		"backend's default transport), %d connections for %s each, same run.\n\n", path, conns, d)
+	r.f("| target | req/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n")
+	for _, row := range []struct {
+		name string
+		res  loadResult
+	}{{"services, through the Worker", worker}, {"services, standalone host", standalone},
+		{"establishment (one FHIR read), through the Worker", workerEst}, {"establishment (one FHIR read), standalone host", standaloneEst},
+		{"home page, through the Worker (no FHIR call)", home}} {
+		r.f("| %s | %.0f | %s | %s | %d |\n", row.name, row.res.rps, row.res.p50.Round(time.Microsecond), row.res.p99.Round(time.Microsecond), row.res.errors)
+	}
+	r.f("\nThe Worker serves %.0f req/s on the API read, %.2f of the standalone host's, against a target of %d req/s (%s).",
+		worker.rps, worker.rps/standalone.rps, workerTarget, gap(worker.rps, workerTarget, true))
+	if n := worker.rps * d.Seconds(); cpuOK && n > 0 {
+		per := (cpu1 - cpu0) / time.Duration(n)
+		r.f(" workerd spent %s of CPU per API read (its isolate runs on one thread: at most %.0f req/s with a core to itself); "+
+			"less noisy than req/s on a shared machine.", per.Round(time.Microsecond), float64(time.Second)/float64(per))
+	}
+	r.f("\n\n")
+	return nil
+}
+
+func freeAddr() (string, error) {
+	ln, _, err := listen()
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// runWorker is -worker-only: the Worker's size and load, printed.
+func runWorker(d time.Duration) error {
+	var r report
+	dir, err := os.MkdirTemp("", "parcours-bench-worker")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(os.Stderr, "bench: building the Worker")
+	if err := workerSize(&r, dir); err != nil {
+		return err
+	}
+	r.f("\n")
+	fmt.Fprintln(os.Stderr, "bench: the Worker")
+	if err := workerLoad(&r, dir, d); err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(r.Bytes())
+	return err
+}
+
+// cpuTime is the CPU time (user and system) of process pid so far, from
+// /proc (Linux); ok is false elsewhere.
+func cpuTime(pid int) (t time.Duration, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	// Fields 14 and 15 (utime, stime), in clock ticks of 1/100 s (USER_HZ).
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}

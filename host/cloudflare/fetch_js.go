@@ -18,7 +18,9 @@ import (
 // the goroutine of the request being served (workerd refuses I/O on behalf
 // of another request); it starts no goroutine and no Go timer. Give it to
 // an http.Client without Timeout: a Go timer would belong to whichever
-// request ran last. Deadlines are the Worker's own limits.
+// request ran last. The fetch is aborted when the request's context ends:
+// bound it with a context whose timer is the request's (AfterFunc, and
+// host/internal/deadline).
 //
 // One round trip is one call into JS and one call back: JS sends the
 // request, reads the whole response and hands Go plain values (status,
@@ -106,8 +108,17 @@ func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	id := fetchNext
 	fetches[id] = ch
 	fetchMu.Unlock()
-	fetch.Invoke(id, req.URL.String(), req.Method, joinHeaders(pairs), body, fetchDone)
-	r := <-ch
+	ac := fetch.Invoke(id, req.URL.String(), req.Method, joinHeaders(pairs), body, fetchDone)
+	var r fetchResult
+	select {
+	case r = <-ch:
+	case <-req.Context().Done():
+		// A timeout on a JS timer of the request (AfterFunc) or the
+		// caller gone: abort the fetch, whose failure then comes back.
+		ac.Call("abort")
+		<-ch
+		return nil, fmt.Errorf("cloudflare: fetch %s: %w", req.URL.Redacted(), req.Context().Err())
+	}
 	if r.err != nil {
 		return nil, fmt.Errorf("cloudflare: fetch %s: %w", req.URL.Redacted(), r.err)
 	}

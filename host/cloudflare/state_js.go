@@ -75,3 +75,31 @@ func (d DurableState) Swap(ctx context.Context, key string, version uint64, valu
 	}
 	return r.Bool(), nil
 }
+
+// await blocks the calling goroutine until p settles; the JS event loop
+// runs meanwhile.
+func await(p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	var ok, fail js.Func
+	ok = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{v: args[0]}
+		return nil
+	})
+	fail = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		msg := "rejected"
+		if len(args) > 0 {
+			msg = args[0].Call("toString").String()
+		}
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	p.Call("then", ok, fail)
+	r := <-ch
+	ok.Release()
+	fail.Release()
+	return r.v, r.err
+}

@@ -28,7 +28,7 @@ const workerDir = "host/cmd/parcours-worker"
 const workerTarget = 1000
 
 // buildWorker builds the Worker as `make worker` does into dir
-// (parcours.wasm, worker.mjs, wasm_exec.js) and returns the Wasm's path.
+// (parcours.wasm, worker.mjs, state.mjs, wasm_exec.js) and returns the Wasm's path.
 func buildWorker(dir string) (string, error) {
 	wasm := filepath.Join(dir, "parcours.wasm")
 	cmd := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./"+workerDir)
@@ -38,6 +38,7 @@ func buildWorker(dir string) (string, error) {
 	}
 	for from, to := range map[string]string{
 		filepath.Join(workerDir, "worker.mjs"):                         "worker.mjs",
+		filepath.Join(workerDir, "state.mjs"):                          "state.mjs",
 		filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
 	} {
 		b, err := os.ReadFile(from)
@@ -117,7 +118,6 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 		Consents: b, Practitioners: b, Audit: b,
 		Establishments: []host.Establishment{{ID: fhir.DemoEstablishment, Origins: []string{"http://127.0.0.1:8081"}}},
 		PublicURL:      hostURL,
-		LazyExpiry:     true,
 		Logger:         slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

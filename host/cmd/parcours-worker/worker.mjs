@@ -25,14 +25,18 @@ function splitHeaders(s) {
 // parcoursFetch is cloudflare.Transport's fetch: it sends the request,
 // reads the whole response and calls done(id, status, statusText,
 // headers, body), or done(id, 0, error) if fetch failed, so that one round
-// trip is one call out of Go and one call back.
+// trip is one call out of Go and one call back. It returns the call's
+// AbortController: Go aborts it when the request's context ends (a
+// timeout), and done then reports the failure.
 globalThis.parcoursFetch = (id, url, method, headers, body, done) => {
-  fetch(url, { method, headers: splitHeaders(headers), body, redirect: "manual" })
+  const ac = new AbortController();
+  fetch(url, { method, headers: splitHeaders(headers), body, redirect: "manual", signal: ac.signal })
     .then(async (res) => {
       const bytes = new Uint8Array(await res.arrayBuffer());
       done(id, res.status, res.statusText, joinHeaders(res.headers), bytes);
     })
     .catch((err) => done(id, 0, String(err)));
+  return ac;
 };
 
 let ready = null;

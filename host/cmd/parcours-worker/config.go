@@ -46,11 +46,21 @@ type establishment struct {
 }
 
 // build makes the host of raw, a PARCOURS_CONFIG, with the FHIR server
-// reached through tr (bearer-authenticated when token is set).
-func build(raw []byte, token string, tr http.RoundTripper) (http.Handler, error) {
+// reached through tr (bearer-authenticated when token is set). assets
+// (assets.json) is the JSON map of the browser files' paths in the
+// Worker's static assets (internal/workerassets writes it; assets.mjs
+// serves them): the widget documents load the Wasm from there. Without
+// it the widgets have their server-rendered first paint only.
+func build(raw, assets []byte, token string, tr http.RoundTripper) (http.Handler, error) {
 	var c config
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: %w", err)
+	}
+	var paths map[string]string
+	if len(assets) > 0 {
+		if err := json.Unmarshal(assets, &paths); err != nil {
+			return nil, fmt.Errorf("assets.json: %w", err)
+		}
 	}
 	var ests []host.Establishment
 	for _, e := range append([]establishment{c.Establishment}, c.Establishments...) {
@@ -77,6 +87,7 @@ func build(raw []byte, token string, tr http.RoundTripper) (http.Handler, error)
 		Logger: log.With("backend", "fhir")}
 	hc := host.Config{
 		Establishments: ests,
+		AssetPaths:     paths,
 		PublicURL:      c.PublicURL,
 		DemoSignIn:     c.DemoSignIn,
 		LazyExpiry:     true,

@@ -10,7 +10,7 @@ import (
 
 func TestBuild(t *testing.T) {
 	for _, raw := range []string{``, `{}`, `{"fhir_url": "http://127.0.0.1:1/fhir"}`} {
-		if _, err := build([]byte(raw), "", http.DefaultTransport); err == nil {
+		if _, err := build([]byte(raw), nil, "", http.DefaultTransport); err == nil {
 			t.Errorf("build(%q) succeeded", raw)
 		}
 	}
@@ -21,7 +21,7 @@ func TestBuild(t *testing.T) {
 	}))
 	defer fhirSrv.Close()
 	h, err := build([]byte(`{"public_url": "http://127.0.0.1:8787", "fhir_url": "`+fhirSrv.URL+`",
-		"establishment": {"id": "chu-exemple", "origins": ["http://127.0.0.1:8000"]}}`), "secret", http.DefaultTransport)
+		"establishment": {"id": "chu-exemple", "origins": ["http://127.0.0.1:8000"]}}`), nil, "secret", http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +47,12 @@ func TestTestClock(t *testing.T) {
 			"establishments": [{"id": "chu-autre", "origins": ["https://www.chu-autre.fr"]}]}`)
 	}
 	for _, public := range []string{"", "https://rdv.chu-exemple.fr", "http://rdv.chu-exemple.fr", "https://127.0.0.1:8787", "http://0.0.0.0:8787"} {
-		_, err := build(cfg(public), "", http.DefaultTransport)
+		_, err := build(cfg(public), nil, "", http.DefaultTransport)
 		if err == nil || !strings.Contains(err.Error(), "test_clock") {
 			t.Errorf("test_clock with public_url %q: %v, want a refusal naming test_clock", public, err)
 		}
 	}
-	h, err := build(cfg("http://127.0.0.1:8787"), "", http.DefaultTransport)
+	h, err := build(cfg("http://127.0.0.1:8787"), nil, "", http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,5 @@
+//go:build !(js && wasm)
+
 package main
 
 import (
@@ -31,6 +33,8 @@ const poolSize = 64
 type worker struct {
 	URL     string
 	Backend *fhir.Backend
+	web     string       // the browser files, as `make web` writes them
+	siteURL string       // the hospital page of the browser test
 	pool    []string     // establishment ids listed in the configuration
 	next    atomic.Int32 // next unused pool entry
 	mu      sync.Mutex

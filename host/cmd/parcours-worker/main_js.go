@@ -8,13 +8,17 @@
 //
 // Configuration comes from the Worker's environment: PARCOURS_CONFIG, a
 // JSON var (see config.go), and the secret FHIR_TOKEN, a bearer token for
-// the FHIR server (optional).
+// the FHIR server (optional). The browser files are the Worker's static
+// assets (the ASSETS binding), which assets.mjs serves outside Go; their
+// paths come from the module assets.json (globalThis.parcoursAssets),
+// both written by `make worker`.
 package main
 
 import (
 	"context"
 	"net/http"
 	"sync"
+	"syscall/js"
 
 	"github.com/parcours-sante/parcours/host/cloudflare"
 )
@@ -55,6 +59,10 @@ func load(ctx context.Context) (http.Handler, error) {
 		}
 		return ""
 	}
-	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), str("FHIR_TOKEN"), cloudflare.Transport{})
+	var assets []byte
+	if v := js.Global().Get("parcoursAssets"); v.Type() == js.TypeString {
+		assets = []byte(v.String())
+	}
+	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), assets, str("FHIR_TOKEN"), cloudflare.Transport{})
 	return handler, loadErr
 }

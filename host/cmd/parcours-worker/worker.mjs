@@ -4,6 +4,7 @@
 // request's own continuation; Go never holds a Request or Response object.
 import "./wasm_exec.js";
 import mod from "./parcours.wasm";
+import { serveAsset } from "./assets.mjs";
 
 let ready = null;
 
@@ -20,6 +21,8 @@ function start() {
 
 export default {
   async fetch(request, env, ctx) {
+    const asset = await serveAsset(request, env);
+    if (asset) return asset;
     let go = await (ready ?? start());
     if (go.exited) go = await start(); // a panic ended the instance
     const body = request.method === "GET" || request.method === "HEAD"

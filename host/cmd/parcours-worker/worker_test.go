@@ -1,3 +1,5 @@
+//go:build !(js && wasm)
+
 package main
 
 import (
@@ -6,8 +8,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,10 +22,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
+	"github.com/parcours-sante/parcours/host/cmd/parcours-worker/internal/workerassets"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/sdk/portaltest"
+	wasmbuild "github.com/parcours-sante/parcours/wasm/build"
 )
 
 // TestWorker builds the Worker and runs it under workerd on loopback in
@@ -40,6 +47,9 @@ func TestWorker(t *testing.T) {
 	}
 	w := startWorker(t)
 	t.Run("Smoke", func(t *testing.T) { testSmoke(t, w) })
+	t.Run("Assets", func(t *testing.T) { testAssets(t, w) })
+	// Before the suites move the clock past the demo's slots.
+	t.Run("BrowserBooking", func(t *testing.T) { testBrowserBooking(t, w) })
 	t.Run("Booking", func(t *testing.T) { testBooking(t, w) })
 	t.Run("Consent", func(t *testing.T) { testConsent(t, w) })
 	t.Run("Lookup", func(t *testing.T) { testLookup(t, w) })
@@ -69,10 +79,24 @@ func startWorker(t *testing.T) *worker {
 		t.Fatalf("building the Worker: %v\n%s", err, out)
 	}
 	copyFile(t, "worker.mjs", filepath.Join(dir, "worker.mjs"))
+	copyFile(t, "assets.mjs", filepath.Join(dir, "assets.mjs"))
+	web := buildWeb(t)
+	if _, err := workerassets.Write(web, dir, filepath.Join(dir, "assets")); err != nil {
+		t.Fatal(err)
+	}
 	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
 	addr := freeAddr(t)
 	url := "http://" + addr
-	w := &worker{URL: url, Backend: b}
+	w := &worker{URL: url, Backend: b, web: web}
+	// The hospital page of the browser test, on an origin of its own.
+	siteLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.siteURL = "http://" + siteLn.Addr().String()
+	site := &http.Server{Handler: sitePage(url), ReadHeaderTimeout: 5 * time.Second}
+	go site.Serve(siteLn)
+	t.Cleanup(func() { site.Close() })
 	sfx := strings.ToLower(rand.Text()[:8])
 	var pool []map[string]any
 	for i := range poolSize {
@@ -81,7 +105,7 @@ func startWorker(t *testing.T) *worker {
 	}
 	cfg, _ := json.Marshal(map[string]any{
 		"public_url": url, "fhir_url": base, "demo_sign_in": true, "test_clock": true,
-		"establishment":  map[string]any{"id": fhir.DemoEstablishment, "origins": []string{"http://127.0.0.1:8081"}},
+		"establishment":  map[string]any{"id": fhir.DemoEstablishment, "origins": []string{w.siteURL}},
 		"establishments": pool,
 	})
 	os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
@@ -89,7 +113,8 @@ func startWorker(t *testing.T) *worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.ReplaceAll(string(capnp), "../../../build/worker/", "")
+	conf := strings.ReplaceAll(string(capnp), "../../../build/worker-assets", "assets")
+	conf = strings.ReplaceAll(conf, "../../../build/worker/", "")
 	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
 	os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644)
 
@@ -121,6 +146,192 @@ func startWorker(t *testing.T) *worker {
 	}
 	w.fresh()
 	return w
+}
+
+// buildWeb builds the browser files as `make web` does, with the brotli
+// and gzip siblings at the fast setting (the test compares the Worker's
+// answers with the host's, not the sizes).
+func buildWeb(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := wasmbuild.Wasm(filepath.Join(dir, "parcours.wasm"), true); err != nil {
+		t.Fatalf("building the browser Wasm: %v", err)
+	}
+	execJS, err := wasmbuild.WasmExecJS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "wasm_exec.js"), execJS, 0o644)
+	for _, name := range host.WasmFiles {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for coding, file := range host.PrecompressedFiles(name) {
+			b, err := host.Compress(coding, data, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, file), b, 0o644)
+		}
+	}
+	return dir
+}
+
+// testAssets: the widget document the Worker renders loads the browser
+// files from the Worker, which serves them from its static assets with
+// the headers and bytes of the standalone host serving the same build
+// (host.Config.Assets), for each content coding, and answers a
+// revalidation with 304.
+func testAssets(t *testing.T, w *worker) {
+	ctx := context.Background()
+	c := w.client(t)
+	// The demo's services carry the Worker's establishment configuration.
+	if _, err := c.Services(ctx, fhir.DemoEstablishment); err != nil {
+		t.Fatal(err)
+	}
+	standalone, err := host.New(host.Config{Booking: w.Backend, Directory: w.Backend,
+		Establishments: []host.Establishment{{ID: fhir.DemoEstablishment}}, Assets: os.DirFS(w.web)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer standalone.Close()
+	ref := httptest.NewServer(standalone)
+	defer ref.Close()
+
+	doc := fetch(t, w.URL+"/w/booking?establishment="+fhir.DemoEstablishment, nil)
+	for _, name := range host.WasmFiles {
+		data, err := os.ReadFile(filepath.Join(w.web, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := host.AssetPath(name, data)
+		if !strings.Contains(string(doc.body), `"`+p+`"`) {
+			t.Errorf("the Worker's widget document does not load %s", p)
+		}
+		for _, accept := range []string{"br, gzip, zstd", "gzip, deflate", "", "br;q=0, gzip", "identity"} {
+			h := map[string]string{"Accept-Encoding": accept}
+			got, want := fetch(t, w.URL+p, h), fetch(t, ref.URL+p, h)
+			if got.status != http.StatusOK || want.status != http.StatusOK {
+				t.Fatalf("GET %s (Accept-Encoding %q): Worker %d, host %d", p, accept, got.status, want.status)
+			}
+			for _, k := range []string{"Content-Type", "Cache-Control", "X-Content-Type-Options", "Vary", "ETag", "Content-Encoding", "Cross-Origin-Resource-Policy", "Strict-Transport-Security"} {
+				if g, wt := got.header.Get(k), want.header.Get(k); g != wt {
+					t.Errorf("GET %s (Accept-Encoding %q): %s %q from the Worker, %q from the host", p, accept, k, g, wt)
+				}
+			}
+			if !bytes.Equal(got.body, want.body) {
+				t.Errorf("GET %s (Accept-Encoding %q): %d bytes from the Worker, %d from the host", p, accept, len(got.body), len(want.body))
+			}
+			if accept == "" && !bytes.Equal(got.body, data) {
+				t.Errorf("GET %s: the Worker's body is not the file", p)
+			}
+			h["If-None-Match"] = got.header.Get("ETag")
+			if r := fetch(t, w.URL+p, h); r.status != http.StatusNotModified || r.header.Get("ETag") != got.header.Get("ETag") {
+				t.Errorf("GET %s with If-None-Match %s: %d, want 304", p, h["If-None-Match"], r.status)
+			}
+		}
+	}
+	// The files the host embeds (frame.js, the vugu helper) stay the host's.
+	if r := fetch(t, w.URL+"/parcours.js", nil); r.status != http.StatusOK || r.header.Get("Cache-Control") != "public, max-age=300" {
+		t.Errorf("GET /parcours.js: %d, Cache-Control %q", r.status, r.header.Get("Cache-Control"))
+	}
+}
+
+// sitePage is a hospital page embedding CH Nord's booking widget from the
+// Worker at worker, with the demo page's event log.
+func sitePage(worker string) http.Handler {
+	page := `<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>CH Nord</title></head><body>
+<h1>Centre hospitalier Nord</h1>
+` + host.Snippet(worker, fhir.DemoEstablishment, fhir.DemoCardiology, "fr") + `<ul id="event-log"></ul>
+<script>
+document.addEventListener('parcours:booked', function (ev) {
+  var li = document.createElement('li');
+  li.setAttribute('data-event', 'parcours:booked');
+  li.textContent = 'parcours:booked ' + JSON.stringify(ev.detail);
+  document.getElementById('event-log').appendChild(li);
+});
+</script></body></html>`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, page)
+	})
+}
+
+// testBrowserBooking books in headless Chromium through the Worker
+// (widgets/e2e/worker-booking.test.mjs), then finds the appointment on the
+// FHIR server. Without node, Chromium or widgets/e2e's npm packages it is
+// skipped, unless PARCOURS_E2E=1 makes that a failure.
+func testBrowserBooking(t *testing.T, w *worker) {
+	e2e, _ := filepath.Abs(filepath.Join("..", "..", "..", "widgets", "e2e"))
+	need := func(what string, err error) {
+		if err == nil {
+			return
+		}
+		if os.Getenv("PARCOURS_E2E") == "1" {
+			t.Fatalf("%s: %v (PARCOURS_E2E=1 requires the browser tests to run)", what, err)
+		}
+		t.Skipf("skipping the browser booking through the Worker: %s: %v", what, err)
+	}
+	node, err := exec.LookPath("node")
+	need("node", err)
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	_, err = os.Stat(chromium)
+	need("chromium", err)
+	_, err = os.Stat(filepath.Join(e2e, "node_modules", "playwright-core"))
+	need("playwright-core (run `npm ci` in widgets/e2e)", err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "worker-booking.test.mjs")
+	cmd.Dir = e2e
+	cmd.Env = append(os.Environ(), "SITE_URL="+w.siteURL, "HOST_URL="+w.URL, "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("browser booking through the Worker: %v\n%s", err, out)
+	}
+	_, after, ok := strings.Cut(string(out), "# booked ")
+	id, _, _ := strings.Cut(after, "\n")
+	if !ok || id == "" {
+		t.Fatalf("no appointment id in the browser test's output:\n%s", out)
+	}
+	a, err := portaltest.AsPatient(w.Backend, "pat-camille-durand").Appointment(ctx, strings.TrimSpace(id))
+	if err != nil || a.Status != portal.StatusBooked || a.Establishment != fhir.DemoEstablishment {
+		t.Errorf("appointment %s on the FHIR server: %+v, %v; want Camille Durand's, booked, at %s", id, a, err, fhir.DemoEstablishment)
+	}
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// fetch GETs u with header, without decoding any Content-Encoding.
+func fetch(t *testing.T, u string, header map[string]string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{resp.StatusCode, resp.Header, b}
 }
 
 // testSmoke reads and signs in on the demo data through the Worker.

@@ -35,6 +35,8 @@ type worker struct {
 	Backend *fhir.Backend
 	web     string       // the browser files, as `make web` writes them
 	siteURL string       // the hospital page of the browser test
+	dir     string       // the Worker's modules (build/worker)
+	assets  string       // its static assets (build/worker-assets)
 	pool    []string     // establishment ids listed in the configuration
 	next    atomic.Int32 // next unused pool entry
 	mu      sync.Mutex

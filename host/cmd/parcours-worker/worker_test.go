@@ -48,6 +48,7 @@ func TestWorker(t *testing.T) {
 	w := startWorker(t)
 	t.Run("Smoke", func(t *testing.T) { testSmoke(t, w) })
 	t.Run("Assets", func(t *testing.T) { testAssets(t, w) })
+	t.Run("WranglerDryRun", func(t *testing.T) { testWrangler(t, w) })
 	// Before the suites move the clock past the demo's slots.
 	t.Run("BrowserBooking", func(t *testing.T) { testBrowserBooking(t, w) })
 	t.Run("Booking", func(t *testing.T) { testBooking(t, w) })
@@ -80,14 +81,17 @@ func startWorker(t *testing.T) *worker {
 	}
 	copyFile(t, "worker.mjs", filepath.Join(dir, "worker.mjs"))
 	copyFile(t, "assets.mjs", filepath.Join(dir, "assets.mjs"))
+	addr := freeAddr(t)
+	url := "http://" + addr
 	web := buildWeb(t)
-	if _, err := workerassets.Write(web, dir, filepath.Join(dir, "assets")); err != nil {
+	w := &worker{URL: url, Backend: b, web: web, dir: dir}
+	// The assets out of the modules' directory, as make worker writes them
+	// (wrangler would take the .wasm files there for modules).
+	w.assets = filepath.Join(t.TempDir(), "worker-assets")
+	if _, err := workerassets.Write(web, dir, w.assets); err != nil {
 		t.Fatal(err)
 	}
 	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
-	addr := freeAddr(t)
-	url := "http://" + addr
-	w := &worker{URL: url, Backend: b, web: web}
 	// The hospital page of the browser test, on an origin of its own.
 	siteLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -113,7 +117,7 @@ func startWorker(t *testing.T) *worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.ReplaceAll(string(capnp), "../../../build/worker-assets", "assets")
+	conf := strings.ReplaceAll(string(capnp), "../../../build/worker-assets", w.assets)
 	conf = strings.ReplaceAll(conf, "../../../build/worker/", "")
 	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
 	os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644)
@@ -301,6 +305,53 @@ func testBrowserBooking(t *testing.T, w *worker) {
 	a, err := portaltest.AsPatient(w.Backend, "pat-camille-durand").Appointment(ctx, strings.TrimSpace(id))
 	if err != nil || a.Status != portal.StatusBooked || a.Establishment != fhir.DemoEstablishment {
 		t.Errorf("appointment %s on the FHIR server: %+v, %v; want Camille Durand's, booked, at %s", id, a, err, fhir.DemoEstablishment)
+	}
+}
+
+// testWrangler checks wrangler.toml against the Worker the test built:
+// `wrangler deploy --dry-run` (offline, no login) finds the same modules as
+// workerd.capnp, typed alike, the assets and the ASSETS binding; and its
+// PARCOURS_CONFIG is one the Worker accepts.
+func testWrangler(t *testing.T, w *worker) {
+	toml, err := os.ReadFile("wrangler.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.ReplaceAll(string(toml), "../../../build/worker-assets", w.assets)
+	conf = strings.ReplaceAll(conf, "../../../build/worker", w.dir)
+	cdir := t.TempDir()
+	os.WriteFile(filepath.Join(cdir, "wrangler.toml"), []byte(conf), 0o644)
+	wrangler, _ := filepath.Abs("node_modules/.bin/wrangler")
+	out := filepath.Join(cdir, "out")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, wrangler, "deploy", "--dry-run", "--outdir", out)
+	cmd.Dir = cdir
+	cmd.Env = append(os.Environ(), "CLOUDFLARE_CF_FETCH_ENABLED=false", "WRANGLER_SEND_METRICS=false", "CI=1",
+		"WRANGLER_LOG_PATH="+filepath.Join(cdir, "logs"), "XDG_CONFIG_HOME="+filepath.Join(cdir, "config"))
+	log, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("wrangler deploy --dry-run: %v\n%s", err, log)
+	}
+	report := strings.Join(strings.Fields(string(log)), " ")
+	for _, want := range []string{"assets.json │ text", "assets.mjs │ esm", "parcours.wasm │ compiled-wasm", "wasm_exec.js │ esm", "env.ASSETS", "env.PARCOURS_CONFIG"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("wrangler deploy --dry-run: no %q in its report:\n%s", want, log)
+		}
+	}
+	for _, f := range []string{"worker.mjs", "assets.mjs", "wasm_exec.js", "parcours.wasm", "assets.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("wrangler deploy --dry-run left out %s: %v", f, err)
+		}
+	}
+	const key = "PARCOURS_CONFIG = '''"
+	i := strings.Index(string(toml), key)
+	if i < 0 {
+		t.Fatalf("wrangler.toml: no %s…''' string", key)
+	}
+	raw, _, _ := strings.Cut(string(toml)[i+len(key):], "'''")
+	if _, err := build([]byte(raw), nil, "", http.DefaultTransport); err != nil {
+		t.Errorf("wrangler.toml's PARCOURS_CONFIG: %v", err)
 	}
 }
 

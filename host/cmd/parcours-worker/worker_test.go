@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -350,6 +351,15 @@ func testWrangler(t *testing.T, w *worker) {
 		t.Fatalf("wrangler.toml: no %s…''' string", key)
 	}
 	raw, _, _ := strings.Cut(string(toml)[i+len(key):], "'''")
+	// One compatibility date for both runtimes.
+	capnp, err := os.ReadFile("workerd.capnp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := regexp.MustCompile(`compatibilityDate = "([0-9-]+)"`).FindSubmatch(capnp)
+	if date == nil || !strings.Contains(string(toml), `compatibility_date = "`+string(date[1])+`"`) {
+		t.Errorf("wrangler.toml's compatibility_date is not workerd.capnp's %q", date)
+	}
 	if _, err := build([]byte(raw), nil, "", http.DefaultTransport); err != nil {
 		t.Errorf("wrangler.toml's PARCOURS_CONFIG: %v", err)
 	}

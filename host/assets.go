@@ -171,7 +171,9 @@ func (s *assetSet) externalAssets(paths map[string]string) error {
 	for _, name := range WasmFiles {
 		p := paths[name]
 		ext := path.Ext(name)
-		if !strings.HasPrefix(p, "/a/"+strings.TrimSuffix(name, ext)+".") || !strings.HasSuffix(p, ext) || strings.ContainsAny(p, "\"<>'& ?#") {
+		hash, ok := strings.CutPrefix(p, "/a/"+strings.TrimSuffix(name, ext)+".")
+		hash, ok2 := strings.CutSuffix(hash, ext)
+		if _, err := hex.DecodeString(hash); !ok || !ok2 || len(hash) != 12 || err != nil {
 			return fmt.Errorf("host: AssetPaths[%q] = %q is not a path AssetPath makes", name, p)
 		}
 		s.byName[name] = &asset{name: name, path: p}

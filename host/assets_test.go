@@ -514,7 +514,7 @@ func TestAssetPaths(t *testing.T) {
 			t.Errorf("GET %s: %d, want 404 (served in front of the host)", p, w.Code)
 		}
 	}
-	for _, bad := range []string{"/a/other.3f2a9c0d1e4b.wasm", "https://cdn.example/a/parcours.1.wasm", `/a/parcours."><script>.wasm`, ""} {
+	for _, bad := range []string{"/a/other.3f2a9c0d1e4b.wasm", "https://cdn.example/a/parcours.3f2a9c0d1e4b.wasm", `/a/parcours."><script>.wasm`, "/a/parcours.3f2a9c0d1e4.wasm", "/a/parcours./../x/a.wasm", ""} {
 		cfg := demoConfig(t)
 		cfg.AssetPaths = map[string]string{"parcours.wasm": bad, "wasm_exec.js": paths["wasm_exec.js"]}
 		if _, err := New(cfg); err == nil {

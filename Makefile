@@ -27,12 +27,13 @@ plugins:
 	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o build/plugins/$$p.wasm ./examples/plugins/$$p; \
 	done
 
-## worker: build the Cloudflare Worker (host/cmd/parcours-worker) into build/worker and print its gzip size (free plan: 3 MB)
+## worker: build the Cloudflare Worker (host/cmd/parcours-worker) into build/worker, its static assets (the browser files of make web) into build/worker-assets, and print its gzip size (free plan: 3 MB)
 WORKER := host/cmd/parcours-worker
-worker:
+worker: web
 	@mkdir -p build/worker
 	GOOS=js GOARCH=wasm $(GO) build -tags parcours_nocompress -trimpath -ldflags="-s -w" -o build/worker/parcours.wasm ./$(WORKER)
-	cp $(WORKER)/worker.mjs $(WORKER)/state.mjs $(WASM_PATH)/wasm_exec.js build/worker/
+	cp $(WORKER)/worker.mjs $(WORKER)/state.mjs $(WORKER)/assets.mjs $(WASM_PATH)/wasm_exec.js build/worker/
+	$(GO) run ./$(WORKER)/assetgen -web $(WEB) -o build/worker -assets build/worker-assets
 	@echo "build/worker/parcours.wasm: $$(wc -c < build/worker/parcours.wasm) bytes, $$(gzip -9c build/worker/parcours.wasm | wc -c) gzip"
 
 ## worker-dev: run the Worker offline under workerd on 127.0.0.1:8787 (pinned in $(WORKER)/package-lock.json); PARCOURS_CONFIG from build/worker/config.json

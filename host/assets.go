@@ -55,7 +55,7 @@ type assetSet struct {
 // WasmFiles are the files Config.Assets must hold.
 var WasmFiles = []string{"parcours.wasm", "wasm_exec.js"}
 
-func loadAssets(fsys fs.FS) (*assetSet, error) {
+func loadAssets(fsys fs.FS, paths map[string]string) (*assetSet, error) {
 	s := &assetSet{byPath: map[string]*asset{}, byName: map[string]*asset{}}
 	add := func(name string, data []byte, pre map[string][]byte) error {
 		a, err := newAsset(name, data, pre)
@@ -84,7 +84,13 @@ func loadAssets(fsys fs.FS) (*assetSet, error) {
 	}
 	s.loader = loader
 	if fsys == nil {
+		if paths != nil {
+			return s, s.externalAssets(paths)
+		}
 		return s, nil
+	}
+	if paths != nil {
+		return nil, errors.New("host: Config.Assets and Config.AssetPaths exclude each other")
 	}
 	for _, name := range WasmFiles {
 		data, err := fs.ReadFile(fsys, name)
@@ -110,13 +116,11 @@ func loadAssets(fsys fs.FS) (*assetSet, error) {
 // is used only if it decompresses to exactly data (a stale .br from an
 // older build is refused); missing variants are compressed now.
 func newAsset(name string, data []byte, pre map[string][]byte) (*asset, error) {
-	sum := sha256.Sum256(data)
-	hash := hex.EncodeToString(sum[:6])
-	ext := path.Ext(name)
+	hash := assetHash(data)
 	a := &asset{
 		name:     name,
-		path:     "/a/" + strings.TrimSuffix(name, ext) + "." + hash + ext,
-		ctype:    contentType(ext),
+		path:     AssetPath(name, data),
+		ctype:    contentType(path.Ext(name)),
 		etag:     `"` + hash + `"`,
 		sri:      sriOf(data),
 		variants: map[string][]byte{"": data},
@@ -144,6 +148,37 @@ func newAsset(name string, data []byte, pre map[string][]byte) (*asset, error) {
 		}
 	}
 	return a, nil
+}
+
+// AssetPath is the content-hashed path at which the host serves the file
+// name of content data ("/a/parcours.3f2a9c0d1e4b.wasm"), cached as
+// immutable; the hash is also its ETag. A Worker's static assets are
+// written under these paths (Config.AssetPaths).
+func AssetPath(name string, data []byte) string {
+	ext := path.Ext(name)
+	return "/a/" + strings.TrimSuffix(name, ext) + "." + assetHash(data) + ext
+}
+
+func assetHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:6])
+}
+
+// externalAssets records the browser files served in front of the host
+// (Config.AssetPaths): the widget documents reference them; the host
+// serves none of them.
+func (s *assetSet) externalAssets(paths map[string]string) error {
+	for _, name := range WasmFiles {
+		p := paths[name]
+		ext := path.Ext(name)
+		hash, ok := strings.CutPrefix(p, "/a/"+strings.TrimSuffix(name, ext)+".")
+		hash, ok2 := strings.CutSuffix(hash, ext)
+		if _, err := hex.DecodeString(hash); !ok || !ok2 || len(hash) != 12 || err != nil {
+			return fmt.Errorf("host: AssetPaths[%q] = %q is not a path AssetPath makes", name, p)
+		}
+		s.byName[name] = &asset{name: name, path: p}
+	}
+	return nil
 }
 
 func contentType(ext string) string {

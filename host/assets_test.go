@@ -494,3 +494,37 @@ func TestConfigAssets(t *testing.T) {
 		})
 	}
 }
+
+// TestAssetPaths: with AssetPaths (the browser files served in front of
+// the host, by a Worker's static assets), the widget documents load them
+// from those paths and the host serves none of them; a path AssetPath
+// does not make is refused.
+func TestAssetPaths(t *testing.T) {
+	wasm, execJS := []byte("\x00asm\x01\x00\x00\x00 external"), []byte("// wasm_exec external")
+	paths := map[string]string{"parcours.wasm": AssetPath("parcours.wasm", wasm), "wasm_exec.js": AssetPath("wasm_exec.js", execJS)}
+	cfg := demoConfig(t)
+	cfg.AssetPaths = paths
+	h := startHost(t, cfg)
+	doc := get(h, "/w/booking?establishment="+sqlite.DemoEstablishment).Body.String()
+	for _, p := range paths {
+		if !strings.Contains(doc, `"`+p+`"`) {
+			t.Errorf("widget document does not load %s:\n%s", p, doc)
+		}
+		if w := get(h, p); w.Code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404 (served in front of the host)", p, w.Code)
+		}
+	}
+	for _, bad := range []string{"/a/other.3f2a9c0d1e4b.wasm", "https://cdn.example/a/parcours.3f2a9c0d1e4b.wasm", `/a/parcours."><script>.wasm`, "/a/parcours.3f2a9c0d1e4.wasm", "/a/parcours./../x/a.wasm", ""} {
+		cfg := demoConfig(t)
+		cfg.AssetPaths = map[string]string{"parcours.wasm": bad, "wasm_exec.js": paths["wasm_exec.js"]}
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New with AssetPaths[parcours.wasm] = %q succeeded", bad)
+		}
+	}
+	cfg = demoConfig(t)
+	cfg.AssetPaths = paths
+	cfg.Assets = fstest.MapFS{"parcours.wasm": {Data: wasm}, "wasm_exec.js": {Data: execJS}}
+	if _, err := New(cfg); err == nil {
+		t.Error("New with Assets and AssetPaths succeeded")
+	}
+}

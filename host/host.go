@@ -100,6 +100,12 @@ type Config struct {
 	// `go run ./wasm/cmd/build-web`. Nil serves the widget documents without
 	// their Wasm: the server-rendered first paint only.
 	Assets fs.FS
+	// AssetPaths, instead of Assets, names the paths of the browser files
+	// (WasmFiles, each at its AssetPath) when something in front of the
+	// host serves them, such as a Worker's static assets
+	// (host/cmd/parcours-worker): the widget documents load them from
+	// there and the host serves none of them.
+	AssetPaths map[string]string
 
 	// IdentityProviders are the OpenID Connect providers people sign in
 	// with (see IdentityProvider and docs/security.md). Each needs
@@ -352,7 +358,7 @@ func New(cfg Config) (*Host, error) {
 		h.documentLimit = documentBodyLimit(maxDocumentSize(cfg.Documents))
 		h.uploadRate = newRateLimiter("upload", cfg.UploadsPerHour, time.Hour, cfg.State, cfg.Now)
 	}
-	assets, err := loadAssets(cfg.Assets)
+	assets, err := loadAssets(cfg.Assets, cfg.AssetPaths)
 	if err != nil {
 		return nil, err
 	}

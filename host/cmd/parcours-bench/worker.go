@@ -28,7 +28,9 @@ const workerDir = "host/cmd/parcours-worker"
 const workerTarget = 1000
 
 // buildWorker builds the Worker as `make worker` does into dir
-// (parcours.wasm, worker.mjs, state.mjs, wasm_exec.js) and returns the Wasm's path.
+// (parcours.wasm, worker.mjs, state.mjs, assets.mjs, wasm_exec.js) and
+// returns the Wasm's path. The browser files are left out (assets.json is
+// null): the bench reads the API and the home page.
 func buildWorker(dir string) (string, error) {
 	wasm := filepath.Join(dir, "parcours.wasm")
 	cmd := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./"+workerDir)
@@ -39,6 +41,7 @@ func buildWorker(dir string) (string, error) {
 	for from, to := range map[string]string{
 		filepath.Join(workerDir, "worker.mjs"):                         "worker.mjs",
 		filepath.Join(workerDir, "state.mjs"):                          "state.mjs",
+		filepath.Join(workerDir, "assets.mjs"):                         "assets.mjs",
 		filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
 	} {
 		b, err := os.ReadFile(from)
@@ -49,7 +52,10 @@ func buildWorker(dir string) (string, error) {
 			return "", err
 		}
 	}
-	return wasm, nil
+	if err := os.MkdirAll(filepath.Join(dir, "assets"), 0o755); err != nil {
+		return "", err
+	}
+	return wasm, os.WriteFile(filepath.Join(dir, "assets.json"), []byte("null"), 0o644)
 }
 
 // workerSize reports the Worker's gzip size against the free plan's 3 MB.
@@ -143,7 +149,8 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	conf := strings.ReplaceAll(string(capnp), "../../../build/worker/", "")
+	conf := strings.ReplaceAll(string(capnp), "../../../build/worker-assets", filepath.Join(dir, "assets"))
+	conf = strings.ReplaceAll(conf, "../../../build/worker/", "")
 	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
 	if err := os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644); err != nil {
 		return err

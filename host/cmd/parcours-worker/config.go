@@ -2,13 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
+	"github.com/parcours-sante/parcours/host/internal/loopback"
 )
 
 // config is PARCOURS_CONFIG, the Worker's JSON var:
@@ -20,21 +26,29 @@ import (
 //	                   "origins": ["https://www.chu-exemple.fr"]},
 //	 "state_jurisdiction": "eu",
 //	 "demo_sign_in": false}
+//
+// "establishments", a list of the same objects, serves several
+// establishments of the one FHIR server (a hospital group); it adds to
+// "establishment". "test_clock" is for tests only (see testClock).
 type config struct {
-	PublicURL     string `json:"public_url"`
-	FHIRURL       string `json:"fhir_url"`
-	TimeZone      string `json:"time_zone"`
-	Establishment struct {
-		ID      string   `json:"id"`
-		Name    string   `json:"name"`
-		Origins []string `json:"origins"`
-	} `json:"establishment"`
+	PublicURL      string          `json:"public_url"`
+	FHIRURL        string          `json:"fhir_url"`
+	TimeZone       string          `json:"time_zone"`
+	Establishment  establishment   `json:"establishment"`
+	Establishments []establishment `json:"establishments"`
+	DemoSignIn     bool            `json:"demo_sign_in"`
+	TestClock      bool            `json:"test_clock"`
 	// StateJurisdiction keeps the Durable Objects of the host's State
 	// (sessions, rate limits) in that jurisdiction: "eu" in production
 	// for a French establishment. workerd (a local run) has none: leave it
 	// out there.
 	StateJurisdiction string `json:"state_jurisdiction"`
-	DemoSignIn        bool   `json:"demo_sign_in"`
+}
+
+type establishment struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Origins []string `json:"origins"`
 }
 
 // platform is what the Workers runtime gives the host (main_js.go); a nil
@@ -50,14 +64,38 @@ type platform struct {
 }
 
 // build makes the host of raw, a PARCOURS_CONFIG, on p, with the FHIR
-// server's calls bearer-authenticated when token is set.
-func build(raw []byte, token string, p platform) (http.Handler, error) {
+// server's calls bearer-authenticated when token is set. assets
+// (assets.json) is the JSON map of the browser files' paths in the
+// Worker's static assets (internal/workerassets writes it; assets.mjs
+// serves them): the widget documents load the Wasm from there. Without
+// it the widgets have their server-rendered first paint only.
+func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 	var c config
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: %w", err)
 	}
-	if c.FHIRURL == "" || c.Establishment.ID == "" {
+	var paths map[string]string
+	if len(assets) > 0 {
+		if err := json.Unmarshal(assets, &paths); err != nil {
+			return nil, fmt.Errorf("assets.json: %w", err)
+		}
+	}
+	var ests []host.Establishment
+	for _, e := range append([]establishment{c.Establishment}, c.Establishments...) {
+		if e.ID != "" {
+			ests = append(ests, host.Establishment{ID: e.ID, Origins: e.Origins})
+		}
+	}
+	if c.FHIRURL == "" || len(ests) == 0 {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: fhir_url and establishment.id are required")
+	}
+	var clock *testClock
+	if c.TestClock {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || u.Scheme != "http" || !loopback.Host(u.Hostname()) {
+			return nil, fmt.Errorf("PARCOURS_CONFIG: test_clock lets any client set the Worker's clock: it is for tests on loopback only, and public_url %q is not http://127.0.0.1:PORT or http://localhost:PORT", c.PublicURL)
+		}
+		clock = &testClock{}
 	}
 	if c.StateJurisdiction != "" && c.StateJurisdiction != "eu" && c.StateJurisdiction != "fedramp" {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: state_jurisdiction %q: \"eu\", \"fedramp\" or none", c.StateJurisdiction)
@@ -74,23 +112,11 @@ func build(raw []byte, token string, p platform) (http.Handler, error) {
 		tr = bearer{token: token, next: tr}
 	}
 	log := slog.Default()
-	b, err := fhir.New(fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone, AfterFunc: p.afterFunc,
-		Logger: log.With("establishment", c.Establishment.ID, "backend", "fhir")})
-	if err != nil {
-		return nil, err
-	}
-	return host.New(host.Config{
-		Booking:        b,
-		Directory:      b,
-		Questionnaires: b,
-		Messaging:      b,
-		Documents:      b,
-		// Grants are FHIR Consents, the RPPS look-up a Practitioner search,
-		// and every access to health data an AuditEvent on the same server.
-		Consents:       b,
-		Practitioners:  b,
-		Audit:          b,
-		Establishments: []host.Establishment{{ID: c.Establishment.ID, Origins: c.Establishment.Origins}},
+	fc := fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone, AfterFunc: p.afterFunc,
+		Logger: log.With("backend", "fhir")}
+	hc := host.Config{
+		Establishments: ests,
+		AssetPaths:     paths,
 		PublicURL:      c.PublicURL,
 		DemoSignIn:     c.DemoSignIn,
 		// Shared by every isolate, in every location: a limit counted
@@ -98,7 +124,29 @@ func build(raw []byte, token string, p platform) (http.Handler, error) {
 		State:     st,
 		AfterFunc: p.afterFunc,
 		Logger:    log,
-	})
+	}
+	if clock != nil {
+		fc.Now, hc.Now = clock.Now, clock.Now
+		// The conformance suites move the clock days ahead: sessions
+		// must outlive that.
+		hc.SessionIdle, hc.SessionMax = 365*24*time.Hour, 365*24*time.Hour
+	}
+	b, err := fhir.New(fc)
+	if err != nil {
+		return nil, err
+	}
+	hc.Booking, hc.Directory, hc.Questionnaires, hc.Messaging, hc.Documents = b, b, b, b, b
+	// Grants are FHIR Consents, the RPPS look-up a Practitioner search,
+	// and every access to health data an AuditEvent on the same server.
+	hc.Consents, hc.Practitioners, hc.Audit = b, b, b
+	h, err := host.New(hc)
+	if err != nil {
+		return nil, err
+	}
+	if clock != nil {
+		return clock.handler(h), nil
+	}
+	return h, nil
 }
 
 // bearer sends the FHIR server the host's token.
@@ -111,4 +159,54 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
 	return b.next.RoundTrip(r)
+}
+
+// TestClockPath is the route of the test clock: PUT an RFC 3339 time to
+// set the Worker's clock, GET it to read it.
+const TestClockPath = "/_test/clock"
+
+// testClock is the settable clock of "test_clock": true, given to the host
+// and the FHIR backend so that the conformance suites, run against the
+// Worker under workerd, can move time as they do against httptest. It is
+// the real time until first set. One Go instance serves concurrent
+// requests: the time is one atomic word, so a request reads either the
+// old or the new time, never a torn one; the suites set it only between
+// their requests.
+//
+// Safety: build refuses test_clock unless public_url is a loopback
+// address, and the route answers only requests addressed to a loopback
+// host (on Cloudflare a request's URL carries the zone's host name, never
+// 127.0.0.1), so a deployed Worker never exposes it.
+type testClock struct{ nanos atomic.Int64 }
+
+func (c *testClock) Now() time.Time {
+	if n := c.nanos.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Now()
+}
+
+func (c *testClock) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != TestClockPath || !loopback.Host(r.URL.Hostname()) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		switch r.Method {
+		case http.MethodPut:
+			b, err := io.ReadAll(io.LimitReader(r.Body, 64))
+			t, perr := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b)))
+			if err = errors.Join(err, perr); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			c.nanos.Store(t.UnixNano())
+		case http.MethodGet:
+		default:
+			http.Error(w, "PUT or GET", http.StatusMethodNotAllowed)
+			return
+		}
+		io.WriteString(w, c.Now().Format(time.RFC3339Nano))
+	})
 }

@@ -10,7 +10,10 @@
 // JSON var (see config.go), the secret FHIR_TOKEN, a bearer token for the
 // FHIR server (optional), and PARCOURS_STATE, the Durable Object namespace
 // of class ParcoursState (state.mjs) that keeps sessions, rate limits and
-// sign-ins under way for every isolate.
+// sign-ins under way for every isolate. The browser files are the Worker's
+// static assets (the ASSETS binding), which assets.mjs serves outside Go;
+// their paths come from the module assets.json (globalThis.parcoursAssets),
+// both written by `make worker`.
 package main
 
 import (
@@ -19,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"syscall/js"
 
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/cloudflare"
@@ -68,7 +72,11 @@ func load(ctx context.Context) (http.Handler, error) {
 		slog.Error("parcours-worker: " + loadErr.Error())
 		return nil, loadErr
 	}
-	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), str("FHIR_TOKEN"), platform{
+	var assets []byte
+	if v := js.Global().Get("parcoursAssets"); v.Type() == js.TypeString {
+		assets = []byte(v.String())
+	}
+	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), assets, str("FHIR_TOKEN"), platform{
 		transport: cloudflare.Transport{},
 		state: func(jurisdiction string) host.State {
 			return cloudflare.DurableState{Binding: stateBinding, Jurisdiction: jurisdiction}

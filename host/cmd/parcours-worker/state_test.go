@@ -1,3 +1,5 @@
+//go:build !(js && wasm)
+
 package main
 
 import (
@@ -39,6 +41,8 @@ const modules :List(Workerd.Worker.Module) = [
   (name = "worker.mjs", esModule = embed "worker.mjs"),
   (name = "wasm_exec.js", esModule = embed "wasm_exec.js"),
   (name = "state.mjs", esModule = embed "state.mjs"),
+  (name = "assets.mjs", esModule = embed "assets.mjs"),
+  (name = "assets.json", text = embed "assets.json"),
   (name = "parcours.wasm", wasm = embed "parcours.wasm"),
 ];
 const a :Workerd.Worker = (
@@ -91,9 +95,11 @@ func TestWorkerSharedState(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the Worker: %v\n%s", err, out)
 	}
-	for _, f := range []string{"worker.mjs", "state.mjs"} {
+	for _, f := range []string{"worker.mjs", "state.mjs", "assets.mjs"} {
 		copyFile(t, f, filepath.Join(dir, f))
 	}
+	// No browser files: the widgets' first paint only.
+	os.WriteFile(filepath.Join(dir, "assets.json"), []byte("null"), 0o644)
 	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`{"public_url": "http://%s", "fhir_url": %q, "establishment": {"id": %q}, "demo_sign_in": true}`,

@@ -6,6 +6,7 @@
 // "\n" (host/cloudflare's joinHeaders; header values hold no newline).
 import "./wasm_exec.js";
 import mod from "./parcours.wasm";
+import { serveAsset } from "./assets.mjs";
 // The Durable Object class of the host's State, and globalThis.parcoursState.
 export { ParcoursState } from "./state.mjs";
 
@@ -54,6 +55,8 @@ function start() {
 
 export default {
   async fetch(request, env, ctx) {
+    const asset = await serveAsset(request, env);
+    if (asset) return asset;
     let go = await (ready ?? start());
     if (go.exited) go = await start(); // a panic ended the instance
     const body = request.method === "GET" || request.method === "HEAD"

@@ -43,6 +43,9 @@ type config struct {
 	// for a French establishment. workerd (a local run) has none: leave it
 	// out there.
 	StateJurisdiction string `json:"state_jurisdiction"`
+	// FHIRCallTimeout bounds each call to the FHIR server ("5s"; default
+	// fhir.DefaultCallTimeout, 10 s), on a JS timer of the request.
+	FHIRCallTimeout string `json:"fhir_call_timeout"`
 }
 
 type establishment struct {
@@ -100,6 +103,14 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 	if c.StateJurisdiction != "" && c.StateJurisdiction != "eu" && c.StateJurisdiction != "fedramp" {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: state_jurisdiction %q: \"eu\", \"fedramp\" or none", c.StateJurisdiction)
 	}
+	var callTimeout time.Duration
+	if c.FHIRCallTimeout != "" {
+		d, err := time.ParseDuration(c.FHIRCallTimeout)
+		if err != nil || d <= 0 || d > time.Minute {
+			return nil, fmt.Errorf("PARCOURS_CONFIG: fhir_call_timeout %q: a duration such as \"5s\", at most a minute", c.FHIRCallTimeout)
+		}
+		callTimeout = d
+	}
 	var st host.State
 	if p.state != nil {
 		st = p.state(c.StateJurisdiction)
@@ -112,7 +123,7 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 		tr = bearer{token: token, next: tr}
 	}
 	log := slog.Default()
-	fc := fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone, AfterFunc: p.afterFunc,
+	fc := fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone, AfterFunc: p.afterFunc, CallTimeout: callTimeout,
 		Logger: log.With("backend", "fhir")}
 	hc := host.Config{
 		Establishments: ests,

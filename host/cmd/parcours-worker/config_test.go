@@ -10,7 +10,9 @@ import (
 
 func TestBuild(t *testing.T) {
 	for _, raw := range []string{``, `{}`, `{"fhir_url": "http://127.0.0.1:1/fhir"}`,
-		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "state_jurisdiction": "mars"}`} {
+		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "state_jurisdiction": "mars"}`,
+		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "fhir_call_timeout": "soon"}`,
+		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "fhir_call_timeout": "2h"}`} {
 		if _, err := build([]byte(raw), nil, "", platform{}); err == nil {
 			t.Errorf("build(%q) succeeded", raw)
 		}

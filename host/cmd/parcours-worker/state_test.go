@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -24,17 +25,20 @@ import (
 
 // twoIsolates is a workerd configuration of two Workers, a and b, each its
 // own isolate with its own Go instance (as two Cloudflare locations are),
-// sharing a's Durable Object namespace of the host's State.
+// sharing a's Durable Object namespace of the host's State; and a third,
+// c, whose FHIR server never answers.
 const twoIsolates = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "a", worker = .a),
     (name = "b", worker = .b),
+    (name = "c", worker = .c),
     (name = "internet", network = (allow = ["public", "private", "local"])),
   ],
   sockets = [
     (name = "a", address = "ADDR_A", http = (), service = "a"),
     (name = "b", address = "ADDR_B", http = (), service = "b"),
+    (name = "c", address = "ADDR_C", http = (), service = "c"),
   ],
 );
 const modules :List(Workerd.Worker.Module) = [
@@ -61,6 +65,15 @@ const b :Workerd.Worker = (
   compatibilityDate = "2025-01-01",
   bindings = [
     (name = "PARCOURS_CONFIG", text = embed "config.json"),
+    (name = "PARCOURS_STATE", durableObjectNamespace = (className = "ParcoursState", serviceName = "a")),
+  ],
+  globalOutbound = "internet",
+);
+const c :Workerd.Worker = (
+  modules = .modules,
+  compatibilityDate = "2025-01-01",
+  bindings = [
+    (name = "PARCOURS_CONFIG", text = embed "config-c.json"),
     (name = "PARCOURS_STATE", durableObjectNamespace = (className = "ParcoursState", serviceName = "a")),
   ],
   globalOutbound = "internet",
@@ -105,7 +118,15 @@ func TestWorkerSharedState(t *testing.T) {
 	cfg := fmt.Sprintf(`{"public_url": "http://%s", "fhir_url": %q, "establishment": {"id": %q}, "demo_sign_in": true}`,
 		addrA, base, fhir.DemoEstablishment)
 	os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644)
-	conf := strings.NewReplacer("ADDR_A", addrA, "ADDR_B", addrB).Replace(twoIsolates)
+	// c's FHIR server accepts and never answers: its calls must end on
+	// the request's own JS timer (fhir_call_timeout).
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hung.Close)
+	addrC := freeAddr(t)
+	os.WriteFile(filepath.Join(dir, "config-c.json"), fmt.Appendf(nil,
+		`{"public_url": "http://%s", "fhir_url": %q, "establishment": {"id": %q}, "fhir_call_timeout": "300ms"}`,
+		addrC, hung.URL+"/fhir/R4", fhir.DemoEstablishment), 0o644)
+	conf := strings.NewReplacer("ADDR_A", addrA, "ADDR_B", addrB, "ADDR_C", addrC).Replace(twoIsolates)
 	os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644)
 
 	var logs bytes.Buffer
@@ -196,6 +217,13 @@ func TestWorkerSharedState(t *testing.T) {
 	resp.Body.Close()
 	if len(cookies) == 0 || resp.StatusCode != 401 {
 		t.Errorf("the session signed out on b, replayed on a: %d (%d cookies), want 401", resp.StatusCode, len(cookies))
+	}
+
+	// A FHIR server that never answers: each attempt is aborted on the
+	// request's JS timer, and the patient gets 503, not a request that
+	// hangs until the client gives up (hc's 20 s).
+	if s, body := do("GET", "http://"+addrC+"/api/v1/establishments/"+fhir.DemoEstablishment+"/services", ""); s != 503 || !strings.Contains(body, "backend_unavailable") {
+		t.Errorf("services from a FHIR server that never answers: %d %s, want 503 backend_unavailable\n%s", s, body, logs.String())
 	}
 }
 

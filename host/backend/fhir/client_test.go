@@ -69,6 +69,8 @@ func TestDeadServerOpensBreaker(t *testing.T) {
 		BaseURL: "http://fhir.invalid/fhir/R4", Transport: rt,
 		BreakerFailures: 3, BreakerCoolDown: time.Minute, BreakerNow: clock.Now,
 		Retries: -1,
+		// Every Establishment call must reach the server.
+		OrganizationTTL: -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -342,5 +344,68 @@ func TestNewRefusesBadConfig(t *testing.T) {
 				t.Errorf("New(%+v) succeeded", tc.c)
 			}
 		})
+	}
+}
+
+// TestOrganizationCache: an establishment's Organization is read once per
+// OrganizationTTL, by Config.Now; an inactive or unknown one is never kept;
+// a negative TTL reads every time.
+func TestOrganizationCache(t *testing.T) {
+	var active atomic.Bool
+	active.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/Organization/org1") {
+			answer(w, 200, strings.Replace(organization, `"name"`, fmt.Sprintf(`"active":%v,"name"`, active.Load()), 1))
+			return
+		}
+		answer(w, 404, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}`)
+	}))
+	defer srv.Close()
+	rt := &switchable{}
+	rt.point(srv)
+	clock := portaltest.NewClock(time.Unix(1_800_000_000, 0))
+	newBackend := func(ttl time.Duration) *fhir.Backend {
+		b, err := fhir.New(fhir.Config{BaseURL: "http://fhir.invalid/fhir/R4", Transport: rt, Now: clock.Now, OrganizationTTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	ctx := t.Context()
+	reads := func(b *fhir.Backend, id string, n int) int64 {
+		before := rt.requests.Load()
+		for range n {
+			b.Establishment(ctx, id)
+		}
+		return rt.requests.Load() - before
+	}
+	b := newBackend(0) // the default, a minute
+	if n := reads(b, "org1", 5); n != 1 {
+		t.Errorf("5 reads within the TTL: %d requests, want 1", n)
+	}
+	clock.Advance(59 * time.Second)
+	if n := reads(b, "org1", 1); n != 0 {
+		t.Errorf("a read 59 s later: %d requests, want 0", n)
+	}
+	clock.Advance(time.Second)
+	if n := reads(b, "org1", 1); n != 1 {
+		t.Errorf("a read a minute later: %d requests, want 1", n)
+	}
+	// Deactivated on the server: seen at the next read past the TTL, and
+	// an inactive Organization is not kept.
+	active.Store(false)
+	clock.Advance(time.Minute)
+	if _, err := b.Establishment(ctx, "org1"); portal.Code(err) != portal.ErrNotFound {
+		t.Errorf("an inactive establishment: %v, want not_found", err)
+	}
+	if n := reads(b, "org1", 2); n != 2 {
+		t.Errorf("2 reads of an inactive establishment: %d requests, want 2", n)
+	}
+	if n := reads(b, "org2", 2); n != 2 {
+		t.Errorf("2 reads of an unknown establishment: %d requests, want 2", n)
+	}
+	active.Store(true)
+	if n := reads(newBackend(-1), "org1", 3); n != 3 {
+		t.Errorf("3 reads without a cache: %d requests, want 3", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/tidwall/gjson"
 )
 
 // searchChunk bounds the references one search ORs together (a=x,y,z), to
@@ -40,7 +41,13 @@ func (b *Backend) Services(ctx context.Context, establishment string) ([]portal.
 	if _, err := b.organization(ctx, establishment); err != nil {
 		return nil, err
 	}
-	found, err := b.search(ctx, "HealthcareService", values("organization", ref("Organization", establishment)))
+	// One search brings the services, their PractitionerRoles and those
+	// roles' Practitioners (_revinclude, then _include:iterate, FHIR R4
+	// search); a Practitioner the server did not include is read.
+	q := values("organization", ref("Organization", establishment))
+	q.Set("_revinclude", "PractitionerRole:service")
+	q.Set("_include:iterate", "PractitionerRole:practitioner")
+	found, err := b.search(ctx, "HealthcareService", q)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +68,10 @@ func (b *Backend) Services(ctx context.Context, establishment string) ([]portal.
 		ids = append(ids, s.ID)
 		out = append(out, portal.Service{ID: s.ID, Establishment: establishment, Name: s.Name})
 	}
-	practitioners, err := b.practitioners(ctx, ids)
+	var roles []practitionerRole
+	people := map[string]portal.Practitioner{}
+	b.collectRoles(found, &roles, people)
+	practitioners, err := b.assignRoles(ctx, ids, roles, people)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +89,9 @@ func (b *Backend) Services(ctx context.Context, establishment string) ([]portal.
 
 // organization reads an active Organization.
 func (b *Backend) organization(ctx context.Context, id string) (organization, error) {
+	if o, ok := b.cachedOrganization(id); ok {
+		return o, nil
+	}
 	r, _, err := b.read(ctx, "Organization", id)
 	if err != nil {
 		return organization{}, err
@@ -90,7 +103,47 @@ func (b *Backend) organization(ctx context.Context, id string) (organization, er
 	if !o.Active {
 		return organization{}, portal.Errorf(portal.ErrNotFound, "establishment %q is inactive", id)
 	}
+	b.cacheOrganization(o)
 	return o, nil
+}
+
+// cachedOrganization is an active Organization as read at a time.
+type cachedOrganization struct {
+	o  organization
+	at time.Time
+}
+
+// maxCachedOrganizations bounds the cache: a server's establishments are
+// a few dozen; ids that are not establishments are never cached.
+const maxCachedOrganizations = 1024
+
+// cachedOrganization returns the Organization id read less than
+// Config.OrganizationTTL ago (by Config.Now), if any.
+func (b *Backend) cachedOrganization(id string) (organization, bool) {
+	if b.cfg.OrganizationTTL < 0 {
+		return organization{}, false
+	}
+	now := b.cfg.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, ok := b.orgs[id]
+	if !ok || now.Before(c.at) || now.Sub(c.at) >= b.cfg.OrganizationTTL {
+		return organization{}, false
+	}
+	return c.o, true
+}
+
+func (b *Backend) cacheOrganization(o organization) {
+	if b.cfg.OrganizationTTL < 0 {
+		return
+	}
+	now := b.cfg.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.orgs) >= maxCachedOrganizations {
+		clear(b.orgs)
+	}
+	b.orgs[o.ID] = cachedOrganization{o: o, at: now}
 }
 
 // serviceRef is a service with what booking needs of its establishment.
@@ -124,7 +177,6 @@ func (b *Backend) service(ctx context.Context, id string) (serviceRef, error) {
 // _include=PractitionerRole:practitioner; a Practitioner the server did not
 // include is read), each list ordered by name then id.
 func (b *Backend) practitioners(ctx context.Context, services []string) (map[string][]portal.Practitioner, error) {
-	out := map[string][]portal.Practitioner{}
 	var roles []practitionerRole
 	people := map[string]portal.Practitioner{}
 	for chunk := range slices.Chunk(services, searchChunk) {
@@ -139,25 +191,39 @@ func (b *Backend) practitioners(ctx context.Context, services []string) (map[str
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range found {
-			switch r.Get("resourceType").String() {
-			case "PractitionerRole":
-				role, err := practitionerRoleFrom(r)
-				if err != nil {
-					b.skip("PractitionerRole", err)
-				} else if role.Active {
-					roles = append(roles, role)
-				}
-			case "Practitioner":
-				p, err := practitionerFrom(r)
-				if err != nil {
-					b.skip("Practitioner", err)
-				} else {
-					people[p.ID] = p
-				}
+		b.collectRoles(found, &roles, people)
+	}
+	return b.assignRoles(ctx, services, roles, people)
+}
+
+// collectRoles adds the active PractitionerRoles and the Practitioners
+// among found to roles and people.
+func (b *Backend) collectRoles(found []gjson.Result, roles *[]practitionerRole, people map[string]portal.Practitioner) {
+	for _, r := range found {
+		switch r.Get("resourceType").String() {
+		case "PractitionerRole":
+			role, err := practitionerRoleFrom(r)
+			if err != nil {
+				b.skip("PractitionerRole", err)
+			} else if role.Active {
+				*roles = append(*roles, role)
+			}
+		case "Practitioner":
+			p, err := practitionerFrom(r)
+			if err != nil {
+				b.skip("Practitioner", err)
+			} else {
+				people[p.ID] = p
 			}
 		}
 	}
+}
+
+// assignRoles returns the practitioners of each of services from roles,
+// with people as found (a Practitioner missing there is read), each list
+// ordered by name then id.
+func (b *Backend) assignRoles(ctx context.Context, services []string, roles []practitionerRole, people map[string]portal.Practitioner) (map[string][]portal.Practitioner, error) {
+	out := map[string][]portal.Practitioner{}
 	for _, role := range roles {
 		p, ok := people[role.Practitioner]
 		if !ok {

@@ -135,6 +135,14 @@ type Config struct {
 	// practitioner releases. The delay in force at filing is recorded on
 	// the document. Default: none. New copies the map.
 	ReleaseDelays map[string]time.Duration
+
+	// OrganizationTTL is how long an establishment's Organization (its
+	// name, time zone and active flag: reference data, never a patient's)
+	// read from the server is reused, by Config.Now, instead of read
+	// again on every request that names the establishment or one of its
+	// services. A change on the server shows within it. Default: 1 minute;
+	// negative: read every time.
+	OrganizationTTL time.Duration
 }
 
 // Defaults of Config.
@@ -147,6 +155,7 @@ const (
 	DefaultBreakerCoolDown  = 30 * time.Second
 	DefaultPageSize         = 500
 	DefaultMaxResponseBytes = 16 << 20
+	DefaultOrganizationTTL  = time.Minute
 	// MaxIdleConnsPerHost is what the default transport keeps open to
 	// the server (net/http keeps 2, which serialises a busy host's calls
 	// on new connections).
@@ -204,6 +213,9 @@ func (c Config) withDefaults() Config {
 	if c.PageSize <= 0 {
 		c.PageSize = DefaultPageSize
 	}
+	if c.OrganizationTTL == 0 {
+		c.OrganizationTTL = DefaultOrganizationTTL
+	}
 	if c.MaxResponseBytes <= 0 {
 		c.MaxResponseBytes = DefaultMaxResponseBytes
 	}
@@ -228,6 +240,7 @@ type Backend struct {
 
 	mu   sync.Mutex
 	locs map[string]*time.Location
+	orgs map[string]cachedOrganization // by id (Config.OrganizationTTL)
 }
 
 var (
@@ -259,6 +272,7 @@ func New(c Config) (*Backend, error) {
 		client: &http.Client{Transport: c.Transport},
 		log:    c.Logger.With("fhir_server", base.Host),
 		locs:   map[string]*time.Location{},
+		orgs:   map[string]cachedOrganization{},
 	}
 	b.breaker = newBreaker(c.BreakerFailures, c.BreakerCoolDown, c.BreakerNow, b.log)
 	return b, nil

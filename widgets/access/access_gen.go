@@ -57,11 +57,7 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				if c.CanRetry() {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 					vgn.SetInnerHTML(c.T("retry"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 				}
 				vgn = vg.Text(vgparent, "\n  ")
 			}
@@ -122,11 +118,7 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(c.T("demo-person"))
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "select", "id", "pc-demo", "class", "pc-select")
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-demo") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
 						{
 							vgparent := vgn
 							_ = vgparent
@@ -142,22 +134,14 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("signin"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 				vgn.SetInnerHTML(c.T("session-changed"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
 				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
@@ -173,11 +157,7 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("signout"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
 				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
@@ -243,11 +223,7 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary pc-more")
 					vgn.AddAttrInterface("disabled", c.M.More)
 					vgn.SetInnerHTML(c.T("more"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "more", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "more", "") })
 				}
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
@@ -282,11 +258,7 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary pc-revoke")
 									vgn.AddAttrInterface("aria-label", c.RevokeLabel(g))
 									vgn.SetInnerHTML(c.T("revoke"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "revoke", g.ID) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "revoke", g.ID) })
 								}
 								vgn = vg.Text(vgparent, "\n      ")
 							}
@@ -320,11 +292,7 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 					}
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "input",
-						Func:      func(event vugu.DOMEvent) { c.Change(event, "type-rpps") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-rpps") })
 					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.RPPSErr != "" {
 						vgn = vg.El(vgparent, "p", "id", "pc-rpps-err", "class", "pc-field-error")
@@ -336,11 +304,7 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-lookup")
 				vgn.AddAttrInterface("disabled", c.M.Busy)
 				vgn.SetInnerHTML(c.T("lookup"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "lookup", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "lookup", "") })
 				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
@@ -373,20 +337,12 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-grant-yes")
 					vgn.AddAttrInterface("disabled", c.M.Busy)
 					vgn.SetInnerHTML(c.T("grant-yes"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "grant", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "grant", "") })
 					vgn = vg.Text(vgparent, "\n      ")
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 					vgn.AddAttrInterface("disabled", c.M.Busy)
 					vgn.SetInnerHTML(c.T("cancel"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", "") })
 					vgn = vg.Text(vgparent, "\n    ")
 				}
 				vgn = vg.Text(vgparent, "\n  ")
@@ -413,20 +369,12 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-revoke-yes")
 					vgn.AddAttrInterface("disabled", c.M.Busy)
 					vgn.SetInnerHTML(c.T("revoke-yes"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "confirm-revoke", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm-revoke", "") })
 					vgn = vg.Text(vgparent, "\n      ")
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 					vgn.AddAttrInterface("disabled", c.M.Busy)
 					vgn.SetInnerHTML(c.T("cancel"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", "") })
 					vgn = vg.Text(vgparent, "\n    ")
 				}
 				vgn = vg.Text(vgparent, "\n  ")

@@ -59,21 +59,13 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn.AddAttrInterface("aria-current", c.Current(c.M.Step != "mine"))
 					vgn.AddAttrInterface("value", "back-to-booking")
 					vgn.SetInnerHTML(c.T("tab-book"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "back-to-booking", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back-to-booking", "") })
 					vgn = vg.Text(vgparent, "\n      ")
 					vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-tab")
 					vgn.AddAttrInterface("aria-current", c.Current(c.M.Step == "mine"))
 					vgn.AddAttrInterface("value", "show-mine")
 					vgn.SetInnerHTML(c.T("tab-mine"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "show-mine", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "show-mine", "") })
 					vgn = vg.Text(vgparent, "\n    ")
 				}
 				vgn = vg.Text(vgparent, "\n  ")
@@ -95,11 +87,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn")
 						vgn.AddAttrInterface("value", "retry")
 						vgn.SetInnerHTML(c.T("retry"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 					}
 					vgn = vg.Text(vgparent, "\n  ")
 				}
@@ -151,11 +139,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn.AddAttrInterface("data-establishment", e.ID)
 								vgn.AddAttrInterface("value", "choose-establishment:"+e.ID)
 								vgn.SetInnerHTML(e.Name)
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-establishment", e.ID) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "choose-establishment", e.ID) })
 								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
@@ -178,11 +162,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 						vgn.AddAttrInterface("value", "change-establishment")
 						vgn.SetInnerHTML(c.T("change-establishment"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "change-establishment", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "change-establishment", "") })
 					}
 					vgn = vg.Text(vgparent, "\n    ")
 					vgn = vg.El(vgparent, "ul", "class", "pc-list")
@@ -200,11 +180,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn.AddAttrInterface("data-service", s.ID)
 								vgn.AddAttrInterface("value", "choose-service:"+s.ID)
 								vgn.SetInnerHTML(s.Name.In(c.M.Lang))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-service", s.ID) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "choose-service", s.ID) })
 								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
@@ -232,11 +208,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(c.T("practitioner"))
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "select", "id", "pc-prac", "name", "practitioner", "class", "pc-select")
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-practitioner", event.PropString("target", "value")) },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Do(event, "choose-practitioner", event.PropString("target", "value")) })
 						{
 							vgparent := vgn
 							_ = vgparent
@@ -260,11 +232,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 						vgn.AddAttrInterface("value", "back")
 						vgn.SetInnerHTML(c.T("change-service"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 					vgn = vg.Text(vgparent, "\n    ")
@@ -285,11 +253,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn.AddAttrInterface("aria-pressed", c.Pressed(i == c.M.Day))
 								vgn.AddAttrInterface("value", c.DayAction(i))
 								vgn.SetInnerHTML(c.ShortDate(d.Date))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.DoIndex(event, "choose-day", i) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "choose-day", i) })
 							}
 							vgn = vg.Text(vgparent, "\n    ")
 						}
@@ -318,11 +282,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn.AddAttrInterface("data-slot", s.ID)
 									vgn.AddAttrInterface("value", "choose-slot:"+s.ID)
 									vgn.SetInnerHTML(c.Clock(s.Start))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-slot", s.ID) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "choose-slot", s.ID) })
 									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
@@ -339,21 +299,13 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 							vgn.AddAttrInterface("value", "earlier-days")
 							vgn.SetInnerHTML(c.T("earlier"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "earlier-days", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "earlier-days", "") })
 						}
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 						vgn.AddAttrInterface("value", "later-days")
 						vgn.SetInnerHTML(c.T("later"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "later-days", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "later-days", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 					vgn = vg.Text(vgparent, "\n  ")
@@ -433,11 +385,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn.SetInnerHTML(c.T("demo-patient"))
 									vgn = vg.Text(vgparent, "\n        ")
 									vgn = vg.El(vgparent, "select", "id", "pc-demo", "name", "demo", "class", "pc-select")
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "change",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-demo-patient", event.PropString("target", "value")) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Do(event, "choose-demo-patient", event.PropString("target", "value")) })
 									{
 										vgparent := vgn
 										_ = vgparent
@@ -454,22 +402,14 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn")
 									vgn.AddAttrInterface("value", "sign-in")
 									vgn.SetInnerHTML(c.T("signin"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
 									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
 							vgn = vg.Text(vgparent, "\n      ")
 							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "session-changed", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 							vgn.SetInnerHTML(c.T("session-changed"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
 							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
@@ -489,21 +429,13 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn.AddAttrInterface("disabled", c.M.Loading)
 							vgn.AddAttrInterface("value", "confirm")
 							vgn.SetInnerHTML(c.T("confirm"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "confirm", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm", "") })
 						}
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 						vgn.AddAttrInterface("value", "back")
 						vgn.SetInnerHTML(c.T("other-slot"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 					vgn = vg.Text(vgparent, "\n  ")
@@ -553,20 +485,12 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 						vgn.AddAttrInterface("value", "show-mine")
 						vgn.SetInnerHTML(c.T("tab-mine"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "show-mine", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "show-mine", "") })
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 						vgn.AddAttrInterface("value", "back")
 						vgn.SetInnerHTML(c.T("book-another"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 					vgn = vg.Text(vgparent, "\n  ")
@@ -624,11 +548,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn.SetInnerHTML(c.T("demo-patient"))
 									vgn = vg.Text(vgparent, "\n        ")
 									vgn = vg.El(vgparent, "select", "id", "pc-demo-mine", "name", "demo", "class", "pc-select")
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "change",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-demo-patient", event.PropString("target", "value")) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Do(event, "choose-demo-patient", event.PropString("target", "value")) })
 									{
 										vgparent := vgn
 										_ = vgparent
@@ -645,22 +565,14 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn")
 									vgn.AddAttrInterface("value", "sign-in")
 									vgn.SetInnerHTML(c.T("signin"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
 									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
 							vgn = vg.Text(vgparent, "\n      ")
 							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "session-changed", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 							vgn.SetInnerHTML(c.T("session-changed"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
 							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
@@ -713,11 +625,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 											vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 											vgn.AddAttrInterface("value", "ask-cancel:"+a.ID)
 											vgn.SetInnerHTML(c.T("cancel"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "ask-cancel", a.ID) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "ask-cancel", a.ID) })
 											vgn = vg.Text(vgparent, "\n        ")
 										}
 									}
@@ -734,20 +642,12 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 											vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-danger")
 											vgn.AddAttrInterface("value", "cancel:"+a.ID)
 											vgn.SetInnerHTML(c.T("cancel-confirm"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel", a.ID) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", a.ID) })
 											vgn = vg.Text(vgparent, "\n          ")
 											vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 											vgn.AddAttrInterface("value", "keep-appointment")
 											vgn.SetInnerHTML(c.T("cancel-keep"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "keep-appointment", "") },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "keep-appointment", "") })
 											vgn = vg.Text(vgparent, "\n        ")
 										}
 									}
@@ -767,11 +667,7 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 							vgn.AddAttrInterface("value", "sign-out")
 							vgn.SetInnerHTML(c.T("signout"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
 							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}

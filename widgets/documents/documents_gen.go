@@ -57,11 +57,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				if c.CanRetry() {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 					vgn.SetInnerHTML(c.T("retry"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 				}
 				vgn = vg.Text(vgparent, "\n  ")
 			}
@@ -132,11 +128,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(c.T("demo-person"))
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "select", "id", "pc-demo", "class", "pc-select")
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-demo") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
 						{
 							vgparent := vgn
 							_ = vgparent
@@ -179,22 +171,14 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("signin"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 				vgn.SetInnerHTML(c.T("session-changed"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
 				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
@@ -210,11 +194,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("signout"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
 				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
@@ -231,11 +211,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				if c.IsPatient() {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 					vgn.SetInnerHTML(c.T("add"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "compose", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "compose", "") })
 				}
 				vgn = vg.Text(vgparent, "\n    ")
 				if c.IsPatient() && len(c.TrendAnalytes()) > 0 {
@@ -264,11 +240,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									_ = vgparent
 									vgn = vg.Text(vgparent, "\n          ")
 									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-analyte")
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.DoTrend(event, a.Establishment, a.Code) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoTrend(event, a.Establishment, a.Code) })
 									{
 										vgparent := vgn
 										_ = vgparent
@@ -303,11 +275,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(c.T("filter-type"))
 						vgn = vg.Text(vgparent, "\n        ")
 						vgn = vg.El(vgparent, "select", "id", "pc-type", "class", "pc-select")
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "type") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "type") })
 						{
 							vgparent := vgn
 							_ = vgparent
@@ -340,11 +308,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							}
 							vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 						}
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "input",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "search") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "search") })
 						vgn = vg.Text(vgparent, "\n      ")
 					}
 					vgn = vg.Text(vgparent, "\n      ")
@@ -363,11 +327,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								}
 								vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "checked", JSONVal: vjson.RawMessage(b)})
 							}
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "change",
-								Func:      func(event vugu.DOMEvent) { c.Check(event, "held") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Check(event, "held") })
 							vgn = vg.Text(vgparent, "\n        ")
 							vgn = vg.El(vgparent, "label", "for", "pc-held")
 							vgn.SetInnerHTML(c.T("held-only"))
@@ -409,11 +369,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									_ = vgparent
 									vgn = vg.Text(vgparent, "\n          ")
 									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-doc-open")
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "open", d.ID) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "open", d.ID) })
 									{
 										vgparent := vgn
 										_ = vgparent
@@ -456,11 +412,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.M.Open.Title)
@@ -480,11 +432,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						if c.CanRelease() {
 							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 							vgn.SetInnerHTML(c.T("release"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "release", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "release", "") })
 						}
 						vgn = vg.Text(vgparent, "\n      ")
 						if c.M.Confirming {
@@ -504,20 +452,12 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 									vgn.AddAttrInterface("disabled", c.M.Releasing)
 									vgn.SetInnerHTML(c.T("release-yes"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "confirm-release", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm-release", "") })
 									vgn = vg.Text(vgparent, "\n          ")
 									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 									vgn.AddAttrInterface("disabled", c.M.Releasing)
 									vgn.SetInnerHTML(c.T("release-no"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel-release", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-release", "") })
 									vgn = vg.Text(vgparent, "\n        ")
 								}
 								vgn = vg.Text(vgparent, "\n      ")
@@ -586,11 +526,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 												vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link pc-small")
 												vgn.AddAttrInterface("aria-label", c.TrendLabel(o))
 												vgn.SetInnerHTML(c.T("see-trend"))
-												vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-													EventType: "click",
-													Func:      func(event vugu.DOMEvent) { c.DoTrend(event, c.M.Open.Establishment, o.Code) },
-													// TODO: implement capture, etc. mostly need to decide syntax
-												})
+												vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoTrend(event, c.M.Open.Establishment, o.Code) })
 											}
 										}
 										vgn = vg.Text(vgparent, "\n            ")
@@ -628,11 +564,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 							vgn.AddAttrInterface("disabled", !c.CanZoomOut())
 							vgn.SetInnerHTML(c.T("zoom-out"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "zoom-out", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "zoom-out", "") })
 							vgn = vg.Text(vgparent, "\n        ")
 							vgn = vg.El(vgparent, "span", "class", "pc-note")
 							vgn.SetInnerHTML(c.ZoomText())
@@ -640,11 +572,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 							vgn.AddAttrInterface("disabled", !c.CanZoomIn())
 							vgn.SetInnerHTML(c.T("zoom-in"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "zoom-in", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "zoom-in", "") })
 							vgn = vg.Text(vgparent, "\n      ")
 						}
 						vgn = vg.Text(vgparent, "\n      ")
@@ -734,11 +662,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.TrendTitle())
@@ -898,11 +822,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.T("upload-title"))
@@ -928,11 +848,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 					}
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "input",
-						Func:      func(event vugu.DOMEvent) { c.Change(event, "type-title") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-title") })
 					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.TitleErr != "" {
 						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-doc-title-err", "role", "alert")
@@ -951,11 +867,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(c.T("service"))
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "select", "id", "pc-service", "class", "pc-select")
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-service") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-service") })
 						{
 							vgparent := vgn
 							_ = vgparent
@@ -982,11 +894,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = vg.Text(vgparent, "\n      ")
 					vgn = vg.El(vgparent, "input", "type", "file", "id", "pc-file", "class", "pc-file-input", "accept", ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png", "aria-describedby", "pc-file-hint")
 					vgn.AddAttrInterface("aria-invalid", c.Bool(c.M.FileErr != ""))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "change",
-						Func:      func(event vugu.DOMEvent) { c.PickFile(event) },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "change", func(event vugu.DOMEvent) { c.PickFile(event) })
 					vgn = vg.Text(vgparent, "\n      ")
 					vgn = vg.El(vgparent, "p", "id", "pc-file-hint", "class", "pc-note pc-small")
 					vgn.SetInnerHTML(c.FileHint())
@@ -1007,11 +915,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 							vgn.AddAttrInterface("disabled", c.M.Uploading)
 							vgn.SetInnerHTML(c.T("remove-file"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "remove-file", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "remove-file", "") })
 						}
 					}
 					vgn = vg.Text(vgparent, "\n    ")
@@ -1025,20 +929,12 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 					vgn.AddAttrInterface("disabled", c.M.Uploading)
 					vgn.SetInnerHTML(c.UploadLabel())
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "upload", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "upload", "") })
 					vgn = vg.Text(vgparent, "\n      ")
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 					vgn.AddAttrInterface("disabled", c.M.Uploading)
 					vgn.SetInnerHTML(c.T("cancel"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 					vgn = vg.Text(vgparent, "\n    ")
 				}
 				vgn = vg.Text(vgparent, "\n  ")

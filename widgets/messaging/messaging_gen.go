@@ -58,11 +58,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				if c.CanRetry() {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 					vgn.SetInnerHTML(c.T("retry"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 				}
 				vgn = vg.Text(vgparent, "\n  ")
 			}
@@ -133,11 +129,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(c.DemoLabel())
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "select", "id", "pc-demo", "class", "pc-select")
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-demo") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
 						{
 							vgparent := vgn
 							_ = vgparent
@@ -153,22 +145,14 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("signin"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 				vgn.SetInnerHTML(c.T("session-changed"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
 				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
@@ -184,11 +168,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("signout"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
 				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
@@ -214,11 +194,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn.AddAttrInterface("aria-pressed", c.Pressed(st))
 							vgn.AddAttrInterface("data-status", st)
 							vgn.SetInnerHTML(c.TabLabel(st))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "status", st) },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "status", st) })
 						}
 						vgn = vg.Text(vgparent, "\n    ")
 					}
@@ -227,11 +203,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				if c.M.Side == "patient" {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 					vgn.SetInnerHTML(c.T("new-thread"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "compose", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "compose", "") })
 				}
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
@@ -257,11 +229,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								_ = vgparent
 								vgn = vg.Text(vgparent, "\n        ")
 								vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-thread-open")
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "open", t.ID) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "open", t.ID) })
 								{
 									vgparent := vgn
 									_ = vgparent
@@ -296,11 +264,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.M.Conv.Subject)
@@ -317,21 +281,13 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						if c.CanAssign() {
 							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 							vgn.SetInnerHTML(c.T("assign"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "assign", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "assign", "") })
 						}
 						vgn = vg.Text(vgparent, "\n      ")
 						if c.CanClose() {
 							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 							vgn.SetInnerHTML(c.T("close"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "close", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "close", "") })
 						}
 						vgn = vg.Text(vgparent, "\n    ")
 					}
@@ -442,21 +398,13 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									if c.CanResend(o) {
 										vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 										vgn.SetInnerHTML(c.T("retry-send"))
-										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-											EventType: "click",
-											Func:      func(event vugu.DOMEvent) { c.Do(event, "retry-send", o.ClientID) },
-											// TODO: implement capture, etc. mostly need to decide syntax
-										})
+										vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry-send", o.ClientID) })
 									}
 									vgn = vg.Text(vgparent, "\n          ")
 									if o.State == "refused" {
 										vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 										vgn.SetInnerHTML(c.T("discard"))
-										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-											EventType: "click",
-											Func:      func(event vugu.DOMEvent) { c.Do(event, "discard", o.ClientID) },
-											// TODO: implement capture, etc. mostly need to decide syntax
-										})
+										vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "discard", o.ClientID) })
 									}
 									vgn = vg.Text(vgparent, "\n        ")
 								}
@@ -478,11 +426,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") })
 				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.T("new-thread"))
@@ -497,11 +441,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(c.T("service"))
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "select", "id", "pc-service", "class", "pc-select")
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-service") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-service") })
 						{
 							vgparent := vgn
 							_ = vgparent
@@ -536,11 +476,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 					}
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "input",
-						Func:      func(event vugu.DOMEvent) { c.Change(event, "type-subject") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-subject") })
 					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.SubjectErr != "" {
 						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-subject-err", "role", "alert")
@@ -578,21 +514,13 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										if c.CanResend(o) {
 											vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 											vgn.SetInnerHTML(c.T("retry-send"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "retry-send", o.ClientID) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry-send", o.ClientID) })
 										}
 										vgn = vg.Text(vgparent, "\n          ")
 										if o.State == "refused" {
 											vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 											vgn.SetInnerHTML(c.T("discard"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "discard", o.ClientID) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "discard", o.ClientID) })
 										}
 										vgn = vg.Text(vgparent, "\n        ")
 									}
@@ -650,11 +578,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 					}
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "input",
-						Func:      func(event vugu.DOMEvent) { c.Change(event, "type-body") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-body") })
 					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.FormErr != "" {
 						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-body-err", "role", "alert")
@@ -672,11 +596,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn.SetInnerHTML(c.T("attach"))
 					vgn = vg.Text(vgparent, "\n      ")
 					vgn = vg.El(vgparent, "input", "type", "file", "id", "pc-files", "class", "pc-file-input", "multiple", "", "accept", ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png", "aria-describedby", "pc-files-hint")
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "change",
-						Func:      func(event vugu.DOMEvent) { c.PickFiles(event) },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "change", func(event vugu.DOMEvent) { c.PickFiles(event) })
 					vgn = vg.Text(vgparent, "\n      ")
 					vgn = vg.El(vgparent, "p", "id", "pc-files-hint", "class", "pc-note pc-small")
 					vgn.SetInnerHTML(c.AttachHint())
@@ -703,11 +623,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 									vgn.AddAttrInterface("aria-label", c.RemoveLabel(f))
 									vgn.SetInnerHTML(c.T("remove-file-short"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.DoIndex(event, "remove-file", i) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "remove-file", i) })
 								}
 							}
 							vgn = vg.Text(vgparent, "\n      ")
@@ -724,20 +640,12 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 					vgn.AddAttrInterface("disabled", c.SendDisabled())
 					vgn.SetInnerHTML(c.T("send"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "send", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "send", "") })
 					vgn = vg.Text(vgparent, "\n      ")
 					if c.Show("new") {
 						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 						vgn.SetInnerHTML(c.T("cancel"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") })
 					}
 					vgn = vg.Text(vgparent, "\n    ")
 				}

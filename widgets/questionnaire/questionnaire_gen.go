@@ -67,11 +67,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					if c.CanRetry() {
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "retry", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("retry"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 					}
 					vgn = vg.Text(vgparent, "\n  ")
 				}
@@ -166,11 +162,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn.SetInnerHTML(c.T("demo-patient"))
 									vgn = vg.Text(vgparent, "\n        ")
 									vgn = vg.El(vgparent, "select", "id", "pc-demo", "name", "demo", "class", "pc-select")
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "change",
-										Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-demo-patient", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo-patient", "") })
 									{
 										vgparent := vgn
 										_ = vgparent
@@ -186,22 +178,14 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn = vg.Text(vgparent, "\n        ")
 									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "sign-in", "class", "pc-btn")
 									vgn.SetInnerHTML(c.T("signin"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
 									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
 							vgn = vg.Text(vgparent, "\n      ")
 							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "session-changed", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 							vgn.SetInnerHTML(c.T("session-changed"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
 							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
@@ -232,20 +216,12 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn = vg.Text(vgparent, "\n        ")
 								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "begin", "class", "pc-btn pc-primary")
 								vgn.SetInnerHTML(c.BeginLabel())
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "begin", "") },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "begin", "") })
 								vgn = vg.Text(vgparent, "\n        ")
 								if c.M.Resumed {
 									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "start-over", "class", "pc-btn pc-secondary")
 									vgn.SetInnerHTML(c.T("start-over"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "start-over", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "start-over", "") })
 								}
 								vgn = vg.Text(vgparent, "\n      ")
 							}
@@ -257,11 +233,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn = vg.Text(vgparent, "\n        ")
 								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "sign-out", "class", "pc-link")
 								vgn.SetInnerHTML(c.T("signout"))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
 								vgn = vg.Text(vgparent, "\n      ")
 							}
 							vgn = vg.Text(vgparent, "\n    ")
@@ -333,11 +305,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 										vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 										vgn.AddAttrInterface("value", "remove:"+r.Key)
 										vgn.SetInnerHTML(c.T("remove-instance"))
-										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-											EventType: "click",
-											Func:      func(event vugu.DOMEvent) { c.Do(event, "remove", r.Key) },
-											// TODO: implement capture, etc. mostly need to decide syntax
-										})
+										vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "remove", r.Key) })
 										vgn = vg.Text(vgparent, "\n        ")
 									}
 								}
@@ -346,11 +314,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 									vgn.AddAttrInterface("value", "add:"+r.Key)
 									vgn.SetInnerHTML(c.T("add-instance"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "add", r.Key) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "add", r.Key) })
 								}
 								vgn = vg.Text(vgparent, "\n        ")
 								if r.Kind == "question" && (c.Control(r) == "radio" || c.Control(r) == "checkbox") {
@@ -403,11 +367,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 															}
 															vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "checked", JSONVal: vjson.RawMessage(b)})
 														}
-														vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-															EventType: "change",
-															Func:      func(event vugu.DOMEvent) { c.Change(event, "pick", r.Key) },
-															// TODO: implement capture, etc. mostly need to decide syntax
-														})
+														vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "pick", r.Key) })
 													}
 													vgn = vg.Text(vgparent, "\n              ")
 													if c.Control(r) == "checkbox" {
@@ -424,11 +384,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 															}
 															vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "checked", JSONVal: vjson.RawMessage(b)})
 														}
-														vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-															EventType: "change",
-															Func:      func(event vugu.DOMEvent) { c.Change(event, "toggle", r.Key) },
-															// TODO: implement capture, etc. mostly need to decide syntax
-														})
+														vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "toggle", r.Key) })
 													}
 													vgn = vg.Text(vgparent, "\n              ")
 													vgn = vg.El(vgparent, "label")
@@ -462,11 +418,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 													}
 													vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 												}
-												vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-													EventType: "input",
-													Func:      func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) },
-													// TODO: implement capture, etc. mostly need to decide syntax
-												})
+												vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) })
 												vgn = vg.Text(vgparent, "\n          ")
 											}
 										}
@@ -520,11 +472,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 												vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 											}
 											vgn.SetInnerHTML(c.Text(r))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "input",
-												Func:      func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) })
 										}
 										vgn = vg.Text(vgparent, "\n          ")
 										if c.Control(r) != "textarea" {
@@ -546,11 +494,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 												}
 												vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 											}
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "input",
-												Func:      func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) })
 										}
 										vgn = vg.Text(vgparent, "\n          ")
 										if c.FieldErr(r) != "" {
@@ -574,19 +518,11 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "next", "class", "pc-btn pc-primary")
 						vgn.SetInnerHTML(c.NextLabel())
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "next", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "next", "") })
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "prev", "class", "pc-btn pc-secondary")
 						vgn.SetInnerHTML(c.T("prev"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "prev", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "prev", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 					vgn = vg.Text(vgparent, "\n    ")
@@ -637,11 +573,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn.AddAttrInterface("aria-label", c.EditLabel(s))
 								vgn.AddAttrInterface("value", c.EditAction(s))
 								vgn.SetInnerHTML(c.T("edit"))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.DoIndex(event, "edit", s.Page) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "edit", s.Page) })
 								vgn = vg.Text(vgparent, "\n      ")
 							}
 							vgn = vg.Text(vgparent, "\n      ")
@@ -684,19 +616,11 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "submit", "class", "pc-btn pc-primary")
 						vgn.AddAttrInterface("disabled", c.M.Loading)
 						vgn.SetInnerHTML(c.T("submit"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "submit", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "submit", "") })
 						vgn = vg.Text(vgparent, "\n      ")
 						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "prev", "class", "pc-btn pc-secondary")
 						vgn.SetInnerHTML(c.T("prev"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "prev", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "prev", "") })
 						vgn = vg.Text(vgparent, "\n    ")
 					}
 					vgn = vg.Text(vgparent, "\n    ")

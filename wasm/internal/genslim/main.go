@@ -1,5 +1,5 @@
 // Command genslim rewrites vugugen's output (*_gen.go) so that each static
-// node is one call instead of an inline composite literal and an
+// node and event handler is one call instead of an inline composite literal and an
 // AppendChild, which shrinks the browser Wasm (each such node compiled to
 // about 1 KB of Wasm code). The nodes built are the same: vugugen's
 //
@@ -12,6 +12,9 @@
 //
 //	vgn = vg.Text(vgparent, "\n  ")
 //	vgn = vg.El(vgparent, "p", "class", "x")
+//
+// and an event handler (vgn.DOMEventHandlerSpecList = append(…)) becomes
+// vg.On(vgn, "click", func(event vugu.DOMEvent) { … }).
 //
 // (package github.com/parcours-sante/parcours/widgets/internal/vg). Any
 // line it does not recognise exactly (a namespace, a dynamic attribute, the
@@ -36,6 +39,14 @@ var (
 	textRe = regexp.MustCompile(`^(\s*)vgn = &vugu\.VGNode\{Type: vugu\.VGNodeType\(1\), Data: (` + str + `)\}$`)
 	elRe   = regexp.MustCompile(`^(\s*)vgn = &vugu\.VGNode\{Type: vugu\.VGNodeType\(3\), Namespace: "", Data: (` + str + `), Attr: (?:\[\]vugu\.VGAttribute\(nil\)|\[\]vugu\.VGAttribute\{(.*)\})\}$`)
 	attrRe = regexp.MustCompile(`^(?:vugu\.VGAttribute)?\{Namespace: "", Key: (` + str + `), Val: (` + str + `)\}(?:, )?`)
+	// An event handler: five lines.
+	onRe = []*regexp.Regexp{
+		regexp.MustCompile(`^(\s*)vgn\.DOMEventHandlerSpecList = append\(vgn\.DOMEventHandlerSpecList, vugu\.DOMEventHandlerSpec\{$`),
+		regexp.MustCompile(`^\s*EventType:\s+(` + str + `),$`),
+		regexp.MustCompile(`^\s*Func:\s+(func\(event vugu\.DOMEvent\) \{.*\}),$`),
+		regexp.MustCompile(`^\s*// TODO: implement capture, etc\. mostly need to decide syntax$`),
+		regexp.MustCompile(`^\s*\}\)$`),
+	}
 )
 
 func main() {
@@ -65,6 +76,12 @@ func Slim(src string) (string, int) {
 	var out []string
 	n := 0
 	for i := 0; i < len(lines); i++ {
+		if call, ok := slimOn(lines[i:]); ok {
+			out = append(out, call)
+			i += len(onRe) - 1
+			n++
+			continue
+		}
 		if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "vgparent.AppendChild(vgn)" {
 			if call, ok := slimLine(lines[i]); ok {
 				out = append(out, call)
@@ -84,6 +101,22 @@ func Slim(src string) (string, int) {
 		res = strings.Replace(res, imp, imp+"import vg \""+vgPath+"\"\n", 1)
 	}
 	return res, n
+}
+
+// slimOn rewrites an event handler starting at lines[0] into a vg.On call.
+func slimOn(lines []string) (string, bool) {
+	if len(lines) < len(onRe) {
+		return "", false
+	}
+	var m [][]string
+	for i, re := range onRe {
+		sub := re.FindStringSubmatch(lines[i])
+		if sub == nil {
+			return "", false
+		}
+		m = append(m, sub)
+	}
+	return m[0][1] + "vg.On(vgn, " + m[1][1] + ", " + m[2][1] + ")", true
 }
 
 func slimLine(line string) (string, bool) {

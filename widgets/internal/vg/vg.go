@@ -30,3 +30,10 @@ func El(parent *vugu.VGNode, tag string, kv ...string) *vugu.VGNode {
 	parent.AppendChild(n)
 	return n
 }
+
+// On adds a handler for the DOM event named event to n.
+//
+//go:noinline
+func On(n *vugu.VGNode, event string, f func(vugu.DOMEvent)) {
+	n.DOMEventHandlerSpecList = append(n.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{EventType: event, Func: f})
+}

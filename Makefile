@@ -71,7 +71,7 @@ $(E2E)/node_modules/.package-lock.json: $(E2E)/package-lock.json
 $(FHIRTEST)/node_modules/.package-lock.json: $(FHIRTEST)/package-lock.json
 	cd $(FHIRTEST) && npm ci --no-audit --no-fund
 
-## generate: regenerate vugu components and vugu's static helper script
+## generate: regenerate vugu components (slimmed by wasm/internal/genslim) and vugu's static helper script
 # vugugen parses every .go file of a directory and refuses an external test
 # package, so it runs on a copy of each component directory without tests.
 VUGU_DIRS := widgets/booking widgets/questionnaire widgets/messaging widgets/documents widgets/access
@@ -81,6 +81,7 @@ generate:
 	  cp $$d/*.vugu $$tmp/; \
 	  for f in $$d/*.go; do case $$f in *_test.go|*_gen.go) ;; *) cp $$f $$tmp/;; esac; done; \
 	  $(GO) tool vugugen -skip-go-mod -skip-main $$tmp; \
+	  $(GO) run ./wasm/internal/genslim $$tmp/*_gen.go; \
 	  gofmt -w $$tmp/*_gen.go; \
 	  cp $$tmp/*_gen.go $$d/; \
 	  rm -rf $$tmp; \

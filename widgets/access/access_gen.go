@@ -7,6 +7,7 @@ import "fmt"
 import "reflect"
 import "github.com/vugu/vjson"
 import "github.com/vugu/vugu"
+import vg "github.com/parcours-sante/parcours/widgets/internal/vg"
 import js "github.com/vugu/vugu/js"
 import "log"
 
@@ -25,400 +26,262 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	{
 		vgparent := vgn
 		_ = vgparent
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "header", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-head"}}}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "header", "class", "pc-head")
 		{
 			vgparent := vgn
 			_ = vgparent
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-title"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n    ")
+			vgn = vg.El(vgparent, "h2", "id", "pc-title", "class", "pc-title")
 			vgn.SetInnerHTML(c.T("title"))
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n    ")
 			if c.M.Est.Name != "" {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-est"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "p", "class", "pc-est")
 				vgn.SetInnerHTML(c.M.Est.Name)
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sr"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 		vgn.SetInnerHTML(c.M.Notice)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.M.Err != "" {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-error"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-error", "role", "alert")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p")
 				vgn.SetInnerHTML(c.M.ErrText)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.CanRetry() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 					vgn.SetInnerHTML(c.T("retry"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.M.Loading {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-skeleton"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-skeleton", "aria-hidden", "true")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk pc-sk-wide"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk pc-sk-wide")
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk")
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk")
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.ShowSignIn() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-signin"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-signin")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.HasDemo() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-demo-badge"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-demo-badge")
 					vgn.SetInnerHTML(c.T("demo-badge"))
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p")
 				vgn.SetInnerHTML(c.T("signin-needed"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.SignInLinks()) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-signin-links"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-row pc-signin-links")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, l := range c.SignInLinks() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "opener"}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-signin", Val: ""}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary", "target", "_blank", "rel", "opener", "data-parcours-signin", "")
 							vgn.AddAttrInterface("data-kind", l.Kind)
 							vgn.AddAttrInterface("href", l.URL)
 							vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.HasDemo() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-demo"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-demo")
 						vgn.SetInnerHTML(c.T("demo-person"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-demo"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-						vgparent.AppendChild(vgn)
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-demo") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "select", "id", "pc-demo", "class", "pc-select")
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							for _, o := range c.DemoOptions() {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "option")
 								vgn.AddAttrInterface("selected", o.ID == c.M.DemoChoice)
 								vgn.AddAttrInterface("value", o.ID)
 								vgn.SetInnerHTML(o.Label)
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("signin"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-session-changed"}, vugu.VGAttribute{Namespace: "", Key: "hidden", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-session-changed", Val: ""}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 				vgn.SetInnerHTML(c.T("session-changed"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.SignedIn() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-who-row"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-row pc-who-row")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-who"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-who")
 				vgn.SetInnerHTML(c.SignedInAs())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("signout"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Pro() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note pc-for-patients"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "p", "class", "pc-note pc-for-patients")
 			vgn.SetInnerHTML(c.T("for-patients"))
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("home") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.T("log-title"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-note")
 				vgn.SetInnerHTML(c.T("log-intro"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Log) == 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-empty"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-empty")
 					vgn.SetInnerHTML(c.T("log-none"))
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Log) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-access-log"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "ul", "class", "pc-access-log")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, e := range c.M.Log {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-access-entry"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "li", "class", "pc-access-entry")
 							vgn.AddAttrInterface("data-entry", e.ID)
 							vgn.AddAttrInterface("data-operation", e.Operation)
 							vgn.AddAttrInterface("data-outcome", c.Outcome(e))
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-access-who"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "span", "class", "pc-access-who")
 								vgn.SetInnerHTML(c.Who(e))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-access-what"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "span", "class", "pc-access-what")
 								vgn.SetInnerHTML(c.What(e))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if c.Refused(e) {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-badge pc-badge-refused"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "span", "class", "pc-badge pc-badge-refused")
 									vgn.SetInnerHTML(c.T("refused-long"))
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-access-when"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "span", "class", "pc-access-when")
 								vgn.SetInnerHTML(c.When(e))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.Next != "" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary pc-more"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary pc-more")
 					vgn.AddAttrInterface("disabled", c.M.More)
 					vgn.SetInnerHTML(c.T("more"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "more", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "more", "") })
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-section-title"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
 				vgn.SetInnerHTML(c.T("grants-title"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Grants) == 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-empty"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-empty")
 					vgn.SetInnerHTML(c.T("grants-none"))
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Grants) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-grants"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "ul", "class", "pc-grants")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, g := range c.M.Grants {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-grant"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "li", "class", "pc-grant")
 							vgn.AddAttrInterface("data-active", c.Bool(g.Active()))
 							vgn.AddAttrInterface("data-grant", g.ID)
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-grant-name"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "span", "class", "pc-grant-name")
 								vgn.SetInnerHTML(g.PractitionerName)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-grant-meta"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "span", "class", "pc-grant-meta")
 								vgn.SetInnerHTML(c.GrantText(g))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if g.Active() {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary pc-revoke"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary pc-revoke")
 									vgn.AddAttrInterface("aria-label", c.RevokeLabel(g))
 									vgn.SetInnerHTML(c.T("revoke"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "revoke", g.ID) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "revoke", g.ID) })
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-section-title"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
 				vgn.SetInnerHTML(c.T("give-title"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-field")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-rpps"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "label", "for", "pc-rpps")
 					vgn.SetInnerHTML(c.T("rpps"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-rpps-help"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-note"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "p", "id", "pc-rpps-help", "class", "pc-note")
 					vgn.SetInnerHTML(c.T("give-intro"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-rpps"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input"}, vugu.VGAttribute{Namespace: "", Key: "inputmode", Val: "numeric"}, vugu.VGAttribute{Namespace: "", Key: "autocomplete", Val: "off"}, vugu.VGAttribute{Namespace: "", Key: "maxlength", Val: "20"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-rpps", "class", "pc-input", "inputmode", "numeric", "autocomplete", "off", "maxlength", "20")
 					vgn.AddAttrInterface("aria-describedby", c.RPPSDescribedBy())
 					vgn.AddAttrInterface("aria-invalid", c.RPPSInvalid())
 					vgn.AddAttrInterface("value", c.M.RPPS)
@@ -429,158 +292,95 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 					}
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "input",
-						Func:      func(event vugu.DOMEvent) { c.Change(event, "type-rpps") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-rpps") })
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.RPPSErr != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-rpps-err"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-field-error"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "id", "pc-rpps-err", "class", "pc-field-error")
 						vgn.SetInnerHTML(c.M.RPPSErr)
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary pc-lookup"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-lookup")
 				vgn.AddAttrInterface("disabled", c.M.Busy)
 				vgn.SetInnerHTML(c.T("lookup"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "lookup", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "lookup", "") })
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("confirm-grant") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.T("grant-confirm"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-found-name"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-found-name")
 				vgn.SetInnerHTML(c.M.Found.Name)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.FoundRole() != "" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-found-role"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-found-role")
 					vgn.SetInnerHTML(c.FoundRole())
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-note")
 				vgn.SetInnerHTML(c.GrantEffect())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-row")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary pc-grant-yes"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-grant-yes")
 					vgn.AddAttrInterface("disabled", c.M.Busy)
 					vgn.SetInnerHTML(c.T("grant-yes"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "grant", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "grant", "") })
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 					vgn.AddAttrInterface("disabled", c.M.Busy)
 					vgn.SetInnerHTML(c.T("cancel"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", "") })
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("confirm-revoke") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.RevokeQuestion())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-note")
 				vgn.SetInnerHTML(c.T("revoke-effect"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-row")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary pc-revoke-yes"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-revoke-yes")
 					vgn.AddAttrInterface("disabled", c.M.Busy)
 					vgn.SetInnerHTML(c.T("revoke-yes"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "confirm-revoke", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm-revoke", "") })
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 					vgn.AddAttrInterface("disabled", c.M.Busy)
 					vgn.SetInnerHTML(c.T("cancel"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", "") })
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n")
 	}
 	return vgout
 }

@@ -7,6 +7,7 @@ import "fmt"
 import "reflect"
 import "github.com/vugu/vjson"
 import "github.com/vugu/vugu"
+import vg "github.com/parcours-sante/parcours/widgets/internal/vg"
 import js "github.com/vugu/vugu/js"
 import "log"
 
@@ -25,1022 +26,657 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	{
 		vgparent := vgn
 		_ = vgparent
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "form", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-form"}, vugu.VGAttribute{Namespace: "", Key: "method", Val: "post"}}}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n")
+		vgn = vg.El(vgparent, "form", "class", "pc-form", "method", "post")
 		vgn.AddAttrInterface("action", c.Action)
 		{
 			vgparent := vgn
 			_ = vgparent
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "hidden"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "state"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
+			vgn = vg.El(vgparent, "input", "type", "hidden", "name", "state")
 			vgn.AddAttrInterface("value", c.M.EncodeFormState())
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "header", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-head"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
+			vgn = vg.El(vgparent, "header", "class", "pc-head")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-title"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h2", "id", "pc-title", "class", "pc-title")
 				vgn.SetInnerHTML(c.T("title"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.EstablishmentName != "" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-est"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-est")
 					vgn.SetInnerHTML(c.M.EstablishmentName)
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "nav", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-nav"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "nav", "class", "pc-nav")
 				vgn.AddAttrInterface("aria-label", c.T("nav"))
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-tab"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-tab")
 					vgn.AddAttrInterface("aria-current", c.Current(c.M.Step != "mine"))
 					vgn.AddAttrInterface("value", "back-to-booking")
 					vgn.SetInnerHTML(c.T("tab-book"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "back-to-booking", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-tab"}}}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back-to-booking", "") })
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-tab")
 					vgn.AddAttrInterface("aria-current", c.Current(c.M.Step == "mine"))
 					vgn.AddAttrInterface("value", "show-mine")
 					vgn.SetInnerHTML(c.T("tab-mine"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "show-mine", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "show-mine", "") })
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sr"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
+			vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 			vgn.SetInnerHTML(c.NoticeText())
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.M.Err != "" {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-error"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-error", "role", "alert")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p")
 					vgn.SetInnerHTML(c.ErrText())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.CanRetry() {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn")
 						vgn.AddAttrInterface("value", "retry")
 						vgn.SetInnerHTML(c.T("retry"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.M.Loading {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-skeleton"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-skeleton", "aria-hidden", "true")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk pc-sk-wide"}}}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk pc-sk-wide")
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk")
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk")
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk")
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("establishment") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 					vgn.SetInnerHTML(c.T("choose-establishment"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if len(c.M.Establishments) == 0 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-empty"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-empty")
 						vgn.SetInnerHTML(c.T("no-establishment"))
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-list"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "ul", "class", "pc-list")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, e := range c.M.Establishments {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "li")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-choice"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-choice")
 								vgn.AddAttrInterface("data-establishment", e.ID)
 								vgn.AddAttrInterface("value", "choose-establishment:"+e.ID)
 								vgn.SetInnerHTML(e.Name)
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-establishment", e.ID) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "choose-establishment", e.ID) })
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("service") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 					vgn.SetInnerHTML(c.T("choose-service"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Merged && len(c.M.Establishments) > 1 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 						vgn.AddAttrInterface("value", "change-establishment")
 						vgn.SetInnerHTML(c.T("change-establishment"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "change-establishment", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "change-establishment", "") })
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-list"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "ul", "class", "pc-list")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, s := range c.M.Services {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "li")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-choice"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-choice")
 								vgn.AddAttrInterface("data-service", s.ID)
 								vgn.AddAttrInterface("value", "choose-service:"+s.ID)
 								vgn.SetInnerHTML(s.Name.In(c.M.Lang))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-service", s.ID) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "choose-service", s.ID) })
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("slots") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 					vgn.SetInnerHTML(c.ServiceName())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-prac"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-prac")
 						vgn.SetInnerHTML(c.T("practitioner"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-prac"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "practitioner"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-						vgparent.AppendChild(vgn)
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-practitioner", event.PropString("target", "value")) },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "select", "id", "pc-prac", "name", "practitioner", "class", "pc-select")
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Do(event, "choose-practitioner", event.PropString("target", "value")) })
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute{{Namespace: "", Key: "value", Val: ""}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "option", "value", "")
 							vgn.AddAttrInterface("selected", c.M.Practitioner == "")
 							vgn.SetInnerHTML(c.T("any-practitioner"))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							for _, p := range c.Practitioners() {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "option")
 								vgn.AddAttrInterface("selected", p.ID == c.M.Practitioner)
 								vgn.AddAttrInterface("value", p.ID)
 								vgn.SetInnerHTML(c.PractitionerLabel(p))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "choose-practitioner"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary pc-nojs"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "choose-practitioner", "class", "pc-btn pc-secondary pc-nojs")
 						vgn.SetInnerHTML(c.T("apply"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 						vgn.AddAttrInterface("value", "back")
 						vgn.SetInnerHTML(c.T("change-service"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if !c.M.Loading && len(c.M.Days) == 0 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-empty"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-empty")
 						vgn.SetInnerHTML(c.T("no-slots"))
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if len(c.M.Days) > 0 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-days"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "group"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-days", "role", "group")
 						vgn.AddAttrInterface("aria-label", c.T("days"))
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							for i, d := range c.M.Days {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-day"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-day")
 								vgn.AddAttrInterface("aria-pressed", c.Pressed(i == c.M.Day))
 								vgn.AddAttrInterface("value", c.DayAction(i))
 								vgn.SetInnerHTML(c.ShortDate(d.Date))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.DoIndex(event, "choose-day", i) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "choose-day", i) })
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if len(c.M.Days) > 0 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h4", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-day-title"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "h4", "class", "pc-day-title")
 						vgn.SetInnerHTML(c.DayTitle())
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if len(c.M.Days) > 0 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-slots"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "ul", "class", "pc-slots")
 						vgn.AddAttrInterface("aria-label", c.T("slots"))
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							for _, s := range c.DaySlots() {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "li")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-slot"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-slot")
 									vgn.AddAttrInterface("aria-label", c.SlotLabel(s))
 									vgn.AddAttrInterface("data-slot", s.ID)
 									vgn.AddAttrInterface("value", "choose-slot:"+s.ID)
 									vgn.SetInnerHTML(c.Clock(s.Start))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-slot", s.ID) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "choose-slot", s.ID) })
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-pager"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row pc-pager")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						if c.CanGoEarlier() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 							vgn.AddAttrInterface("value", "earlier-days")
 							vgn.SetInnerHTML(c.T("earlier"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "earlier-days", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "earlier-days", "") })
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 						vgn.AddAttrInterface("value", "later-days")
 						vgn.SetInnerHTML(c.T("later"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "later-days", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "later-days", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("confirm") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 					vgn.SetInnerHTML(c.T("confirm-title"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dl", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-summary"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "dl", "class", "pc-summary")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dt", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "dt")
 						vgn.SetInnerHTML(c.T("service"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dd", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "dd")
 						vgn.SetInnerHTML(c.ServiceName())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dt", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "dt")
 						vgn.SetInnerHTML(c.T("when"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dd", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "dd")
 						vgn.SetInnerHTML(c.DateTime(c.M.Slot.Start))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dt", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "dt")
 						vgn.SetInnerHTML(c.T("with"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dd", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "dd")
 						vgn.SetInnerHTML(c.PractitionerName(c.M.Slot.Practitioner))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Patient == nil {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-signin"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-signin")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.M.DemoPatients) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-demo-badge"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p", "class", "pc-demo-badge")
 								vgn.SetInnerHTML(c.T("demo-badge"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.M.DemoPatients) == 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p")
 								vgn.SetInnerHTML(c.T("signin-needed"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.SignInLinks()) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-signin-links"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "div", "class", "pc-row pc-signin-links")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 									for _, l := range c.SignInLinks() {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "opener"}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-signin", Val: ""}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary", "target", "_blank", "rel", "opener", "data-parcours-signin", "")
 										vgn.AddAttrInterface("data-kind", l.Kind)
 										vgn.AddAttrInterface("href", l.URL)
 										vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.M.DemoPatients) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "div", "class", "pc-row")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-demo"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "label", "for", "pc-demo")
 									vgn.SetInnerHTML(c.T("demo-patient"))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-demo"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "demo"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-									vgparent.AppendChild(vgn)
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "change",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-demo-patient", event.PropString("target", "value")) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "select", "id", "pc-demo", "name", "demo", "class", "pc-select")
+									vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Do(event, "choose-demo-patient", event.PropString("target", "value")) })
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										for _, p := range c.M.DemoPatients {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "option")
 											vgn.AddAttrInterface("selected", p.ID == c.M.DemoChoice)
 											vgn.AddAttrInterface("value", p.ID)
 											vgn.SetInnerHTML(p.DisplayName())
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n        ")
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn")
 									vgn.AddAttrInterface("value", "sign-in")
 									vgn.SetInnerHTML(c.T("signin"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "session-changed"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-session-changed"}, vugu.VGAttribute{Namespace: "", Key: "hidden", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-session-changed", Val: ""}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "session-changed", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 							vgn.SetInnerHTML(c.T("session-changed"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Patient != nil {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-who"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-who")
 						vgn.SetInnerHTML(c.SignedInAs())
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						if c.M.Patient != nil {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-primary")
 							vgn.AddAttrInterface("disabled", c.M.Loading)
 							vgn.AddAttrInterface("value", "confirm")
 							vgn.SetInnerHTML(c.T("confirm"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "confirm", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm", "") })
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 						vgn.AddAttrInterface("value", "back")
 						vgn.SetInnerHTML(c.T("other-slot"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("done") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title pc-success"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title pc-success", "tabindex", "-1")
 					vgn.SetInnerHTML(c.T("done-title"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dl", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-summary"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "dl", "class", "pc-summary")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dt", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "dt")
 						vgn.SetInnerHTML(c.T("service"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dd", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "dd")
 						vgn.SetInnerHTML(c.M.Appointment.ServiceName.In(c.M.Lang))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dt", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "dt")
 						vgn.SetInnerHTML(c.T("when"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dd", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "dd")
 						vgn.SetInnerHTML(c.DateTime(c.M.Appointment.Start))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dt", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "dt")
 						vgn.SetInnerHTML(c.T("with"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dd", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "dd")
 						vgn.SetInnerHTML(c.M.Appointment.Practitioner.Name)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: "rendez-vous.ics"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "a", "class", "pc-btn pc-secondary", "download", "rendez-vous.ics")
 						vgn.AddAttrInterface("href", c.CalendarURL(c.M.Appointment.ID))
 						vgn.SetInnerHTML(c.T("add-calendar"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 						vgn.AddAttrInterface("value", "show-mine")
 						vgn.SetInnerHTML(c.T("tab-mine"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "show-mine", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "show-mine", "") })
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 						vgn.AddAttrInterface("value", "back")
 						vgn.SetInnerHTML(c.T("book-another"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("mine") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 					vgn.SetInnerHTML(c.T("tab-mine"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Patient == nil {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-signin"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-signin")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.M.DemoPatients) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-demo-badge"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p", "class", "pc-demo-badge")
 								vgn.SetInnerHTML(c.T("demo-badge"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.M.DemoPatients) == 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p")
 								vgn.SetInnerHTML(c.T("signin-needed"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.SignInLinks()) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-signin-links"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "div", "class", "pc-row pc-signin-links")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 									for _, l := range c.SignInLinks() {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "opener"}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-signin", Val: ""}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary", "target", "_blank", "rel", "opener", "data-parcours-signin", "")
 										vgn.AddAttrInterface("data-kind", l.Kind)
 										vgn.AddAttrInterface("href", l.URL)
 										vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.M.DemoPatients) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "div", "class", "pc-row")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-demo-mine"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "label", "for", "pc-demo-mine")
 									vgn.SetInnerHTML(c.T("demo-patient"))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-demo-mine"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "demo"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-									vgparent.AppendChild(vgn)
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "change",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "choose-demo-patient", event.PropString("target", "value")) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "select", "id", "pc-demo-mine", "name", "demo", "class", "pc-select")
+									vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Do(event, "choose-demo-patient", event.PropString("target", "value")) })
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										for _, p := range c.M.DemoPatients {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "option")
 											vgn.AddAttrInterface("selected", p.ID == c.M.DemoChoice)
 											vgn.AddAttrInterface("value", p.ID)
 											vgn.SetInnerHTML(p.DisplayName())
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n        ")
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn")
 									vgn.AddAttrInterface("value", "sign-in")
 									vgn.SetInnerHTML(c.T("signin"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "session-changed"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-session-changed"}, vugu.VGAttribute{Namespace: "", Key: "hidden", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-session-changed", Val: ""}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "session-changed", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 							vgn.SetInnerHTML(c.T("session-changed"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if len(c.M.MineMissing) > 0 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-offline"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-offline", "role", "status")
 						vgn.SetInnerHTML(c.MineMissing())
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Patient != nil && !c.M.Loading && len(c.M.Mine) == 0 && len(c.M.MineMissing) == 0 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-empty"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-empty")
 						vgn.SetInnerHTML(c.T("no-appointments"))
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Patient != nil {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-appointments"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "ul", "class", "pc-appointments")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							for _, a := range c.M.Mine {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-appointment"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "li", "class", "pc-appointment")
 								vgn.AddAttrInterface("data-appointment", a.ID)
 								vgn.AddAttrInterface("data-status", string(a.Status))
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-apt-when"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "p", "class", "pc-apt-when")
 									vgn.SetInnerHTML(c.DateTime(a.Start))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-apt-what"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "p", "class", "pc-apt-what")
 									vgn.SetInnerHTML(c.AppointmentLine(a))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 									if a.Status == "cancelled" {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-apt-status"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "p", "class", "pc-apt-status")
 										vgn.SetInnerHTML(c.T("status-cancelled"))
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 									if c.Cancellable(a) && c.M.ConfirmCancel != a.ID {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "div", "class", "pc-row")
 										{
 											vgparent := vgn
 											_ = vgparent
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-											vgparent.AppendChild(vgn)
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-link"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: "rendez-vous.ics"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.Text(vgparent, "\n          ")
+											vgn = vg.El(vgparent, "a", "class", "pc-link", "download", "rendez-vous.ics")
 											vgn.AddAttrInterface("href", c.CalendarURL(a.ID))
 											vgn.SetInnerHTML(c.T("add-calendar"))
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-											vgparent.AppendChild(vgn)
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.Text(vgparent, "\n          ")
+											vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 											vgn.AddAttrInterface("value", "ask-cancel:"+a.ID)
 											vgn.SetInnerHTML(c.T("cancel"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "ask-cancel", a.ID) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-											vgparent.AppendChild(vgn)
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "ask-cancel", a.ID) })
+											vgn = vg.Text(vgparent, "\n        ")
 										}
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 									if c.M.ConfirmCancel == a.ID {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-confirm-cancel"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "div", "class", "pc-row pc-confirm-cancel")
 										{
 											vgparent := vgn
 											_ = vgparent
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-											vgparent.AppendChild(vgn)
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-											vgparent.AppendChild(vgn)
+											vgn = vg.Text(vgparent, "\n          ")
+											vgn = vg.El(vgparent, "p")
 											vgn.SetInnerHTML(c.T("cancel-question"))
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-											vgparent.AppendChild(vgn)
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-danger"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.Text(vgparent, "\n          ")
+											vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-danger")
 											vgn.AddAttrInterface("value", "cancel:"+a.ID)
 											vgn.SetInnerHTML(c.T("cancel-confirm"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel", a.ID) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-											vgparent.AppendChild(vgn)
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-											vgparent.AppendChild(vgn)
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", a.ID) })
+											vgn = vg.Text(vgparent, "\n          ")
+											vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 											vgn.AddAttrInterface("value", "keep-appointment")
 											vgn.SetInnerHTML(c.T("cancel-keep"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "keep-appointment", "") },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-											vgparent.AppendChild(vgn)
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "keep-appointment", "") })
+											vgn = vg.Text(vgparent, "\n        ")
 										}
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Patient != nil {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-row")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 							vgn.AddAttrInterface("value", "sign-out")
 							vgn.SetInnerHTML(c.T("signout"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n")
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n")
 	}
 	return vgout
 }

@@ -7,6 +7,7 @@ import "fmt"
 import "reflect"
 import "github.com/vugu/vjson"
 import "github.com/vugu/vugu"
+import vg "github.com/parcours-sante/parcours/widgets/internal/vg"
 import js "github.com/vugu/vugu/js"
 import "log"
 
@@ -25,426 +26,280 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	{
 		vgparent := vgn
 		_ = vgparent
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "header", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-head"}}}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "header", "class", "pc-head")
 		{
 			vgparent := vgn
 			_ = vgparent
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-title"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n    ")
+			vgn = vg.El(vgparent, "h2", "id", "pc-title", "class", "pc-title")
 			vgn.SetInnerHTML(c.Title())
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n    ")
 			if c.M.Est.Name != "" {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-est"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "p", "class", "pc-est")
 				vgn.SetInnerHTML(c.M.Est.Name)
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sr"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 		vgn.SetInnerHTML(c.M.Notice)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.M.Err != "" {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-error"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-error", "role", "alert")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p")
 				vgn.SetInnerHTML(c.M.ErrText)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.CanRetry() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 					vgn.SetInnerHTML(c.T("retry"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.M.Offline {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-offline"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "p", "class", "pc-offline", "role", "status")
 			vgn.SetInnerHTML(c.T("offline"))
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if len(c.M.Missing) > 0 && c.SignedIn() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-offline pc-missing-est"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "p", "class", "pc-offline pc-missing-est", "role", "status")
 			vgn.SetInnerHTML(c.MissingText())
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.M.Loading {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-skeleton"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-skeleton", "aria-hidden", "true")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk pc-sk-wide"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk pc-sk-wide")
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk")
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk")
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.ShowSignIn() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-signin"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-signin")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.HasDemo() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-demo-badge"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-demo-badge")
 					vgn.SetInnerHTML(c.T("demo-badge"))
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p")
 				vgn.SetInnerHTML(c.T("signin-needed"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.SignInLinks()) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-signin-links"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-row pc-signin-links")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, l := range c.SignInLinks() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "opener"}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-signin", Val: ""}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary", "target", "_blank", "rel", "opener", "data-parcours-signin", "")
 							vgn.AddAttrInterface("data-kind", l.Kind)
 							vgn.AddAttrInterface("href", l.URL)
 							vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.HasDemo() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-demo"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-demo")
 						vgn.SetInnerHTML(c.T("demo-person"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-demo"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-						vgparent.AppendChild(vgn)
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-demo") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "select", "id", "pc-demo", "class", "pc-select")
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							if len(c.M.DemoPatients) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "optgroup", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "optgroup")
 								vgn.AddAttrInterface("label", c.T("demo-patients"))
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
 									for _, o := range c.DemoPatientOptions() {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "option")
 										vgn.AddAttrInterface("selected", o.ID == c.M.DemoChoice)
 										vgn.AddAttrInterface("value", o.ID)
 										vgn.SetInnerHTML(o.Label)
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							if len(c.M.DemoPractitioners) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "optgroup", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "optgroup")
 								vgn.AddAttrInterface("label", c.T("demo-practitioners"))
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
 									for _, o := range c.DemoPractitionerOptions() {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "option")
 										vgn.AddAttrInterface("selected", o.ID == c.M.DemoChoice)
 										vgn.AddAttrInterface("value", o.ID)
 										vgn.SetInnerHTML(o.Label)
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("signin"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-session-changed"}, vugu.VGAttribute{Namespace: "", Key: "hidden", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-session-changed", Val: ""}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 				vgn.SetInnerHTML(c.T("session-changed"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.SignedIn() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-who-row"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-row pc-who-row")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-who"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-who")
 				vgn.SetInnerHTML(c.SignedInAs())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("signout"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("list") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-count"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-count")
 				vgn.SetInnerHTML(c.CountText())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.IsPatient() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 					vgn.SetInnerHTML(c.T("add"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "compose", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "compose", "") })
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.IsPatient() && len(c.TrendAnalytes()) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-analytes"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-analytes")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-section-title"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
 						vgn.SetInnerHTML(c.T("results"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p", "class", "pc-note")
 						vgn.SetInnerHTML(c.T("results-intro"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-analyte-list"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "ul", "class", "pc-analyte-list")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							for _, a := range c.TrendAnalytes() {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "li")
 								vgn.AddAttrInterface("data-analyte", a.Code)
 								vgn.AddAttrInterface("data-establishment", a.Establishment)
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-analyte"}}}
-									vgparent.AppendChild(vgn)
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.DoTrend(event, a.Establishment, a.Code) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vgn = vg.Text(vgparent, "\n          ")
+									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-analyte")
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoTrend(event, a.Establishment, a.Code) })
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-analyte-name"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
+										vgn = vg.El(vgparent, "span", "class", "pc-analyte-name")
 										vgn.SetInnerHTML(a.Display.In(c.M.Lang))
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-analyte-latest"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
+										vgn = vg.El(vgparent, "span", "class", "pc-analyte-latest")
 										vgn.SetInnerHTML(c.AnalyteLatest(a))
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-filters"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-filters")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "div", "class", "pc-field")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-type"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
+						vgn = vg.El(vgparent, "label", "for", "pc-type")
 						vgn.SetInnerHTML(c.T("filter-type"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-type"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-						vgparent.AppendChild(vgn)
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "type") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vgn = vg.Text(vgparent, "\n        ")
+						vgn = vg.El(vgparent, "select", "id", "pc-type", "class", "pc-select")
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "type") })
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n          ")
 							for _, o := range c.TypeOptions() {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "option")
 								vgn.AddAttrInterface("selected", o.ID == string(c.M.Type))
 								vgn.AddAttrInterface("value", o.ID)
 								vgn.SetInnerHTML(o.Label)
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "div", "class", "pc-field")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-search"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
+						vgn = vg.El(vgparent, "label", "for", "pc-search")
 						vgn.SetInnerHTML(c.T("search"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "search"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-search"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input"}, vugu.VGAttribute{Namespace: "", Key: "autocomplete", Val: "off"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
+						vgn = vg.El(vgparent, "input", "type", "search", "id", "pc-search", "class", "pc-input", "autocomplete", "off")
 						vgn.AddAttrInterface("value", c.M.Search)
 						{
 							b, err := vjson.Marshal(c.M.Search)
@@ -453,26 +308,17 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							}
 							vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 						}
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "input",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "search") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "search") })
+						vgn = vg.Text(vgparent, "\n      ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.Pro() {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field pc-check"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-field pc-check")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "checkbox"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-held"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "input", "type", "checkbox", "id", "pc-held")
 							vgn.AddAttrInterface("checked", c.M.HeldOnly)
 							{
 								b, err := vjson.Marshal(c.M.HeldOnly)
@@ -481,534 +327,354 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								}
 								vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "checked", JSONVal: vjson.RawMessage(b)})
 							}
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "change",
-								Func:      func(event vugu.DOMEvent) { c.Check(event, "held") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-held"}}}
-							vgparent.AppendChild(vgn)
+							vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Check(event, "held") })
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "label", "for", "pc-held")
 							vgn.SetInnerHTML(c.T("held-only"))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.ListTitle())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Docs) > 0 && len(c.M.Listed()) == 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-empty"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-empty")
 					vgn.SetInnerHTML(c.T("no-match"))
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				for _, g := range c.Groups() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-doc-group"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-doc-group")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h4", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-group-title"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "h4", "class", "pc-group-title")
 						vgn.SetInnerHTML(g.Label)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-docs-list"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "ul", "class", "pc-docs-list")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							for _, d := range g.Docs {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-doc"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "li", "class", "pc-doc")
 								vgn.AddAttrInterface("data-document", d.ID)
 								vgn.AddAttrInterface("data-new", c.Bool(d.New))
 								vgn.AddAttrInterface("data-type", string(d.Type))
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-doc-open"}}}
-									vgparent.AppendChild(vgn)
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "open", d.ID) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vgn = vg.Text(vgparent, "\n          ")
+									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-doc-open")
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "open", d.ID) })
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-doc-title"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
+										vgn = vg.El(vgparent, "span", "class", "pc-doc-title")
 										vgn.SetInnerHTML(d.Title)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
 										if d.New {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-badge"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "span", "class", "pc-badge")
 											vgn.SetInnerHTML(c.T("new"))
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
 										if c.IsHeld(d) {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-badge pc-badge-held"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "span", "class", "pc-badge pc-badge-held")
 											vgn.SetInnerHTML(c.T("held"))
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-doc-meta"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
+										vgn = vg.El(vgparent, "span", "class", "pc-doc-meta")
 										vgn.SetInnerHTML(c.DocMeta(d))
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("document") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			vgn.AddAttrInterface("data-document", c.M.Open.ID)
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.M.Open.Title)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-note")
 				vgn.SetInnerHTML(c.OpenMeta())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.Pro() && c.M.Open.Sensitive {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-release"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-release")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p", "class", "pc-note")
 						vgn.SetInnerHTML(c.ReleaseText())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						if c.CanRelease() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 							vgn.SetInnerHTML(c.T("release"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "release", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "release", "") })
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						if c.M.Confirming {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-confirm"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "group"}, vugu.VGAttribute{Namespace: "", Key: "aria-labelledby", Val: "pc-confirm-text"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "div", "class", "pc-confirm", "role", "group", "aria-labelledby", "pc-confirm-text")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-confirm-text"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "p", "id", "pc-confirm-text")
 								vgn.SetInnerHTML(c.T("release-confirm"))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "div", "class", "pc-row")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
+									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 									vgn.AddAttrInterface("disabled", c.M.Releasing)
 									vgn.SetInnerHTML(c.T("release-yes"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "confirm-release", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-									vgparent.AppendChild(vgn)
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm-release", "") })
+									vgn = vg.Text(vgparent, "\n          ")
+									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 									vgn.AddAttrInterface("disabled", c.M.Releasing)
 									vgn.SetInnerHTML(c.T("release-no"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel-release", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-release", "") })
+									vgn = vg.Text(vgparent, "\n        ")
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Open.Observations) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-table-wrap"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-table-wrap")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "table", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-results"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "table", "class", "pc-results")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "caption", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "caption")
 							vgn.SetInnerHTML(c.ResultsCaption())
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "thead", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "thead")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n          ")
+								vgn = vg.El(vgparent, "tr")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "col"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "th", "scope", "col")
 									vgn.SetInnerHTML(c.T("col-analyte"))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "col"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "th", "scope", "col")
 									vgn.SetInnerHTML(c.T("col-value"))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "col"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "th", "scope", "col")
 									vgn.SetInnerHTML(c.T("col-range"))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "col"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "th", "scope", "col")
 									vgn.SetInnerHTML(c.T("col-flag"))
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tbody", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "tbody")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n          ")
 								for _, o := range c.M.Open.Observations {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "tr")
 									vgn.AddAttrInterface("data-code", o.Code)
 									vgn.AddAttrInterface("data-out", c.Bool(c.Out(o)))
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "row"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
+										vgn = vg.El(vgparent, "th", "scope", "row")
 										{
 											vgparent := vgn
 											_ = vgparent
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "span")
 											vgn.SetInnerHTML(o.Display.In(c.M.Lang))
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " "}
-											vgparent.AppendChild(vgn)
+											vgn = vg.Text(vgparent, " ")
 											if c.HasTrend(o) {
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link pc-small"}}}
-												vgparent.AppendChild(vgn)
+												vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link pc-small")
 												vgn.AddAttrInterface("aria-label", c.TrendLabel(o))
 												vgn.SetInnerHTML(c.T("see-trend"))
-												vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-													EventType: "click",
-													Func:      func(event vugu.DOMEvent) { c.DoTrend(event, c.M.Open.Establishment, o.Code) },
-													// TODO: implement capture, etc. mostly need to decide syntax
-												})
+												vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoTrend(event, c.M.Open.Establishment, o.Code) })
 											}
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-num"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
+										vgn = vg.El(vgparent, "td", "class", "pc-num")
 										vgn.SetInnerHTML(c.Value(o) + " " + o.Unit)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
+										vgn = vg.El(vgparent, "td")
 										vgn.SetInnerHTML(c.Range(o))
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-flag"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n            ")
+										vgn = vg.El(vgparent, "td", "class", "pc-flag")
 										vgn.SetInnerHTML(c.Flag(o))
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 									}
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Open.Images) > 0 || c.IsImage() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-images"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-images")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-zoom"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "group"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "div", "class", "pc-row pc-zoom", "role", "group")
 						vgn.AddAttrInterface("aria-label", c.ZoomText())
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 							vgn.AddAttrInterface("disabled", !c.CanZoomOut())
 							vgn.SetInnerHTML(c.T("zoom-out"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "zoom-out", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-							vgparent.AppendChild(vgn)
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "zoom-out", "") })
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "span", "class", "pc-note")
 							vgn.SetInnerHTML(c.ZoomText())
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 							vgn.AddAttrInterface("disabled", !c.CanZoomIn())
 							vgn.SetInnerHTML(c.T("zoom-in"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "zoom-in", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "zoom-in", "") })
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for i, img := range c.M.Open.Images {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figure", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-image"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "figure", "class", "pc-image")
 							vgn.AddAttrInterface("data-zoom", c.ZoomAttr())
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-image-scroll"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "0"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "div", "class", "pc-image-scroll", "tabindex", "0")
 								vgn.AddAttrInterface("aria-label", c.ImageAlt(i))
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute(nil)}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "img")
 									vgn.AddAttrInterface("alt", c.ImageAlt(i))
 									vgn.AddAttrInterface("src", c.ImageURL(img, true))
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "figcaption")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-file"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: ""}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "a", "class", "pc-file", "download", "")
 									vgn.AddAttrInterface("href", c.ImageURL(img, false))
 									vgn.SetInnerHTML(c.DownloadImageLabel(i))
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						if c.IsImage() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figure", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-image"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "figure", "class", "pc-image")
 							vgn.AddAttrInterface("data-zoom", c.ZoomAttr())
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-image-scroll"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "0"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "div", "class", "pc-image-scroll", "tabindex", "0")
 								vgn.AddAttrInterface("aria-label", c.ImageAlt(0))
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "img", Attr: []vugu.VGAttribute(nil)}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "img")
 									vgn.AddAttrInterface("alt", c.ImageAlt(0))
 									vgn.AddAttrInterface("src", c.ContentURL(true))
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.Framed() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "iframe", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-viewer"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "iframe", "class", "pc-viewer")
 					vgn.AddAttrInterface("src", c.ContentURL(true))
 					vgn.AddAttrInterface("title", c.ViewerTitle())
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-row")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: ""}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "a", "class", "pc-btn pc-secondary", "download", "")
 					vgn.AddAttrInterface("href", c.ContentURL(false))
 					vgn.SetInnerHTML(c.DownloadLabel())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.Framed() {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-link"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "noopener"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "a", "class", "pc-link", "target", "_blank", "rel", "noopener")
 						vgn.AddAttrInterface("href", c.ContentURL(true))
 						vgn.SetInnerHTML(c.T("open-tab"))
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("trend") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.TrendTitle())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-note")
 				vgn.SetInnerHTML(c.TrendSummary())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figure", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-chart-box"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "figure", "class", "pc-chart-box")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "svg", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-chart"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "img"}}}
 					vgparent.AppendChild(vgn)
 					vgn.AddAttrInterface("aria-label", c.ChartLabel())
@@ -1016,8 +682,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
 						if c.Chart().Band != nil {
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "rect", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-band"}}}
 							vgparent.AppendChild(vgn)
@@ -1026,35 +691,30 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn.AddAttrInterface("x", c.N(c.Chart().Band.X))
 							vgn.AddAttrInterface("y", c.N(c.Chart().Band.Y))
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
 						for _, t := range c.Chart().YTicks {
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "g", Attr: []vugu.VGAttribute(nil)}
 							vgparent.AppendChild(vgn)
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n          ")
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "line", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-grid"}}}
 								vgparent.AppendChild(vgn)
 								vgn.AddAttrInterface("x1", c.N(c.Chart().Plot.X))
 								vgn.AddAttrInterface("x2", c.N(c.Chart().Plot.X+c.Chart().Plot.W))
 								vgn.AddAttrInterface("y1", c.N(t.Pos))
 								vgn.AddAttrInterface("y2", c.N(t.Pos))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n          ")
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "text", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-tick"}, vugu.VGAttribute{Namespace: "", Key: "text-anchor", Val: "end"}}}
 								vgparent.AppendChild(vgn)
 								vgn.AddAttrInterface("x", c.N(c.Chart().Plot.X-6))
 								vgn.AddAttrInterface("y", c.N(t.Pos+4))
 								vgn.SetInnerHTML(t.Label)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
 						for _, t := range c.Chart().XTicks {
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "text", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-tick"}, vugu.VGAttribute{Namespace: "", Key: "text-anchor", Val: "middle"}}}
 							vgparent.AppendChild(vgn)
@@ -1062,13 +722,11 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn.AddAttrInterface("y", c.N(c.Chart().Plot.Y+c.Chart().Plot.H+18))
 							vgn.SetInnerHTML(t.Label)
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "polyline", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-line"}, vugu.VGAttribute{Namespace: "", Key: "fill", Val: "none"}}}
 						vgparent.AppendChild(vgn)
 						vgn.AddAttrInterface("points", c.Chart().Line)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
 						for _, d := range c.Chart().Dots {
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "circle", Attr: []vugu.VGAttribute{{Namespace: "", Key: "r", Val: "4"}}}
 							vgparent.AppendChild(vgn)
@@ -1076,165 +734,111 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn.AddAttrInterface("cx", c.N(d.X))
 							vgn.AddAttrInterface("cy", c.N(d.Y))
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.BandText() != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "figcaption", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "figcaption", "class", "pc-note")
 						vgn.SetInnerHTML(c.BandText())
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-table-wrap"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-table-wrap")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "table", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-results pc-trend-table"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "table", "class", "pc-results pc-trend-table")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "caption", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
+						vgn = vg.El(vgparent, "caption")
 						vgn.SetInnerHTML(c.TrendTableCaption())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "thead", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
+						vgn = vg.El(vgparent, "thead")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n          ")
+							vgn = vg.El(vgparent, "tr")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "col"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "th", "scope", "col")
 								vgn.SetInnerHTML(c.T("col-date"))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "col"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "th", "scope", "col")
 								vgn.SetInnerHTML(c.T("col-value"))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "col"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "th", "scope", "col")
 								vgn.SetInnerHTML(c.T("col-range"))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "col"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "th", "scope", "col")
 								vgn.SetInnerHTML(c.T("col-flag"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tbody", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n        ")
+						vgn = vg.El(vgparent, "tbody")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n          ")
 							for _, o := range c.M.Trend.Points {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "tr", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "tr")
 								vgn.AddAttrInterface("data-out", c.Bool(c.Out(o)))
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "scope", Val: "row"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n            ")
+									vgn = vg.El(vgparent, "th", "scope", "row")
 									vgn.SetInnerHTML(c.PointDate(o))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-num"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n            ")
+									vgn = vg.El(vgparent, "td", "class", "pc-num")
 									vgn.SetInnerHTML(c.Value(o) + " " + o.Unit)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n            ")
+									vgn = vg.El(vgparent, "td")
 									vgn.SetInnerHTML(c.Range(o))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-flag"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n            ")
+									vgn = vg.El(vgparent, "td", "class", "pc-flag")
 									vgn.SetInnerHTML(c.Flag(o))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("upload") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.T("upload-title"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-note")
 				vgn.SetInnerHTML(c.T("upload-intro"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-field")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-doc-title"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "label", "for", "pc-doc-title")
 					vgn.SetInnerHTML(c.T("doc-title"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-doc-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input"}, vugu.VGAttribute{Namespace: "", Key: "autocomplete", Val: "off"}, vugu.VGAttribute{Namespace: "", Key: "aria-describedby", Val: "pc-doc-title-err"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-doc-title", "class", "pc-input", "autocomplete", "off", "aria-describedby", "pc-doc-title-err")
 					vgn.AddAttrInterface("aria-invalid", c.Bool(c.M.TitleErr != ""))
 					vgn.AddAttrInterface("value", c.M.Title)
 					{
@@ -1244,161 +848,99 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 					}
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "input",
-						Func:      func(event vugu.DOMEvent) { c.Change(event, "type-title") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-title") })
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.TitleErr != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field-error"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-doc-title-err"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-doc-title-err", "role", "alert")
 						vgn.SetInnerHTML(c.M.TitleErr)
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Services) > 1 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-field")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-service"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-service")
 						vgn.SetInnerHTML(c.T("service"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-service"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-						vgparent.AppendChild(vgn)
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-service") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "select", "id", "pc-service", "class", "pc-select")
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-service") })
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							for _, o := range c.ServiceOptions() {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "option")
 								vgn.AddAttrInterface("selected", o.ID == c.M.Service)
 								vgn.AddAttrInterface("value", o.ID)
 								vgn.SetInnerHTML(o.Label)
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-field")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-file"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "label", "for", "pc-file")
 					vgn.SetInnerHTML(c.T("file"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "file"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-file"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-file-input"}, vugu.VGAttribute{Namespace: "", Key: "accept", Val: ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}, vugu.VGAttribute{Namespace: "", Key: "aria-describedby", Val: "pc-file-hint"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "input", "type", "file", "id", "pc-file", "class", "pc-file-input", "accept", ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png", "aria-describedby", "pc-file-hint")
 					vgn.AddAttrInterface("aria-invalid", c.Bool(c.M.FileErr != ""))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "change",
-						Func:      func(event vugu.DOMEvent) { c.PickFile(event) },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-file-hint"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-note pc-small"}}}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "change", func(event vugu.DOMEvent) { c.PickFile(event) })
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "p", "id", "pc-file-hint", "class", "pc-note pc-small")
 					vgn.SetInnerHTML(c.FileHint())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.FileErr != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field-error"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "role", "alert")
 						vgn.SetInnerHTML(c.M.FileErr)
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.File != nil {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-chosen"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-chosen")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "span")
 							vgn.SetInnerHTML(c.FileLabel())
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, " ")
+							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 							vgn.AddAttrInterface("disabled", c.M.Uploading)
 							vgn.SetInnerHTML(c.T("remove-file"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "remove-file", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "remove-file", "") })
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-row")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 					vgn.AddAttrInterface("disabled", c.M.Uploading)
 					vgn.SetInnerHTML(c.UploadLabel())
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "upload", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "upload", "") })
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 					vgn.AddAttrInterface("disabled", c.M.Uploading)
 					vgn.SetInnerHTML(c.T("cancel"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n")
 	}
 	return vgout
 }

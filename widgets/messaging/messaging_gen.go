@@ -7,6 +7,7 @@ import "fmt"
 import "reflect"
 import "github.com/vugu/vjson"
 import "github.com/vugu/vugu"
+import vg "github.com/parcours-sante/parcours/widgets/internal/vg"
 import js "github.com/vugu/vugu/js"
 import "log"
 
@@ -26,682 +27,446 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	{
 		vgparent := vgn
 		_ = vgparent
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "header", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-head"}}}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "header", "class", "pc-head")
 		{
 			vgparent := vgn
 			_ = vgparent
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-title"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n    ")
+			vgn = vg.El(vgparent, "h2", "id", "pc-title", "class", "pc-title")
 			vgn.SetInnerHTML(c.Title())
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n    ")
 			if c.M.Est.Name != "" {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-est"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "p", "class", "pc-est")
 				vgn.SetInnerHTML(c.M.Est.Name)
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sr"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 		vgn.SetInnerHTML(c.M.Notice)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.M.Err != "" {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-error"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-error", "role", "alert")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p")
 				vgn.SetInnerHTML(c.M.ErrText)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.CanRetry() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 					vgn.SetInnerHTML(c.T("retry"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.M.Offline {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-offline"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "p", "class", "pc-offline", "role", "status")
 			vgn.SetInnerHTML(c.T("offline"))
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if len(c.M.Missing) > 0 && c.SignedIn() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-offline pc-missing-est"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "p", "class", "pc-offline pc-missing-est", "role", "status")
 			vgn.SetInnerHTML(c.MissingText())
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.M.Loading {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-skeleton"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-skeleton", "aria-hidden", "true")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk pc-sk-wide"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk pc-sk-wide")
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk")
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "span", "class", "pc-sk")
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.ShowSignIn() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-signin"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-signin")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.HasDemo() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-demo-badge"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-demo-badge")
 					vgn.SetInnerHTML(c.T("demo-badge"))
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p")
 				vgn.SetInnerHTML(c.SignInText())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.SignInLinks()) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-signin-links"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-row pc-signin-links")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, l := range c.SignInLinks() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "opener"}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-signin", Val: ""}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary", "target", "_blank", "rel", "opener", "data-parcours-signin", "")
 							vgn.AddAttrInterface("data-kind", l.Kind)
 							vgn.AddAttrInterface("href", l.URL)
 							vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.HasDemo() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-demo"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-demo")
 						vgn.SetInnerHTML(c.DemoLabel())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-demo"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-						vgparent.AppendChild(vgn)
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-demo") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "select", "id", "pc-demo", "class", "pc-select")
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							for _, o := range c.DemoOptions() {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "option")
 								vgn.AddAttrInterface("selected", o.ID == c.M.DemoChoice)
 								vgn.AddAttrInterface("value", o.ID)
 								vgn.SetInnerHTML(o.Label)
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("signin"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-session-changed"}, vugu.VGAttribute{Namespace: "", Key: "hidden", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-session-changed", Val: ""}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 				vgn.SetInnerHTML(c.T("session-changed"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.SignedIn() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-who-row"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-row pc-who-row")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-who"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-who")
 				vgn.SetInnerHTML(c.SignedInAs())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("signout"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("list") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-unread"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-unread")
 				vgn.SetInnerHTML(c.UnreadText())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.Side == "practitioner" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-tabs"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "group"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-tabs", "role", "group")
 					vgn.AddAttrInterface("aria-label", c.FilterLabel())
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, st := range c.Statuses() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-tab"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-tab")
 							vgn.AddAttrInterface("aria-pressed", c.Pressed(st))
 							vgn.AddAttrInterface("data-status", st)
 							vgn.SetInnerHTML(c.TabLabel(st))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "status", st) },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "status", st) })
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.Side == "patient" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 					vgn.SetInnerHTML(c.T("new-thread"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "compose", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "compose", "") })
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.ListTitle())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Listed()) == 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-empty"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-empty")
 					vgn.SetInnerHTML(c.EmptyText())
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Listed()) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-threads"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "ul", "class", "pc-threads")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, t := range c.M.Listed() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-thread"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "li", "class", "pc-thread")
 							vgn.AddAttrInterface("data-thread", t.ID)
 							vgn.AddAttrInterface("data-unread", c.Itoa(t.Unread))
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-thread-open"}}}
-								vgparent.AppendChild(vgn)
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "open", t.ID) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-thread-open")
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "open", t.ID) })
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-thread-subject"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
+									vgn = vg.El(vgparent, "span", "class", "pc-thread-subject")
 									vgn.SetInnerHTML(t.Subject)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
 									if t.Unread > 0 {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-badge"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "span", "class", "pc-badge")
 										vgn.SetInnerHTML(c.UnreadBadge(t))
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-thread-meta"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
+									vgn = vg.El(vgparent, "span", "class", "pc-thread-meta")
 									vgn.SetInnerHTML(c.ThreadMeta(t))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("thread") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "back", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.M.Conv.Subject)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "p", "class", "pc-note")
 				vgn.SetInnerHTML(c.ThreadInfo())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.Side == "practitioner" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						if c.CanAssign() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 							vgn.SetInnerHTML(c.T("assign"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "assign", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "assign", "") })
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						if c.CanClose() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 							vgn.SetInnerHTML(c.T("close"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "close", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "close", "") })
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.Closed() {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-note")
 					vgn.SetInnerHTML(c.T("closed-note"))
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ol", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msgs"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "ol", "class", "pc-msgs")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					for _, msg := range c.M.Conv.Messages {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-message"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "li", "class", "pc-message")
 						vgn.AddAttrInterface("data-message", msg.ID)
 						vgn.AddAttrInterface("data-mine", c.MineAttr(msg))
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-head"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "p", "class", "pc-msg-head")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "strong", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-author"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "strong", "class", "pc-msg-author")
 								vgn.SetInnerHTML(c.AuthorName(msg))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-time"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, " ")
+								vgn = vg.El(vgparent, "span", "class", "pc-msg-time")
 								vgn.SetInnerHTML(c.SentAt(msg))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-body"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "p", "class", "pc-msg-body")
 							vgn.SetInnerHTML(msg.Body)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							if len(msg.Attachments) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-files"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "ul", "class", "pc-files")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
 									for _, f := range msg.Attachments {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "li")
 										{
 											vgparent := vgn
 											_ = vgparent
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-file"}, vugu.VGAttribute{Namespace: "", Key: "download", Val: ""}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "a", "class", "pc-file", "download", "")
 											vgn.AddAttrInterface("href", c.FileURL(msg, f))
 											vgn.SetInnerHTML(c.FileLabel(f))
 										}
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							if c.MineAttr(msg) == "true" {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-state"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p", "class", "pc-msg-state")
 								vgn.SetInnerHTML(c.ReadState(msg))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					for _, o := range c.M.Pending() {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-message pc-pending"}, vugu.VGAttribute{Namespace: "", Key: "data-mine", Val: "true"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "li", "class", "pc-message pc-pending", "data-mine", "true")
 						vgn.AddAttrInterface("data-client-id", o.ClientID)
 						vgn.AddAttrInterface("data-state", string(o.State))
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-head"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "p", "class", "pc-msg-head")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "strong", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-author"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "strong", "class", "pc-msg-author")
 								vgn.SetInnerHTML(c.T("you"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-body"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "p", "class", "pc-msg-body")
 							vgn.SetInnerHTML(o.Body)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							if len(o.Files) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-files"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "ul", "class", "pc-files")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
 									for _, f := range o.Files {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "li")
 										vgn.SetInnerHTML(c.LocalFileLabel(f))
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-state"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
+							vgn = vg.El(vgparent, "p", "class", "pc-msg-state")
 							vgn.SetInnerHTML(c.OutState(o))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							if c.CanResend(o) || o.State == "refused" {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "div", "class", "pc-row")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
 									if c.CanResend(o) {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 										vgn.SetInnerHTML(c.T("retry-send"))
-										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-											EventType: "click",
-											Func:      func(event vugu.DOMEvent) { c.Do(event, "retry-send", o.ClientID) },
-											// TODO: implement capture, etc. mostly need to decide syntax
-										})
+										vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry-send", o.ClientID) })
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n          ")
 									if o.State == "refused" {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 										vgn.SetInnerHTML(c.T("discard"))
-										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-											EventType: "click",
-											Func:      func(event vugu.DOMEvent) { c.Do(event, "discard", o.ClientID) },
-											// TODO: implement capture, etc. mostly need to decide syntax
-										})
+										vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "discard", o.ClientID) })
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.Show("new") {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-step")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
-				vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-					EventType: "click",
-					Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") },
-					// TODO: implement capture, etc. mostly need to decide syntax
-				})
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-				vgparent.AppendChild(vgn)
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") })
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 				vgn.SetInnerHTML(c.T("new-thread"))
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.Service == "" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-field")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-service"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-service")
 						vgn.SetInnerHTML(c.T("service"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-service"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-						vgparent.AppendChild(vgn)
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "change",
-							Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-service") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "select", "id", "pc-service", "class", "pc-select")
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-service") })
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							for _, o := range c.ServiceOptions() {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "option")
 								vgn.AddAttrInterface("selected", o.ID == c.M.NewService)
 								vgn.AddAttrInterface("value", o.ID)
 								vgn.SetInnerHTML(o.Label)
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-field")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-subject"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "label", "for", "pc-subject")
 					vgn.SetInnerHTML(c.T("subject"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-subject"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input"}, vugu.VGAttribute{Namespace: "", Key: "autocomplete", Val: "off"}, vugu.VGAttribute{Namespace: "", Key: "aria-describedby", Val: "pc-subject-err"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-subject", "class", "pc-input", "autocomplete", "off", "aria-describedby", "pc-subject-err")
 					vgn.AddAttrInterface("aria-invalid", c.SubjectInvalid())
 					vgn.AddAttrInterface("value", c.M.Subject)
 					{
@@ -711,150 +476,100 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 					}
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "input",
-						Func:      func(event vugu.DOMEvent) { c.Change(event, "type-subject") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-subject") })
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.SubjectErr != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field-error"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-subject-err"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-subject-err", "role", "alert")
 						vgn.SetInnerHTML(c.M.SubjectErr)
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if len(c.M.Pending()) > 0 {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ol", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msgs"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "ol", "class", "pc-msgs")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, o := range c.M.Pending() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-message pc-pending"}, vugu.VGAttribute{Namespace: "", Key: "data-mine", Val: "true"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "li", "class", "pc-message pc-pending", "data-mine", "true")
 							vgn.AddAttrInterface("data-client-id", o.ClientID)
 							vgn.AddAttrInterface("data-state", string(o.State))
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-body"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "p", "class", "pc-msg-body")
 								vgn.SetInnerHTML(o.Body)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-msg-state"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "p", "class", "pc-msg-state")
 								vgn.SetInnerHTML(c.OutState(o))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if c.CanResend(o) || o.State == "refused" {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "div", "class", "pc-row")
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										if c.CanResend(o) {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 											vgn.SetInnerHTML(c.T("retry-send"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "retry-send", o.ClientID) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry-send", o.ClientID) })
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										if o.State == "refused" {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 											vgn.SetInnerHTML(c.T("discard"))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "click",
-												Func:      func(event vugu.DOMEvent) { c.Do(event, "discard", o.ClientID) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "discard", o.ClientID) })
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n        ")
 									}
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n  ")
 		if c.ShowComposer() {
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-compose"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.El(vgparent, "div", "class", "pc-compose")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.Side == "patient" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-before"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "div", "class", "pc-before")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						if c.ResponseTime() != "" {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-response-time"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "p", "class", "pc-response-time")
 							vgn.SetInnerHTML(c.ResponseTime())
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p")
 						vgn.SetInnerHTML(c.T("not-urgent"))
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-urgent-help"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p", "class", "pc-urgent-help")
 						vgn.SetInnerHTML(c.UrgentHelp())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-field")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-body"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "label", "for", "pc-body")
 					vgn.SetInnerHTML(c.BodyLabel())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "textarea", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-body"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input pc-textarea"}, vugu.VGAttribute{Namespace: "", Key: "rows", Val: "4"}, vugu.VGAttribute{Namespace: "", Key: "aria-describedby", Val: "pc-body-err"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "textarea", "id", "pc-body", "class", "pc-input pc-textarea", "rows", "4", "aria-describedby", "pc-body-err")
 					vgn.AddAttrInterface("aria-invalid", c.BodyInvalid())
 					{
 						b, err := vjson.Marshal(c.M.Body)
@@ -863,132 +578,81 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						}
 						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 					}
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "input",
-						Func:      func(event vugu.DOMEvent) { c.Change(event, "type-body") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-body") })
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.FormErr != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field-error"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-body-err"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-body-err", "role", "alert")
 						vgn.SetInnerHTML(c.M.FormErr)
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-field")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-files"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "label", "for", "pc-files")
 					vgn.SetInnerHTML(c.T("attach"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "file"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "pc-files"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-file-input"}, vugu.VGAttribute{Namespace: "", Key: "multiple", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "accept", Val: ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}, vugu.VGAttribute{Namespace: "", Key: "aria-describedby", Val: "pc-files-hint"}}}
-					vgparent.AppendChild(vgn)
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "change",
-						Func:      func(event vugu.DOMEvent) { c.PickFiles(event) },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-files-hint"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-note pc-small"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "input", "type", "file", "id", "pc-files", "class", "pc-file-input", "multiple", "", "accept", ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png", "aria-describedby", "pc-files-hint")
+					vg.On(vgn, "change", func(event vugu.DOMEvent) { c.PickFiles(event) })
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "p", "id", "pc-files-hint", "class", "pc-note pc-small")
 					vgn.SetInnerHTML(c.AttachHint())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.M.FileErr != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field-error"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "role", "alert")
 						vgn.SetInnerHTML(c.M.FileErr)
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
 					if len(c.M.Files) > 0 {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "ul", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-files"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "ul", "class", "pc-files")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n        ")
 							for i, f := range c.M.Files {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "li", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "li")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "span")
 									vgn.SetInnerHTML(c.LocalFileLabel(f))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, " ")
+									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
 									vgn.AddAttrInterface("aria-label", c.RemoveLabel(f))
 									vgn.SetInnerHTML(c.T("remove-file-short"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.DoIndex(event, "remove-file", i) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "remove-file", i) })
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "div", "class", "pc-row")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
 					vgn.AddAttrInterface("disabled", c.SendDisabled())
 					vgn.SetInnerHTML(c.T("send"))
-					vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-						EventType: "click",
-						Func:      func(event vugu.DOMEvent) { c.Do(event, "send", "") },
-						// TODO: implement capture, etc. mostly need to decide syntax
-					})
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-					vgparent.AppendChild(vgn)
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "send", "") })
+					vgn = vg.Text(vgparent, "\n      ")
 					if c.Show("new") {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
 						vgn.SetInnerHTML(c.T("cancel"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") })
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n")
 	}
 	return vgout
 }

@@ -7,6 +7,7 @@ import "fmt"
 import "reflect"
 import "github.com/vugu/vjson"
 import "github.com/vugu/vugu"
+import vg "github.com/parcours-sante/parcours/widgets/internal/vg"
 import js "github.com/vugu/vugu/js"
 import "log"
 
@@ -26,505 +27,334 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	{
 		vgparent := vgn
 		_ = vgparent
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-		vgparent.AppendChild(vgn)
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "form", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-form"}, vugu.VGAttribute{Namespace: "", Key: "method", Val: "post"}}}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n")
+		vgn = vg.El(vgparent, "form", "class", "pc-form", "method", "post")
 		vgn.AddAttrInterface("action", c.Action)
 		{
 			vgparent := vgn
 			_ = vgparent
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "hidden"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "state"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
+			vgn = vg.El(vgparent, "input", "type", "hidden", "name", "state")
 			vgn.AddAttrInterface("value", c.M.EncodeFormState())
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "header", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-head"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
+			vgn = vg.El(vgparent, "header", "class", "pc-head")
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h2", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-title"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
+				vgn = vg.El(vgparent, "h2", "id", "pc-title", "class", "pc-title")
 				vgn.SetInnerHTML(c.Title())
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.Est.Name != "" {
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-est"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.El(vgparent, "p", "class", "pc-est")
 					vgn.SetInnerHTML(c.M.Est.Name)
 				}
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-				vgparent.AppendChild(vgn)
+				vgn = vg.Text(vgparent, "\n  ")
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sr"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}, vugu.VGAttribute{Namespace: "", Key: "aria-live", Val: "polite"}}}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
+			vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 			vgn.SetInnerHTML(c.NoticeText())
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.M.Err != "" {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-error"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-error", "role", "alert")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p")
 					vgn.SetInnerHTML(c.ErrText())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.CanRetry() {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "retry"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "retry", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("retry"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if len(c.Urgent()) > 0 {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-urgent"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-urgent", "role", "alert")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-urgent-title"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "class", "pc-urgent-title")
 					vgn.SetInnerHTML(c.T("urgent-title"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					for _, u := range c.Urgent() {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p")
 						vgn.SetInnerHTML(u)
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-urgent-help"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-urgent-help")
 					vgn.SetInnerHTML(c.UrgentHelp())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.M.Loading && c.M.Q == nil {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-skeleton"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-skeleton", "aria-hidden", "true")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk pc-sk-wide"}}}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-sk"}}}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk pc-sk-wide")
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk")
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk")
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("intro") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.Description() != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-desc"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-desc")
 						vgn.SetInnerHTML(c.Description())
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note")
 					vgn.SetInnerHTML(c.T("privacy"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Patient == nil {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-signin"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-signin")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.M.DemoPatients) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-demo-badge"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p", "class", "pc-demo-badge")
 								vgn.SetInnerHTML(c.T("demo-badge"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "p")
 							vgn.SetInnerHTML(c.T("signin-needed"))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.SignInLinks()) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-signin-links"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "div", "class", "pc-row pc-signin-links")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 									for _, l := range c.SignInLinks() {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}, vugu.VGAttribute{Namespace: "", Key: "target", Val: "_blank"}, vugu.VGAttribute{Namespace: "", Key: "rel", Val: "opener"}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-signin", Val: ""}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary", "target", "_blank", "rel", "opener", "data-parcours-signin", "")
 										vgn.AddAttrInterface("data-kind", l.Kind)
 										vgn.AddAttrInterface("href", l.URL)
 										vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if len(c.M.DemoPatients) > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "div", "class", "pc-row")
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "for", Val: "pc-demo"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "label", "for", "pc-demo")
 									vgn.SetInnerHTML(c.T("demo-patient"))
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-demo"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "demo"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-select"}}}
-									vgparent.AppendChild(vgn)
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "change",
-										Func:      func(event vugu.DOMEvent) { c.Change(event, "choose-demo-patient", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "select", "id", "pc-demo", "name", "demo", "class", "pc-select")
+									vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo-patient", "") })
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										for _, p := range c.M.DemoPatients {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "option")
 											vgn.AddAttrInterface("selected", p.ID == c.M.DemoChoice)
 											vgn.AddAttrInterface("value", p.ID)
 											vgn.SetInnerHTML(p.DisplayName())
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n        ")
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "sign-in"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "sign-in", "class", "pc-btn")
 									vgn.SetInnerHTML(c.T("signin"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "session-changed"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-session-changed"}, vugu.VGAttribute{Namespace: "", Key: "hidden", Val: ""}, vugu.VGAttribute{Namespace: "", Key: "data-parcours-session-changed", Val: ""}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "session-changed", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
 							vgn.SetInnerHTML(c.T("session-changed"))
-							vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-								EventType: "click",
-								Func:      func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") },
-								// TODO: implement capture, etc. mostly need to decide syntax
-							})
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Patient != nil {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute(nil)}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-who"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "p", "class", "pc-who")
 							vgn.SetInnerHTML(c.SignedInAs())
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if c.M.Resumed {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p", "class", "pc-note")
 								vgn.SetInnerHTML(c.T("resumed-note"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if c.M.Resumed {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p", "class", "pc-note")
 								vgn.SetInnerHTML(c.ResumedAt())
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "div", "class", "pc-row")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "begin"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "begin", "class", "pc-btn pc-primary")
 								vgn.SetInnerHTML(c.BeginLabel())
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "begin", "") },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "begin", "") })
+								vgn = vg.Text(vgparent, "\n        ")
 								if c.M.Resumed {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "start-over"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "start-over", "class", "pc-btn pc-secondary")
 									vgn.SetInnerHTML(c.T("start-over"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "start-over", "") },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "start-over", "") })
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "div", "class", "pc-row")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "sign-out"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "sign-out", "class", "pc-link")
 								vgn.SetInnerHTML(c.T("signout"))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
+								vgn = vg.Text(vgparent, "\n      ")
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("page") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-progress"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-progress")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-progress-text"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p", "id", "pc-progress-text")
 						vgn.SetInnerHTML(c.ProgressText())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "progress", Attr: []vugu.VGAttribute{{Namespace: "", Key: "aria-labelledby", Val: "pc-progress-text"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "progress", "aria-labelledby", "pc-progress-text")
 						vgn.AddAttrInterface("max", c.ProgressMax())
 						vgn.AddAttrInterface("value", c.ProgressValue())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 					vgn.SetInnerHTML(c.PageTitle())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note pc-small"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note pc-small")
 					vgn.SetInnerHTML(c.T("required-legend"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-rows"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-rows")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
 						for _, r := range c.Rows() {
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-qrow"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.El(vgparent, "div", "class", "pc-qrow")
 							vgn.AddAttrInterface("data-depth", c.Indent(r))
 							vgn.AddAttrInterface("data-kind", string(r.Kind))
 							vgn.AddAttrInterface("data-link", r.Item.LinkID)
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if r.Kind == "group" && r.Depth > 0 {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h4", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-group-title"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "h4", "class", "pc-group-title")
 									vgn.SetInnerHTML(c.Label(r))
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if r.Kind == "display" {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-display"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "p", "class", "pc-display")
 									vgn.SetInnerHTML(c.Label(r))
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if r.Kind == "instance" {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "div", "class", "pc-row")
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h4", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-group-title"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
+										vgn = vg.El(vgparent, "h4", "class", "pc-group-title")
 										vgn.SetInnerHTML(c.Label(r))
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
+										vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 										vgn.AddAttrInterface("value", "remove:"+r.Key)
 										vgn.SetInnerHTML(c.T("remove-instance"))
-										vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-											EventType: "click",
-											Func:      func(event vugu.DOMEvent) { c.Do(event, "remove", r.Key) },
-											// TODO: implement capture, etc. mostly need to decide syntax
-										})
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-										vgparent.AppendChild(vgn)
+										vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "remove", r.Key) })
+										vgn = vg.Text(vgparent, "\n        ")
 									}
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if r.Kind == "add" {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary")
 									vgn.AddAttrInterface("value", "add:"+r.Key)
 									vgn.SetInnerHTML(c.T("add-instance"))
-									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-										EventType: "click",
-										Func:      func(event vugu.DOMEvent) { c.Do(event, "add", r.Key) },
-										// TODO: implement capture, etc. mostly need to decide syntax
-									})
+									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "add", r.Key) })
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if r.Kind == "question" && (c.Control(r) == "radio" || c.Control(r) == "checkbox") {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "fieldset", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "fieldset", "class", "pc-field")
 									vgn.AddAttrInterface("aria-describedby", c.DescribedBy(r))
 									vgn.AddAttrInterface("aria-invalid", c.Invalid(r))
 									vgn.AddAttrInterface("aria-required", c.RequiredAttr(r))
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "legend", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-q"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
+										vgn = vg.El(vgparent, "legend", "class", "pc-q")
 										{
 											vgparent := vgn
 											_ = vgparent
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "span")
 											vgn.SetInnerHTML(c.Label(r))
 											if c.Required(r) {
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-req"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
-												vgparent.AppendChild(vgn)
+												vgn = vg.El(vgparent, "span", "class", "pc-req", "aria-hidden", "true")
 												{
 													vgparent := vgn
 													_ = vgparent
-													vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " *"}
-													vgparent.AppendChild(vgn)
+													vgn = vg.Text(vgparent, " *")
 												}
 											}
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-options"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
+										vgn = vg.El(vgparent, "div", "class", "pc-options")
 										{
 											vgparent := vgn
 											_ = vgparent
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-											vgparent.AppendChild(vgn)
+											vgn = vg.Text(vgparent, "\n            ")
 											for _, o := range c.Options(r) {
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-option"}}}
-												vgparent.AppendChild(vgn)
+												vgn = vg.El(vgparent, "div", "class", "pc-option")
 												{
 													vgparent := vgn
 													_ = vgparent
-													vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n              "}
-													vgparent.AppendChild(vgn)
+													vgn = vg.Text(vgparent, "\n              ")
 													if c.Control(r) == "radio" {
-														vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "radio"}}}
-														vgparent.AppendChild(vgn)
+														vgn = vg.El(vgparent, "input", "type", "radio")
 														vgn.AddAttrInterface("checked", c.Checked(r, o))
 														vgn.AddAttrInterface("disabled", r.Item.ReadOnly)
 														vgn.AddAttrInterface("id", c.OptionID(r, o))
@@ -537,17 +367,11 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 															}
 															vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "checked", JSONVal: vjson.RawMessage(b)})
 														}
-														vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-															EventType: "change",
-															Func:      func(event vugu.DOMEvent) { c.Change(event, "pick", r.Key) },
-															// TODO: implement capture, etc. mostly need to decide syntax
-														})
+														vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "pick", r.Key) })
 													}
-													vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n              "}
-													vgparent.AppendChild(vgn)
+													vgn = vg.Text(vgparent, "\n              ")
 													if c.Control(r) == "checkbox" {
-														vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "checkbox"}}}
-														vgparent.AppendChild(vgn)
+														vgn = vg.El(vgparent, "input", "type", "checkbox")
 														vgn.AddAttrInterface("checked", c.Checked(r, o))
 														vgn.AddAttrInterface("disabled", r.Item.ReadOnly)
 														vgn.AddAttrInterface("id", c.OptionID(r, o))
@@ -560,43 +384,29 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 															}
 															vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "checked", JSONVal: vjson.RawMessage(b)})
 														}
-														vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-															EventType: "change",
-															Func:      func(event vugu.DOMEvent) { c.Change(event, "toggle", r.Key) },
-															// TODO: implement capture, etc. mostly need to decide syntax
-														})
+														vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "toggle", r.Key) })
 													}
-													vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n              "}
-													vgparent.AppendChild(vgn)
-													vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute(nil)}
-													vgparent.AppendChild(vgn)
+													vgn = vg.Text(vgparent, "\n              ")
+													vgn = vg.El(vgparent, "label")
 													vgn.AddAttrInterface("for", c.OptionID(r, o))
 													vgn.SetInnerHTML(o.Label)
-													vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-													vgparent.AppendChild(vgn)
+													vgn = vg.Text(vgparent, "\n            ")
 												}
 											}
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-											vgparent.AppendChild(vgn)
+											vgn = vg.Text(vgparent, "\n          ")
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										if c.OpenChoice(r) {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-other"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "div", "class", "pc-other")
 											{
 												vgparent := vgn
 												_ = vgparent
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-												vgparent.AppendChild(vgn)
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute(nil)}
-												vgparent.AppendChild(vgn)
+												vgn = vg.Text(vgparent, "\n            ")
+												vgn = vg.El(vgparent, "label")
 												vgn.AddAttrInterface("for", r.ID+"-other")
 												vgn.SetInnerHTML(c.T("other"))
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-												vgparent.AppendChild(vgn)
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "text"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-input"}}}
-												vgparent.AppendChild(vgn)
+												vgn = vg.Text(vgparent, "\n            ")
+												vgn = vg.El(vgparent, "input", "type", "text", "class", "pc-input")
 												vgn.AddAttrInterface("id", r.ID+"-other")
 												vgn.AddAttrInterface("maxlength", c.MaxLength(r))
 												vgn.AddAttrInterface("name", r.Key+".other")
@@ -608,62 +418,45 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 													}
 													vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 												}
-												vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-													EventType: "input",
-													Func:      func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) },
-													// TODO: implement capture, etc. mostly need to decide syntax
-												})
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-												vgparent.AppendChild(vgn)
+												vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) })
+												vgn = vg.Text(vgparent, "\n          ")
 											}
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										if c.FieldErr(r) != "" {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field-error"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "p", "class", "pc-field-error")
 											vgn.AddAttrInterface("id", r.ID+"-err")
 											vgn.SetInnerHTML(c.FieldErr(r))
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n        ")
 									}
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								if r.Kind == "question" && c.Control(r) != "radio" && c.Control(r) != "checkbox" {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field"}}}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "div", "class", "pc-field")
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-q"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
+										vgn = vg.El(vgparent, "label", "class", "pc-q")
 										vgn.AddAttrInterface("for", r.ID)
 										{
 											vgparent := vgn
 											_ = vgparent
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "span")
 											vgn.SetInnerHTML(c.Label(r))
 											if c.Required(r) {
-												vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-req"}, vugu.VGAttribute{Namespace: "", Key: "aria-hidden", Val: "true"}}}
-												vgparent.AppendChild(vgn)
+												vgn = vg.El(vgparent, "span", "class", "pc-req", "aria-hidden", "true")
 												{
 													vgparent := vgn
 													_ = vgparent
-													vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " *"}
-													vgparent.AppendChild(vgn)
+													vgn = vg.Text(vgparent, " *")
 												}
 											}
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										if c.Control(r) == "textarea" {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "textarea", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-input"}, vugu.VGAttribute{Namespace: "", Key: "rows", Val: "4"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "textarea", "class", "pc-input", "rows", "4")
 											vgn.AddAttrInterface("aria-describedby", c.DescribedBy(r))
 											vgn.AddAttrInterface("aria-invalid", c.Invalid(r))
 											vgn.AddAttrInterface("aria-required", c.RequiredAttr(r))
@@ -679,17 +472,11 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 												vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 											}
 											vgn.SetInnerHTML(c.Text(r))
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "input",
-												Func:      func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) })
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										if c.Control(r) != "textarea" {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "input", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-input"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "input", "class", "pc-input")
 											vgn.AddAttrInterface("aria-describedby", c.DescribedBy(r))
 											vgn.AddAttrInterface("aria-invalid", c.Invalid(r))
 											vgn.AddAttrInterface("aria-required", c.RequiredAttr(r))
@@ -707,342 +494,225 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 												}
 												vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 											}
-											vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-												EventType: "input",
-												Func:      func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) },
-												// TODO: implement capture, etc. mostly need to decide syntax
-											})
+											vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type", r.Key) })
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
 										if c.FieldErr(r) != "" {
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-field-error"}}}
-											vgparent.AppendChild(vgn)
+											vgn = vg.El(vgparent, "p", "class", "pc-field-error")
 											vgn.AddAttrInterface("id", r.ID+"-err")
 											vgn.SetInnerHTML(c.FieldErr(r))
 										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n        ")
 									}
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 						}
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-nav-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row pc-nav-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "next"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "next", "class", "pc-btn pc-primary")
 						vgn.SetInnerHTML(c.NextLabel())
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "next", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "prev"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "next", "") })
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "prev", "class", "pc-btn pc-secondary")
 						vgn.SetInnerHTML(c.T("prev"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "prev", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "prev", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note pc-small"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note pc-small", "role", "status")
 					vgn.SetInnerHTML(c.SavingText())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("review") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-progress"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-progress")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-progress-text"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p", "id", "pc-progress-text")
 						vgn.SetInnerHTML(c.ProgressText())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "progress", Attr: []vugu.VGAttribute{{Namespace: "", Key: "aria-labelledby", Val: "pc-progress-text"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "progress", "aria-labelledby", "pc-progress-text")
 						vgn.AddAttrInterface("max", c.ProgressMax())
 						vgn.AddAttrInterface("value", c.ProgressValue())
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
 					vgn.SetInnerHTML(c.T("review-title"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					for _, s := range c.Review() {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-review"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-review")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "div", "class", "pc-row")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h4", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-group-title"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "h4", "class", "pc-group-title")
 								vgn.SetInnerHTML(s.Title)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-link"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
+								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-link")
 								vgn.AddAttrInterface("aria-label", c.EditLabel(s))
 								vgn.AddAttrInterface("value", c.EditAction(s))
 								vgn.SetInnerHTML(c.T("edit"))
-								vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-									EventType: "click",
-									Func:      func(event vugu.DOMEvent) { c.DoIndex(event, "edit", s.Page) },
-									// TODO: implement capture, etc. mostly need to decide syntax
-								})
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "edit", s.Page) })
+								vgn = vg.Text(vgparent, "\n      ")
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dl", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-summary"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "dl", "class", "pc-summary")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n        ")
 								for _, l := range s.Lines {
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute(nil)}
-									vgparent.AppendChild(vgn)
+									vgn = vg.El(vgparent, "div")
 									{
 										vgparent := vgn
 										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dt", Attr: []vugu.VGAttribute(nil)}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
+										vgn = vg.El(vgparent, "dt")
 										vgn.SetInnerHTML(l.Question)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
-										vgparent.AppendChild(vgn)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "dd", Attr: []vugu.VGAttribute(nil)}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n          ")
+										vgn = vg.El(vgparent, "dd")
 										vgn.AddAttrInterface("class", c.AnswerClass(l))
 										vgn.SetInnerHTML(l.Answer)
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-										vgparent.AppendChild(vgn)
+										vgn = vg.Text(vgparent, "\n        ")
 									}
 								}
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, "\n      ")
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					for _, t := range c.Outro() {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-note")
 						vgn.SetInnerHTML(t)
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-row pc-nav-row"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row pc-nav-row")
 					{
 						vgparent := vgn
 						_ = vgparent
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "submit", "class", "pc-btn pc-primary")
 						vgn.AddAttrInterface("disabled", c.M.Loading)
 						vgn.SetInnerHTML(c.T("submit"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "submit", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-						vgparent.AppendChild(vgn)
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "submit"}, vugu.VGAttribute{Namespace: "", Key: "name", Val: "a"}, vugu.VGAttribute{Namespace: "", Key: "value", Val: "prev"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-btn pc-secondary"}}}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "submit", "") })
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "prev", "class", "pc-btn pc-secondary")
 						vgn.SetInnerHTML(c.T("prev"))
-						vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-							EventType: "click",
-							Func:      func(event vugu.DOMEvent) { c.Do(event, "prev", "") },
-							// TODO: implement capture, etc. mostly need to decide syntax
-						})
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-						vgparent.AppendChild(vgn)
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "prev", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note pc-small"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note pc-small", "role", "status")
 					vgn.SetInnerHTML(c.SavingText())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n  ")
 			if c.Show("result") {
-				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-step"}}}
-				vgparent.AppendChild(vgn)
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h3", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "pc-step-title"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "pc-step-title pc-success"}, vugu.VGAttribute{Namespace: "", Key: "tabindex", Val: "-1"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title pc-success", "tabindex", "-1")
 					vgn.SetInnerHTML(c.T("result-title"))
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.Result().Level != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-result"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-result")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-result-level"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "p", "class", "pc-result-level")
 							{
 								vgparent := vgn
 								_ = vgparent
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "span")
 								vgn.SetInnerHTML(c.T("result-level"))
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " : "}
-								vgparent.AppendChild(vgn)
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "strong", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.Text(vgparent, " : ")
+								vgn = vg.El(vgparent, "strong")
 								vgn.SetInnerHTML(c.Result().LevelDisplay.In(c.M.Lang))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if c.Result().Levels > 0 {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-gauge"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "img"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "div", "class", "pc-gauge", "role", "img")
 								vgn.AddAttrInterface("aria-label", c.GaugeText())
 								{
 									vgparent := vgn
 									_ = vgparent
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n        ")
 									for _, g := range c.Gauge() {
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-gauge-seg"}}}
-										vgparent.AppendChild(vgn)
+										vgn = vg.El(vgparent, "span", "class", "pc-gauge-seg")
 										vgn.AddAttrInterface("data-state", g)
 									}
-									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-									vgparent.AppendChild(vgn)
+									vgn = vg.Text(vgparent, "\n      ")
 								}
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "p")
 							vgn.SetInnerHTML(c.Result().Text.In(c.M.Lang))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.Result().CareTeamAlert {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "p", "class", "pc-note")
 						vgn.SetInnerHTML(c.T("care-team-alerted"))
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.NextText() != "" || c.BookingHref() != "" {
-						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-next"}}}
-						vgparent.AppendChild(vgn)
+						vgn = vg.El(vgparent, "div", "class", "pc-next")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "h4", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-group-title"}}}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "h4", "class", "pc-group-title")
 							vgn.SetInnerHTML(c.T("next-step"))
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if c.NextText() != "" {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "p")
 								vgn.SetInnerHTML(c.NextText())
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n      ")
 							if c.BookingHref() != "" {
-								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "a", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-btn pc-primary"}}}
-								vgparent.AppendChild(vgn)
+								vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary")
 								vgn.AddAttrInterface("href", c.BookingHref())
 								vgn.SetInnerHTML(c.T("book"))
 							}
-							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-							vgparent.AppendChild(vgn)
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
-					vgparent.AppendChild(vgn)
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pc-note pc-small"}}}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note pc-small")
 					vgn.SetInnerHTML(c.SentAt())
-					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
-					vgparent.AppendChild(vgn)
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 			}
-			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-			vgparent.AppendChild(vgn)
+			vgn = vg.Text(vgparent, "\n")
 		}
-		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
-		vgparent.AppendChild(vgn)
+		vgn = vg.Text(vgparent, "\n")
 	}
 	return vgout
 }

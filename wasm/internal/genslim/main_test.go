@@ -1,0 +1,100 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSlim(t *testing.T) {
+	in := `package x
+
+import "github.com/vugu/vugu"
+
+func (c *C) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
+	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "root"}}}
+	vgout.Out = append(vgout.Out, vgn) // root for output
+	{
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
+		vgparent.AppendChild(vgn)
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "a}, b\"c"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "status"}}}
+		vgparent.AppendChild(vgn)
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute(nil)}
+		vgparent.AppendChild(vgn)
+		vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+			EventType:	"click",
+			Func:		func(event vugu.DOMEvent) { c.Do(event, "retry", "") },
+			// TODO: implement capture, etc. mostly need to decide syntax
+		})
+		vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+			EventType:	"click",
+			Func:		func(event vugu.DOMEvent) {
+				c.Do(event, "x", "")
+			},
+		})
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "g", Attr: []vugu.VGAttribute(nil)}
+		vgparent.AppendChild(vgn)
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "i", Attr: []vugu.VGAttribute{{Namespace: "xlink", Key: "href", Val: "#a"}}}
+		vgparent.AppendChild(vgn)
+	}
+}
+`
+	want := `package x
+
+import "github.com/vugu/vugu"
+import vg "github.com/parcours-sante/parcours/widgets/internal/vg"
+
+func (c *C) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
+	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "root"}}}
+	vgout.Out = append(vgout.Out, vgn) // root for output
+	{
+		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "p", "class", "a}, b\"c", "role", "status")
+		vgn = vg.El(vgparent, "p")
+		vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
+		vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
+			EventType:	"click",
+			Func:		func(event vugu.DOMEvent) {
+				c.Do(event, "x", "")
+			},
+		})
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "g", Attr: []vugu.VGAttribute(nil)}
+		vgparent.AppendChild(vgn)
+		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "i", Attr: []vugu.VGAttribute{{Namespace: "xlink", Key: "href", Val: "#a"}}}
+		vgparent.AppendChild(vgn)
+	}
+}
+`
+	got, n := Slim(in)
+	if got != want {
+		t.Errorf("Slim:\n%s\nwant:\n%s", got, want)
+	}
+	if n != 4 {
+		t.Errorf("Slim rewrote %d nodes, want 4", n)
+	}
+	if again, n := Slim(got); again != got || n != 0 {
+		t.Errorf("Slim of its own output rewrote %d nodes", n)
+	}
+}
+
+// TestCommittedViewsSlim checks that the committed views went through
+// genslim (make generate): no static node is left to rewrite.
+func TestCommittedViewsSlim(t *testing.T) {
+	files, err := filepath.Glob("../../../widgets/*/*_gen.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no generated views found: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, n := Slim(string(b)); n != 0 {
+			t.Errorf("%s: %d static nodes not slimmed: run make generate", f, n)
+		}
+		if !strings.Contains(string(b), "vg.El(") {
+			t.Errorf("%s: no vg.El call", f)
+		}
+	}
+}

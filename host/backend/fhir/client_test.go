@@ -409,3 +409,38 @@ func TestOrganizationCache(t *testing.T) {
 		t.Errorf("3 reads without a cache: %d requests, want 3", n)
 	}
 }
+
+// TestBearer: every call of a Backend on fhir.Bearer carries the token,
+// and the Backend's own request is left as it was.
+func TestBearer(t *testing.T) {
+	var auths []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auths = append(auths, r.Header.Get("Authorization"))
+		mu.Unlock()
+		answer(w, 200, organization)
+	}))
+	defer srv.Close()
+	b, err := fhir.New(fhir.Config{BaseURL: srv.URL + "/fhir/R4", Transport: fhir.Bearer("s3cret", http.DefaultTransport), OrganizationTTL: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := b.Establishment(t.Context(), "org1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(auths) != 2 || auths[0] != "Bearer s3cret" || auths[1] != "Bearer s3cret" {
+		t.Errorf("Authorization headers %q, want Bearer s3cret on both calls", auths)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/fhir/R4/Organization/org1", nil)
+	resp, err := fhir.Bearer("s3cret", http.DefaultTransport).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if h := req.Header.Get("Authorization"); h != "" {
+		t.Errorf("the caller's request was changed: Authorization %q", h)
+	}
+}

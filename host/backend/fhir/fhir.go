@@ -175,6 +175,25 @@ func DefaultTransport() *http.Transport {
 	return t
 }
 
+// Bearer returns a transport that sends each request through next with
+// the header "Authorization: Bearer token": the host's credentials as a
+// client of the hospital's FHIR server (a static token from the
+// environment, or a secret on Workers).
+func Bearer(token string, next http.RoundTripper) http.RoundTripper {
+	return bearer{token: token, next: next}
+}
+
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	if c.Transport == nil {

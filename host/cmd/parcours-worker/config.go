@@ -120,7 +120,7 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 		tr = http.DefaultTransport
 	}
 	if token != "" {
-		tr = bearer{token: token, next: tr}
+		tr = fhir.Bearer(token, tr)
 	}
 	log := slog.Default()
 	fc := fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone, AfterFunc: p.afterFunc, CallTimeout: callTimeout,
@@ -158,18 +158,6 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 		return clock.handler(h), nil
 	}
 	return h, nil
-}
-
-// bearer sends the FHIR server the host's token.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
 }
 
 // TestClockPath is the route of the test clock: PUT an RFC 3339 time to

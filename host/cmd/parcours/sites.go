@@ -77,7 +77,7 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 		case backendFHIR:
 			var tr http.RoundTripper = fhir.DefaultTransport()
 			if e.Backend.TokenEnv != "" {
-				tr = bearer{token: getenv(e.Backend.TokenEnv), next: tr}
+				tr = fhir.Bearer(getenv(e.Backend.TokenEnv), tr)
 			}
 			b, err := fhir.New(fhir.Config{BaseURL: e.Backend.URL, Transport: tr, TimeZone: e.Backend.TimeZone,
 				ReleaseDelays: map[string]time.Duration{e.ID: e.releaseDelay()},
@@ -142,17 +142,4 @@ func startFHIRDemo(ctx context.Context, log *slog.Logger) (*fhirserver.Server, e
 		return nil, fmt.Errorf("seeding the FHIR demo: %w", err)
 	}
 	return s, nil
-}
-
-// bearer sends a FHIR server the host's token: the credentials of the
-// host as a client of the hospital's server, from the environment.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
 }

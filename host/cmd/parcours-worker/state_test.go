@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,15 +11,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parcours-sante/parcours/host/backend/fhir"
-	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
 )
 
 // twoIsolates is a workerd configuration of two Workers, a and b, each its
@@ -89,31 +85,11 @@ func TestWorkerSharedState(t *testing.T) {
 	if os.Getenv("PARCOURS_E2E") != "1" && os.Getenv("PARCOURS_WORKER") != "1" {
 		t.Skip("skipping: the Worker tests run under PARCOURS_E2E=1 or PARCOURS_WORKER=1 (make test)")
 	}
-	workerd, _ := filepath.Abs("node_modules/.bin/workerd")
-	if _, err := os.Stat(workerd); err != nil {
-		t.Skipf("skipping: workerd is not installed: run `npm ci` in host/cmd/parcours-worker (needs npm): %v", err)
-	}
-	ctx := context.Background()
-	base := fhirtest.Start(t)
-	b, err := fhir.New(fhir.Config{BaseURL: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SeedDemo(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "parcours.wasm"), ".")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the Worker: %v\n%s", err, out)
-	}
-	for _, f := range []string{"worker.mjs", "state.mjs", "assets.mjs"} {
-		copyFile(t, f, filepath.Join(dir, f))
-	}
+	workerd := requireWorkerd(t)
+	base, b := startFHIR(t)
+	dir := buildWorker(t)
 	// No browser files: the widgets' first paint only.
 	os.WriteFile(filepath.Join(dir, "assets.json"), []byte("null"), 0o644)
-	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	cfg := fmt.Sprintf(`{"public_url": "http://%s", "fhir_url": %q, "establishment": {"id": %q}, "demo_sign_in": true}`,
 		addrA, base, fhir.DemoEstablishment)
@@ -129,29 +105,8 @@ func TestWorkerSharedState(t *testing.T) {
 	conf := strings.NewReplacer("ADDR_A", addrA, "ADDR_B", addrB, "ADDR_C", addrC).Replace(twoIsolates)
 	os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644)
 
-	var logs bytes.Buffer
-	cmd := exec.Command(workerd, "serve", "workerd.capnp")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	urlA, urlB := "http://"+addrA, "http://"+addrB
-	for _, u := range []string{urlA, urlB} {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			r, err := http.Get(u + "/")
-			if err == nil {
-				r.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("workerd did not answer on %s: %v\n%s", u, err, logs.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	logs := runWorkerd(t, workerd, dir, urlA, urlB)
 
 	// Both isolates are on 127.0.0.1, where a cookie jar (which ignores
 	// ports) sends the session cookie to both.
@@ -171,7 +126,7 @@ func TestWorkerSharedState(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	patients, err := b.DemoPatients(ctx)
+	patients, err := b.DemoPatients(context.Background())
 	if err != nil || len(patients) == 0 {
 		t.Fatalf("demo patients: %v", err)
 	}

@@ -60,29 +60,9 @@ func TestWorker(t *testing.T) {
 // startWorker builds the Worker, starts the FHIR test server with the
 // demo and runs workerd on a free loopback port; both stop when t ends.
 func startWorker(t *testing.T) *worker {
-	workerd, _ := filepath.Abs("node_modules/.bin/workerd")
-	if _, err := os.Stat(workerd); err != nil {
-		t.Skipf("skipping: workerd is not installed: run `npm ci` in host/cmd/parcours-worker (needs npm): %v", err)
-	}
-	ctx := context.Background()
-	base := fhirtest.Start(t)
-	b, err := fhir.New(fhir.Config{BaseURL: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SeedDemo(ctx, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-
-	dir := t.TempDir()
-	build := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "parcours.wasm"), ".")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the Worker: %v\n%s", err, out)
-	}
-	copyFile(t, "worker.mjs", filepath.Join(dir, "worker.mjs"))
-	copyFile(t, "state.mjs", filepath.Join(dir, "state.mjs"))
-	copyFile(t, "assets.mjs", filepath.Join(dir, "assets.mjs"))
+	workerd := requireWorkerd(t)
+	base, b := startFHIR(t)
+	dir := buildWorker(t)
 	addr := freeAddr(t)
 	url := "http://" + addr
 	web := buildWeb(t)
@@ -93,7 +73,6 @@ func startWorker(t *testing.T) *worker {
 	if _, err := workerassets.Write(web, dir, w.assets); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
 	// The hospital page of the browser test, on an origin of its own.
 	siteLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -123,11 +102,58 @@ func startWorker(t *testing.T) *worker {
 	conf = strings.ReplaceAll(conf, "../../../build/worker/", "")
 	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
 	os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644)
+	runWorkerd(t, workerd, dir, url)
+	w.fresh()
+	return w
+}
 
-	var logs syncBuffer
+// requireWorkerd returns the pinned workerd, or skips t without it.
+func requireWorkerd(t *testing.T) string {
+	workerd, _ := filepath.Abs("node_modules/.bin/workerd")
+	if _, err := os.Stat(workerd); err != nil {
+		t.Skipf("skipping: workerd is not installed: run `npm ci` in host/cmd/parcours-worker (needs npm): %v", err)
+	}
+	return workerd
+}
+
+// startFHIR starts the FHIR test server with the demo data, until t ends,
+// and returns its base URL and a Backend on it.
+func startFHIR(t *testing.T) (string, *fhir.Backend) {
+	base := fhirtest.Start(t)
+	b, err := fhir.New(fhir.Config{BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SeedDemo(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return base, b
+}
+
+// buildWorker builds the Worker's modules as make worker does into a
+// directory of t's and returns it; config.json, assets.json and
+// workerd.capnp are the caller's.
+func buildWorker(t *testing.T) string {
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "parcours.wasm"), ".")
+	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the Worker: %v\n%s", err, out)
+	}
+	for _, f := range []string{"worker.mjs", "state.mjs", "assets.mjs"} {
+		copyFile(t, f, filepath.Join(dir, f))
+	}
+	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
+	return dir
+}
+
+// runWorkerd runs workerd on dir's workerd.capnp until t ends (its output
+// logged if t failed) and waits until each of urls answers.
+func runWorkerd(t *testing.T, workerd, dir string, urls ...string) *syncBuffer {
+	logs := &syncBuffer{}
 	cmd := exec.Command(workerd, "serve", "workerd.capnp")
 	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -138,20 +164,21 @@ func startWorker(t *testing.T) *worker {
 			t.Logf("workerd's output:\n%s", logs.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, err := http.Get(url + "/")
-		if err == nil {
-			r.Body.Close()
-			break
+	for _, u := range urls {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			r, err := http.Get(u + "/")
+			if err == nil {
+				r.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("workerd did not answer on %s: %v\n%s", u, err, logs.String())
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("workerd did not answer: %v\n%s", err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	w.fresh()
-	return w
+	return logs
 }
 
 // buildWeb builds the browser files as `make web` does, with the brotli

@@ -423,6 +423,63 @@ func TestMemoryStateBound(t *testing.T) {
 	}
 }
 
+// Every class of keys but sessions holds at most a quarter of the memory
+// State, so a flood of sign-ins or of rate-limit buckets leaves room for
+// sessions; a full class sweeps at most once a second.
+func TestMemoryStateClasses(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	m := NewMemoryState(clock.Now, 8) // a class: 2 keys
+	ctx := context.Background()
+	put := func(key string, ttl time.Duration) error {
+		t.Helper()
+		ok, err := m.Swap(ctx, key, 0, []byte("v"), ttl)
+		if err == nil && !ok {
+			t.Fatalf("Swap(%s) lost a race no one runs", key)
+		}
+		return err
+	}
+	for _, k := range []string{"signin:a", "signin:b", "rate:login:1", "rate:login:2"} {
+		if err := put(k, 500*time.Millisecond); err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+	}
+	for _, k := range []string{"signin:c", "rate:login:3"} {
+		if err := put(k, time.Minute); !errors.Is(err, ErrStateFull) {
+			t.Errorf("%s beyond its class's quarter: %v, want ErrStateFull", k, err)
+		}
+	}
+	// Sessions take the rest.
+	for _, k := range []string{"session:1", "session:2", "session:3", "session:4"} {
+		if err := put(k, time.Hour); err != nil {
+			t.Fatalf("%s with sign-ins and buckets at their bound: %v", k, err)
+		}
+	}
+	if err := put("session:5", time.Hour); !errors.Is(err, ErrStateFull) {
+		t.Errorf("a session beyond the store's bound: %v, want ErrStateFull", err)
+	}
+	// The sign-ins have expired, but the full class swept less than a
+	// second ago: no sweep yet.
+	clock.Advance(600 * time.Millisecond)
+	if err := put("signin:c", time.Minute); !errors.Is(err, ErrStateFull) {
+		t.Errorf("a full class swept twice within a second: %v", err)
+	}
+	clock.Advance(400 * time.Millisecond)
+	if err := put("signin:c", time.Minute); err != nil {
+		t.Errorf("a class with expired keys, a second after its last sweep: %v", err)
+	}
+	if err := put("session:5", time.Hour); err != nil {
+		t.Errorf("a session once the expired buckets are gone: %v", err)
+	}
+	// A deleted key gives its class its room back.
+	_, v, _ := m.Get(ctx, "signin:c")
+	if ok, err := m.Swap(ctx, "signin:c", v, nil, 0); !ok || err != nil {
+		t.Fatalf("delete: %v, %v", ok, err)
+	}
+	if err := put("signin:d", time.Minute); err != nil {
+		t.Errorf("a class after a delete: %v", err)
+	}
+}
+
 // Swap is compare-and-swap: of concurrent writers from one version, one
 // wins; an expired key is absent (version 0).
 func TestMemoryStateSwap(t *testing.T) {

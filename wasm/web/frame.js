@@ -203,6 +203,55 @@
     if (wasm) failed('WebAssembly is not available');
     return;
   }
+  // What the patient typed or chose in the server's form before the Wasm
+  // ran: the Wasm's first render sets each control from the widget's model
+  // (which knows only what the host was posted), so these are put back and
+  // announced to it as the patient's own input and change events.
+  function touched() {
+    var out = [], scope = document.getElementById('parcours-root');
+    if (!scope) return out;
+    [].forEach.call(scope.querySelectorAll('input, textarea, select'), function (el) {
+      var t = (el.type || '').toLowerCase();
+      if (t === 'radio') {
+        if (el.checked && !el.defaultChecked) out.push({ el: el, checked: true });
+      } else if (t === 'checkbox') {
+        if (el.checked !== el.defaultChecked) out.push({ el: el, checked: el.checked });
+      } else if (el.tagName === 'SELECT') {
+        if ([].some.call(el.options, function (o) { return o.selected !== o.defaultSelected; })) out.push({ el: el, value: el.value });
+      } else if (t !== 'file' && t !== 'hidden' && el.value !== el.defaultValue) {
+        out.push({ el: el, value: el.value });
+      }
+    });
+    return out;
+  }
+  function restore(list) {
+    list.forEach(function (c) {
+      if (!c.el.isConnected || c.el.disabled) return; // not on the Wasm's screen
+      if ('checked' in c) {
+        if (c.el.checked === c.checked) return;
+        c.el.checked = c.checked;
+      } else {
+        if (c.el.value === c.value) return;
+        c.el.value = c.value;
+        if (c.el.value !== c.value) return; // no longer one of its options
+        c.el.dispatchEvent(new Event('input', { bubbles: true }));
+      }
+      c.el.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+  }
+  // Once the Wasm's first render is done (it marks parcours:interactive):
+  // usually before go.run returns, else when the mark comes.
+  function whenInteractive(f) {
+    var name = 'parcours:interactive';
+    if (!performance.getEntriesByName) return;
+    if (performance.getEntriesByName(name).length) return f();
+    if (!window.PerformanceObserver) return;
+    var obs = new PerformanceObserver(function (l) {
+      if (l.getEntriesByName(name).length) { obs.disconnect(); f(); }
+    });
+    obs.observe({ entryTypes: ['mark'] });
+  }
+
   var go = new Go();
   var load = WebAssembly.instantiateStreaming
     ? WebAssembly.instantiateStreaming(fetch(wasm), go.importObject)
@@ -213,7 +262,9 @@
       start = function () {
         start = null;
         root.setAttribute('data-wasm', 'running');
+        var before = touched();
         resolve(go.run(r.instance));
+        if (before.length) whenInteractive(function () { restore(before); });
       };
       if (!inflight) start();
     });

@@ -389,7 +389,7 @@ func testWrangler(t *testing.T, w *worker) {
 	if date == nil || !strings.Contains(string(toml), `compatibility_date = "`+string(date[1])+`"`) {
 		t.Errorf("wrangler.toml's compatibility_date is not workerd.capnp's %q", date)
 	}
-	if _, err := build([]byte(raw), nil, "", platform{}); err != nil {
+	if _, err := build([]byte(raw), nil, noSecrets, platform{}); err != nil {
 		t.Errorf("wrangler.toml's PARCOURS_CONFIG: %v", err)
 	}
 }

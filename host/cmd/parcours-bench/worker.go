@@ -11,9 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirserver"
+	"github.com/parcours-sante/parcours/host/cmd/parcours-worker/workerrun"
 	"github.com/parcours-sante/parcours/sdk/client"
 )
 
@@ -30,30 +29,13 @@ const workerDir = "host/cmd/parcours-worker"
 // workerTarget is the Worker's throughput target on the API read.
 const workerTarget = 1000
 
-// buildWorker builds the Worker as `make worker` does into dir
-// (parcours.wasm, worker.mjs, state.mjs, assets.mjs, wasm_exec.js) and
-// returns the Wasm's path. The browser files are left out (assets.json is
-// null): the bench reads the API and the home page.
+// buildWorker builds the Worker as `make worker` does (workerrun.Build)
+// into dir and returns the Wasm's path. The browser files are left out
+// (assets.json is null): the bench reads the API and the home page.
 func buildWorker(dir string) (string, error) {
-	wasm := filepath.Join(dir, "parcours.wasm")
-	cmd := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./"+workerDir)
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the Worker: %v\n%s", err, out)
-	}
-	for from, to := range map[string]string{
-		filepath.Join(workerDir, "worker.mjs"):                         "worker.mjs",
-		filepath.Join(workerDir, "state.mjs"):                          "state.mjs",
-		filepath.Join(workerDir, "assets.mjs"):                         "assets.mjs",
-		filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
-	} {
-		b, err := os.ReadFile(from)
-		if err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(filepath.Join(dir, to), b, 0o644); err != nil {
-			return "", err
-		}
+	wasm, err := workerrun.Build(workerDir, dir)
+	if err != nil {
+		return "", err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "assets"), 0o755); err != nil {
 		return "", err
@@ -88,10 +70,10 @@ func workerSize(r *report, dir string) error {
 // the Worker built by workerSize.
 func workerLoad(r *report, dir string, d time.Duration) error {
 	r.f("## Cloudflare Worker\n\n")
-	workerd, _ := filepath.Abs(filepath.Join(workerDir, "node_modules", ".bin", "workerd"))
-	if _, err := os.Stat(workerd); err != nil {
+	workerd, err := workerrun.Workerd(workerDir)
+	if err != nil {
 		r.f("Skipped: workerd is not installed (`npm ci` in %s, needs npm).\n\n", workerDir)
-		fmt.Fprintf(os.Stderr, "bench: skipping the Worker: workerd is not installed (run `npm ci` in %s)\n", workerDir)
+		fmt.Fprintf(os.Stderr, "bench: skipping the Worker: %v\n", err)
 		return nil
 	}
 	if err := fhirserver.Available(); err != nil {
@@ -149,45 +131,30 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	capnp, err := os.ReadFile(filepath.Join(workerDir, "workerd.capnp"))
+	if err := workerrun.WriteCapnp(workerDir, dir, filepath.Join(dir, "assets"), addr); err != nil {
+		return err
+	}
+	wd, err := workerrun.Start(workerd, dir, workerURL)
 	if err != nil {
 		return err
 	}
-	conf := strings.ReplaceAll(string(capnp), "../../../build/worker-assets", filepath.Join(dir, "assets"))
-	conf = strings.ReplaceAll(conf, "../../../build/worker/", "")
-	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
-	if err := os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644); err != nil {
-		return err
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(workerd, "serve", "workerd.capnp")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer wd.Stop()
 	path := "/api/v1/establishments/" + fhir.DemoEstablishment + "/services"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(workerURL + path)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+	resp, err := http.Get(workerURL + path)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
 			err = errors.New(resp.Status)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the Worker did not answer %s: %v\n%s", path, err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("the Worker did not answer %s: %v\n%s", path, err, wd.Logs())
 	}
 
 	// A demo patient's session on each, for the signed-in reads.
 	workerSession, err := demoSession(ctx, workerURL, benchPatient)
 	if err != nil {
-		return fmt.Errorf("the Worker: %v\n%s", err, logs.String())
+		return fmt.Errorf("the Worker: %v\n%s", err, wd.Logs())
 	}
 	hostSession, err := demoSession(ctx, hostURL, benchPatient)
 	if err != nil {
@@ -199,9 +166,9 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 	// Warm up both (V8 optimises the Wasm's hot functions as they run).
 	load(workerURL+path, accept, conns, d)
 	load(hostURL+path, accept, conns, d/3)
-	cpu0, cpuOK := cpuTime(cmd.Process.Pid)
+	cpu0, cpuOK := cpuTime(wd.Pid())
 	worker := load(workerURL+path, accept, conns, d)
-	cpu1, _ := cpuTime(cmd.Process.Pid)
+	cpu1, _ := cpuTime(wd.Pid())
 	standalone := load(hostURL+path, accept, conns, d)
 	est := "/api/v1/establishments/" + fhir.DemoEstablishment
 	workerEst := load(workerURL+est, accept, conns, d)
@@ -224,9 +191,9 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 			if signed {
 				h = workerSession
 			}
-			c0, _ := cpuTime(cmd.Process.Pid)
+			c0, _ := cpuTime(wd.Pid())
 			res := load(workerURL+path, h, conns, d/4)
-			c1, _ := cpuTime(cmd.Process.Pid)
+			c1, _ := cpuTime(wd.Pid())
 			n := res.rps * (d / 4).Seconds()
 			if signed {
 				signedCPU, signedN, workerSigned = signedCPU+c1-c0, signedN+n, res
@@ -236,9 +203,9 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 		}
 	}
 	standaloneSigned := load(hostURL+path, hostSession, conns, d)
-	cpu4, _ := cpuTime(cmd.Process.Pid)
+	cpu4, _ := cpuTime(wd.Pid())
 	workerMe := load(workerURL+"/api/v1/session", workerSession, conns, d)
-	cpu5, _ := cpuTime(cmd.Process.Pid)
+	cpu5, _ := cpuTime(wd.Pid())
 	standaloneMe := load(hostURL+"/api/v1/session", hostSession, conns, d)
 	r.f("The same API read, `GET %s` (the establishment's services: one FHIR search, HealthcareService with their PractitionerRoles and Practitioners, "+
 		"on the FHIR server, Medplum's engine under node on the same machine, seeded with the demo data; the establishment's Organization is reused for "+

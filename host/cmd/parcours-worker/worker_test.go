@@ -17,10 +17,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +26,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
 	"github.com/parcours-sante/parcours/host/cmd/parcours-worker/internal/workerassets"
+	"github.com/parcours-sante/parcours/host/cmd/parcours-worker/workerrun"
 	"github.com/parcours-sante/parcours/host/idp"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/sdk/portaltest"
@@ -114,16 +113,10 @@ func startWorker(t *testing.T) *worker {
 		"max_document_size":   documentLimit,
 	})
 	os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
-	capnp, err := os.ReadFile("workerd.capnp")
-	if err != nil {
+	// The provider's client secret, a Worker secret.
+	if err := workerrun.WriteCapnp(".", dir, w.assets, addr, `(name = "IDP_CLIENT_SECRET", text = "`+idpClientSecret+`")`); err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.ReplaceAll(string(capnp), "../../../build/worker-assets", w.assets)
-	conf = strings.ReplaceAll(conf, "../../../build/worker/", "")
-	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
-	conf = strings.Replace(conf, `(name = "ASSETS", service = "assets"),`,
-		`(name = "ASSETS", service = "assets"), (name = "IDP_CLIENT_SECRET", text = "`+idpClientSecret+`"),`, 1)
-	os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644)
 	runWorkerd(t, workerd, dir, url)
 	w.fresh()
 	return w
@@ -160,9 +153,9 @@ func (w *worker) startIdP(t *testing.T) {
 
 // requireWorkerd returns the pinned workerd, or skips t without it.
 func requireWorkerd(t *testing.T) string {
-	workerd, _ := filepath.Abs("node_modules/.bin/workerd")
-	if _, err := os.Stat(workerd); err != nil {
-		t.Skipf("skipping: workerd is not installed: run `npm ci` in host/cmd/parcours-worker (needs npm): %v", err)
+	workerd, err := workerrun.Workerd(".")
+	if err != nil {
+		t.Skipf("skipping: %v", err)
 	}
 	return workerd
 }
@@ -181,55 +174,31 @@ func startFHIR(t *testing.T) (string, *fhir.Backend) {
 	return base, b
 }
 
-// buildWorker builds the Worker's modules as make worker does into a
-// directory of t's and returns it; config.json, assets.json and
-// workerd.capnp are the caller's.
+// buildWorker builds the Worker's modules as make worker does
+// (workerrun.Build) into a directory of t's and returns it; config.json,
+// assets.json and workerd.capnp are the caller's.
 func buildWorker(t *testing.T) string {
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "parcours.wasm"), ".")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the Worker: %v\n%s", err, out)
+	if _, err := workerrun.Build(".", dir); err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range []string{"worker.mjs", "state.mjs", "assets.mjs"} {
-		copyFile(t, f, filepath.Join(dir, f))
-	}
-	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
 	return dir
 }
 
 // runWorkerd runs workerd on dir's workerd.capnp until t ends (its output
 // logged if t failed) and waits until each of urls answers.
-func runWorkerd(t *testing.T, workerd, dir string, urls ...string) *syncBuffer {
-	logs := &syncBuffer{}
-	cmd := exec.Command(workerd, "serve", "workerd.capnp")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
+func runWorkerd(t *testing.T, workerd, dir string, urls ...string) *workerrun.Process {
+	p, err := workerrun.Start(workerd, dir, urls...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		p.Stop()
 		if t.Failed() {
-			t.Logf("workerd's output:\n%s", logs.String())
+			t.Logf("workerd's output:\n%s", p.Logs())
 		}
 	})
-	for _, u := range urls {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			r, err := http.Get(u + "/")
-			if err == nil {
-				r.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("workerd did not answer on %s: %v\n%s", u, err, logs.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	return logs
+	return p
 }
 
 // buildWeb builds the browser files as `make web` does, with the brotli
@@ -716,36 +685,6 @@ func testDocuments(t *testing.T, w *worker) {
 				}
 			})
 		})
-	}
-}
-
-// syncBuffer is workerd's output, written by its pipe copiers while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 

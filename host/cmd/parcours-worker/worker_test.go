@@ -36,13 +36,16 @@ import (
 // TestWorker builds the Worker and runs it under workerd on loopback in
 // front of the FHIR test server, then drives it with sdk/client: a smoke
 // test on the demo data, and the host's black-box conformance suites
-// (sdk/portaltest: booking, consent, look-up), the ones that run against
-// httptest in host/conformance_test.go. One workerd and one FHIR server
-// serve every subtest; each fixture seeds an establishment of its own
-// (PARCOURS_CONFIG lists a pool of them) with patients and slots of its
-// own, and the suites move the Worker's clock through its test clock
-// ("test_clock", loopback only; see config.go). It runs under
-// PARCOURS_E2E=1 (make test) or PARCOURS_WORKER=1.
+// (sdk/portaltest: booking, consent, look-up, messaging, documents), the
+// ones that run against httptest in host. One workerd, one FHIR server and
+// one OpenID provider (host/idp) serve every subtest; each fixture seeds
+// an establishment of its own (PARCOURS_CONFIG lists a pool of them) with
+// patients, slots and practitioners of its own, each practitioner with an
+// account at the provider, and the suites move the Worker's clock through
+// its test clock ("test_clock", loopback only; see config.go). Patients
+// use the demo sign-in, practitioners the Worker's OpenID Connect sign-in
+// (signInPractitioner). It runs under PARCOURS_E2E=1 (make test) or
+// PARCOURS_WORKER=1.
 func TestWorker(t *testing.T) {
 	if os.Getenv("PARCOURS_E2E") != "1" && os.Getenv("PARCOURS_WORKER") != "1" {
 		t.Skip("skipping: the Worker test runs under PARCOURS_E2E=1 or PARCOURS_WORKER=1 (make test)")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -242,3 +243,43 @@ func TestIdentityProviderCalls(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestWranglerIdentityProviderExample: the identity provider wrangler.toml
+// shows in its comments, added to its PARCOURS_CONFIG, is one the Worker
+// accepts once its secret is set, and refuses without it.
+func TestWranglerIdentityProviderExample(t *testing.T) {
+	toml, err := os.ReadFile("wrangler.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example []string
+	in := false
+	for _, line := range strings.Split(string(toml), "\n") {
+		c, ok := strings.CutPrefix(line, "#   ")
+		if ok && strings.HasPrefix(c, `"identity_providers"`) {
+			in = true
+		}
+		if in {
+			if !ok {
+				break
+			}
+			example = append(example, c)
+		}
+	}
+	if len(example) == 0 {
+		t.Fatal(`wrangler.toml: no commented "identity_providers" example`)
+	}
+	_, raw, ok := strings.Cut(string(toml), "PARCOURS_CONFIG = '''")
+	raw, _, _ = strings.Cut(raw, "'''")
+	i := strings.LastIndex(raw, "}")
+	if !ok || i < 0 {
+		t.Fatal("wrangler.toml: no PARCOURS_CONFIG")
+	}
+	cfg := []byte(raw[:i] + ",\n" + strings.Join(example, "\n") + "}")
+	if _, err := build(cfg, nil, secrets{"PSC_CLIENT_SECRET": "s3cret"}.get, platform{}); err != nil {
+		t.Errorf("wrangler.toml's example: %v\n%s", err, cfg)
+	}
+	if _, err := build(cfg, nil, noSecrets, platform{}); err == nil || !strings.Contains(err.Error(), "PSC_CLIENT_SECRET is not set") {
+		t.Errorf("wrangler.toml's example without its secret: %v", err)
+	}
+}

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +19,8 @@ import (
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirserver"
+	"github.com/parcours-sante/parcours/host/cmd/parcours-worker/workerrun"
+	"github.com/parcours-sante/parcours/sdk/client"
 )
 
 // workerDir is the Cloudflare Worker's command, with its pinned workerd.
@@ -27,30 +29,13 @@ const workerDir = "host/cmd/parcours-worker"
 // workerTarget is the Worker's throughput target on the API read.
 const workerTarget = 1000
 
-// buildWorker builds the Worker as `make worker` does into dir
-// (parcours.wasm, worker.mjs, state.mjs, assets.mjs, wasm_exec.js) and
-// returns the Wasm's path. The browser files are left out (assets.json is
-// null): the bench reads the API and the home page.
+// buildWorker builds the Worker as `make worker` does (workerrun.Build)
+// into dir and returns the Wasm's path. The browser files are left out
+// (assets.json is null): the bench reads the API and the home page.
 func buildWorker(dir string) (string, error) {
-	wasm := filepath.Join(dir, "parcours.wasm")
-	cmd := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./"+workerDir)
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the Worker: %v\n%s", err, out)
-	}
-	for from, to := range map[string]string{
-		filepath.Join(workerDir, "worker.mjs"):                         "worker.mjs",
-		filepath.Join(workerDir, "state.mjs"):                          "state.mjs",
-		filepath.Join(workerDir, "assets.mjs"):                         "assets.mjs",
-		filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
-	} {
-		b, err := os.ReadFile(from)
-		if err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(filepath.Join(dir, to), b, 0o644); err != nil {
-			return "", err
-		}
+	wasm, err := workerrun.Build(workerDir, dir)
+	if err != nil {
+		return "", err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "assets"), 0o755); err != nil {
 		return "", err
@@ -85,10 +70,10 @@ func workerSize(r *report, dir string) error {
 // the Worker built by workerSize.
 func workerLoad(r *report, dir string, d time.Duration) error {
 	r.f("## Cloudflare Worker\n\n")
-	workerd, _ := filepath.Abs(filepath.Join(workerDir, "node_modules", ".bin", "workerd"))
-	if _, err := os.Stat(workerd); err != nil {
+	workerd, err := workerrun.Workerd(workerDir)
+	if err != nil {
 		r.f("Skipped: workerd is not installed (`npm ci` in %s, needs npm).\n\n", workerDir)
-		fmt.Fprintf(os.Stderr, "bench: skipping the Worker: workerd is not installed (run `npm ci` in %s)\n", workerDir)
+		fmt.Fprintf(os.Stderr, "bench: skipping the Worker: %v\n", err)
 		return nil
 	}
 	if err := fhirserver.Available(); err != nil {
@@ -124,6 +109,7 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 		Consents: b, Practitioners: b, Audit: b,
 		Establishments: []host.Establishment{{ID: fhir.DemoEstablishment, Origins: []string{"http://127.0.0.1:8081"}}},
 		PublicURL:      hostURL,
+		DemoSignIn:     true,
 		Logger:         slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -140,44 +126,39 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 		return err
 	}
 	workerURL := "http://" + addr
-	cfg := fmt.Sprintf(`{"public_url": %q, "fhir_url": %q, "establishment": {"id": %q, "origins": ["http://127.0.0.1:8081"]}}`,
+	cfg := fmt.Sprintf(`{"public_url": %q, "fhir_url": %q, "demo_sign_in": true, "establishment": {"id": %q, "origins": ["http://127.0.0.1:8081"]}}`,
 		workerURL, srv.Base, fhir.DemoEstablishment)
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	capnp, err := os.ReadFile(filepath.Join(workerDir, "workerd.capnp"))
+	if err := workerrun.WriteCapnp(workerDir, dir, filepath.Join(dir, "assets"), addr); err != nil {
+		return err
+	}
+	wd, err := workerrun.Start(workerd, dir, workerURL)
 	if err != nil {
 		return err
 	}
-	conf := strings.ReplaceAll(string(capnp), "../../../build/worker-assets", filepath.Join(dir, "assets"))
-	conf = strings.ReplaceAll(conf, "../../../build/worker/", "")
-	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
-	if err := os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644); err != nil {
-		return err
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(workerd, "serve", "workerd.capnp")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer wd.Stop()
 	path := "/api/v1/establishments/" + fhir.DemoEstablishment + "/services"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(workerURL + path)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+	resp, err := http.Get(workerURL + path)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
 			err = errors.New(resp.Status)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the Worker did not answer %s: %v\n%s", path, err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("the Worker did not answer %s: %v\n%s", path, err, wd.Logs())
+	}
+
+	// A demo patient's session on each, for the signed-in reads.
+	workerSession, err := demoSession(ctx, workerURL, benchPatient)
+	if err != nil {
+		return fmt.Errorf("the Worker: %v\n%s", err, wd.Logs())
+	}
+	hostSession, err := demoSession(ctx, hostURL, benchPatient)
+	if err != nil {
+		return err
 	}
 
 	const conns = 8
@@ -185,14 +166,47 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 	// Warm up both (V8 optimises the Wasm's hot functions as they run).
 	load(workerURL+path, accept, conns, d)
 	load(hostURL+path, accept, conns, d/3)
-	cpu0, cpuOK := cpuTime(cmd.Process.Pid)
+	cpu0, cpuOK := cpuTime(wd.Pid())
 	worker := load(workerURL+path, accept, conns, d)
-	cpu1, _ := cpuTime(cmd.Process.Pid)
+	cpu1, _ := cpuTime(wd.Pid())
 	standalone := load(hostURL+path, accept, conns, d)
 	est := "/api/v1/establishments/" + fhir.DemoEstablishment
 	workerEst := load(workerURL+est, accept, conns, d)
 	standaloneEst := load(hostURL+est, accept, conns, d)
 	home := load(workerURL+"/", http.Header{}, conns, d)
+	// The same read with a patient's session cookie: one Durable Object
+	// read more per request on the Worker (the session, in the host's
+	// State), a map look-up on the standalone host; anonymous and signed
+	// in interleaved, four rounds, each going first in two, so that the machine's load weighs on
+	// both alike. Then the patient's own record (GET /api/v1/session: the
+	// session, then the Patient on the FHIR server).
+	var anonCPU, signedCPU time.Duration
+	var anonN, signedN float64
+	var workerSigned loadResult
+	for i := range 4 {
+		// Each goes first in every other round.
+		for j := range 2 {
+			signed := (i+j)%2 == 1
+			h := accept
+			if signed {
+				h = workerSession
+			}
+			c0, _ := cpuTime(wd.Pid())
+			res := load(workerURL+path, h, conns, d/4)
+			c1, _ := cpuTime(wd.Pid())
+			n := res.rps * (d / 4).Seconds()
+			if signed {
+				signedCPU, signedN, workerSigned = signedCPU+c1-c0, signedN+n, res
+			} else {
+				anonCPU, anonN = anonCPU+c1-c0, anonN+n
+			}
+		}
+	}
+	standaloneSigned := load(hostURL+path, hostSession, conns, d)
+	cpu4, _ := cpuTime(wd.Pid())
+	workerMe := load(workerURL+"/api/v1/session", workerSession, conns, d)
+	cpu5, _ := cpuTime(wd.Pid())
+	standaloneMe := load(hostURL+"/api/v1/session", hostSession, conns, d)
 	r.f("The same API read, `GET %s` (the establishment's services: one FHIR search, HealthcareService with their PractitionerRoles and Practitioners, "+
 		"on the FHIR server, Medplum's engine under node on the same machine, seeded with the demo data; the establishment's Organization is reused for "+
 		"a minute, fhir.Config.OrganizationTTL), through the Worker under workerd (`make worker`, "+
@@ -205,7 +219,11 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 	}{{"services, through the Worker", worker}, {"services, standalone host", standalone},
 		{"establishment (its Organization reused, no FHIR call), through the Worker", workerEst},
 		{"establishment (its Organization reused, no FHIR call), standalone host", standaloneEst},
-		{"home page, through the Worker (no FHIR call)", home}} {
+		{"home page, through the Worker (no FHIR call)", home},
+		{"services, signed-in patient, through the Worker (+ the session: a Durable Object read; last of 4 interleaved rounds)", workerSigned},
+		{"services, signed-in patient, standalone host", standaloneSigned},
+		{"the patient's session (`GET /api/v1/session`: the session, the Patient on FHIR), through the Worker", workerMe},
+		{"the patient's session, standalone host", standaloneMe}} {
 		r.f("| %s | %.0f | %s | %s | %d |\n", row.name, row.res.rps, row.res.p50.Round(time.Microsecond), row.res.p99.Round(time.Microsecond), row.res.errors)
 	}
 	r.f("\nThe Worker serves %.0f req/s on the API read, %.2f of the standalone host's, against a target of %d req/s (%s).",
@@ -215,8 +233,50 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 		r.f(" workerd spent %s of CPU per API read (its isolate runs on one thread: at most %.0f req/s with a core to itself); "+
 			"less noisy than req/s on a shared machine.", per.Round(time.Microsecond), float64(time.Second)/float64(per))
 	}
-	r.f("\n\n")
+	r.f("\n\nSigned in as a demo patient, the services read runs at %.0f req/s through the Worker against %.0f anonymous (interleaved rounds; %.2f of the standalone host's signed-in rate)",
+		signedN/d.Seconds(), anonN/d.Seconds(), signedN/d.Seconds()/standaloneSigned.rps)
+	if cpuOK && anonN > 0 && signedN > 0 {
+		a, sg := anonCPU/time.Duration(anonN), signedCPU/time.Duration(signedN)
+		r.f(", at %s of workerd's CPU per read against %s anonymous: the session's Durable Object read adds %s", sg.Round(time.Microsecond), a.Round(time.Microsecond), (sg - a).Round(time.Microsecond))
+	}
+	r.f(". The patient's own record runs at %.0f req/s through the Worker, %.2f of the standalone host's", workerMe.rps, workerMe.rps/standaloneMe.rps)
+	if me := perRequest(cpu4, cpu5, workerMe, d); cpuOK && me > 0 {
+		r.f(" (%s of workerd's CPU each)", me.Round(time.Microsecond))
+	}
+	r.f(".\n\n")
 	return nil
+}
+
+// benchPatient is the demo patient of the signed-in reads.
+const benchPatient = "pat-lucas-bernard"
+
+// demoSession signs in as patient with the demo sign-in at base and
+// returns the request headers of that session (its cookie).
+func demoSession(ctx context.Context, base, patient string) (http.Header, error) {
+	jar, _ := cookiejar.New(nil)
+	c := client.New(base, client.WithHTTPClient(&http.Client{Jar: jar, Timeout: 10 * time.Second}))
+	if _, err := c.DemoSignIn(ctx, patient); err != nil {
+		return nil, fmt.Errorf("demo sign-in as %s: %w", patient, err)
+	}
+	u, _ := url.Parse(base)
+	h := http.Header{"Accept": {"application/json"}}
+	for _, ck := range jar.Cookies(u) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	if h.Get("Cookie") == "" {
+		return nil, fmt.Errorf("demo sign-in as %s: no session cookie", patient)
+	}
+	return h, nil
+}
+
+// perRequest is the CPU time between cpuA and cpuB per request of res
+// over d; 0 without requests.
+func perRequest(cpuA, cpuB time.Duration, res loadResult, d time.Duration) time.Duration {
+	n := res.rps * d.Seconds()
+	if n <= 0 {
+		return 0
+	}
+	return (cpuB - cpuA) / time.Duration(n)
 }
 
 func freeAddr() (string, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/fhir"
+	"github.com/parcours-sante/parcours/host/internal/deadline"
 	"github.com/parcours-sante/parcours/host/internal/loopback"
+	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
 // config is PARCOURS_CONFIG, the Worker's JSON var:
@@ -29,7 +32,10 @@ import (
 //
 // "establishments", a list of the same objects, serves several
 // establishments of the one FHIR server (a hospital group); it adds to
-// "establishment". "test_clock" is for tests only (see testClock).
+// "establishment". "identity_providers" are the OpenID Connect providers
+// people sign in with (see identityProvider). "test_clock" is for tests
+// only (see testClock). A field the Worker does not know is refused: a
+// misspelt one would otherwise be silently ignored.
 type config struct {
 	PublicURL      string          `json:"public_url"`
 	FHIRURL        string          `json:"fhir_url"`
@@ -46,12 +52,177 @@ type config struct {
 	// FHIRCallTimeout bounds each call to the FHIR server ("5s"; default
 	// fhir.DefaultCallTimeout, 10 s), on a JS timer of the request.
 	FHIRCallTimeout string `json:"fhir_call_timeout"`
+	// IdentityProviders are the OpenID Connect providers people sign in
+	// with (host.Config.IdentityProviders); their accounts are linked on
+	// the FHIR server (fhir.SystemAccountPrefix). They need public_url:
+	// the callback is public_url + "/auth/callback".
+	IdentityProviders []identityProvider `json:"identity_providers"`
+	// MessagesPerMinute and UploadsPerHour are host.Config's limits of
+	// the same names (0: the host's defaults, 10 and 20).
+	MessagesPerMinute int `json:"messages_per_minute"`
+	UploadsPerHour    int `json:"uploads_per_hour"`
+	// MaxDocumentSize is the largest document or attachment accepted, in
+	// bytes (fhir.Config.MaxDocumentSize; 0: 10 MiB).
+	MaxDocumentSize int64 `json:"max_document_size"`
 }
 
 type establishment struct {
 	ID      string   `json:"id"`
 	Name    string   `json:"name"`
 	Origins []string `json:"origins"`
+	// ReleaseDelay releases a sensitive document by itself that long
+	// after it was filed ("720h") if no practitioner released it before
+	// (fhir.Config.ReleaseDelays); empty: only a practitioner releases.
+	ReleaseDelay string `json:"release_delay"`
+}
+
+// identityProvider is one OpenID Connect provider of PARCOURS_CONFIG, as
+// the standalone host's configuration file has them (docs/operations.md):
+//
+//	{"name": "psc", "kind": "practitioner",
+//	 "issuer": "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet",
+//	 "client_id": "parcours-chu-exemple", "client_secret_env": "PSC_CLIENT_SECRET",
+//	 "scopes": ["scope_all"], "acr_values": ["eidas1"],
+//	 "label": {"fr": "Pro Santé Connect", "en": "Pro Santé Connect"}}
+//
+// The client secret is never in the JSON: client_secret_env names the
+// Worker secret holding it (`wrangler secret put PSC_CLIENT_SECRET`);
+// absent, the Worker is a public client (PKCE only). Discovery, the keys
+// and the code exchange go through the Worker's fetch, each call bounded
+// by oidcCallTimeout on a JS timer of the request (idpTransport).
+type identityProvider struct {
+	// Name names it in the account links and the sign-in URL.
+	Name string `json:"name"`
+	// Kind: "patient", "practitioner", or empty (the account links
+	// decide).
+	Kind            string      `json:"kind"`
+	Issuer          string      `json:"issuer"`
+	ClientID        string      `json:"client_id"`
+	ClientSecretEnv string      `json:"client_secret_env"`
+	Scopes          []string    `json:"scopes"`
+	ACRValues       []string    `json:"acr_values"`
+	Label           portal.Text `json:"label"`
+}
+
+// oidcCallTimeout bounds each call to an identity provider.
+const oidcCallTimeout = 10 * time.Second
+
+// maxIdPAnswer bounds an identity provider's answer (a discovery
+// document, a key set, tokens: a few kilobytes).
+const maxIdPAnswer = 1 << 20
+
+// idpTransport is the identity providers' transport: next (the Worker's
+// fetch) with each call bounded by d on after's timer, a JS timer of the
+// request on Workers (host/internal/deadline), never a Go timer. The
+// answer is read whole before the timer stops.
+type idpTransport struct {
+	next  http.RoundTripper
+	after deadline.AfterFunc
+	d     time.Duration
+}
+
+func (t idpTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := deadline.WithTimeout(r.Context(), t.after, t.d)
+	defer cancel()
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIdPAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("identity provider %s: %w", r.URL.Redacted(), err)
+	}
+	if len(body) > maxIdPAnswer {
+		return nil, fmt.Errorf("identity provider %s: answer over %d bytes", r.URL.Redacted(), maxIdPAnswer)
+	}
+	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	return resp, nil
+}
+
+// identityProviders checks c's providers, each problem named by its field,
+// and returns them for host.Config, their secrets read with secret.
+func (c config) identityProviders(secret func(name string) string, tr http.RoundTripper, after deadline.AfterFunc, now func() time.Time) ([]host.IdentityProvider, error) {
+	var errs []error
+	bad := func(i int, field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("PARCOURS_CONFIG: identity_providers[%d].%s: %s", i, field, fmt.Sprintf(format, args...)))
+	}
+	if len(c.IdentityProviders) > 0 {
+		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || u.Path != "" && u.Path != "/" ||
+			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
+			errs = append(errs, fmt.Errorf("PARCOURS_CONFIG: public_url %q: identity providers need the Worker's public https://host[:port] (their callback is public_url/auth/callback; http only on a loopback address)", c.PublicURL))
+		}
+	}
+	client := &http.Client{Transport: idpTransport{next: tr, after: after, d: oidcCallTimeout}}
+	names := map[string]bool{}
+	var out []host.IdentityProvider
+	for i, p := range c.IdentityProviders {
+		switch {
+		case !validName(p.Name):
+			bad(i, "name", "%q: want 1 to 40 lower-case letters, digits and hyphens", p.Name)
+		case names[p.Name]:
+			bad(i, "name", "%q is listed twice", p.Name)
+		}
+		names[p.Name] = true
+		if p.Kind != "" && p.Kind != string(portal.AuthorPatient) && p.Kind != string(portal.AuthorPractitioner) {
+			bad(i, "kind", "%q: want \"patient\", \"practitioner\" or none (the account links decide)", p.Kind)
+		}
+		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" ||
+			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
+			bad(i, "issuer", "%q: want the provider's https issuer URL (http only on a loopback address)", p.Issuer)
+		}
+		if p.ClientID == "" {
+			bad(i, "client_id", "the Worker's client id at the provider is required")
+		}
+		var clientSecret string
+		if p.ClientSecretEnv != "" {
+			if !validSecretName(p.ClientSecretEnv) {
+				bad(i, "client_secret_env", "%q: want the name of a Worker secret (letters, digits and _)", p.ClientSecretEnv)
+			} else if clientSecret = secret(p.ClientSecretEnv); clientSecret == "" {
+				bad(i, "client_secret_env", "the Worker secret %s is not set (wrangler secret put %s)", p.ClientSecretEnv, p.ClientSecretEnv)
+			}
+		}
+		for j, s := range p.Scopes {
+			if s == "" || s == "openid" || strings.ContainsAny(s, " \t\r\n\"") {
+				bad(i, fmt.Sprintf("scopes[%d]", j), "%q: want one scope besides openid (always asked)", s)
+			}
+		}
+		for j, s := range p.ACRValues {
+			if s == "" || strings.ContainsAny(s, " \t\r\n\"") {
+				bad(i, fmt.Sprintf("acr_values[%d]", j), "%q: want one authentication level (\"eidas1\")", s)
+			}
+		}
+		ip := host.IdentityProvider{Name: p.Name, Kind: portal.AuthorKind(p.Kind), Label: p.Label}
+		ip.OIDC.Issuer, ip.OIDC.ClientID, ip.OIDC.ClientSecret = p.Issuer, p.ClientID, clientSecret
+		ip.OIDC.Scopes, ip.OIDC.ACRValues = p.Scopes, p.ACRValues
+		ip.OIDC.HTTPClient, ip.OIDC.Now = client, now
+		out = append(out, ip)
+	}
+	return out, errors.Join(errs...)
+}
+
+// validName is the host's rule for a provider's name (host.IdentityProvider).
+func validName(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validSecretName accepts a Worker secret's name: letters, digits and _,
+// not starting with a digit.
+func validSecretName(s string) bool {
+	for i, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != "" && len(s) <= 64
 }
 
 // platform is what the Workers runtime gives the host (main_js.go); a nil
@@ -66,15 +237,18 @@ type platform struct {
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
-// build makes the host of raw, a PARCOURS_CONFIG, on p, with the FHIR
-// server's calls bearer-authenticated when token is set. assets
-// (assets.json) is the JSON map of the browser files' paths in the
+// build makes the host of raw, a PARCOURS_CONFIG, on p. secret reads the
+// Worker's secrets by name ("" when unset): FHIR_TOKEN, a bearer token for
+// the FHIR server's calls, and the identity providers' client secrets.
+// assets (assets.json) is the JSON map of the browser files' paths in the
 // Worker's static assets (internal/workerassets writes it; assets.mjs
 // serves them): the widget documents load the Wasm from there. Without
 // it the widgets have their server-rendered first paint only.
-func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
+func build(raw, assets []byte, secret func(name string) string, p platform) (http.Handler, error) {
 	var c config
-	if err := json.Unmarshal(raw, &c); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: %w", err)
 	}
 	var paths map[string]string
@@ -84,9 +258,18 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 		}
 	}
 	var ests []host.Establishment
+	delays := map[string]time.Duration{}
 	for _, e := range append([]establishment{c.Establishment}, c.Establishments...) {
-		if e.ID != "" {
-			ests = append(ests, host.Establishment{ID: e.ID, Origins: e.Origins})
+		if e.ID == "" {
+			continue
+		}
+		ests = append(ests, host.Establishment{ID: e.ID, Origins: e.Origins})
+		if e.ReleaseDelay != "" {
+			d, err := time.ParseDuration(e.ReleaseDelay)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("PARCOURS_CONFIG: establishment %s: release_delay %q: want a positive duration such as \"720h\"", e.ID, e.ReleaseDelay)
+			}
+			delays[e.ID] = d
 		}
 	}
 	if c.FHIRURL == "" || len(ests) == 0 {
@@ -111,6 +294,9 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 		}
 		callTimeout = d
 	}
+	if c.MessagesPerMinute < 0 || c.UploadsPerHour < 0 || c.MaxDocumentSize < 0 {
+		return nil, fmt.Errorf("PARCOURS_CONFIG: messages_per_minute, uploads_per_hour and max_document_size are positive (0 or none: the defaults)")
+	}
 	var st host.State
 	if p.state != nil {
 		st = p.state(c.StateJurisdiction)
@@ -119,12 +305,19 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 	if tr == nil {
 		tr = http.DefaultTransport
 	}
-	if token != "" {
+	// The identity providers' tokens are checked against the real time,
+	// the provider's, even under the test clock: the suites move the
+	// portal's time days ahead, never the provider's.
+	idps, err := c.identityProviders(secret, tr, p.afterFunc, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	if token := secret("FHIR_TOKEN"); token != "" {
 		tr = fhir.Bearer(token, tr)
 	}
 	log := slog.Default()
 	fc := fhir.Config{BaseURL: c.FHIRURL, Transport: tr, TimeZone: c.TimeZone, AfterFunc: p.afterFunc, CallTimeout: callTimeout,
-		Logger: log.With("backend", "fhir")}
+		MaxDocumentSize: c.MaxDocumentSize, ReleaseDelays: delays, Logger: log.With("backend", "fhir")}
 	hc := host.Config{
 		Establishments: ests,
 		AssetPaths:     paths,
@@ -132,9 +325,12 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 		DemoSignIn:     c.DemoSignIn,
 		// Shared by every isolate, in every location: a limit counted
 		// per isolate could be bypassed by reaching another one.
-		State:     st,
-		AfterFunc: p.afterFunc,
-		Logger:    log,
+		State:             st,
+		AfterFunc:         p.afterFunc,
+		Logger:            log,
+		IdentityProviders: idps,
+		MessagesPerMinute: c.MessagesPerMinute,
+		UploadsPerHour:    c.UploadsPerHour,
 	}
 	if clock != nil {
 		fc.Now, hc.Now = clock.Now, clock.Now
@@ -148,8 +344,10 @@ func build(raw, assets []byte, token string, p platform) (http.Handler, error) {
 	}
 	hc.Booking, hc.Directory, hc.Questionnaires, hc.Messaging, hc.Documents = b, b, b, b, b
 	// Grants are FHIR Consents, the RPPS look-up a Practitioner search,
-	// and every access to health data an AuditEvent on the same server.
-	hc.Consents, hc.Practitioners, hc.Audit = b, b, b
+	// every access to health data an AuditEvent on the same server, and
+	// the identity providers' accounts are linked by an identifier of the
+	// Patient or Practitioner (fhir.SystemAccountPrefix).
+	hc.Consents, hc.Practitioners, hc.Audit, hc.Accounts = b, b, b, b
 	h, err := host.New(hc)
 	if err != nil {
 		return nil, err

@@ -5,11 +5,16 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +22,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/parcours-sante/parcours/host/backend/fhir"
+	"github.com/parcours-sante/parcours/host/demoid"
+	"github.com/parcours-sante/parcours/host/idp"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -25,7 +34,25 @@ import (
 // poolSize is how many establishments the Worker's configuration lists
 // for the conformance fixtures: each fixture seeds one of its own, fresh,
 // on the shared FHIR server, as the FHIR backend's own runs do.
-const poolSize = 64
+// delayedPoolSize more have release_delay releaseDelay, for the documents
+// suite's run with a delay.
+const (
+	poolSize        = 128
+	delayedPoolSize = 32
+	releaseDelay    = 72 * time.Hour
+)
+
+// documentLimit is the Worker's max_document_size in the tests: small, so
+// that the suites' uploads at the limit stay quick.
+const documentLimit = 64 << 10
+
+// idpName is the Worker's identity provider in the tests, and idpUsers
+// the number of its practitioner accounts: three per seeded establishment
+// and a city doctor per fixture at most.
+const (
+	idpName  = "test-idp"
+	idpUsers = 4 * (poolSize + delayedPoolSize)
+)
 
 // worker is the Worker under workerd shared by TestWorker's subtests: its
 // URL, a backend on the same FHIR server (to seed and to check), and the
@@ -37,11 +64,23 @@ type worker struct {
 	siteURL string       // the hospital page of the browser test
 	dir     string       // the Worker's modules (build/worker)
 	assets  string       // its static assets (build/worker-assets)
+	fhirURL string       // the FHIR server's base URL
 	pool    []string     // establishment ids listed in the configuration
 	next    atomic.Int32 // next unused pool entry
+	delayed []string     // the pool's establishments with release_delay
+	nextDel atomic.Int32 // next unused delayed entry
 	mu      sync.Mutex
 	now     time.Time // the Worker's clock, as last set
 	address atomic.Int32
+	// idpURL is the OpenID provider's issuer (host/idp on loopback), the
+	// Worker's identity provider idpName; users are its practitioner
+	// accounts, each linked to at most one practitioner (linked, by
+	// practitioner id) by seed and cityDoctor.
+	idpURL      string
+	users       []idp.User
+	nextUser    atomic.Int32
+	linked      map[string]idp.User
+	signInCount atomic.Int32
 }
 
 // establishment returns a pool id no fixture has used yet.
@@ -51,6 +90,32 @@ func (w *worker) establishment(t *testing.T) string {
 		t.Fatalf("the Worker's configuration lists %d establishments; raise poolSize", len(w.pool))
 	}
 	return w.pool[n]
+}
+
+// delayedEstablishment returns an establishment of the pool whose
+// configuration has release_delay releaseDelay, unused yet.
+func (w *worker) delayedEstablishment(t *testing.T) string {
+	n := int(w.nextDel.Add(1)) - 1
+	if n >= len(w.delayed) {
+		t.Fatalf("the Worker's configuration lists %d establishments with a release delay; raise delayedPoolSize", len(w.delayed))
+	}
+	return w.delayed[n]
+}
+
+// backend returns a FHIR backend on the Worker's server and clock, with
+// the Worker's document size limit and release delays: the
+// establishment's own systems, which file documents and read the outbox
+// behind the Worker.
+func (w *worker) backend(t *testing.T) *fhir.Backend {
+	delays := map[string]time.Duration{}
+	for _, e := range w.delayed {
+		delays[e] = releaseDelay
+	}
+	b, err := fhir.New(fhir.Config{BaseURL: w.fhirURL, Now: w.Now, MaxDocumentSize: documentLimit, ReleaseDelays: delays})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // Now returns the Worker's clock (the test is its only setter).
@@ -95,11 +160,7 @@ func (w *worker) fresh() time.Time {
 // as the remote address): the per-address limits count each fixture
 // apart, as many users behind many addresses.
 func (w *worker) client(t *testing.T) *client.Client {
-	jar, _ := cookiejar.New(nil)
-	n := w.address.Add(1)
-	addr := fmt.Sprintf("198.18.%d.%d", n/250, n%250+1)
-	hc := &http.Client{Jar: jar, Transport: addressTransport{addr}}
-	return client.New(w.URL, client.WithHTTPClient(hc))
+	return client.New(w.URL, client.WithHTTPClient(w.browser()))
 }
 
 type addressTransport struct{ addr string }
@@ -120,13 +181,203 @@ func (w *worker) signedIn(t *testing.T, patient string) *client.Client {
 	return c
 }
 
-// noPractitionerSession skips t: the suites' practitioner sessions need
-// the care-team demo sign-in (host.Config.CareTeam, a
-// portal.CareTeamDirectory), which the FHIR backend does not implement,
-// and the Worker wires no OpenID Connect provider yet; so no practitioner
-// can sign in on the Worker.
-func noPractitionerSession(t *testing.T) {
-	t.Skip("skipping: no practitioner session on the Worker: the FHIR backend is no portal.CareTeamDirectory (no care-team demo sign-in) and the Worker wires no OpenID Connect provider")
+// idpUserPool returns the OpenID provider's practitioner accounts, each
+// with a second factor of its own.
+func idpUserPool() []idp.User {
+	users := make([]idp.User, idpUsers)
+	for i := range users {
+		secret := make([]byte, 20)
+		rand.Read(secret)
+		users[i] = idp.User{
+			Subject: fmt.Sprintf("psc-test-%04d", i), Password: demoid.Password,
+			GivenName: "Praticien", FamilyName: fmt.Sprint("Test ", i), Email: fmt.Sprintf("praticien-%04d@test.example", i),
+			TOTPSecret:   base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret),
+			Practitioner: true,
+		}
+	}
+	return users
+}
+
+// link gives practitioner an account of the provider of its own and
+// returns the identifier that links it on the FHIR server, as the
+// establishment writes it once it verified the person's identity.
+func (w *worker) link(t *testing.T, practitioner string) map[string]any {
+	u := w.unlinkedUser(t)
+	w.mu.Lock()
+	w.linked[practitioner] = u
+	w.mu.Unlock()
+	return map[string]any{"system": fhir.SystemAccountPrefix + idpName, "value": u.Subject}
+}
+
+// practitioners returns a fixture's AsPractitioner: a client of the
+// Worker signed in as the practitioner through the Worker's OpenID
+// Connect sign-in (signInPractitioner), one sign-in per practitioner per
+// fixture, whose session the fixture's later calls reuse (the provider
+// takes each one-time code once).
+func (w *worker) practitioners() func(t *testing.T, practitioner string) *client.Client {
+	var mu sync.Mutex
+	signedIn := map[string]*client.Client{}
+	return func(t *testing.T, practitioner string) *client.Client {
+		mu.Lock()
+		defer mu.Unlock()
+		if c := signedIn[practitioner]; c != nil {
+			return c
+		}
+		c := w.signInPractitioner(t, practitioner)
+		signedIn[practitioner] = c
+		return c
+	}
+}
+
+var (
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([a-z]+)" value="([^"]*)">`)
+	formRE   = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+)
+
+// signInPractitioner signs in as practitioner as a browser does, without
+// a shortcut: the Worker's sign-in link (GET /auth/signin), its redirect
+// to the provider, the provider's password page and one-time code page
+// (posted as the browser would post them), the provider's redirect to the
+// Worker's callback, where the Worker exchanges the code, verifies the ID
+// token and finds the practitioner linked to its subject on the FHIR
+// server; then the Worker's redirect to the return path, the session. It
+// returns a client of the Worker with that browser's cookies.
+func (w *worker) signInPractitioner(t *testing.T, practitioner string) *client.Client {
+	t.Helper()
+	w.mu.Lock()
+	u, ok := w.linked[practitioner]
+	w.mu.Unlock()
+	if !ok {
+		t.Fatalf("practitioner %s has no account at the provider (seed and cityDoctor link them)", practitioner)
+	}
+	hc := w.browser()
+	pg := w.providerSignIn(t, hc, u, "/api/v1/session")
+	// The Worker's session page: a practitioner's session answers no
+	// patient (the FHIR backend is no care-team directory, so it names no
+	// practitioner either).
+	var s client.SessionBody
+	if pg.status != http.StatusOK || pg.url.String() != w.URL+"/api/v1/session" || json.Unmarshal([]byte(pg.body), &s) != nil || s.Patient != nil {
+		t.Fatalf("signing in as %s: after the provider: %d at %s\n%s", practitioner, pg.status, pg.url, pg.body)
+	}
+	// Who signed in: the Worker's audit of the sign-in on the FHIR
+	// server names the practitioner linked to the provider's subject.
+	if !w.auditedSignIn(t, practitioner) {
+		t.Fatalf("signing in as %s: no successful signIn AuditEvent of Practitioner/%s on the FHIR server", practitioner, practitioner)
+	}
+	w.signInCount.Add(1)
+	return client.New(w.URL, client.WithHTTPClient(hc))
+}
+
+// auditedSignIn reports whether the FHIR server holds a successful
+// signIn AuditEvent whose agent is Practitioner/practitioner.
+func (w *worker) auditedSignIn(t *testing.T, practitioner string) bool {
+	t.Helper()
+	q := url.Values{"agent": {"Practitioner/" + practitioner}, "subtype": {fhir.SystemAuditOperation + "|signIn"}}
+	resp, err := http.Get(w.fhirURL + "/AuditEvent?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				Outcome string `json:"outcome"`
+				Subtype []struct{ Code string }
+				Agent   []struct{ Who struct{ Reference string } }
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("AuditEvent search: %d, %v", resp.StatusCode, err)
+	}
+	for _, e := range b.Entry {
+		r := e.Resource
+		if r.Outcome == "0" && len(r.Subtype) == 1 && r.Subtype[0].Code == "signIn" && len(r.Agent) == 1 && r.Agent[0].Who.Reference == "Practitioner/"+practitioner {
+			return true
+		}
+	}
+	return false
+}
+
+// browser returns a browser's client of the Worker: a cookie jar of its
+// own, following redirects, from a client address of its own.
+func (w *worker) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	n := w.address.Add(1)
+	return &http.Client{Jar: jar, Transport: addressTransport{fmt.Sprintf("198.18.%d.%d", n/250, n%250+1)}}
+}
+
+// providerSignIn starts a sign-in on the Worker with hc, returning to ret,
+// goes through the provider's pages as u (password, then one-time code)
+// and returns the page it ends on, after the Worker's callback.
+func (w *worker) providerSignIn(t *testing.T, hc *http.Client, u idp.User, ret string) page {
+	t.Helper()
+	submit := func(pg page, fields url.Values) page {
+		t.Helper()
+		m := formRE.FindStringSubmatch(pg.body)
+		if m == nil {
+			t.Fatalf("signing in as %s: no form at %s (%d):\n%s", u.Subject, pg.url, pg.status, pg.body)
+		}
+		v := url.Values{}
+		for _, h := range hiddenRE.FindAllStringSubmatch(pg.body, -1) {
+			v.Set(h[1], html.UnescapeString(h[2]))
+		}
+		maps.Copy(v, fields)
+		action, _ := pg.url.Parse(html.UnescapeString(m[1]))
+		return w.visit(t, hc, http.MethodPost, action.String(), v)
+	}
+	pg := w.visit(t, hc, http.MethodGet, w.URL+"/auth/signin?provider="+idpName+"&return="+url.QueryEscape(ret), nil)
+	if pg.status != http.StatusOK || !strings.HasPrefix(pg.url.String(), w.idpURL) || !strings.Contains(pg.body, `name="password"`) {
+		t.Fatalf("signing in as %s: the Worker's sign-in did not lead to the provider's page: %d at %s\n%s", u.Subject, pg.status, pg.url, pg.body)
+	}
+	pg = submit(pg, url.Values{"username": {u.Email}, "password": {u.Password}})
+	code, err := totp.GenerateCode(u.TOTPSecret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return submit(pg, url.Values{"code": {code}})
+}
+
+// unlinkedUser returns an account of the provider linked to no record.
+func (w *worker) unlinkedUser(t *testing.T) idp.User {
+	n := int(w.nextUser.Add(1)) - 1
+	if n >= len(w.users) {
+		t.Fatalf("the provider has %d practitioner accounts; raise idpUsers", len(w.users))
+	}
+	return w.users[n]
+}
+
+// page is where a browser is after a request and its redirects.
+type page struct {
+	status int
+	url    *url.URL
+	body   string
+}
+
+// visit makes a browser's request with hc, following redirects.
+func (w *worker) visit(t *testing.T, hc *http.Client, method, u string, form url.Values) page {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(b)}
 }
 
 // seeded is what seed wrote.
@@ -141,8 +392,9 @@ type seeded struct {
 // Organization in Europe/Paris, a maternity service with two midwives and
 // a diabetology service with one diabetologist, their Schedules, free
 // Slots on the 7 days after now, and patients tagged demo (so that they
-// may use the demo sign-in), all under ids of their own.
-func seed(t *testing.T, b *fhir.Backend, est string, now time.Time, patients int) seeded {
+// may use the demo sign-in), all under ids of their own. Each
+// practitioner is linked to an account of the provider of its own.
+func (w *worker) seed(t *testing.T, est string, now time.Time, patients int) seeded {
 	t.Helper()
 	sfx := strings.ToLower(rand.Text()[:10])
 	id := func(kind string, n int) string { return fmt.Sprintf("%s-%d-%s", kind, n, sfx) }
@@ -162,7 +414,7 @@ func seed(t *testing.T, b *fhir.Backend, est string, now time.Time, patients int
 	}
 	for i, svc := range []string{s.Service, s.Service, s.Other} {
 		pr := s.Practitioners[i]
-		put(map[string]any{"resourceType": "Practitioner", "id": pr,
+		put(map[string]any{"resourceType": "Practitioner", "id": pr, "identifier": []any{w.link(t, pr)},
 			"name": []any{map[string]any{"family": "Praticien", "given": []any{fmt.Sprint("N", i+1)}}}})
 		put(map[string]any{"resourceType": "PractitionerRole", "id": id("role", i+1), "active": true,
 			"practitioner": ref("Practitioner", pr), "organization": ref("Organization", est),
@@ -201,16 +453,40 @@ func seed(t *testing.T, b *fhir.Backend, est string, now time.Time, patients int
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.LoadBundle(t.Context(), body); err != nil {
+		if _, err := w.Backend.LoadBundle(t.Context(), body); err != nil {
 			t.Fatalf("seeding %s: %v", est, err)
 		}
 	}
 	return s
 }
 
+// appointment writes a booked appointment of patient with practitioner
+// at service (the patient's link to it, for messaging and documents),
+// starting at start, or a cancelled one (no link).
+func (w *worker) appointment(t *testing.T, patient, practitioner, service string, start time.Time, booked bool) {
+	t.Helper()
+	ref := func(typ, id string) map[string]any { return map[string]any{"reference": typ + "/" + id} }
+	status := "booked"
+	if !booked {
+		status = "cancelled"
+	}
+	a := map[string]any{"resourceType": "Appointment", "id": "apt-" + patient, "status": status,
+		"start": start.Format(time.RFC3339), "end": start.Add(30 * time.Minute).Format(time.RFC3339),
+		"participant": []any{
+			map[string]any{"actor": ref("Patient", patient), "status": "accepted"},
+			map[string]any{"actor": ref("Practitioner", practitioner), "status": "accepted"},
+			map[string]any{"actor": ref("HealthcareService", service), "status": "accepted"},
+		}}
+	body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{map[string]any{
+		"request": map[string]any{"method": "PUT", "url": "Appointment/apt-" + patient}, "resource": a}}})
+	if _, err := w.Backend.LoadBundle(t.Context(), body); err != nil {
+		t.Fatalf("seeding %s's appointment: %v", patient, err)
+	}
+}
+
 // cityDoctor writes a Practitioner of no service with a fresh, well formed
-// RPPS number.
-func cityDoctor(t *testing.T, b *fhir.Backend, id string) portal.Practitioner {
+// RPPS number, linked to an account of the provider of its own.
+func (w *worker) cityDoctor(t *testing.T, id string) portal.Practitioner {
 	t.Helper()
 	var rpps string
 	for rpps == "" {
@@ -226,9 +502,9 @@ func cityDoctor(t *testing.T, b *fhir.Backend, id string) portal.Practitioner {
 	body, _ := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{map[string]any{
 		"request": map[string]any{"method": "PUT", "url": "Practitioner/" + id},
 		"resource": map[string]any{"resourceType": "Practitioner", "id": id, "active": true,
-			"identifier": []any{map[string]any{"system": portal.SystemRPPS, "value": rpps}},
+			"identifier": []any{map[string]any{"system": portal.SystemRPPS, "value": rpps}, w.link(t, id)},
 			"name":       []any{map[string]any{"text": p.Name}}}}}})
-	if _, err := b.LoadBundle(t.Context(), body); err != nil {
+	if _, err := w.Backend.LoadBundle(t.Context(), body); err != nil {
 		t.Fatalf("seeding the city doctor: %v", err)
 	}
 	return p

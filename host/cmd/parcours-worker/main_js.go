@@ -8,7 +8,9 @@
 //
 // Configuration comes from the Worker's environment: PARCOURS_CONFIG, a
 // JSON var (see config.go), the secret FHIR_TOKEN, a bearer token for the
-// FHIR server (optional), and PARCOURS_STATE, the Durable Object namespace
+// FHIR server (optional), the identity providers' client secrets, under
+// the names PARCOURS_CONFIG gives them (client_secret_env), and
+// PARCOURS_STATE, the Durable Object namespace
 // of class ParcoursState (state.mjs) that keeps sessions, rate limits and
 // sign-ins under way for every isolate. The browser files are the Worker's
 // static assets (the ASSETS binding), which assets.mjs serves outside Go;
@@ -76,7 +78,7 @@ func load(ctx context.Context) (http.Handler, error) {
 	if v := js.Global().Get("parcoursAssets"); v.Type() == js.TypeString {
 		assets = []byte(v.String())
 	}
-	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), assets, str("FHIR_TOKEN"), platform{
+	handler, loadErr = build([]byte(str("PARCOURS_CONFIG")), assets, str, platform{
 		transport: cloudflare.Transport{},
 		state: func(jurisdiction string) host.State {
 			return cloudflare.DurableState{Binding: stateBinding, Jurisdiction: jurisdiction}

@@ -132,10 +132,10 @@ func TestWorkerSharedState(t *testing.T) {
 	}
 	patient := patients[0].ID
 	if s, body := do("POST", urlA+"/api/v1/demo/session", fmt.Sprintf(`{"patient":%q}`, patient)); s != 200 {
-		t.Fatalf("demo sign-in on a: %d %s\n%s", s, body, logs.String())
+		t.Fatalf("demo sign-in on a: %d %s\n%s", s, body, logs.Logs())
 	}
 	if s, body := do("GET", urlB+"/api/v1/session", ""); s != 200 || !strings.Contains(body, patient) {
-		t.Fatalf("the session opened on a, on b: %d %s\n%s", s, body, logs.String())
+		t.Fatalf("the session opened on a, on b: %d %s\n%s", s, body, logs.Logs())
 	}
 
 	// The RPPS look-up allows 10 a minute per patient: alternating
@@ -147,7 +147,7 @@ func TestWorkerSharedState(t *testing.T) {
 	for i := range 10 {
 		u := []string{urlA, urlB}[i%2]
 		if s := lookup(u); s != 200 {
-			t.Fatalf("look-up %d of 10: %d\n%s", i+1, s, logs.String())
+			t.Fatalf("look-up %d of 10: %d\n%s", i+1, s, logs.Logs())
 		}
 	}
 	for _, u := range []string{urlA, urlB} {
@@ -178,7 +178,7 @@ func TestWorkerSharedState(t *testing.T) {
 	// request's JS timer, and the patient gets 503, not a request that
 	// hangs until the client gives up (hc's 20 s).
 	if s, body := do("GET", "http://"+addrC+"/api/v1/establishments/"+fhir.DemoEstablishment+"/services", ""); s != 503 || !strings.Contains(body, "backend_unavailable") {
-		t.Errorf("services from a FHIR server that never answers: %d %s, want 503 backend_unavailable\n%s", s, body, logs.String())
+		t.Errorf("services from a FHIR server that never answers: %d %s, want 503 backend_unavailable\n%s", s, body, logs.Logs())
 	}
 }
 

@@ -12,14 +12,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +26,8 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
 	"github.com/parcours-sante/parcours/host/cmd/parcours-worker/internal/workerassets"
+	"github.com/parcours-sante/parcours/host/cmd/parcours-worker/workerrun"
+	"github.com/parcours-sante/parcours/host/idp"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/sdk/portaltest"
 	wasmbuild "github.com/parcours-sante/parcours/wasm/build"
@@ -35,13 +36,16 @@ import (
 // TestWorker builds the Worker and runs it under workerd on loopback in
 // front of the FHIR test server, then drives it with sdk/client: a smoke
 // test on the demo data, and the host's black-box conformance suites
-// (sdk/portaltest: booking, consent, look-up), the ones that run against
-// httptest in host/conformance_test.go. One workerd and one FHIR server
-// serve every subtest; each fixture seeds an establishment of its own
-// (PARCOURS_CONFIG lists a pool of them) with patients and slots of its
-// own, and the suites move the Worker's clock through its test clock
-// ("test_clock", loopback only; see config.go). It runs under
-// PARCOURS_E2E=1 (make test) or PARCOURS_WORKER=1.
+// (sdk/portaltest: booking, consent, look-up, messaging, documents), the
+// ones that run against httptest in host. One workerd, one FHIR server and
+// one OpenID provider (host/idp) serve every subtest; each fixture seeds
+// an establishment of its own (PARCOURS_CONFIG lists a pool of them) with
+// patients, slots and practitioners of its own, each practitioner with an
+// account at the provider, and the suites move the Worker's clock through
+// its test clock ("test_clock", loopback only; see config.go). Patients
+// use the demo sign-in, practitioners the Worker's OpenID Connect sign-in
+// (signInPractitioner). It runs under PARCOURS_E2E=1 (make test) or
+// PARCOURS_WORKER=1.
 func TestWorker(t *testing.T) {
 	if os.Getenv("PARCOURS_E2E") != "1" && os.Getenv("PARCOURS_WORKER") != "1" {
 		t.Skip("skipping: the Worker test runs under PARCOURS_E2E=1 or PARCOURS_WORKER=1 (make test)")
@@ -55,6 +59,10 @@ func TestWorker(t *testing.T) {
 	t.Run("Booking", func(t *testing.T) { testBooking(t, w) })
 	t.Run("Consent", func(t *testing.T) { testConsent(t, w) })
 	t.Run("Lookup", func(t *testing.T) { testLookup(t, w) })
+	t.Run("SignIn", func(t *testing.T) { testSignIn(t, w) })
+	t.Run("Messaging", func(t *testing.T) { testMessaging(t, w) })
+	t.Run("Documents", func(t *testing.T) { testDocuments(t, w) })
+	t.Logf("%d practitioner sign-ins through the Worker and the OpenID provider", w.signInCount.Load())
 }
 
 // startWorker builds the Worker, starts the FHIR test server with the
@@ -82,36 +90,75 @@ func startWorker(t *testing.T) *worker {
 	site := &http.Server{Handler: sitePage(url), ReadHeaderTimeout: 5 * time.Second}
 	go site.Serve(siteLn)
 	t.Cleanup(func() { site.Close() })
+	w.fhirURL = base
 	sfx := strings.ToLower(rand.Text()[:8])
 	var pool []map[string]any
 	for i := range poolSize {
-		w.pool = append(w.pool, fmt.Sprintf("wk-%s-%02d", sfx, i))
+		w.pool = append(w.pool, fmt.Sprintf("wk-%s-%03d", sfx, i))
 		pool = append(pool, map[string]any{"id": w.pool[i]})
 	}
+	for i := range delayedPoolSize {
+		w.delayed = append(w.delayed, fmt.Sprintf("wk-%s-d%02d", sfx, i))
+		pool = append(pool, map[string]any{"id": w.delayed[i], "release_delay": releaseDelay.String()})
+	}
+	w.startIdP(t)
 	cfg, _ := json.Marshal(map[string]any{
 		"public_url": url, "fhir_url": base, "demo_sign_in": true, "test_clock": true,
 		"establishment":  map[string]any{"id": fhir.DemoEstablishment, "origins": []string{w.siteURL}},
 		"establishments": pool,
+		// The practitioners' sign-in: a confidential client of the
+		// provider, its secret in a Worker secret (a text binding here).
+		"identity_providers": []any{map[string]any{"name": idpName, "kind": "practitioner", "issuer": w.idpURL,
+			"client_id": idpClientID, "client_secret_env": "IDP_CLIENT_SECRET", "acr_values": []string{idp.ACRPractitioner}}},
+		// The suites send many messages a minute, as against httptest
+		// (host/messaging_test.go).
+		"messages_per_minute": 1 << 20,
+		"max_document_size":   documentLimit,
 	})
 	os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
-	capnp, err := os.ReadFile("workerd.capnp")
-	if err != nil {
+	// The provider's client secret, a Worker secret.
+	if err := workerrun.WriteCapnp(".", dir, w.assets, addr, `(name = "IDP_CLIENT_SECRET", text = "`+idpClientSecret+`")`); err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.ReplaceAll(string(capnp), "../../../build/worker-assets", w.assets)
-	conf = strings.ReplaceAll(conf, "../../../build/worker/", "")
-	conf = strings.ReplaceAll(conf, "127.0.0.1:8787", addr)
-	os.WriteFile(filepath.Join(dir, "workerd.capnp"), []byte(conf), 0o644)
 	runWorkerd(t, workerd, dir, url)
 	w.fresh()
 	return w
 }
 
+// The Worker's registration at the test provider.
+const (
+	idpClientID     = "parcours-worker"
+	idpClientSecret = "worker-test-secret"
+)
+
+// startIdP starts the OpenID provider (host/idp) on loopback, until t
+// ends, with the practitioner accounts of idpUserPool and the Worker as
+// a confidential client whose callback is the Worker's.
+func (w *worker) startIdP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.idpURL = "http://" + ln.Addr().String()
+	w.users, w.linked = idpUserPool(), map[string]idp.User{}
+	p, err := idp.New(idp.Config{
+		Issuer:  w.idpURL,
+		Clients: []idp.Client{{ID: idpClientID, Secret: idpClientSecret, RedirectURIs: []string{w.URL + "/auth/callback"}}},
+		Users:   w.users,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+}
+
 // requireWorkerd returns the pinned workerd, or skips t without it.
 func requireWorkerd(t *testing.T) string {
-	workerd, _ := filepath.Abs("node_modules/.bin/workerd")
-	if _, err := os.Stat(workerd); err != nil {
-		t.Skipf("skipping: workerd is not installed: run `npm ci` in host/cmd/parcours-worker (needs npm): %v", err)
+	workerd, err := workerrun.Workerd(".")
+	if err != nil {
+		t.Skipf("skipping: %v", err)
 	}
 	return workerd
 }
@@ -130,55 +177,31 @@ func startFHIR(t *testing.T) (string, *fhir.Backend) {
 	return base, b
 }
 
-// buildWorker builds the Worker's modules as make worker does into a
-// directory of t's and returns it; config.json, assets.json and
-// workerd.capnp are the caller's.
+// buildWorker builds the Worker's modules as make worker does
+// (workerrun.Build) into a directory of t's and returns it; config.json,
+// assets.json and workerd.capnp are the caller's.
 func buildWorker(t *testing.T) string {
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-tags", "parcours_nocompress", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "parcours.wasm"), ".")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the Worker: %v\n%s", err, out)
+	if _, err := workerrun.Build(".", dir); err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range []string{"worker.mjs", "state.mjs", "assets.mjs"} {
-		copyFile(t, f, filepath.Join(dir, f))
-	}
-	copyFile(t, filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"), filepath.Join(dir, "wasm_exec.js"))
 	return dir
 }
 
 // runWorkerd runs workerd on dir's workerd.capnp until t ends (its output
 // logged if t failed) and waits until each of urls answers.
-func runWorkerd(t *testing.T, workerd, dir string, urls ...string) *syncBuffer {
-	logs := &syncBuffer{}
-	cmd := exec.Command(workerd, "serve", "workerd.capnp")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
+func runWorkerd(t *testing.T, workerd, dir string, urls ...string) *workerrun.Process {
+	p, err := workerrun.Start(workerd, dir, urls...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		p.Stop()
 		if t.Failed() {
-			t.Logf("workerd's output:\n%s", logs.String())
+			t.Logf("workerd's output:\n%s", p.Logs())
 		}
 	})
-	for _, u := range urls {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			r, err := http.Get(u + "/")
-			if err == nil {
-				r.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("workerd did not answer on %s: %v\n%s", u, err, logs.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	return logs
+	return p
 }
 
 // buildWeb builds the browser files as `make web` does, with the brotli
@@ -389,7 +412,7 @@ func testWrangler(t *testing.T, w *worker) {
 	if date == nil || !strings.Contains(string(toml), `compatibility_date = "`+string(date[1])+`"`) {
 		t.Errorf("wrangler.toml's compatibility_date is not workerd.capnp's %q", date)
 	}
-	if _, err := build([]byte(raw), nil, "", platform{}); err != nil {
+	if _, err := build([]byte(raw), nil, noSecrets, platform{}); err != nil {
 		t.Errorf("wrangler.toml's PARCOURS_CONFIG: %v", err)
 	}
 }
@@ -488,7 +511,7 @@ func testSmoke(t *testing.T, w *worker) {
 // testBooking runs the booking suite through the Worker.
 func testBooking(t *testing.T, w *worker) {
 	portaltest.RunBookingTests(t, func(t *testing.T) portaltest.BookingFixture {
-		s := seed(t, w.Backend, w.establishment(t), w.fresh(), 2)
+		s := w.seed(t, w.establishment(t), w.fresh(), 2)
 		return portaltest.BookingFixture{
 			As:            func(t *testing.T, p string) portal.Booking { return w.signedIn(t, p) },
 			Anonymous:     w.client(t),
@@ -507,8 +530,9 @@ func testBooking(t *testing.T, w *worker) {
 func testConsent(t *testing.T, w *worker) {
 	portaltest.RunConsentTests(t, func(t *testing.T) portaltest.ConsentFixture {
 		now := w.fresh()
-		s := seed(t, w.Backend, w.establishment(t), now, 2)
-		doctor := cityDoctor(t, w.Backend, "pr-ville-"+s.Patients[0])
+		s := w.seed(t, w.establishment(t), now, 2)
+		doctor := w.cityDoctor(t, "pr-ville-"+s.Patients[0])
+		as := w.practitioners()
 		file := func(title string, sensitive bool) string {
 			d, err := w.Backend.FileDocument(t.Context(), portal.NewDocument{
 				Establishment: s.Establishment, Service: s.Service, Patient: s.Patients[0],
@@ -522,22 +546,16 @@ func testConsent(t *testing.T, w *worker) {
 			return d.ID
 		}
 		return portaltest.ConsentFixture{
-			AsPatient: func(t *testing.T, p string) portal.Consents { return w.signedIn(t, p) },
-			AsPractitioner: func(t *testing.T, p string) portal.Consents {
-				noPractitionerSession(t)
-				return nil
-			},
-			Anonymous: w.client(t),
-			Documents: func(t *testing.T, p string) portal.Documents {
-				noPractitionerSession(t)
-				return nil
-			},
-			Establishment: s.Establishment,
-			Patient:       s.Patients[0],
-			OtherPatient:  s.Patients[1],
-			Practitioner:  doctor.ID,
-			Released:      file("released", false),
-			Held:          file("held", true),
+			AsPatient:      func(t *testing.T, p string) portal.Consents { return w.signedIn(t, p) },
+			AsPractitioner: func(t *testing.T, p string) portal.Consents { return as(t, p) },
+			Anonymous:      w.client(t),
+			Documents:      func(t *testing.T, p string) portal.Documents { return as(t, p) },
+			Establishment:  s.Establishment,
+			Patient:        s.Patients[0],
+			OtherPatient:   s.Patients[1],
+			Practitioner:   doctor.ID,
+			Released:       file("released", false),
+			Held:           file("held", true),
 		}
 	})
 }
@@ -545,47 +563,131 @@ func testConsent(t *testing.T, w *worker) {
 // testLookup runs the practitioner look-up suite through the Worker.
 func testLookup(t *testing.T, w *worker) {
 	portaltest.RunLookupTests(t, func(t *testing.T) portaltest.LookupFixture {
-		s := seed(t, w.Backend, w.establishment(t), w.fresh(), 1)
+		s := w.seed(t, w.establishment(t), w.fresh(), 1)
+		as := w.practitioners()
 		return portaltest.LookupFixture{
-			AsPatient: func(t *testing.T, p string) portal.PractitionerLookup { return w.signedIn(t, p) },
-			AsPractitioner: func(t *testing.T, p string) portal.PractitionerLookup {
-				noPractitionerSession(t)
-				return nil
-			},
-			Anonymous:    w.client(t),
-			Patient:      s.Patients[0],
-			Practitioner: cityDoctor(t, w.Backend, "pr-ville-"+s.Establishment),
+			AsPatient:      func(t *testing.T, p string) portal.PractitionerLookup { return w.signedIn(t, p) },
+			AsPractitioner: func(t *testing.T, p string) portal.PractitionerLookup { return as(t, p) },
+			Anonymous:      w.client(t),
+			Patient:        s.Patients[0],
+			Practitioner:   w.cityDoctor(t, "pr-ville-"+s.Establishment),
 		}
 	})
 }
 
-// syncBuffer is workerd's output, written by its pipe copiers while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
+// testSignIn: the Worker's OpenID Connect sign-in refuses, with its
+// page, an account of the provider linked to no record on the FHIR server
+// (403), and a callback replayed by another browser or by the same one
+// (400: the sign-in under way is taken once, from the Durable Object
+// State); the sign-in's binding cookie is gone after the callback.
+func testSignIn(t *testing.T, w *worker) {
+	hc := w.browser()
+	pg := w.providerSignIn(t, hc, w.unlinkedUser(t), "/")
+	if pg.status != http.StatusForbidden || !strings.HasPrefix(pg.url.String(), w.URL+"/auth/callback?") ||
+		!strings.Contains(pg.body, "Aucun dossier de cet établissement n’est associé à ce compte") {
+		t.Errorf("an account linked to nothing: %d at %s\n%s", pg.status, pg.url, pg.body)
 	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
+	now := w.fresh()
+	s := w.seed(t, w.establishment(t), now, 1)
+	w.mu.Lock()
+	u := w.linked[s.Practitioners[0]]
+	w.mu.Unlock()
+	hc = w.browser()
+	var callback string
+	hc.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), w.URL+"/auth/callback?") {
+			callback = req.URL.String()
+		}
+		return nil
+	}
+	if pg := w.providerSignIn(t, hc, u, "/api/v1/session"); pg.status != http.StatusOK || callback == "" {
+		t.Fatalf("sign-in: %d at %s", pg.status, pg.url)
+	}
+	if !w.auditedSignIn(t, s.Practitioners[0]) {
+		t.Errorf("no signIn AuditEvent of %s", s.Practitioners[0])
+	}
+	u2, _ := url.Parse(w.URL)
+	for _, c := range hc.Jar.Cookies(u2) {
+		if c.Name == "parcours_login" {
+			t.Errorf("the sign-in's binding cookie outlived the callback")
+		}
+	}
+	for name, replay := range map[string]*http.Client{"same browser": hc, "another browser": w.browser()} {
+		if pg := w.visit(t, replay, http.MethodGet, callback, nil); pg.status != http.StatusBadRequest || !strings.Contains(pg.body, "Cette connexion a expiré") {
+			t.Errorf("the callback replayed by the %s: %d\n%s", name, pg.status, pg.body)
+		}
+	}
+}
+
+// testMessaging runs the messaging suite through the Worker: patients
+// with the demo sign-in, practitioners signed in through the Worker's
+// OpenID Connect sign-in, the outbox read behind the Worker on the FHIR
+// server, as the establishment's notification sender reads it.
+func testMessaging(t *testing.T, w *worker) {
+	portaltest.RunMessagingTests(t, func(t *testing.T) portaltest.MessagingFixture {
+		now := w.fresh()
+		s := w.seed(t, w.establishment(t), now, 3)
+		for i, p := range s.Patients[:2] {
+			w.appointment(t, p, s.Practitioners[0], s.Service, now.Add(time.Duration(24+i)*time.Hour), true)
+		}
+		// The unlinked patient's cancelled appointment is no link.
+		w.appointment(t, s.Patients[2], s.Practitioners[0], s.Service, now, false)
+		as := w.practitioners()
+		return portaltest.MessagingFixture{
+			AsPatient:         func(t *testing.T, p string) portal.Messaging { return w.signedIn(t, p) },
+			AsPractitioner:    func(t *testing.T, p string) portal.Messaging { return as(t, p) },
+			Anonymous:         w.client(t),
+			Outbox:            w.backend(t).Outbox(s.Establishment),
+			Establishment:     s.Establishment,
+			Service:           s.Service,
+			OtherService:      s.Other,
+			Patients:          s.Patients[:2],
+			Unlinked:          s.Patients[2],
+			Practitioners:     s.Practitioners[:2],
+			Outsider:          s.Practitioners[2],
+			MaxAttachmentSize: documentLimit,
+			SetNow:            w.SetNow,
+			Now:               w.Now,
+		}
+	})
+}
+
+// testDocuments runs the documents suite through the Worker, without and
+// with a release delay (the establishment's release_delay in
+// PARCOURS_CONFIG): documents filed behind the Worker on the FHIR server,
+// as the establishment's systems do, read and released through it.
+func testDocuments(t *testing.T, w *worker) {
+	for _, delay := range []time.Duration{0, releaseDelay} {
+		t.Run("delay "+delay.String(), func(t *testing.T) {
+			portaltest.RunDocumentsTests(t, func(t *testing.T) portaltest.DocumentsFixture {
+				now := w.fresh()
+				est := w.establishment(t)
+				if delay > 0 {
+					est = w.delayedEstablishment(t)
+				}
+				s := w.seed(t, est, now, 2)
+				for i, p := range s.Patients {
+					w.appointment(t, p, s.Practitioners[0], s.Service, now.Add(-time.Duration(48+i)*time.Hour), true)
+				}
+				as := w.practitioners()
+				return portaltest.DocumentsFixture{
+					AsPatient:       func(t *testing.T, p string) portal.Documents { return w.signedIn(t, p) },
+					AsPractitioner:  func(t *testing.T, p string) portal.Documents { return as(t, p) },
+					Anonymous:       w.client(t),
+					Filing:          w.backend(t),
+					Establishment:   s.Establishment,
+					Service:         s.Service,
+					OtherService:    s.Other,
+					Patients:        s.Patients,
+					Practitioners:   s.Practitioners[:2],
+					Outsider:        s.Practitioners[2],
+					MaxDocumentSize: documentLimit,
+					ReleaseDelay:    delay,
+					SetNow:          w.SetNow,
+					Now:             w.Now,
+				}
+			})
+		})
 	}
 }
 

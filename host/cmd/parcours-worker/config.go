@@ -17,7 +17,6 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/internal/deadline"
 	"github.com/parcours-sante/parcours/host/internal/loopback"
-	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
 // config is PARCOURS_CONFIG, the Worker's JSON var:
@@ -33,7 +32,7 @@ import (
 // "establishments", a list of the same objects, serves several
 // establishments of the one FHIR server (a hospital group); it adds to
 // "establishment". "identity_providers" are the OpenID Connect providers
-// people sign in with (see identityProvider). "test_clock" is for tests
+// people sign in with (see host.ProviderSetting). "test_clock" is for tests
 // only (see testClock). A field the Worker does not know is refused: a
 // misspelt one would otherwise be silently ignored.
 type config struct {
@@ -56,7 +55,7 @@ type config struct {
 	// with (host.Config.IdentityProviders); their accounts are linked on
 	// the FHIR server (fhir.SystemAccountPrefix). They need public_url:
 	// the callback is public_url + "/auth/callback".
-	IdentityProviders []identityProvider `json:"identity_providers"`
+	IdentityProviders []host.ProviderSetting `json:"identity_providers"`
 	// MessagesPerMinute and UploadsPerHour are host.Config's limits of
 	// the same names (0: the host's defaults, 10 and 20).
 	MessagesPerMinute int `json:"messages_per_minute"`
@@ -74,34 +73,6 @@ type establishment struct {
 	// after it was filed ("720h") if no practitioner released it before
 	// (fhir.Config.ReleaseDelays); empty: only a practitioner releases.
 	ReleaseDelay string `json:"release_delay"`
-}
-
-// identityProvider is one OpenID Connect provider of PARCOURS_CONFIG, as
-// the standalone host's configuration file has them (docs/operations.md):
-//
-//	{"name": "psc", "kind": "practitioner",
-//	 "issuer": "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet",
-//	 "client_id": "parcours-chu-exemple", "client_secret_env": "PSC_CLIENT_SECRET",
-//	 "scopes": ["scope_all"], "acr_values": ["eidas1"],
-//	 "label": {"fr": "Pro Santé Connect", "en": "Pro Santé Connect"}}
-//
-// The client secret is never in the JSON: client_secret_env names the
-// Worker secret holding it (`wrangler secret put PSC_CLIENT_SECRET`);
-// absent, the Worker is a public client (PKCE only). Discovery, the keys
-// and the code exchange go through the Worker's fetch, each call bounded
-// by oidcCallTimeout on a JS timer of the request (idpTransport).
-type identityProvider struct {
-	// Name names it in the account links and the sign-in URL.
-	Name string `json:"name"`
-	// Kind: "patient", "practitioner", or empty (the account links
-	// decide).
-	Kind            string      `json:"kind"`
-	Issuer          string      `json:"issuer"`
-	ClientID        string      `json:"client_id"`
-	ClientSecretEnv string      `json:"client_secret_env"`
-	Scopes          []string    `json:"scopes"`
-	ACRValues       []string    `json:"acr_values"`
-	Label           portal.Text `json:"label"`
 }
 
 // oidcCallTimeout bounds each call to an identity provider.
@@ -144,85 +115,27 @@ func (t idpTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // and returns them for host.Config, their secrets read with secret.
 func (c config) identityProviders(secret func(name string) string, tr http.RoundTripper, after deadline.AfterFunc, now func() time.Time) ([]host.IdentityProvider, error) {
 	var errs []error
-	bad := func(i int, field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("PARCOURS_CONFIG: identity_providers[%d].%s: %s", i, field, fmt.Sprintf(format, args...)))
-	}
 	if len(c.IdentityProviders) > 0 {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || u.Path != "" && u.Path != "/" ||
 			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
 			errs = append(errs, fmt.Errorf("PARCOURS_CONFIG: public_url %q: identity providers need the Worker's public https://host[:port] (their callback is public_url/auth/callback; http only on a loopback address)", c.PublicURL))
 		}
 	}
+	host.CheckProviderSettings(c.IdentityProviders, secret, "the Worker secret", func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("PARCOURS_CONFIG: %s: %s", field, fmt.Sprintf(format, args...)))
+	})
+	// Discovery, the keys and the code exchange go through the Worker's
+	// fetch, each call bounded by oidcCallTimeout on a JS timer of the
+	// request (idpTransport). The secret is a Worker secret (`wrangler
+	// secret put PSC_CLIENT_SECRET`).
 	client := &http.Client{Transport: idpTransport{next: tr, after: after, d: oidcCallTimeout}}
-	names := map[string]bool{}
 	var out []host.IdentityProvider
-	for i, p := range c.IdentityProviders {
-		switch {
-		case !validName(p.Name):
-			bad(i, "name", "%q: want 1 to 40 lower-case letters, digits and hyphens", p.Name)
-		case names[p.Name]:
-			bad(i, "name", "%q is listed twice", p.Name)
-		}
-		names[p.Name] = true
-		if p.Kind != "" && p.Kind != string(portal.AuthorPatient) && p.Kind != string(portal.AuthorPractitioner) {
-			bad(i, "kind", "%q: want \"patient\", \"practitioner\" or none (the account links decide)", p.Kind)
-		}
-		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" ||
-			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
-			bad(i, "issuer", "%q: want the provider's https issuer URL (http only on a loopback address)", p.Issuer)
-		}
-		if p.ClientID == "" {
-			bad(i, "client_id", "the Worker's client id at the provider is required")
-		}
-		var clientSecret string
-		if p.ClientSecretEnv != "" {
-			if !validSecretName(p.ClientSecretEnv) {
-				bad(i, "client_secret_env", "%q: want the name of a Worker secret (letters, digits and _)", p.ClientSecretEnv)
-			} else if clientSecret = secret(p.ClientSecretEnv); clientSecret == "" {
-				bad(i, "client_secret_env", "the Worker secret %s is not set (wrangler secret put %s)", p.ClientSecretEnv, p.ClientSecretEnv)
-			}
-		}
-		for j, s := range p.Scopes {
-			if s == "" || s == "openid" || strings.ContainsAny(s, " \t\r\n\"") {
-				bad(i, fmt.Sprintf("scopes[%d]", j), "%q: want one scope besides openid (always asked)", s)
-			}
-		}
-		for j, s := range p.ACRValues {
-			if s == "" || strings.ContainsAny(s, " \t\r\n\"") {
-				bad(i, fmt.Sprintf("acr_values[%d]", j), "%q: want one authentication level (\"eidas1\")", s)
-			}
-		}
-		ip := host.IdentityProvider{Name: p.Name, Kind: portal.AuthorKind(p.Kind), Label: p.Label}
-		ip.OIDC.Issuer, ip.OIDC.ClientID, ip.OIDC.ClientSecret = p.Issuer, p.ClientID, clientSecret
-		ip.OIDC.Scopes, ip.OIDC.ACRValues = p.Scopes, p.ACRValues
+	for _, p := range c.IdentityProviders {
+		ip := p.Provider(secret)
 		ip.OIDC.HTTPClient, ip.OIDC.Now = client, now
 		out = append(out, ip)
 	}
 	return out, errors.Join(errs...)
-}
-
-// validName is the host's rule for a provider's name (host.IdentityProvider).
-func validName(s string) bool {
-	if s == "" || len(s) > 40 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// validSecretName accepts a Worker secret's name: letters, digits and _,
-// not starting with a digit.
-func validSecretName(s string) bool {
-	for i, c := range s {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return s != "" && len(s) <= 64
 }
 
 // platform is what the Workers runtime gives the host (main_js.go); a nil

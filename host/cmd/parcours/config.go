@@ -29,37 +29,14 @@ type siteConfig struct {
 	PublicURL string `json:"public_url"`
 	// IdentityProviders are the OpenID Connect providers people sign in
 	// with; their accounts are linked in the SQLite store (-db).
-	IdentityProviders []identityProviderConfig `json:"identity_providers"`
-}
-
-// identityProviderConfig is one identity provider of the file.
-type identityProviderConfig struct {
-	// Name names it in the account links ("franceconnect", "psc").
-	Name string `json:"name"`
-	// Kind: "patient" or "practitioner"; empty: the account links decide.
-	Kind   string `json:"kind"`
-	Issuer string `json:"issuer"`
-	// ClientID is the host's registration; ClientSecretEnv names the
-	// environment variable holding its secret (empty: a public client,
-	// PKCE only). Secrets never sit in the file.
-	ClientID        string   `json:"client_id"`
-	ClientSecretEnv string   `json:"client_secret_env"`
-	Scopes          []string `json:"scopes"`
-	// ACRValues are the accepted authentication levels ("eidas1").
-	ACRValues []string    `json:"acr_values"`
-	Label     portal.Text `json:"label"`
+	IdentityProviders []host.ProviderSetting `json:"identity_providers"`
 }
 
 // identityProviders converts the file's providers for host.Config.
 func (c siteConfig) identityProviders(getenv func(string) string) []host.IdentityProvider {
 	var out []host.IdentityProvider
 	for _, p := range c.IdentityProviders {
-		ip := host.IdentityProvider{Name: p.Name, Kind: portal.AuthorKind(p.Kind), Label: p.Label}
-		ip.OIDC.Issuer, ip.OIDC.ClientID, ip.OIDC.Scopes, ip.OIDC.ACRValues = p.Issuer, p.ClientID, p.Scopes, p.ACRValues
-		if p.ClientSecretEnv != "" {
-			ip.OIDC.ClientSecret = getenv(p.ClientSecretEnv)
-		}
-		out = append(out, ip)
+		out = append(out, p.Provider(getenv))
 	}
 	return out
 }
@@ -173,30 +150,7 @@ func (c siteConfig) check(bad func(path, format string, args ...any), getenv fun
 	if len(c.IdentityProviders) > 0 && c.PublicURL == "" {
 		bad("public_url", "identity providers need the host's public URL (their callback is public_url/auth/callback)")
 	}
-	names := map[string]bool{}
-	for i, p := range c.IdentityProviders {
-		at := func(field string) string { return fmt.Sprintf("identity_providers[%d].%s", i, field) }
-		switch {
-		case !multi.ValidID(p.Name):
-			bad(at("name"), "%q: want lower-case letters, digits and hyphens", p.Name)
-		case names[p.Name]:
-			bad(at("name"), "%q is listed twice", p.Name)
-		}
-		names[p.Name] = true
-		if p.Kind != "" && p.Kind != string(portal.AuthorPatient) && p.Kind != string(portal.AuthorPractitioner) {
-			bad(at("kind"), "%q: want \"patient\", \"practitioner\" or none (the account links decide)", p.Kind)
-		}
-		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || u.RawQuery != "" ||
-			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
-			bad(at("issuer"), "%q: want the provider's https issuer URL (http only on a loopback address)", p.Issuer)
-		}
-		if p.ClientID == "" {
-			bad(at("client_id"), "the host's client id at the provider is required")
-		}
-		if p.ClientSecretEnv != "" && getenv(p.ClientSecretEnv) == "" {
-			bad(at("client_secret_env"), "the environment variable %s is not set", p.ClientSecretEnv)
-		}
-	}
+	host.CheckProviderSettings(c.IdentityProviders, getenv, "the environment variable", bad)
 	seen := map[string]bool{}
 	for i, e := range c.Establishments {
 		at := func(field string) string { return fmt.Sprintf("establishments[%d].%s", i, field) }

@@ -261,6 +261,9 @@ func build(raw, assets []byte, secret func(name string) string, p platform) (htt
 	// the identity providers' accounts are linked by an identifier of the
 	// Patient or Practitioner (fhir.SystemAccountPrefix).
 	hc.Consents, hc.Practitioners, hc.Audit, hc.Accounts = b, b, b, b
+	// A signed-in practitioner's session is named from their Practitioner
+	// (the inbox widget needs it).
+	hc.CareTeam = b
 	h, err := host.New(hc)
 	if err != nil {
 		return nil, err

@@ -252,15 +252,15 @@ func (w *worker) signInPractitioner(t *testing.T, practitioner string) *client.C
 	}
 	hc := w.browser()
 	pg := w.providerSignIn(t, hc, u, "/api/v1/session")
-	// The Worker's session page: a practitioner's session answers no
-	// patient (the FHIR backend is no care-team directory, so it names no
-	// practitioner either).
+	// The Worker's session page names the practitioner linked to the
+	// provider's subject (from their Practitioner on the FHIR server), as
+	// the inbox widget reads it.
 	var s client.SessionBody
-	if pg.status != http.StatusOK || pg.url.String() != w.URL+"/api/v1/session" || json.Unmarshal([]byte(pg.body), &s) != nil || s.Patient != nil {
+	if pg.status != http.StatusOK || pg.url.String() != w.URL+"/api/v1/session" || json.Unmarshal([]byte(pg.body), &s) != nil ||
+		s.Patient != nil || s.Practitioner == nil || s.Practitioner.ID != practitioner || s.Practitioner.Name == "" {
 		t.Fatalf("signing in as %s: after the provider: %d at %s\n%s", practitioner, pg.status, pg.url, pg.body)
 	}
-	// Who signed in: the Worker's audit of the sign-in on the FHIR
-	// server names the practitioner linked to the provider's subject.
+	// And the Worker's audit of the sign-in on the FHIR server names them.
 	if !w.auditedSignIn(t, practitioner) {
 		t.Fatalf("signing in as %s: no successful signIn AuditEvent of Practitioner/%s on the FHIR server", practitioner, practitioner)
 	}

@@ -2,7 +2,7 @@ package questionnaire
 
 import (
 	"context"
-	"net/url"
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 	"strconv"
 	"strings"
 	"time"
@@ -508,7 +508,7 @@ func (c *Questionnaire) BookingHref() string {
 	if !ok || s.Service == "" || c.BookingURL == "" {
 		return ""
 	}
-	v := url.Values{"service": {s.Service}}
+	v := uri.Values{"service": {s.Service}}
 	if s.Practitioner != "" {
 		v.Set("practitioner", s.Practitioner)
 	}

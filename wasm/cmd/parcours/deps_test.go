@@ -39,6 +39,10 @@ func TestBrowserDependencies(t *testing.T) {
 		// Nor package log: its initialisation alone is 3.7 KB brotli
 		// (genslim drops vugugen's blank use of it from the views).
 		"log",
+		// net/url links net/netip and unique: 12.9 KB brotli for what
+		// sdk/client/uri does (escape path segments, encode queries).
+		"net/url",
+		"net/netip",
 	}
 	seen := map[string]bool{}
 	for _, d := range deps {

@@ -10,7 +10,7 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"net/url"
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +78,7 @@ var _ portal.Directory = (*Client)(nil)
 // Establishment implements portal.Booking.
 func (c *Client) Establishment(ctx context.Context, id string) (portal.Establishment, error) {
 	var out portal.Establishment
-	err := c.do(ctx, "GET", "/api/v1/establishments/"+url.PathEscape(id), nil, nil, &out)
+	err := c.do(ctx, "GET", "/api/v1/establishments/"+uri.PathEscape(id), nil, nil, &out)
 	return out, err
 }
 
@@ -114,7 +114,7 @@ func (c *Client) Services(ctx context.Context, establishment string) ([]portal.S
 	var out struct {
 		Services []portal.Service `json:"services"`
 	}
-	err := c.do(ctx, "GET", "/api/v1/establishments/"+url.PathEscape(establishment)+"/services", nil, nil, &out)
+	err := c.do(ctx, "GET", "/api/v1/establishments/"+uri.PathEscape(establishment)+"/services", nil, nil, &out)
 	return out.Services, err
 }
 
@@ -123,7 +123,7 @@ func (c *Client) FreeSlots(ctx context.Context, q portal.SlotQuery) ([]portal.Sl
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	v := url.Values{}
+	v := uri.Values{}
 	v.Set("service", q.Service)
 	if q.Practitioner != "" {
 		v.Set("practitioner", q.Practitioner)
@@ -133,7 +133,7 @@ func (c *Client) FreeSlots(ctx context.Context, q portal.SlotQuery) ([]portal.Sl
 	var out struct {
 		Slots []portal.Slot `json:"slots"`
 	}
-	err := c.do(ctx, "GET", "/api/v1/establishments/"+url.PathEscape(q.Establishment)+"/slots?"+v.Encode(), nil, nil, &out)
+	err := c.do(ctx, "GET", "/api/v1/establishments/"+uri.PathEscape(q.Establishment)+"/slots?"+v.Encode(), nil, nil, &out)
 	return out.Slots, err
 }
 
@@ -152,14 +152,14 @@ func (c *Client) Book(ctx context.Context, r portal.BookRequest) (portal.Appoint
 	}
 	body := BookBody{Service: r.Service, Slot: r.Slot}
 	h := map[string]string{"Idempotency-Key": r.IdempotencyKey}
-	err := c.do(ctx, "POST", "/api/v1/establishments/"+url.PathEscape(r.Establishment)+"/appointments", h, body, &out)
+	err := c.do(ctx, "POST", "/api/v1/establishments/"+uri.PathEscape(r.Establishment)+"/appointments", h, body, &out)
 	return out, err
 }
 
 // Cancel implements portal.Booking.
 func (c *Client) Cancel(ctx context.Context, id string) (portal.Appointment, error) {
 	var out portal.Appointment
-	err := c.do(ctx, "POST", "/api/v1/appointments/"+url.PathEscape(id)+"/cancel", nil, struct{}{}, &out)
+	err := c.do(ctx, "POST", "/api/v1/appointments/"+uri.PathEscape(id)+"/cancel", nil, struct{}{}, &out)
 	return out, err
 }
 
@@ -184,13 +184,13 @@ type AppointmentList struct {
 // Appointment implements portal.Booking.
 func (c *Client) Appointment(ctx context.Context, id string) (portal.Appointment, error) {
 	var out portal.Appointment
-	err := c.do(ctx, "GET", "/api/v1/appointments/"+url.PathEscape(id), nil, nil, &out)
+	err := c.do(ctx, "GET", "/api/v1/appointments/"+uri.PathEscape(id), nil, nil, &out)
 	return out, err
 }
 
 // CalendarURL returns the address of an appointment's iCalendar (.ics) file.
 func (c *Client) CalendarURL(id string) string {
-	return c.base + "/api/v1/appointments/" + url.PathEscape(id) + "/calendar.ics"
+	return c.base + "/api/v1/appointments/" + uri.PathEscape(id) + "/calendar.ics"
 }
 
 // SessionBody is the JSON of GET /api/v1/session: the signed-in patient, or
@@ -240,7 +240,7 @@ type AccessLog struct {
 // accessed their data), newest first: up to limit entries (0: the host's
 // default, 50) after the entry id after ("" from the start).
 func (c *Client) AccessLog(ctx context.Context, after string, limit int) (AccessLog, error) {
-	q := url.Values{}
+	q := uri.Values{}
 	if after != "" {
 		q.Set("after", after)
 	}

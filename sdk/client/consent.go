@@ -2,7 +2,7 @@ package client
 
 import (
 	"context"
-	"net/url"
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -42,7 +42,7 @@ func (c *Client) GrantAccess(ctx context.Context, establishment, practitioner st
 // RevokeAccess implements portal.Consents.
 func (c *Client) RevokeAccess(ctx context.Context, id string) (portal.Grant, error) {
 	var out portal.Grant
-	err := c.do(ctx, "POST", "/api/v1/grants/"+url.PathEscape(id)+"/revoke", nil, struct{}{}, &out)
+	err := c.do(ctx, "POST", "/api/v1/grants/"+uri.PathEscape(id)+"/revoke", nil, struct{}{}, &out)
 	return out, err
 }
 

@@ -2,7 +2,7 @@ package client
 
 import (
 	"context"
-	"net/url"
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -30,12 +30,12 @@ type UploadBody struct {
 	File     AttachmentBody `json:"file"`
 }
 
-func documentPath(id string) string { return "/api/v1/documents/" + url.PathEscape(id) }
+func documentPath(id string) string { return "/api/v1/documents/" + uri.PathEscape(id) }
 
 // DocumentQuery returns the query string of a documents filter, as
 // GET …/documents and …/documents/count read it ("" for the zero filter).
 func DocumentQuery(f portal.DocumentFilter) string {
-	v := url.Values{}
+	v := uri.Values{}
 	for k, s := range map[string]string{"type": string(f.Type), "q": f.Search, "service": f.Service, "patient": f.Patient} {
 		if s != "" {
 			v.Set(k, s)
@@ -106,7 +106,7 @@ func (c *Client) DocumentImageURL(documentID, imageID string, inline bool) strin
 
 // DocumentImagePath is DocumentImageURL's path, on the host's origin.
 func DocumentImagePath(documentID, imageID string, inline bool) string {
-	return documentPath(documentID) + "/images/" + url.PathEscape(imageID) + dispositionQuery(inline)
+	return documentPath(documentID) + "/images/" + uri.PathEscape(imageID) + dispositionQuery(inline)
 }
 
 func dispositionQuery(inline bool) string {
@@ -137,7 +137,7 @@ func (c *Client) DocumentContent(ctx context.Context, id string) (portal.Documen
 // DocumentImage implements portal.Documents: the image's description, from
 // its document's, then its bytes, checked against it.
 func (c *Client) DocumentImage(ctx context.Context, documentID, imageID string) (portal.DocumentImage, []byte, error) {
-	resp, err := c.roundTrip(ctx, "GET", documentPath(documentID)+"/images/"+url.PathEscape(imageID), nil, nil)
+	resp, err := c.roundTrip(ctx, "GET", documentPath(documentID)+"/images/"+uri.PathEscape(imageID), nil, nil)
 	if err != nil {
 		return portal.DocumentImage{}, nil, err
 	}
@@ -190,7 +190,7 @@ func (c *Client) Trend(ctx context.Context, establishment, code string) (portal.
 	if err != nil {
 		return out, err
 	}
-	err = c.do(ctx, "GET", path+"/analytes/"+url.PathEscape(code)+"/trend", nil, nil, &out)
+	err = c.do(ctx, "GET", path+"/analytes/"+uri.PathEscape(code)+"/trend", nil, nil, &out)
 	return out, err
 }
 

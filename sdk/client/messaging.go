@@ -2,7 +2,7 @@ package client
 
 import (
 	"context"
-	"net/url"
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -58,10 +58,10 @@ func establishmentPath(est string) (string, error) {
 	if est == "" {
 		return "", portal.Errorf(portal.ErrInvalid, "establishment is required")
 	}
-	return "/api/v1/establishments/" + url.PathEscape(est), nil
+	return "/api/v1/establishments/" + uri.PathEscape(est), nil
 }
 
-func threadPath(id string) string { return "/api/v1/threads/" + url.PathEscape(id) }
+func threadPath(id string) string { return "/api/v1/threads/" + uri.PathEscape(id) }
 
 type threadList struct {
 	Threads []portal.Thread `json:"threads"`
@@ -122,7 +122,7 @@ func (c *Client) AttachmentURL(messageID, attachmentID string) string {
 }
 
 func attachmentPath(messageID, attachmentID string) string {
-	return "/api/v1/messages/" + url.PathEscape(messageID) + "/attachments/" + url.PathEscape(attachmentID)
+	return "/api/v1/messages/" + uri.PathEscape(messageID) + "/attachments/" + uri.PathEscape(attachmentID)
 }
 
 // Attachment implements portal.Messaging: the attachment's description,
@@ -154,7 +154,7 @@ func (c *Client) Inbox(ctx context.Context, establishment string, f portal.Inbox
 	if err != nil {
 		return nil, err
 	}
-	v := url.Values{}
+	v := uri.Values{}
 	if f.Status != "" {
 		v.Set("status", string(f.Status))
 	}

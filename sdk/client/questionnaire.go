@@ -2,7 +2,7 @@ package client
 
 import (
 	"context"
-	"net/url"
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -13,7 +13,7 @@ import (
 type fhirJSON []byte
 
 func questionnairePath(est, id string) string {
-	return "/api/v1/establishments/" + url.PathEscape(est) + "/questionnaires/" + url.PathEscape(id)
+	return "/api/v1/establishments/" + uri.PathEscape(est) + "/questionnaires/" + uri.PathEscape(id)
 }
 
 // Questionnaire returns a questionnaire an establishment offers: its FHIR R4
@@ -74,6 +74,6 @@ func (c *Client) SubmitResponse(ctx context.Context, est, id string, response []
 // with the result the host computed.
 func (c *Client) Submission(ctx context.Context, id string) (portal.QuestionnaireSubmission, error) {
 	var out portal.QuestionnaireSubmission
-	err := c.do(ctx, "GET", "/api/v1/questionnaire-responses/"+url.PathEscape(id), nil, nil, &out)
+	err := c.do(ctx, "GET", "/api/v1/questionnaire-responses/"+uri.PathEscape(id), nil, nil, &out)
 	return out, err
 }

@@ -3,7 +3,6 @@ package access
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"github.com/vugu/vugu"
 
@@ -163,7 +162,7 @@ func (c *Access) What(e client.AccessEntry) string { return c.T(operationKey(e.O
 
 // When is the local time of an access in Paris.
 func (c *Access) When(e client.AccessEntry) string {
-	return ui.DateTime(c.M.Lang, Paris(e.Time))
+	return ui.DateTime(c.M.Lang, ui.Paris(e.Time))
 }
 
 // Refused reports whether an access was refused.
@@ -180,9 +179,9 @@ func (c *Access) Outcome(e client.AccessEntry) string {
 // GrantText dates a grant.
 func (c *Access) GrantText(g portal.Grant) string {
 	if g.Revoked != nil {
-		return c.tf("grant-ended", ui.Date(c.M.Lang, Paris(*g.Revoked)), ui.Date(c.M.Lang, Paris(g.Granted)))
+		return c.tf("grant-ended", ui.Date(c.M.Lang, ui.Paris(*g.Revoked)), ui.Date(c.M.Lang, ui.Paris(g.Granted)))
 	}
-	return c.tf("grant-since", ui.Date(c.M.Lang, Paris(g.Granted)))
+	return c.tf("grant-since", ui.Date(c.M.Lang, ui.Paris(g.Granted)))
 }
 
 // RevokeLabel is the accessible name of a grant's revoke button.
@@ -262,26 +261,6 @@ func operationKey(op string) string {
 		return "op-session"
 	}
 	return "op-other"
-}
-
-// Paris returns t in the local time of Paris (CET, CEST from the last
-// Sunday of March to the last Sunday of October at 01:00 UTC, the EU
-// rule), computed without a time-zone database: the browser's Wasm has
-// none, and the server and the browser must render the same text.
-func Paris(t time.Time) time.Time {
-	t = t.UTC()
-	y := t.Year()
-	start := lastSunday(y, time.March).Add(time.Hour)
-	end := lastSunday(y, time.October).Add(time.Hour)
-	if !t.Before(start) && t.Before(end) {
-		return t.In(time.FixedZone("CEST", 2*3600))
-	}
-	return t.In(time.FixedZone("CET", 3600))
-}
-
-func lastSunday(y int, mo time.Month) time.Time {
-	d := time.Date(y, mo+1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
-	return d.AddDate(0, 0, -int(d.Weekday()))
 }
 
 // Bool is "true" or "false", for data attributes.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
@@ -170,24 +169,6 @@ func TestPractitionerIsToldTheWidgetIsForPatients(t *testing.T) {
 	for _, never := range []string{"pc-access-log", "pc-rpps", "Who accessed my record"} {
 		if strings.Contains(html, never) {
 			t.Errorf("a practitioner sees %q", never)
-		}
-	}
-}
-
-func TestParis(t *testing.T) {
-	for _, c := range []struct {
-		in, want string
-	}{
-		{"2026-01-15T12:00:00Z", "13:00 CET"},
-		{"2026-07-15T12:00:00Z", "14:00 CEST"},
-		{"2026-03-29T00:59:00Z", "01:59 CET"},
-		{"2026-03-29T01:00:00Z", "03:00 CEST"},
-		{"2026-10-25T00:59:00Z", "02:59 CEST"},
-		{"2026-10-25T01:00:00Z", "02:00 CET"},
-	} {
-		tm, _ := time.Parse(time.RFC3339, c.in)
-		if got := access.Paris(tm).Format("15:04 MST"); got != c.want {
-			t.Errorf("Paris(%s) = %s, want %s", c.in, got, c.want)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // Backend is what the widget needs from the edge host. sdk/client
@@ -464,7 +465,7 @@ func (m *Model) addLog(l client.AccessLog) {
 // sortGrants puts active grants first, each group latest first.
 func sortGrants(gs []portal.Grant) []portal.Grant {
 	gs = slices.Clone(gs)
-	slices.SortStableFunc(gs, func(a, b portal.Grant) int {
+	ui.SortStable(gs, func(a, b *portal.Grant) int {
 		if a.Active() != b.Active() {
 			if a.Active() {
 				return -1

@@ -26,6 +26,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // Backend is what the widget needs from the edge host. sdk/client
@@ -842,7 +843,7 @@ func (m *Model) list(ctx context.Context, b Backend, sc listScope) (docs []porta
 	if len(missing) < len(sc.establishments) || len(sc.establishments) == 0 {
 		err = nil
 	}
-	slices.SortStableFunc(docs, func(a, b portal.Document) int { return b.Date.Compare(a.Date) })
+	ui.SortStable(docs, func(a, b *portal.Document) int { return b.Date.Compare(a.Date) })
 	return docs, analytes, missing, err
 }
 
@@ -987,7 +988,7 @@ func (m *Model) replace(d portal.Document) {
 
 // sortDocs orders the list as the host does: the latest date first.
 func (m *Model) sortDocs() {
-	slices.SortStableFunc(m.Docs, func(a, b portal.Document) int { return b.Date.Compare(a.Date) })
+	ui.SortStable(m.Docs, func(a, b *portal.Document) int { return b.Date.Compare(a.Date) })
 }
 
 // Listed are the documents the list shows: of the chosen type, whose

@@ -29,6 +29,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // Backend is what the widget needs from the edge host. sdk/client
@@ -1037,7 +1038,7 @@ func (m *Model) list(ctx context.Context, b Backend, ests ...portal.Establishmen
 		err = nil
 	}
 	if m.Merged {
-		slices.SortStableFunc(threads, func(a, b portal.Thread) int { return b.LastMessage.Compare(a.LastMessage) })
+		ui.SortStable(threads, func(a, b *portal.Thread) int { return b.LastMessage.Compare(a.LastMessage) })
 	}
 	return threads, missing, err
 }
@@ -1075,7 +1076,7 @@ func (m *Model) setConv(conv *portal.Conversation) {
 			conv.Messages = append(conv.Messages, msg)
 		}
 	}
-	slices.SortStableFunc(conv.Messages, func(a, b portal.Message) int { return a.Created.Compare(b.Created) })
+	ui.SortStable(conv.Messages, func(a, b *portal.Message) int { return a.Created.Compare(b.Created) })
 	// A message of the outbox the host lists was stored, even if the answer
 	// to its sending was lost: it leaves the outbox.
 	for _, msg := range conv.Messages {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,7 +68,7 @@ func ParseFormState(s string) (FormState, error) {
 type Post struct {
 	State  FormState
 	Action string
-	Form   url.Values
+	Form   map[string][]string // the posted fields (url.Values)
 }
 
 // MaxServerSteps bounds the calls one post makes.
@@ -124,7 +123,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		}
 		a.Index = n
 	case SignIn, ChooseDemoPatient:
-		if d := p.Form.Get("demo"); d != "" {
+		if d := formValue(p.Form, "demo"); d != "" {
 			m.DemoChoice = d
 		}
 	case Pick, Toggle, Type, loaded, draftLoaded, draftSaved, signedIn, signedOut, submitted, restarted, sessionKept:
@@ -154,7 +153,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 
 // applyForm puts the posted fields of the current page into the answers. It
 // reports whether new questions appeared on the page as a result.
-func (m *Model) applyForm(form url.Values) bool {
+func (m *Model) applyForm(form map[string][]string) bool {
 	before := m.questionKeys()
 	for _, r := range m.rows(m.Page) {
 		if r.Kind != RowQuestion || r.Item.ReadOnly {
@@ -173,7 +172,7 @@ func (m *Model) applyForm(form url.Values) bool {
 				r.Scope.Set(r.Item.LinkID, answers...)
 				m.changed()
 			}
-			if other := form.Get(r.Key + ".other"); other != "" {
+			if other := formValue(form, r.Key+".other"); other != "" {
 				m.answer(Action{Kind: Type, Key: r.Key, Value: other})
 			}
 		case "radio":
@@ -181,14 +180,14 @@ func (m *Model) applyForm(form url.Values) bool {
 			if len(vals) > 0 {
 				v = vals[0]
 			}
-			other := form.Get(r.Key + ".other")
+			other := formValue(form, r.Key+".other")
 			if other != "" && r.Item.Type == engine.TypeOpenChoice {
 				m.answer(Action{Kind: Type, Key: r.Key, Value: other})
 			} else {
 				m.answer(Action{Kind: Pick, Key: r.Key, Value: v})
 			}
 		default:
-			m.answer(Action{Kind: Type, Key: r.Key, Value: form.Get(r.Key)})
+			m.answer(Action{Kind: Type, Key: r.Key, Value: formValue(form, r.Key)})
 		}
 	}
 	return !slices.Equal(before, m.questionKeys())
@@ -224,4 +223,13 @@ func (m *Model) control(r Row) string {
 		return "datetime"
 	}
 	return "input"
+}
+
+// formValue is the first value of the field named key, "" when there is
+// none (url.Values.Get: the widgets do not import net/url).
+func formValue(form map[string][]string, key string) string {
+	if vs := form[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }

@@ -2,7 +2,7 @@ package questionnaire
 
 import (
 	"context"
-	"net/url"
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 	"strconv"
 	"strings"
 	"time"
@@ -166,14 +166,10 @@ func (c *Questionnaire) ResumedAt() string {
 	return messages.Tf(c.M.Lang, "resumed-at", ui.Date(c.M.Lang, c.inZone(c.M.DraftSaved)))
 }
 
-// inZone shows t in the establishment's time zone when the runtime knows it
-// (the host does; the browser's Wasm carries no time-zone database, which is
-// why the widget shows dates, not times, of drafts and submissions).
+// inZone shows t in the establishment's time zone, the same on the
+// server's first paint and in the browser (see ui.InZone).
 func (c *Questionnaire) inZone(t time.Time) time.Time {
-	if loc, err := time.LoadLocation(c.M.Est.TimeZone); err == nil && c.M.Est.TimeZone != "" {
-		return t.In(loc)
-	}
-	return t
+	return ui.InZone(c.M.Est.TimeZone, t)
 }
 
 // ProgressText is "Étape 2 sur 6".
@@ -512,7 +508,7 @@ func (c *Questionnaire) BookingHref() string {
 	if !ok || s.Service == "" || c.BookingURL == "" {
 		return ""
 	}
-	v := url.Values{"service": {s.Service}}
+	v := uri.Values{"service": {s.Service}}
 	if s.Practitioner != "" {
 		v.Set("practitioner", s.Practitioner)
 	}

@@ -9,7 +9,6 @@ import "github.com/vugu/vjson"
 import "github.com/vugu/vugu"
 import vg "github.com/parcours-sante/parcours/widgets/internal/vg"
 import js "github.com/vugu/vugu/js"
-import "log"
 
 func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 
@@ -722,4 +721,3 @@ var _ fmt.Stringer
 var _ reflect.Type
 var _ vjson.RawMessage
 var _ js.Value
-var _ log.Logger

@@ -36,6 +36,13 @@ func TestBrowserDependencies(t *testing.T) {
 		// Nothing logs in the browser; portal.INS's LogValue is host-only
 		// (about 10 KB gzip).
 		"log/slog",
+		// Nor package log: its initialisation alone is 3.7 KB brotli
+		// (genslim drops vugugen's blank use of it from the views).
+		"log",
+		// net/url links net/netip and unique: 12.9 KB brotli for what
+		// sdk/client/uri does (escape path segments, encode queries).
+		"net/url",
+		"net/netip",
 	}
 	seen := map[string]bool{}
 	for _, d := range deps {

@@ -11,6 +11,7 @@ func TestSlim(t *testing.T) {
 	in := `package x
 
 import "github.com/vugu/vugu"
+import "log"
 
 func (c *C) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "root"}}}
@@ -39,6 +40,8 @@ func (c *C) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgparent.AppendChild(vgn)
 	}
 }
+
+var _ log.Logger
 `
 	want := `package x
 
@@ -65,16 +68,29 @@ func (c *C) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgparent.AppendChild(vgn)
 	}
 }
+
 `
 	got, n := Slim(in)
 	if got != want {
 		t.Errorf("Slim:\n%s\nwant:\n%s", got, want)
 	}
-	if n != 4 {
-		t.Errorf("Slim rewrote %d nodes, want 4", n)
+	if n != 5 {
+		t.Errorf("Slim rewrote %d nodes and imports, want 5", n)
 	}
 	if again, n := Slim(got); again != got || n != 0 {
 		t.Errorf("Slim of its own output rewrote %d nodes", n)
+	}
+}
+
+// TestSlimKeepsUsedLog keeps package log where the view uses it.
+func TestSlimKeepsUsedLog(t *testing.T) {
+	in := "package x\n\nimport \"log\"\n\nfunc f() { log.Print(\"x\") }\n\nvar _ log.Logger\n"
+	if got, n := Slim(in); got != in || n != 0 {
+		t.Errorf("Slim rewrote %d:\n%s", n, got)
+	}
+	in = "package x\n\nimport \"log\"\n\nfunc f() { c.Catalog.X() }\n\nvar _ log.Logger\n"
+	if got, n := Slim(in); got != "package x\n\n\nfunc f() { c.Catalog.X() }\n\n" || n != 1 {
+		t.Errorf("Slim kept an unused log (%d):\n%s", n, got)
 	}
 }
 

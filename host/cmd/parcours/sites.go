@@ -24,6 +24,7 @@ type routed struct {
 	questionnaires *multi.Questionnaires
 	messaging      *multi.Messaging // nil when no establishment takes messages
 	consents       *multi.Consents  // the access grants and the RPPS look-up
+	careTeam       *multi.CareTeam  // names a signed-in practitioner: the store's, then each FHIR server's
 	served         []host.Establishment
 	// outboxes are the FHIR establishments' notification outboxes, each
 	// with where its notifications go.
@@ -63,6 +64,7 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 		qs   []multi.QuestionnairesEstablishment
 		msgs []multi.MessagingEstablishment
 		cons []multi.ConsentsEstablishment
+		team = []portal.CareTeamDirectory{store}
 		out  routed
 	)
 	for _, e := range c.Establishments {
@@ -90,6 +92,7 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 			qs = append(qs, multi.QuestionnairesEstablishment{ID: e.ID, Questionnaires: b})
 			msgs = append(msgs, multi.MessagingEstablishment{ID: e.ID, Messaging: b})
 			cons = append(cons, multi.ConsentsEstablishment{ID: e.ID, Consents: b, Lookup: b})
+			team = append(team, b)
 			out.outboxes = append(out.outboxes, outbox{establishment: e.ID, notifications: b.Outbox(e.ID), contacts: b})
 		}
 		ests = append(ests, me)
@@ -108,6 +111,9 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 	if out.consents, err = multi.NewConsents(cons, 0); err != nil {
 		return out, err
 	}
+	if out.careTeam, err = multi.NewCareTeam(team, 0); err != nil {
+		return out, err
+	}
 	if len(msgs) > 0 {
 		out.messaging, err = multi.NewMessaging(msgs, 0)
 	}
@@ -117,7 +123,7 @@ func (c siteConfig) sites(store *sqlite.Store, messaging portal.Messaging, geten
 // apply puts the routers in the host's configuration.
 func (r routed) apply(cfg *host.Config) {
 	cfg.Booking, cfg.Directory, cfg.Documents, cfg.Questionnaires, cfg.Establishments = r.booking, r.booking, r.documents, r.questionnaires, r.served
-	cfg.Consents, cfg.Practitioners = r.consents, r.consents
+	cfg.Consents, cfg.Practitioners, cfg.CareTeam = r.consents, r.consents, r.careTeam
 	if r.messaging != nil {
 		cfg.Messaging = r.messaging
 	}

@@ -323,8 +323,7 @@ var widgetTemplate = template.Must(template.New("w").Parse(`<!DOCTYPE html>
 <meta name="referrer" content="strict-origin">
 <title>{{.Title}}</title>
 <style nonce="{{.Nonce}}">{{.Style}}</style>
-{{if .Wasm}}<link rel="preload" href="{{.Wasm}}" as="fetch" type="application/wasm" crossorigin>
-<script src="{{.Helper}}" defer></script>
+{{if .Wasm}}<script src="{{.Helper}}" defer></script>
 <script src="{{.WasmExec}}" defer></script>
 {{end}}<script src="{{.Frame}}" defer{{if .Wasm}} data-wasm="{{.Wasm}}"{{end}}></script>
 </head>

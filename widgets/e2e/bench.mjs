@@ -59,6 +59,27 @@ async function throttle(page, profile) {
     });
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: profile.cpu });
   }
+  // Dedicated workers (the widget frame compiles its Wasm in one) are
+  // targets of their own: their bytes are counted from the browser's
+  // session. The page's emulation does NOT cover them, and giving it to
+  // them (Network.emulateNetworkConditions through Target.attachToTarget,
+  // or auto-attached from the page's session) did not throttle their
+  // fetches in Chromium 156: on Slow 4G, a worker's Wasm download is
+  // unthrottled, so the Wasm's times are early on a cold cache.
+  const b = await page.context().browser().newBrowserCDPSession();
+  b.on('Target.receivedMessageFromTarget', ({ message }) => {
+    const m = JSON.parse(message);
+    if (m.method === 'Network.loadingFinished') bytes += m.params.encodedDataLength;
+  });
+  b.on('Target.targetCreated', async ({ targetInfo }) => {
+    if (targetInfo.type !== 'worker') return;
+    try {
+      const { sessionId } = await b.send('Target.attachToTarget', { targetId: targetInfo.targetId, flatten: false });
+      await b.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: 1, method: 'Network.enable', params: {} }) });
+    } catch { /* gone already */ }
+  });
+  await b.send('Target.setDiscoverTargets', { discover: true });
+  page.once('close', () => b.detach().catch(() => {}));
   return { bytes: () => bytes };
 }
 
@@ -124,11 +145,22 @@ async function measureBooking(page, net, site) {
   const confirmed = inPage(frame, when, '[data-step="confirm"]').catch(() => null); // null: the frame navigated
   const click = await page.evaluate(() => performance.timeOrigin + performance.now());
   await page.mouse.click(at.x + box.x, at.y + box.y);
-  let done = await confirmed;
-  let after = frame;
-  if (done === null) {
-    after = await bookingFrame(page);
-    done = await inPage(after, when, '[data-step="confirm"]');
+  let done, after = frame;
+  try {
+    done = await confirmed;
+    if (done === null) {
+      after = await bookingFrame(page);
+      done = await inPage(after, when, '[data-step="confirm"]');
+    }
+  } catch (e) {
+    // What the frame showed, to tell a lost click from a slow one.
+    const seen = await inPage(after, (p) => ({
+      wasm: document.documentElement.getAttribute('data-wasm'), error: document.documentElement.getAttribute('data-wasm-error'),
+      step: document.querySelector('[data-step]')?.getAttribute('data-step'), busy: document.querySelector('form[aria-busy]') !== null,
+      at: document.elementFromPoint(p.x, p.y)?.outerHTML.slice(0, 120),
+    }), box).catch((x) => x.message);
+    e.message += ` (clicked at ${JSON.stringify(box)}: ${JSON.stringify(seen)})`;
+    throw e;
   }
   const viaWasm = await inPage(after, () => document.documentElement.getAttribute('data-wasm') === 'running');
   // When the Wasm was instantiated and had rendered (frame.js's and the Go

@@ -323,14 +323,15 @@ func TestWidgetDocumentWithWasm(t *testing.T) {
 	for _, want := range []string{
 		`<script src="` + h.assets.byName["vugu-helper.js"].path + `" defer></script>`,
 		`<script src="` + h.assets.byName["wasm_exec.js"].path + `" defer></script>`,
-		`<script src="` + h.assets.byName["frame.js"].path + `" defer data-wasm="` + wasm + `"></script>`,
+		`<script src="` + h.assets.byName["frame.js"].path + `" defer data-wasm="` + wasm + `" data-compiler="` + h.assets.byName["compile.js"].path + `"></script>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("document lacks %s", want)
 		}
 	}
-	// The Wasm is not preloaded: frame.js fetches it once the frame has
-	// painted (a warm cache's read of it held back the first paint).
+	// The Wasm is not preloaded: frame.js has a worker (compile.js) fetch
+	// and compile it once the frame has painted (on the main thread, a warm
+	// cache's read of it held back the first paint and the first click).
 	if strings.Contains(body, `rel="preload"`) {
 		t.Error("the document preloads something")
 	}

@@ -203,29 +203,64 @@
     if (wasm) failed('WebAssembly is not available');
     return;
   }
-  // The Wasm is fetched once the widget has painted: its body (6.8 MB
-  // decoded) is read on this thread, and a warm cache hands it over at once
-  // (about 1 s of the main thread on a phone, measured in issue 8), so
-  // fetched earlier (a preload in the head) it held back the first paint.
-  // Nothing is lost meanwhile: the buttons post the form (above).
+  // The Wasm is fetched and compiled in a worker (compile.js), once the
+  // widget has painted: on this thread, its body (6.8 MB decoded), handed
+  // over at once by a warm cache, and its compilation held the main thread
+  // for over a second on a phone (measured in issue 8), holding back the
+  // first paint (when preloaded from the head) and the first click. Nothing
+  // is lost meanwhile: the buttons post the form (above).
   function begin() {
     if (!begin) return;
     begin = null;
     var go = new Go();
-    var load = WebAssembly.instantiateStreaming
-      ? WebAssembly.instantiateStreaming(fetch(wasm), go.importObject)
-      : fetch(wasm).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.instantiate(b, go.importObject); });
-    load.then(function (r) {
+    compile().then(function (module) {
+      return WebAssembly.instantiate(module, go.importObject);
+    }).then(function (instance) {
       if (performance.mark) performance.mark('parcours:wasm-instantiated');
       return new Promise(function (resolve) {
         start = function () {
           start = null;
           root.setAttribute('data-wasm', 'running');
-          resolve(go.run(r.instance));
+          resolve(go.run(instance));
         };
         if (!inflight) start();
       });
     }).catch(failed);
+  }
+  // compile resolves with the compiled module: from the worker
+  // (compile.js), so that neither the body nor the compilation holds this
+  // thread, else here.
+  function compile() {
+    var here = function () {
+      return WebAssembly.compileStreaming
+        ? WebAssembly.compileStreaming(fetch(wasm))
+        : fetch(wasm).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.compile(b); });
+    };
+    var compiler = self && self.getAttribute('data-compiler');
+    if (!compiler || !window.Worker) return here();
+    return new Promise(function (resolve, reject) {
+      var worker;
+      try {
+        worker = new Worker(compiler);
+      } catch (e) {
+        return resolve(here()); // refused (a CSP): here
+      }
+      worker.onmessage = function (ev) {
+        worker.terminate();
+        var d = ev.data;
+        if (d && d.module instanceof WebAssembly.Module) return resolve(d.module);
+        if (window.console) console.warn('parcours: compiling the Wasm here:', d && d.error);
+        resolve(here());
+      };
+      // The worker did not load or run, or its module could not be
+      // received: here, as without it.
+      worker.onerror = worker.onmessageerror = function (e) {
+        if (e && e.preventDefault) e.preventDefault();
+        worker.terminate();
+        resolve(here());
+      };
+      worker.postMessage({ wasm: wasm });
+    });
   }
   var painted = function () { return performance.getEntriesByName && performance.getEntriesByName('first-contentful-paint').length > 0; };
   if (painted() || !window.PerformanceObserver) {

@@ -183,6 +183,50 @@ const booking = {
   extra: ['click', 'wasmInstantiated', 'wasmRendered'],
 };
 
+// The booking widget's Wasm start, without a click (ONLY=booking-start,
+// for an A/B of two builds): when the Wasm was instantiated and had
+// rendered, and the CPU time (V8's sampling profiler, on the throttled
+// clock) of go.run: the Go runtime's and packages' initialisation, the
+// first build and the hydrating render.
+async function measureStart(page, net, site) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  await page.goto(site + '/', { waitUntil: 'commit' });
+  const pageOrigin = await page.evaluate(() => performance.timeOrigin);
+  const frame = await bookingFrame(page);
+  const marks = await inPage(frame, () => new Promise((resolve) => {
+    const get = () => ['parcours:wasm-instantiated', 'parcours:interactive'].map((n) => performance.getEntriesByName(n)[0]);
+    const check = () => {
+      const [i, r] = get();
+      if (r) resolve([performance.timeOrigin + i.startTime, performance.timeOrigin + r.startTime]);
+      else setTimeout(check, 50);
+    };
+    check();
+  }));
+  const { profile } = await cdp.send('Profiler.stop');
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const inRun = new Map();
+  const isRun = (id) => {
+    if (inRun.has(id)) return inRun.get(id);
+    const cf = byId.get(id).callFrame;
+    const v = (cf.functionName === 'run' && /wasm_exec/.test(cf.url)) || (parent.has(id) && isRun(parent.get(id)));
+    inRun.set(id, v);
+    return v;
+  };
+  let goRun = 0;
+  for (let i = 0; i < profile.samples.length; i++) if (isRun(profile.samples[i])) goRun += (profile.timeDeltas[i + 1] ?? 0) / 1000;
+  return {
+    wasmInstantiated: Math.round(marks[0] - pageOrigin), wasmRendered: Math.round(marks[1] - pageOrigin),
+    goStart: Math.round(marks[1] - marks[0]), goRunCPU: Math.round(goRun), bytes: net.bytes(),
+  };
+}
+
+const bookingStart = { widget: 'booking-start', measure: measureStart, metrics: ['wasmInstantiated', 'wasmRendered', 'goStart', 'goRunCPU', 'bytes'] };
+
 // summary is the median, min and max of each of the scenario's metrics over
 // the runs, and how many runs the Wasm handled.
 function summary(scenario, runs) {
@@ -288,7 +332,7 @@ const skipped = [];
 try {
   const questionnaires = !ONLY || ONLY.includes('questionnaire') ? questionnaireScenarios(process.env) : [];
   for (const [name, profile] of Object.entries(PROFILES)) {
-    for (const scenario of [booking, ...questionnaires].filter((sc) => !ONLY || ONLY.includes(sc.widget))) {
+    for (const scenario of [booking, ...questionnaires, ...(ONLY?.includes('booking-start') ? [bookingStart] : [])].filter((sc) => !ONLY || ONLY.includes(sc.widget))) {
       const label = `${scenario.widget}${scenario.peer ? ' / ' + scenario.peer : ''}`;
       if (skipped.some((s) => s.peer && s.peer === scenario.peer)) continue;
       const t = Date.now();

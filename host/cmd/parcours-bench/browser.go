@@ -39,6 +39,9 @@ type browserResult struct {
 	WasmInstantiated, WasmRendered stat
 	// When the booking widget's slot was clicked (-booking only).
 	Click stat
+	// The Wasm's start without a click (-booking -start): from instantiated
+	// to rendered, and go.run's CPU time.
+	GoStart, GoRunCPU stat
 }
 
 type skip struct{ Peer, Reason string }
@@ -94,7 +97,7 @@ func browserBench(r *report, e *env, runs int) error {
 // runBooking measures only the booking widget (-booking): on the host
 // serving web, and, given webB, on a second host serving it, alternately.
 // It prints the table and writes nothing.
-func runBooking(web, webB, profiles string, runs int) error {
+func runBooking(web, webB, profiles string, runs int, startOnly bool) error {
 	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
 		if err := build.Web(web); err != nil {
 			return err
@@ -107,6 +110,9 @@ func runBooking(web, webB, profiles string, runs int) error {
 	}
 	defer a.close()
 	extra := []string{"ONLY=booking", "PROFILES=" + profiles}
+	if startOnly {
+		extra[0] = "ONLY=booking-start"
+	}
 	if webB != "" {
 		b, err := start(ctx, webB)
 		if err != nil {
@@ -120,6 +126,13 @@ func runBooking(web, webB, profiles string, runs int) error {
 		return err
 	}
 	fmt.Printf("Headless Chromium %s, %d runs, load average %s. From the start of navigation, median [min–max] (n: runs with the Wasm's mark).\n\n", res.Chromium, runs, loadAvg())
+	if startOnly {
+		fmt.Printf("| profile | cache | variant | Wasm instantiated | Wasm rendered | start (rendered − instantiated) | go.run CPU |\n|---|---|---|---:|---:|---:|---:|\n")
+		for _, x := range res.Results {
+			fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n", x.Profile, x.Cache, x.Variant, x.WasmInstantiated.ms(), x.WasmRendered.ms(), x.GoStart.ms(), x.GoRunCPU.ms())
+		}
+		return nil
+	}
 	fmt.Printf("| profile | cache | variant | content | click | interactive | via Wasm | Wasm instantiated | Wasm rendered | transferred |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	opt := func(s stat) string {
 		if s.N == 0 {

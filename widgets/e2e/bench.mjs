@@ -135,13 +135,16 @@ async function measureBooking(page, net, site) {
   // click is a form post the frame sends and swaps in the host's answer
   // (or, failing that, a navigation); after, the Wasm handles it in place.
   // Either way the patient is served.
+  // No scrolling: scrolled inside the frame (its first height is the
+  // loader's 30rem), the slot moved when the frame was resized to its
+  // content and the click landed on another control.
   const box = await inPage(frame, () => {
-    const b = document.querySelector('button.pc-slot');
-    b.scrollIntoView({ block: 'center' });
-    const r = b.getBoundingClientRect();
+    const r = document.querySelector('button.pc-slot').getBoundingClientRect();
     return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
   });
   const at = await (await frame.frameElement()).boundingBox();
+  const viewport = page.viewportSize();
+  if (at.y + box.y > viewport.height || box.y > at.height) throw new Error(`the first slot is out of sight (${JSON.stringify({ box, at })})`);
   const confirmed = inPage(frame, when, '[data-step="confirm"]').catch(() => null); // null: the frame navigated
   const click = await page.evaluate(() => performance.timeOrigin + performance.now());
   await page.mouse.click(at.x + box.x, at.y + box.y);

@@ -66,7 +66,7 @@ func loadAssets(fsys fs.FS, paths map[string]string) (*assetSet, error) {
 		s.byName[name] = a
 		return nil
 	}
-	for _, name := range []string{"frame.js", "vugu-helper.js"} {
+	for _, name := range []string{"frame.js", "compile.js", "vugu-helper.js"} {
 		b, err := fs.ReadFile(web.Files, name)
 		if err != nil {
 			return nil, fmt.Errorf("host: embedded %s: %w", name, err)

@@ -258,7 +258,7 @@ func TestNewAssetPrecompressed(t *testing.T) {
 
 func TestServeHashedAssets(t *testing.T) {
 	h := startHost(t, demoConfig(t))
-	for _, name := range []string{"parcours.css", "frame.js", "vugu-helper.js"} {
+	for _, name := range []string{"parcours.css", "frame.js", "compile.js", "vugu-helper.js"} {
 		a := h.assets.byName[name]
 		if a == nil {
 			t.Fatalf("no asset %s", name)

@@ -323,10 +323,9 @@ var widgetTemplate = template.Must(template.New("w").Parse(`<!DOCTYPE html>
 <meta name="referrer" content="strict-origin">
 <title>{{.Title}}</title>
 <style nonce="{{.Nonce}}">{{.Style}}</style>
-{{if .Wasm}}<link rel="preload" href="{{.Wasm}}" as="fetch" type="application/wasm" crossorigin>
-<script src="{{.Helper}}" defer></script>
+{{if .Wasm}}<script src="{{.Helper}}" defer></script>
 <script src="{{.WasmExec}}" defer></script>
-{{end}}<script src="{{.Frame}}" defer{{if .Wasm}} data-wasm="{{.Wasm}}"{{end}}></script>
+{{end}}<script src="{{.Frame}}" defer{{if .Wasm}} data-wasm="{{.Wasm}}" data-compiler="{{.Compiler}}"{{end}}></script>
 </head>
 <body>
 {{.FirstPaint}}
@@ -447,6 +446,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	if a := h.assets.byName["parcours.wasm"]; a != nil {
 		data["Wasm"] = a.path
 		data["WasmExec"] = h.assets.byName["wasm_exec.js"].path
+		data["Compiler"] = h.assets.byName["compile.js"].path
 	}
 	var doc bytes.Buffer
 	if err := widgetTemplate.Execute(&doc, data); err != nil {

@@ -252,21 +252,79 @@
     obs.observe({ entryTypes: ['mark'] });
   }
 
-  var go = new Go();
-  var load = WebAssembly.instantiateStreaming
-    ? WebAssembly.instantiateStreaming(fetch(wasm), go.importObject)
-    : fetch(wasm).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.instantiate(b, go.importObject); });
-  load.then(function (r) {
-    if (performance.mark) performance.mark('parcours:wasm-instantiated');
-    return new Promise(function (resolve) {
-      start = function () {
-        start = null;
-        root.setAttribute('data-wasm', 'running');
-        var before = touched();
-        resolve(go.run(r.instance));
-        if (before.length) whenInteractive(function () { restore(before); });
+  // The Wasm is fetched and compiled in a worker (compile.js), once the
+  // widget has painted: on this thread, its body (6.8 MB decoded), handed
+  // over at once by a warm cache, and its compilation held the main thread
+  // for over a second on a phone (measured in issue 8), holding back the
+  // first paint (when preloaded from the head) and the first click. Nothing
+  // is lost meanwhile: the buttons post the form (above).
+  function begin() {
+    if (!begin) return;
+    begin = null;
+    var go = new Go();
+    compile().then(function (module) {
+      return WebAssembly.instantiate(module, go.importObject);
+    }).then(function (instance) {
+      if (performance.mark) performance.mark('parcours:wasm-instantiated');
+      return new Promise(function (resolve) {
+        start = function () {
+          start = null;
+          root.setAttribute('data-wasm', 'running');
+          var before = touched();
+          resolve(go.run(instance));
+          if (before.length) whenInteractive(function () { restore(before); });
+        };
+        if (!inflight) start();
+      });
+    }).catch(failed);
+  }
+  // compile resolves with the compiled module: from the worker
+  // (compile.js), so that neither the body nor the compilation holds this
+  // thread, else here.
+  function compile() {
+    var here = function () {
+      return WebAssembly.compileStreaming
+        ? WebAssembly.compileStreaming(fetch(wasm))
+        : fetch(wasm).then(function (r) { return r.arrayBuffer(); }).then(function (b) { return WebAssembly.compile(b); });
+    };
+    var compiler = self && self.getAttribute('data-compiler');
+    if (!compiler || !window.Worker) return here();
+    return new Promise(function (resolve, reject) {
+      var worker;
+      try {
+        worker = new Worker(compiler);
+      } catch (e) {
+        return resolve(here()); // refused (a CSP): here
+      }
+      worker.onmessage = function (ev) {
+        worker.terminate();
+        var d = ev.data;
+        if (d && d.module instanceof WebAssembly.Module) return resolve(d.module);
+        if (window.console) console.warn('parcours: compiling the Wasm here:', d && d.error);
+        resolve(here());
       };
-      if (!inflight) start();
+      // The worker did not load or run, or its module could not be
+      // received: here, as without it.
+      worker.onerror = worker.onmessageerror = function (e) {
+        if (e && e.preventDefault) e.preventDefault();
+        worker.terminate();
+        resolve(here());
+      };
+      worker.postMessage({ wasm: wasm });
     });
-  }).catch(failed);
+  }
+  var painted = function () { return performance.getEntriesByName && performance.getEntriesByName('first-contentful-paint').length > 0; };
+  if (painted() || !window.PerformanceObserver) {
+    begin();
+  } else {
+    try {
+      new PerformanceObserver(function (list, obs) {
+        obs.disconnect();
+        setTimeout(function () { if (begin) begin(); }, 0);
+      }).observe({ type: 'paint', buffered: true });
+    } catch (e) { /* paint entries unsupported: the timer below */ }
+    // A frame that does not paint (hidden, or off-screen and throttled)
+    // still starts its Wasm.
+    setTimeout(function () { if (begin) begin(); }, 3000);
+  }
 })();

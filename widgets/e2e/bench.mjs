@@ -8,26 +8,42 @@
 // The booking widget on the demo hospital page:
 //   content: the first contentful paint inside the widget's frame (the
 //            server-rendered slots);
-//   interactive: one click on a slot, until the confirmation step shows
-//            (answered by the host as a form post before the Wasm runs, in
-//            place by the Wasm after);
-// and the bytes transferred.
+//   interactive: one click on a slot (mouse input, as soon as the slots
+//            are in the frame), until the confirmation step is in the
+//            frame's DOM (answered by the host as a form post before the
+//            Wasm runs, in place by the Wasm after);
+// and the bytes transferred. Times are on the page's clock (from its
+// navigation start), read in the page and the frame without Playwright's
+// selector engine (see inPage).
 //
 // PHQ-9 in <parcours-questionnaire> and in its peers (LHC-Forms, Medplum's
 // QuestionnaireForm): the first question visible, and the first answer
 // registered (bench-questionnaire.mjs says what each measures).
+//
+// For a closer look at one widget (parcours-bench -booking):
+//   ONLY=booking       only these scenarios (widget names, comma-separated);
+//   PROFILES=slow4g    only these profiles;
+//   SITE_URL_B=…       a second demo page (another build of the Wasm): each
+//                      run is made on SITE_URL then on SITE_URL_B,
+//                      interleaved, and reported as variants A and B;
+//   TRACE_DIR=…        a Chrome performance trace of each run (open it in
+//                      DevTools' Performance panel), named after the run.
+import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { questionnaireScenarios } from './bench-questionnaire.mjs';
 
-const SITE = process.env.SITE_URL;
+const SITES = [['', process.env.SITE_URL]];
+if (process.env.SITE_URL_B) SITES.splice(0, 1, ['A', process.env.SITE_URL], ['B', process.env.SITE_URL_B]);
+const ONLY = process.env.ONLY ? process.env.ONLY.split(',') : null;
+const TRACE_DIR = process.env.TRACE_DIR || '';
 const RUNS = Number(process.env.RUNS || 5);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!SITE) throw new Error('SITE_URL is required');
+if (!process.env.SITE_URL) throw new Error('SITE_URL is required');
 
-const PROFILES = {
+const PROFILES = Object.fromEntries(Object.entries({
   loopback: null,
   slow4g: { latency: 150, downloadThroughput: 1_600_000 / 8, uploadThroughput: 750_000 / 8, cpu: 4 },
-};
+}).filter(([name]) => !process.env.PROFILES || process.env.PROFILES.split(',').includes(name)));
 
 // throttle applies the profile to the page and counts the bytes it receives
 // (its frames included).
@@ -43,43 +59,190 @@ async function throttle(page, profile) {
     });
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: profile.cpu });
   }
+  // Dedicated workers (the widget frame compiles its Wasm in one) are
+  // targets of their own: their bytes are counted from the browser's
+  // session. The page's emulation does NOT cover them, and giving it to
+  // them (Network.emulateNetworkConditions through Target.attachToTarget,
+  // or auto-attached from the page's session) did not throttle their
+  // fetches in Chromium 156: on Slow 4G, a worker's Wasm download is
+  // unthrottled, so the Wasm's times are early on a cold cache.
+  const b = await page.context().browser().newBrowserCDPSession();
+  b.on('Target.receivedMessageFromTarget', ({ message }) => {
+    const m = JSON.parse(message);
+    if (m.method === 'Network.loadingFinished') bytes += m.params.encodedDataLength;
+  });
+  b.on('Target.targetCreated', async ({ targetInfo }) => {
+    if (targetInfo.type !== 'worker') return;
+    try {
+      const { sessionId } = await b.send('Target.attachToTarget', { targetId: targetInfo.targetId, flatten: false });
+      await b.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: 1, method: 'Network.enable', params: {} }) });
+    } catch { /* gone already */ }
+  });
+  await b.send('Target.setDiscoverTargets', { discover: true });
+  page.once('close', () => b.detach().catch(() => {}));
   return { bytes: () => bytes };
 }
 
-async function measureBooking(page, net) {
-  const t0 = Date.now();
-  await page.goto(SITE + '/', { waitUntil: 'commit' });
-  const handle = await page.waitForSelector('parcours-booking iframe', { state: 'attached', timeout: 60000 });
-  const frame = await handle.contentFrame();
-  await frame.waitForSelector('button.pc-slot', { timeout: 60000 });
+// inPage runs fn in a frame's main world and returns its result. Unlike
+// Playwright's selectors (waitForSelector, click), it injects nothing: the
+// selector engine is a 330 KB script whose evaluation took 100 to 200 ms of
+// the throttled main thread, in the page and again in the frame, on the
+// critical path of what is measured.
+const inPage = (frame, fn, arg) => {
+  let timer;
+  const limit = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out in ${frame.url()}: ${arg || fn}`)), 60000); });
+  return Promise.race([frame.evaluate(fn, arg), limit]).finally(() => clearTimeout(timer));
+};
+
+// when resolves with the time (on the frame's clock: its timeOrigin plus
+// now) at which selector first matches in the frame's document.
+const when = (selector) => new Promise((resolve) => {
+  const now = () => performance.timeOrigin + performance.now();
+  if (document.querySelector(selector)) return resolve(now());
+  const mo = new MutationObserver(() => {
+    if (document.querySelector(selector)) {
+      mo.disconnect();
+      resolve(now());
+    }
+  });
+  mo.observe(document, { childList: true, subtree: true, attributes: true });
+});
+
+// bookingFrame waits for the booking widget's frame to have committed its
+// document.
+async function bookingFrame(page) {
+  for (;;) {
+    const f = page.frames().find((x) => x !== page.mainFrame() && new URL(x.url(), 'http://x').pathname === '/w/booking');
+    if (f) return f;
+    await page.waitForEvent('framenavigated', { timeout: 60000 });
+  }
+}
+
+async function measureBooking(page, net, site, prime) {
+  await page.goto(site + '/', { waitUntil: 'commit' });
+  const pageOrigin = await page.evaluate(() => performance.timeOrigin);
+  const frame = await bookingFrame(page);
+  await inPage(frame, when, 'button.pc-slot');
   // First contentful paint of the frame, on the page's clock.
-  const content = await frame.evaluate(() => new Promise((resolve) => {
+  const content = await inPage(frame, () => new Promise((resolve) => {
     const fcp = () => performance.getEntriesByName('first-contentful-paint')[0];
     const done = (e) => resolve(performance.timeOrigin + e.startTime);
     if (fcp()) return done(fcp());
     new PerformanceObserver((l) => done(l.getEntries()[0])).observe({ type: 'paint', buffered: true });
   }));
-  const pageOrigin = await page.evaluate(() => performance.timeOrigin);
-  // Click the first slot once and wait for the confirmation step: before the
-  // Wasm runs, the click is a form post the host answers with that step;
-  // after, the Wasm handles it in place. Either way the patient is served.
-  await frame.click('button.pc-slot', { timeout: 60000, noWaitAfter: true });
-  const after = page.frames().find((f) => f.url().startsWith(frame.url().split('?')[0])) || frame;
-  await after.waitForSelector('[data-step="confirm"]', { timeout: 60000 });
-  const interactive = Date.now() - t0;
-  const viaWasm = await after.evaluate(() => document.documentElement.getAttribute('data-wasm') === 'running');
-  return { content: Math.round(content - pageOrigin), interactive, viaWasm, bytes: net.bytes() };
+  // Click the first slot once, as a patient would (mouse input at its
+  // centre), and wait for the confirmation step: before the Wasm runs, the
+  // click is a form post the frame sends and swaps in the host's answer
+  // (or, failing that, a navigation); after, the Wasm handles it in place.
+  // Either way the patient is served.
+  // No scrolling: scrolled inside the frame (its first height is the
+  // loader's 30rem), the slot moved when the frame was resized to its
+  // content and the click landed on another control.
+  const box = await inPage(frame, () => {
+    const r = document.querySelector('button.pc-slot').getBoundingClientRect();
+    return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+  });
+  const at = await (await frame.frameElement()).boundingBox();
+  const viewport = page.viewportSize();
+  if (at.y + box.y > viewport.height || box.y > at.height) throw new Error(`the first slot is out of sight (${JSON.stringify({ box, at })})`);
+  // The click was the Wasm's unless the frame posted the form.
+  let posted = false;
+  page.on('request', (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === '/w/booking') posted = true; });
+  const confirmed = inPage(frame, when, '[data-step="confirm"]').catch(() => null); // null: the frame navigated
+  const click = await page.evaluate(() => performance.timeOrigin + performance.now());
+  await page.mouse.click(at.x + box.x, at.y + box.y);
+  let done, after = frame;
+  try {
+    done = await confirmed;
+    if (done === null) {
+      after = await bookingFrame(page);
+      done = await inPage(after, when, '[data-step="confirm"]');
+    }
+  } catch (e) {
+    // What the frame showed, to tell a lost click from a slow one.
+    const seen = await inPage(after, (p) => ({
+      wasm: document.documentElement.getAttribute('data-wasm'), error: document.documentElement.getAttribute('data-wasm-error'),
+      step: document.querySelector('[data-step]')?.getAttribute('data-step'), busy: document.querySelector('form[aria-busy]') !== null,
+      at: document.elementFromPoint(p.x, p.y)?.outerHTML.slice(0, 120),
+    }), box).catch((x) => x.message);
+    e.message += ` (clicked at ${JSON.stringify(box)}: ${JSON.stringify(seen)})`;
+    throw e;
+  }
+  const viaWasm = !posted;
+  // Priming a warm cache: the Wasm (fetched by a worker, which the page's
+  // closing would abort) is in the cache once it runs.
+  if (prime) await inPage(after, when, 'html[data-wasm="running"]');
+  // When the Wasm was instantiated and had rendered (frame.js's and the Go
+  // side's performance marks, on the page's clock; in the document that
+  // handled the click: none when it was a form post).
+  const marks = await inPage(after, () => Object.fromEntries(['parcours:wasm-instantiated', 'parcours:interactive'].map((n) => {
+    const m = performance.getEntriesByName(n)[0];
+    return [n, m ? performance.timeOrigin + m.startTime : null];
+  })));
+  const since = (t) => (t === null ? null : Math.round(t - pageOrigin));
+  return {
+    content: since(content), click: since(click), interactive: since(done), viaWasm, bytes: net.bytes(),
+    wasmInstantiated: since(marks['parcours:wasm-instantiated']), wasmRendered: since(marks['parcours:interactive']),
+  };
 }
 
-const booking = { widget: 'booking', measure: measureBooking, metrics: ['content', 'interactive', 'bytes'] };
+const booking = {
+  widget: 'booking', measure: measureBooking, metrics: ['content', 'interactive', 'bytes'],
+  // Reported by parcours-bench -booking only (absent from runs without the Wasm).
+  extra: ['click', 'wasmInstantiated', 'wasmRendered'],
+};
+
+// The booking widget's Wasm start, without a click (ONLY=booking-start,
+// for an A/B of two builds): when the Wasm was instantiated and had
+// rendered, and the CPU time (V8's sampling profiler, on the throttled
+// clock) of go.run: the Go runtime's and packages' initialisation, the
+// first build and the hydrating render.
+async function measureStart(page, net, site) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  await page.goto(site + '/', { waitUntil: 'commit' });
+  const pageOrigin = await page.evaluate(() => performance.timeOrigin);
+  const frame = await bookingFrame(page);
+  const marks = await inPage(frame, () => new Promise((resolve) => {
+    const get = () => ['parcours:wasm-instantiated', 'parcours:interactive'].map((n) => performance.getEntriesByName(n)[0]);
+    const check = () => {
+      const [i, r] = get();
+      if (r) resolve([performance.timeOrigin + i.startTime, performance.timeOrigin + r.startTime]);
+      else setTimeout(check, 50);
+    };
+    check();
+  }));
+  const { profile } = await cdp.send('Profiler.stop');
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n.id);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const inRun = new Map();
+  const isRun = (id) => {
+    if (inRun.has(id)) return inRun.get(id);
+    const cf = byId.get(id).callFrame;
+    const v = (cf.functionName === 'run' && /wasm_exec/.test(cf.url)) || (parent.has(id) && isRun(parent.get(id)));
+    inRun.set(id, v);
+    return v;
+  };
+  let goRun = 0;
+  for (let i = 0; i < profile.samples.length; i++) if (isRun(profile.samples[i])) goRun += (profile.timeDeltas[i + 1] ?? 0) / 1000;
+  return {
+    wasmInstantiated: Math.round(marks[0] - pageOrigin), wasmRendered: Math.round(marks[1] - pageOrigin),
+    goStart: Math.round(marks[1] - marks[0]), goRunCPU: Math.round(goRun), bytes: net.bytes(),
+  };
+}
+
+const bookingStart = { widget: 'booking-start', measure: measureStart, metrics: ['wasmInstantiated', 'wasmRendered', 'goStart', 'goRunCPU', 'bytes'] };
 
 // summary is the median, min and max of each of the scenario's metrics over
 // the runs, and how many runs the Wasm handled.
 function summary(scenario, runs) {
   const out = { viaWasm: runs.filter((r) => r.viaWasm).length };
-  for (const m of scenario.metrics) {
-    const s = runs.map((r) => r[m]).sort((a, b) => a - b);
-    out[m] = { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1] };
+  for (const m of [...scenario.metrics, ...(scenario.extra || [])]) {
+    const s = runs.map((r) => r[m]).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+    if (s.length) out[m] = { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], n: s.length };
   }
   return out;
 }
@@ -87,18 +250,31 @@ function summary(scenario, runs) {
 const newContext = () => browser.newContext({ viewport: { width: 412, height: 915 } });
 
 // run measures a scenario RUNS times cold (a new context each) and RUNS times
-// warm (one context, primed unthrottled). A scenario may prepare a context
-// (setup) and reset what a run changed (before), both outside the timing.
-async function run(scenario, profile) {
-  const once = async (ctx, p) => {
+// warm (one context per site, primed unthrottled), on each site in turn
+// (interleaved, so that the machine's load weighs alike on A and B). A
+// scenario may prepare a context (setup) and reset what a run changed
+// (before), both outside the timing.
+async function run(scenario, profile, profileName) {
+  const once = async (ctx, p, site, label) => {
     await scenario.before?.(ctx);
     const page = await ctx.newPage();
     // What went wrong on the page, to tell why a run failed.
     const problems = [];
     page.on('pageerror', (e) => problems.push(e.message));
     page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} for ${r.url()}`); });
+    let cdp = null;
     try {
-      return await scenario.measure(page, await throttle(page, p));
+      const net = await throttle(page, p);
+      if (TRACE_DIR && label) {
+        cdp = await ctx.newCDPSession(page);
+        await cdp.send('Tracing.start', {
+          transferMode: 'ReturnAsStream',
+          traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'blink.user_timing', 'loading', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'v8', 'v8.wasm', 'netlog', 'blink.resource', 'toplevel'] },
+        });
+      }
+      const r = await scenario.measure(page, net, site, !label);
+      if (cdp) writeFileSync(`${TRACE_DIR}/${scenario.widget}-${label}.json`, await stopTrace(cdp));
+      return r;
     } catch (e) {
       if (problems.length) e.message = `${e.message.split('\n')[0]} (${problems.slice(0, 3).join('; ')})`;
       throw e;
@@ -106,26 +282,51 @@ async function run(scenario, profile) {
       await page.close();
     }
   };
-  const cold = [];
+  const out = [];
+  const cold = SITES.map(() => []);
   for (let i = 0; i < RUNS; i++) {
-    const ctx = await newContext();
-    try {
-      await scenario.setup?.(ctx);
-      cold.push(await once(ctx, profile));
-    } finally {
-      await ctx.close();
+    for (const [k, [variant, site]] of SITES.entries()) {
+      const ctx = await newContext();
+      try {
+        await scenario.setup?.(ctx);
+        cold[k].push(await once(ctx, profile, site, `${profileName}-cold${variant}-${i}`));
+      } finally {
+        await ctx.close();
+      }
     }
   }
-  const warm = [];
-  const ctx = await newContext();
+  const warm = SITES.map(() => []);
+  const ctxs = [];
   try {
-    await scenario.setup?.(ctx);
-    await once(ctx, null);
-    for (let i = 0; i < RUNS; i++) warm.push(await once(ctx, profile));
+    for (const [, site] of SITES) {
+      const ctx = await newContext();
+      ctxs.push(ctx);
+      await scenario.setup?.(ctx);
+      await once(ctx, null, site, '');
+    }
+    for (let i = 0; i < RUNS; i++) {
+      for (const [k, [variant, site]] of SITES.entries()) warm[k].push(await once(ctxs[k], profile, site, `${profileName}-warm${variant}-${i}`));
+    }
   } finally {
-    await ctx.close();
+    for (const ctx of ctxs) await ctx.close();
   }
-  return [['cold', cold], ['warm', warm]];
+  for (const [k, [variant]] of SITES.entries()) out.push(['cold', variant, cold[k]], ['warm', variant, warm[k]]);
+  return out;
+}
+
+// stopTrace ends a CDP trace and returns it as JSON text.
+async function stopTrace(cdp) {
+  const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+  await cdp.send('Tracing.end');
+  const { stream } = await done;
+  let text = '';
+  for (;;) {
+    const { data, eof, base64Encoded } = await cdp.send('IO.read', { handle: stream, size: 1 << 20 });
+    text += base64Encoded ? Buffer.from(data, 'base64').toString() : data;
+    if (eof) break;
+  }
+  await cdp.send('IO.close', { handle: stream });
+  return text;
 }
 
 const progress = (msg) => process.stderr.write(`bench.mjs: ${msg}\n`);
@@ -138,15 +339,15 @@ const browser = await chromium.launch({
 const results = [];
 const skipped = [];
 try {
-  const questionnaires = questionnaireScenarios(process.env);
+  const questionnaires = !ONLY || ONLY.includes('questionnaire') ? questionnaireScenarios(process.env) : [];
   for (const [name, profile] of Object.entries(PROFILES)) {
-    for (const scenario of [booking, ...questionnaires]) {
+    for (const scenario of [booking, ...questionnaires, ...(ONLY?.includes('booking-start') ? [bookingStart] : [])].filter((sc) => !ONLY || ONLY.includes(sc.widget))) {
       const label = `${scenario.widget}${scenario.peer ? ' / ' + scenario.peer : ''}`;
       if (skipped.some((s) => s.peer && s.peer === scenario.peer)) continue;
       const t = Date.now();
       let measured;
       try {
-        measured = await run(scenario, profile);
+        measured = await run(scenario, profile, name);
       } catch (e) {
         if (!scenario.peer) throw e;
         // A page that fails is reported, and the bench goes on.
@@ -155,9 +356,9 @@ try {
         skipped.push({ peer: scenario.peer, reason });
         continue;
       }
-      progress(`${label}, ${name}: ${2 * RUNS} runs in ${((Date.now() - t) / 1000).toFixed(0)} s`);
-      for (const [cache, runs] of measured) {
-        results.push({ widget: scenario.widget, peer: scenario.peer, profile: name, cache, runs: runs.length, ...summary(scenario, runs) });
+      progress(`${label}, ${name}: ${2 * RUNS * SITES.length} runs in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+      for (const [cache, variant, runs] of measured) {
+        results.push({ widget: scenario.widget, peer: scenario.peer, profile: name, cache, variant, runs: runs.length, ...summary(scenario, runs) });
       }
     }
   }

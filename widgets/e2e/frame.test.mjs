@@ -211,3 +211,32 @@ test('when the post cannot be answered in place, the form posts by navigation', 
   assert.deepEqual(page.errors.filter((e) => !/ERR_FAILED/.test(e)), []);
   await page.context().close();
 });
+
+test('the Wasm is fetched and compiled by a worker, once the frame has painted its first content', async () => {
+  // On the frame's main thread, the Wasm's body (6.8 MB decoded, handed over
+  // at once by a warm cache) and its compilation held back the first paint
+  // (fetched from the document's head) and the first click by over a second
+  // on a phone (issue 8).
+  const page = await newPage();
+  const workers = [];
+  page.on('worker', (w) => workers.push(new URL(w.url()).pathname));
+  page.wasm.open();
+  const frame = await open(page);
+  await hydrated(frame);
+  const t = await frame.evaluate(() => ({
+    fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
+    resources: performance.getEntriesByType('resource').map((e) => ({ path: new URL(e.name).pathname, start: e.startTime })),
+    preloads: document.querySelectorAll('link[rel="preload"]').length,
+  }));
+  assert.equal(typeof t.fcp, 'number', 'the frame painted');
+  assert.deepEqual(t.resources.filter((r) => r.path.endsWith('.wasm')), [], 'the frame itself fetched no Wasm');
+  assert.equal(page.wasmRequests, 1, 'one Wasm request');
+  assert.equal(workers.length, 1, 'one worker');
+  assert.match(workers[0], /^\/a\/compile\.[0-9a-f]+\.js$/);
+  const compiler = t.resources.find((r) => r.path === workers[0]);
+  assert.ok(compiler, 'the worker script is among the frame\'s resources');
+  assert.ok(compiler.start >= t.fcp, `the worker started at ${compiler.start} ms, before the first contentful paint at ${t.fcp} ms`);
+  assert.equal(t.preloads, 0);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

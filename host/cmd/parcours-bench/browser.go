@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,10 +10,13 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/parcours-sante/parcours/wasm/build"
 )
 
 type stat struct {
 	Median, Min, Max float64
+	N                int // the runs that have it, where some may not (the Wasm's marks)
 }
 
 func (s stat) ms() string { return fmt.Sprintf("%.0f ms [%.0f–%.0f]", s.Median, s.Min, s.Max) }
@@ -20,6 +24,7 @@ func (s stat) ms() string { return fmt.Sprintf("%.0f ms [%.0f–%.0f]", s.Median
 // browserResult is one scenario, profile and cache state of bench.mjs.
 type browserResult struct {
 	Widget, Peer, Profile, Cache string
+	Variant                      string // A or B in an A/B run (-web-b)
 	Runs                         int
 	ViaWasm                      int
 	// Content is the widget's first content; Interactive is the booking
@@ -29,6 +34,14 @@ type browserResult struct {
 	Question, Answered stat
 	BytesQuestion      stat
 	Bytes              stat
+	// When the booking widget's Wasm was instantiated and had rendered, in
+	// the runs where it had by the end of the click.
+	WasmInstantiated, WasmRendered stat
+	// When the booking widget's slot was clicked (-booking only).
+	Click stat
+	// The Wasm's start without a click (-booking -start): from instantiated
+	// to rendered, and go.run's CPU time.
+	GoStart, GoRunCPU stat
 }
 
 type skip struct{ Peer, Reason string }
@@ -58,22 +71,9 @@ func browserBench(r *report, e *env, runs int) error {
 
 	load0 := loadAvg()
 	fmt.Fprintf(os.Stderr, "bench: browser: booking, then PHQ-9 in Parcours and %s; %d runs cold and %d warm each, loopback then Slow 4G\n", strings.Join(ready, ", "), runs, runs)
-	cmd := exec.Command("node", "bench.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SITE_URL="+e.siteURL, "HOST_URL="+e.hostURL, "PEERS_URL="+e.peersURL,
-		"PEERS="+strings.Join(ready, ","), "QUESTIONNAIRE_JSON="+qfile, fmt.Sprintf("RUNS=%d", runs))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	res, err := benchMJS(e, runs, "PEERS="+strings.Join(ready, ","), "QUESTIONNAIRE_JSON="+qfile)
 	if err != nil {
-		return fmt.Errorf("bench.mjs: %w", err)
-	}
-	var res struct {
-		Chromium string
-		Results  []browserResult
-		Skipped  []skip
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return fmt.Errorf("bench.mjs output: %w\n%s", err, out)
+		return err
 	}
 	load := fmt.Sprintf("The 1-minute load average of this machine (%d CPUs) was %s before the browser runs and %s after them: other work on it shows in these times.", runtime.NumCPU(), load0, loadAvg())
 	for _, p := range peerPages {
@@ -92,6 +92,82 @@ func browserBench(r *report, e *env, runs int) error {
 	bookingReport(r, res.Chromium, runs, booking, load)
 	questionnaireReport(r, res.Chromium, runs, questionnaire, res.Skipped, load)
 	return nil
+}
+
+// runBooking measures only the booking widget (-booking): on the host
+// serving web, and, given webB, on a second host serving it, alternately.
+// It prints the table and writes nothing.
+func runBooking(web, webB, profiles string, runs int, startOnly bool) error {
+	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
+		if err := build.Web(web); err != nil {
+			return err
+		}
+	}
+	ctx := context.Background()
+	a, err := start(ctx, web)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	extra := []string{"ONLY=booking", "PROFILES=" + profiles}
+	if startOnly {
+		extra[0] = "ONLY=booking-start"
+	}
+	if webB != "" {
+		b, err := start(ctx, webB)
+		if err != nil {
+			return err
+		}
+		defer b.close()
+		extra = append(extra, "SITE_URL_B="+b.siteURL)
+	}
+	res, err := benchMJS(a, runs, extra...)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Headless Chromium %s, %d runs, load average %s. From the start of navigation, median [min–max] (n: runs with the Wasm's mark).\n\n", res.Chromium, runs, loadAvg())
+	if startOnly {
+		fmt.Printf("| profile | cache | variant | Wasm instantiated | Wasm rendered | start (rendered − instantiated) | go.run CPU |\n|---|---|---|---:|---:|---:|---:|\n")
+		for _, x := range res.Results {
+			fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n", x.Profile, x.Cache, x.Variant, x.WasmInstantiated.ms(), x.WasmRendered.ms(), x.GoStart.ms(), x.GoRunCPU.ms())
+		}
+		return nil
+	}
+	fmt.Printf("| profile | cache | variant | content | click | interactive | via Wasm | Wasm instantiated | Wasm rendered | transferred |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	opt := func(s stat) string {
+		if s.N == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%s (n=%d)", s.ms(), s.N)
+	}
+	for _, x := range res.Results {
+		fmt.Printf("| %s | %s | %s | %s | %s | %s | %d/%d | %s | %s | %s |\n", x.Profile, x.Cache, x.Variant, x.Content.ms(), x.Click.ms(), x.Interactive.ms(), x.ViaWasm, x.Runs, opt(x.WasmInstantiated), opt(x.WasmRendered), kb(int(x.Bytes.Median)))
+	}
+	return nil
+}
+
+type benchOutput struct {
+	Chromium string
+	Results  []browserResult
+	Skipped  []skip
+}
+
+// benchMJS runs widgets/e2e/bench.mjs against e with more environment.
+func benchMJS(e *env, runs int, extra ...string) (*benchOutput, error) {
+	cmd := exec.Command("node", "bench.mjs")
+	cmd.Dir = "widgets/e2e"
+	cmd.Env = append(os.Environ(), "SITE_URL="+e.siteURL, "HOST_URL="+e.hostURL, "PEERS_URL="+e.peersURL, fmt.Sprintf("RUNS=%d", runs))
+	cmd.Env = append(cmd.Env, extra...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("bench.mjs: %w", err)
+	}
+	var res benchOutput
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, fmt.Errorf("bench.mjs output: %w\n%s", err, out)
+	}
+	return &res, nil
 }
 
 const profilesNote = "*Slow 4G* is Lighthouse's mobile profile: 150 ms RTT, 1.6 Mbps down, 750 kbps up, CPU 4× slower. *Cold*: a new browser context (empty cache) per run; *warm*: the same context, primed."

@@ -8,8 +8,8 @@ import (
 func TestQuestionnaireReport(t *testing.T) {
 	row := func(peer, profile string, content, answered float64) browserResult {
 		return browserResult{Widget: "questionnaire", Peer: peer, Profile: profile, Cache: "cold", Runs: 5,
-			Content: stat{content, content, content}, Question: stat{content, content, content},
-			Answered: stat{answered, answered, answered}, Bytes: stat{650_000, 650_000, 650_000}}
+			Content: stat{Median: content, Min: content, Max: content}, Question: stat{Median: content, Min: content, Max: content},
+			Answered: stat{Median: answered, Min: answered, Max: answered}, Bytes: stat{Median: 650_000, Min: 650_000, Max: 650_000}}
 	}
 	var r report
 	questionnaireReport(&r, "156", 5, []browserResult{

@@ -19,6 +19,13 @@
 //     QuestionnaireForm, on the same PHQ-9 in the same runs
 //     (widgets/e2e/bench-questionnaire.mjs, peers.go): first question visible,
 //     first answer registered, bytes.
+//
+// -booking measures only the booking widget in Chromium and prints its table
+// with when the Wasm was instantiated and had rendered (on the profiles of
+// -profiles); with -web-b, a second host serves another build of the Wasm and
+// the runs alternate between the two (an A/B in the same run); -start
+// measures the Wasm's start without a click (go.run's CPU time among it);
+// TRACE_DIR in the environment keeps a Chrome performance trace of each run.
 package main
 
 import (
@@ -58,11 +65,18 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "length of each load test")
 	browser := flag.Bool("browser", true, "run the browser measurements (needs node, playwright-core in widgets/e2e, chromium)")
 	workerOnly := flag.Bool("worker-only", false, "measure only the Cloudflare Worker (its size and the API read through it and the standalone host) and print the report")
+	bookingOnly := flag.Bool("booking", false, "measure only the booking widget in Chromium and print its table (with the Wasm's start)")
+	webB := flag.String("web-b", "", "with -booking: a second directory of built Wasm files, served by a second host; runs alternate between -web (A) and it (B)")
+	profiles := flag.String("profiles", "", "with -booking: the profiles to run, comma-separated (loopback, slow4g; default both)")
+	startOnly := flag.Bool("start", false, "with -booking: measure the Wasm's start without a click (instantiated, rendered, go.run's CPU time)")
 	flag.Parse()
 	var err error
-	if *workerOnly {
+	switch {
+	case *workerOnly:
 		err = runWorker(*duration)
-	} else {
+	case *bookingOnly:
+		err = runBooking(*web, *webB, *profiles, *runs, *startOnly)
+	default:
 		err = run(*out, *web, *runs, *duration, *browser)
 	}
 	if err != nil {

@@ -289,6 +289,13 @@ async function run(scenario, profile, profileName) {
       const ctx = await newContext();
       try {
         await scenario.setup?.(ctx);
+        // Throttled and cold, the frame's compile worker is refused, so the
+        // frame falls back to fetching and compiling its Wasm itself:
+        // Chromium's network emulation does not throttle a worker's fetch
+        // (above), which would bring the Wasm as fast as on loopback. The
+        // fallback's compilation holds the main thread, so the cold times
+        // after the Wasm are a phone's at worst, never better.
+        if (profile) await ctx.route(/\/compile\.[^/]*js(\?|$)/, (route) => route.abort());
         cold[k].push(await once(ctx, profile, site, `${profileName}-cold${variant}-${i}`));
       } finally {
         await ctx.close();

@@ -170,7 +170,7 @@ func benchMJS(e *env, runs int, extra ...string) (*benchOutput, error) {
 	return &res, nil
 }
 
-const profilesNote = "*Slow 4G* is Lighthouse's mobile profile: 150 ms RTT, 1.6 Mbps down, 750 kbps up, CPU 4× slower. *Cold*: a new browser context (empty cache) per run; *warm*: the same context, primed."
+const profilesNote = "*Slow 4G* is Lighthouse's mobile profile: 150 ms RTT, 1.6 Mbps down, 750 kbps up, CPU 4× slower. *Cold*: a new browser context (empty cache) per run; *warm*: the same context, primed. The frame fetches and compiles the Wasm in a worker (`wasm/web/compile.js`), whose fetches Chromium's network emulation does not throttle: on Slow 4G cold the bench refuses that worker, so the frame falls back to fetching (throttled) and compiling the Wasm on its main thread, which makes the cold times after the Wasm a phone's at worst."
 
 func bookingReport(r *report, chromium string, runs int, results []browserResult, load string) {
 	r.f("## The booking widget in Chromium\n\nHeadless Chromium %s (playwright-core), the demo hospital page embedding `<parcours-booking>` from the host on another origin. From the start of navigation: **content** is the first contentful paint in the widget's frame (the server-rendered slots); **interactive** is one click on a slot until the confirmation step shows: before the Wasm runs, the click is a form post that the host answers with that step; after, the Wasm handles it in place (*via Wasm* counts the runs where it did). Median of %d runs [min–max]. %s\n\n", chromium, runs, profilesNote)

@@ -111,8 +111,8 @@ type Size struct {
 	Raw, Gzip, Brotli, Zstd int
 }
 
-// Sizes measures the files of dir (built by Web) and the embedded loader
-// and frame scripts.
+// Sizes measures the files of dir (built by Web) and the embedded loader,
+// frame and compile-worker scripts.
 func Sizes(dir string) ([]Size, error) {
 	files := []struct {
 		name string
@@ -122,6 +122,7 @@ func Sizes(dir string) ([]Size, error) {
 		{"wasm_exec.js", func() ([]byte, error) { return os.ReadFile(filepath.Join(dir, "wasm_exec.js")) }},
 		{"parcours.js (loader)", func() ([]byte, error) { return web.Loader, nil }},
 		{"frame.js", func() ([]byte, error) { return web.Files.ReadFile("frame.js") }},
+		{"compile.js", func() ([]byte, error) { return web.Files.ReadFile("compile.js") }},
 		{"vugu-helper.js", func() ([]byte, error) { return web.Files.ReadFile("vugu-helper.js") }},
 	}
 	var out []Size

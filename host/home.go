@@ -3,7 +3,8 @@ package host
 import (
 	_ "embed"
 	"fmt"
-	"html/template"
+	"html"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -57,36 +58,37 @@ func snippet(base, element string, attrs [][2]string) string {
 	var a strings.Builder
 	for _, kv := range attrs {
 		if kv[1] != "" {
-			fmt.Fprintf(&a, " %s=%q", kv[0], template.HTMLEscapeString(kv[1]))
+			fmt.Fprintf(&a, " %s=%q", kv[0], html.EscapeString(kv[1]))
 		}
 	}
 	return fmt.Sprintf("<script src=\"%s/parcours.js\" integrity=\"%s\" crossorigin=\"anonymous\" async></script>\n<%s%s></%s>\n",
-		template.HTMLEscapeString(base), LoaderSRI(), element, a.String(), element)
+		html.EscapeString(base), LoaderSRI(), element, a.String(), element)
 }
 
-var homeTemplate = template.Must(template.New("home").Parse(`<!DOCTYPE html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Parcours — hôte</title>
-<link rel="stylesheet" href="{{.CSS}}">
-</head>
-<body>
-<main class="pc">
-<h1 class="pc-title">Parcours</h1>
-<p>Hôte Parcours : widgets de portail patient à intégrer dans un site hospitalier.</p>
-{{if .Links}}<ul>{{range .Links}}<li><a href="{{.URL}}">{{.Text}}</a></li>{{end}}</ul>{{end}}
-<h2 class="pc-step-title">Intégrer le widget de prise de rendez-vous</h2>
-<p>Copiez ce code dans n'importe quelle page (voir <code>docs/embedding.md</code>) :</p>
-<pre><code>{{.Snippet}}</code></pre>
-<h2 class="pc-step-title">Intégrer un questionnaire</h2>
-<pre><code>{{.QuestionnaireSnippet}}</code></pre>
-<p><a href="/api/v1/openapi.json">API (OpenAPI)</a></p>
-</main>
-</body>
-</html>
-`))
+// homePage writes the host's own page.
+func homePage(css string, links []Link, snippet, questionnaireSnippet string) string {
+	var p page
+	p.raw("<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Parcours — hôte</title>\n<link rel=\"stylesheet\"")
+	p.attr("href", css)
+	p.raw(">\n</head>\n<body>\n<main class=\"pc\">\n<h1 class=\"pc-title\">Parcours</h1>\n<p>Hôte Parcours : widgets de portail patient à intégrer dans un site hospitalier.</p>\n")
+	if len(links) > 0 {
+		p.raw("<ul>")
+		for _, l := range links {
+			p.raw("<li><a")
+			p.attr("href", safeURL(l.URL))
+			p.raw(">")
+			p.text(l.Text)
+			p.raw("</a></li>")
+		}
+		p.raw("</ul>")
+	}
+	p.raw("\n<h2 class=\"pc-step-title\">Intégrer le widget de prise de rendez-vous</h2>\n<p>Copiez ce code dans n'importe quelle page (voir <code>docs/embedding.md</code>) :</p>\n<pre><code>")
+	p.text(snippet)
+	p.raw("</code></pre>\n<h2 class=\"pc-step-title\">Intégrer un questionnaire</h2>\n<pre><code>")
+	p.text(questionnaireSnippet)
+	p.raw("</code></pre>\n<p><a href=\"/api/v1/openapi.json\">API (OpenAPI)</a></p>\n</main>\n</body>\n</html>\n")
+	return p.String()
+}
 
 // home serves the host's own page: what it is, links (the demo hospital
 // page) and the embed snippet with its SRI hash.
@@ -98,11 +100,7 @@ func (h *Host) home(w http.ResponseWriter, r *http.Request) {
 	est := h.cfg.Establishments[0].ID
 	h.documentHeaders(w, nil, "")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	homeTemplate.Execute(w, map[string]any{
-		"CSS":     h.assets.byName["parcours.css"].path,
-		"Links":   h.cfg.Links,
-		"Snippet": Snippet(base, est, "", "fr"),
-		// The demo establishment's maternity registration, as an example.
-		"QuestionnaireSnippet": QuestionnaireSnippet(base, est, "maternite-inscription", "fr"),
-	})
+	// The demo establishment's maternity registration, as an example.
+	io.WriteString(w, homePage(h.assets.byName["parcours.css"].path, h.cfg.Links,
+		Snippet(base, est, "", "fr"), QuestionnaireSnippet(base, est, "maternite-inscription", "fr")))
 }

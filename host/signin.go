@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -467,11 +467,30 @@ var signInTexts = map[string][2]string{
 	"invalid":          {"Demande de connexion invalide.", "Invalid sign-in request."},
 }
 
-var signInTemplate = template.Must(template.New("signin").Parse(`<!DOCTYPE html>
-<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>{{if .Done}}<script src="/auth/signin.js" defer></script>{{end}}</head>
-<body><main><h1>{{.Title}}</h1><p {{if .Done}}role="status" data-parcours-signed-in{{else}}role="alert"{{end}}>{{.Text}}</p></main></body></html>
-`))
+// signInHTML writes a sign-in step's page; done runs signin.js.
+func signInHTML(lang, title, text string, done bool) string {
+	var p page
+	p.raw("<!DOCTYPE html>\n<html")
+	p.attr("lang", lang)
+	p.raw("><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>")
+	p.text(title)
+	p.raw("</title>")
+	if done {
+		p.raw(`<script src="/auth/signin.js" defer></script>`)
+	}
+	p.raw("</head>\n<body><main><h1>")
+	p.text(title)
+	p.raw("</h1><p ")
+	if done {
+		p.raw(`role="status" data-parcours-signed-in`)
+	} else {
+		p.raw(`role="alert"`)
+	}
+	p.raw(">")
+	p.text(text)
+	p.raw("</p></main></body></html>\n")
+	return p.String()
+}
 
 // signInPage answers a sign-in step with a short page: the outcome, in the
 // person's language. The successful popup's page runs signin.js, which
@@ -484,7 +503,5 @@ func (h *Host) signInPage(w http.ResponseWriter, r *http.Request, status int, la
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	signInTemplate.Execute(w, map[string]any{
-		"Lang": lang, "Title": signInTexts["title"][i], "Text": signInTexts[msg][i], "Done": msg == "done",
-	})
+	io.WriteString(w, signInHTML(lang, signInTexts["title"][i], signInTexts[msg][i], msg == "done"))
 }

@@ -7,7 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"html/template"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -315,25 +316,66 @@ func ThemeCSS(q url.Values) string {
 	return ":root{" + b.String() + "}"
 }
 
-var widgetTemplate = template.Must(template.New("w").Parse(`<!DOCTYPE html>
-<html lang="{{.Lang}}" data-widget="{{.Widget}}" data-establishment="{{.Establishment}}" data-service="{{.Service}}" data-practitioner="{{.Practitioner}}" data-questionnaire="{{.Questionnaire}}" data-lang="{{.Lang}}"{{if .Parent}} data-parent-origin="{{.Parent}}"{{end}}>
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="strict-origin">
-<title>{{.Title}}</title>
-<style nonce="{{.Nonce}}">{{.Style}}</style>
-{{if .Wasm}}<script src="{{.Helper}}" defer></script>
-<script src="{{.WasmExec}}" defer></script>
-{{end}}<script src="{{.Frame}}" defer{{if .Wasm}} data-wasm="{{.Wasm}}" data-compiler="{{.Compiler}}"{{end}}></script>
-</head>
-<body>
-{{.FirstPaint}}
-{{if .State}}<script type="application/json" id="parcours-state">{{.State}}</script>
-{{end}}{{if .Events}}<script type="application/json" id="parcours-events">{{.Events}}</script>
-{{end}}</body>
-</html>
-`))
+// widgetPage writes a widget's document: the first screen rendered on the
+// server, the inline stylesheet under the nonce, the state the Wasm takes
+// over, and the scripts.
+type widgetPage struct {
+	Lang, Widget, Establishment, Service, Practitioner, Questionnaire string
+	Parent, Title, Nonce                                              string
+	// Style is the widgets' stylesheet and the page's theme (ThemeCSS
+	// keeps to declarations that cannot end the style element).
+	Style string
+	// FirstPaint is the widget's HTML from staticrender, which escapes
+	// text and attributes.
+	FirstPaint string
+	// State and Events are JSON with <, > and & escaped, so they cannot
+	// end their script element.
+	State, Events                           string
+	Helper, Frame, Wasm, WasmExec, Compiler string
+}
+
+func (d widgetPage) html() string {
+	var p page
+	p.raw("<!DOCTYPE html>\n<html")
+	p.attr("lang", d.Lang)
+	p.attr("data-widget", d.Widget)
+	p.attr("data-establishment", d.Establishment)
+	p.attr("data-service", d.Service)
+	p.attr("data-practitioner", d.Practitioner)
+	p.attr("data-questionnaire", d.Questionnaire)
+	p.attr("data-lang", d.Lang)
+	if d.Parent != "" {
+		p.attr("data-parent-origin", d.Parent)
+	}
+	p.raw(">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"referrer\" content=\"strict-origin\">\n<title>")
+	p.text(d.Title)
+	p.raw("</title>\n<style")
+	p.attr("nonce", d.Nonce)
+	p.raw(">", d.Style, "</style>\n")
+	if d.Wasm != "" {
+		p.raw("<script")
+		p.attr("src", d.Helper)
+		p.raw(" defer></script>\n<script")
+		p.attr("src", d.WasmExec)
+		p.raw(" defer></script>\n")
+	}
+	p.raw("<script")
+	p.attr("src", d.Frame)
+	p.raw(" defer")
+	if d.Wasm != "" {
+		p.attr("data-wasm", d.Wasm)
+		p.attr("data-compiler", d.Compiler)
+	}
+	p.raw("></script>\n</head>\n<body>\n", d.FirstPaint, "\n")
+	if d.State != "" {
+		p.raw(`<script type="application/json" id="parcours-state">`, d.State, "</script>\n")
+	}
+	if d.Events != "" {
+		p.raw(`<script type="application/json" id="parcours-events">`, d.Events, "</script>\n")
+	}
+	p.raw("</body>\n</html>\n")
+	return p.String()
+}
 
 // widgetDocument serves GET /w/{widget}: the document of a widget's
 // iframe, with the widget's first screen rendered on the server, and POST
@@ -429,34 +471,28 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	if lang == "en" {
 		title = spec.title[1]
 	}
-	data := map[string]any{
-		"Lang": lang, "Widget": name, "Establishment": est, "Service": q.Get("service"), "Practitioner": q.Get("practitioner"),
-		"Questionnaire": q.Get("questionnaire"),
-		"Parent":        parent, "Title": title, "Nonce": nonce,
+	d := widgetPage{
+		Lang: lang, Widget: name, Establishment: est, Service: q.Get("service"), Practitioner: q.Get("practitioner"),
+		Questionnaire: q.Get("questionnaire"),
+		Parent:        parent, Title: title, Nonce: nonce,
 		// The stylesheet is inlined (under the nonce): a separate file would
 		// cost a round trip before the first paint, 150 ms or more on a
 		// phone. The page's theme comes after it.
-		"Style":      template.CSS(string(widgets.CSS) + ThemeCSS(h.withTheme(est, q))),
-		"Helper":     h.assets.byName["vugu-helper.js"].path,
-		"Frame":      h.assets.byName["frame.js"].path,
-		"FirstPaint": template.HTML(paint.String()), // staticrender escapes text and attributes
-		"State":      template.JS(stateJSON),        // JSON with <, > and & escaped; a JS context for html/template
-		"Events":     template.JS(eventsJSON),
+		Style:      string(widgets.CSS) + ThemeCSS(h.withTheme(est, q)),
+		Helper:     h.assets.byName["vugu-helper.js"].path,
+		Frame:      h.assets.byName["frame.js"].path,
+		FirstPaint: paint.String(),
+		State:      string(stateJSON),
+		Events:     string(eventsJSON),
 	}
 	if a := h.assets.byName["parcours.wasm"]; a != nil {
-		data["Wasm"] = a.path
-		data["WasmExec"] = h.assets.byName["wasm_exec.js"].path
-		data["Compiler"] = h.assets.byName["compile.js"].path
-	}
-	var doc bytes.Buffer
-	if err := widgetTemplate.Execute(&doc, data); err != nil {
-		h.log.Error("rendering widget document", "widget", name, "err", err)
-		h.widgetError(w, r, http.StatusInternalServerError, lang)
-		return
+		d.Wasm = a.path
+		d.WasmExec = h.assets.byName["wasm_exec.js"].path
+		d.Compiler = h.assets.byName["compile.js"].path
 	}
 	h.documentHeaders(w, h.embedders(est), nonce)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(doc.Bytes())
+	io.WriteString(w, d.html())
 }
 
 // formAction is the address a widget's form posts to: the widget document's
@@ -563,7 +599,7 @@ func (h *Host) widgetError(w http.ResponseWriter, r *http.Request, status int, l
 	if lang == "en" {
 		msg = "This service is not available at this address."
 	}
-	fmt.Fprintf(w, "<!DOCTYPE html><html lang=%q><meta charset=\"utf-8\"><title>Parcours</title><p role=\"alert\">%s</p></html>\n", lang, template.HTMLEscapeString(msg))
+	fmt.Fprintf(w, "<!DOCTYPE html><html lang=%q><meta charset=\"utf-8\"><title>Parcours</title><p role=\"alert\">%s</p></html>\n", lang, html.EscapeString(msg))
 }
 
 // AccessSnippet is Snippet for <parcours-access>: a patient sees who

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"reflect"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/host/internal/syncbuf"
 	"github.com/parcours-sante/parcours/host/plugin"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -40,26 +42,9 @@ func questionnaireHost(t *testing.T, configure func(*hostConfig)) *testHost {
 	})
 }
 
-// logBuffer collects a host's logs, at every level.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// debugLogger writes a host's logs to w, at every level.
+func debugLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // notifications records the notifications a host sends to its plugins.
@@ -219,10 +204,10 @@ func (b brokenQuestionnaires) Questionnaire(ctx context.Context, est, id string)
 // refuses is the host's failure: the patient gets internal, the log the
 // engine's report.
 func TestQuestionnaireRefusedByEngine(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	th := questionnaireHost(t, func(c *hostConfig) {
 		c.Questionnaires = brokenQuestionnaires{c.Questionnaires}
-		c.Logger = logs.logger()
+		c.Logger = debugLogger(&logs)
 	})
 	status, b := th.raw(t, "").do("GET", phq9Path, nil, "")
 	if status != 500 || errorCode(t, b) != portal.ErrInternal {
@@ -421,8 +406,8 @@ func alertsOf(t *testing.T, th *testHost, service string) []portal.CareTeamAlert
 // refused with response_incomplete, whose detail (in the logs) names the
 // linkIds and issue codes; nothing is stored, the draft is untouched.
 func TestQuestionnaireIncomplete(t *testing.T) {
-	var logs logBuffer
-	th := questionnaireHost(t, func(c *hostConfig) { c.Logger = logs.logger() })
+	var logs syncbuf.Buffer
+	th := questionnaireHost(t, func(c *hostConfig) { c.Logger = debugLogger(&logs) })
 	ctx := context.Background()
 	c := th.signedIn(t, camille)
 	q := instrument(t, "epds")
@@ -625,10 +610,10 @@ func TestQuestionnaireBadInput(t *testing.T) {
 // store, one notification to the plugins, one log line without health
 // data, also after a retry.
 func TestQuestionnaireSelfHarmAlert(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	notified := &notifications{}
 	th := questionnaireHost(t, func(c *hostConfig) {
-		c.Logger = logs.logger()
+		c.Logger = debugLogger(&logs)
 		c.Plugins = notified
 	})
 	c := th.raw(t, camille)

@@ -28,6 +28,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/host/demoid"
 	"github.com/parcours-sante/parcours/host/idp"
+	"github.com/parcours-sante/parcours/host/internal/syncbuf"
 	"github.com/parcours-sante/parcours/host/oidc"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -49,25 +50,8 @@ var idpKey = sync.OnceValue(func() *rsa.PrivateKey {
 type signInEnv struct {
 	host, idp string
 	store     *sqlite.Store
-	logs      *syncBuffer
+	logs      *syncbuf.Buffer
 	handler   *host.Host
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 const unlinkedEmail = "inconnu@example.test"
@@ -91,7 +75,7 @@ func newSignInEnv(t *testing.T, configure func(*host.Config)) *signInEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &signInEnv{host: "http://" + hostLn.Addr().String(), idp: "http://" + idpLn.Addr().String(), store: store, logs: &syncBuffer{}}
+	e := &signInEnv{host: "http://" + hostLn.Addr().String(), idp: "http://" + idpLn.Addr().String(), store: store, logs: &syncbuf.Buffer{}}
 	// Every log line of the host and of the provider, at debug level: the
 	// tests scan them for secrets.
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -27,6 +27,7 @@ import (
 
 	"github.com/parcours-sante/parcours/host/demoid"
 	"github.com/parcours-sante/parcours/host/idp"
+	"github.com/parcours-sante/parcours/host/internal/syncbuf"
 )
 
 const (
@@ -46,24 +47,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var logs syncBuffer
+var logs syncbuf.Buffer
 
 // noSecretLogged fails if any of the secrets is in the logs.
 func noSecretLogged(t *testing.T, secrets ...string) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/host/internal/syncbuf"
 )
 
 func TestCheckDemoAddr(t *testing.T) {
@@ -71,7 +72,7 @@ func TestSnippet(t *testing.T) {
 // stops it as Ctrl+C would.
 func TestDemoStartsAndStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-site-addr", "127.0.0.1:0", "-idp-addr", "127.0.0.1:0", "-db", t.TempDir() + "/demo.db", "-assets", t.TempDir(), "-log-level", "error"}, true, &out)

@@ -16,6 +16,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/fhir"
 	"github.com/parcours-sante/parcours/host/backend/fhir/fhirtest"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/host/internal/syncbuf"
 	"github.com/parcours-sante/parcours/host/notify/smtptest"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -53,7 +54,7 @@ func TestServeSeveralEstablishments(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "p.db"), "-seed", "-assets", dir, "-config", config, "-demo-signin", "-log-level", "error"}, false, &out)
@@ -180,7 +181,7 @@ func TestFHIRNotificationsAreSent(t *testing.T) {
 	  {"id": "ch-nord", "backend": {"type": "fhir", "url": "`+base+`"}}]}`), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "p.db"), "-seed", "-assets", dir, "-config", config,

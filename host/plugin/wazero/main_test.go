@@ -1,7 +1,6 @@
 package wazeroplugin_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/parcours-sante/parcours/host/internal/syncbuf"
 	"github.com/parcours-sante/parcours/host/plugin"
 	wazeroplugin "github.com/parcours-sante/parcours/host/plugin/wazero"
 )
@@ -141,29 +141,11 @@ func warmCache() error {
 	return <-errs
 }
 
-// logBuffer collects logs for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // load loads the named test plugins with cfg, each configured by pc (which
 // may be nil), and closes them at the end of the test.
-func load(t testing.TB, cfg wazeroplugin.Config, plugins ...wazeroplugin.PluginConfig) (*wazeroplugin.Set, *logBuffer) {
+func load(t testing.TB, cfg wazeroplugin.Config, plugins ...wazeroplugin.PluginConfig) (*wazeroplugin.Set, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -5,7 +5,6 @@
 package workerrun
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,8 +12,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/parcours-sante/parcours/host/internal/syncbuf"
 )
 
 // Modules are the Worker's modules besides parcours.wasm, copied from the
@@ -96,14 +96,14 @@ func WriteCapnp(src, dir, assets, addr string, bindings ...string) error {
 // Process is workerd running.
 type Process struct {
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // Start runs workerd (see Workerd) on dir's workerd.capnp and waits, 30 s
 // at most, until each of urls answers GET / (any status). On failure the
 // error carries workerd's output.
 func Start(workerd, dir string, urls ...string) (*Process, error) {
-	p := &Process{logs: &syncBuffer{}}
+	p := &Process{logs: &syncbuf.Buffer{}}
 	p.cmd = exec.Command(workerd, "serve", "workerd.capnp")
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -138,23 +138,4 @@ func (p *Process) Logs() string { return p.logs.String() }
 func (p *Process) Stop() {
 	p.cmd.Process.Kill()
 	p.cmd.Wait() // killed: its exit status says so
-}
-
-// syncBuffer is workerd's output, written by its pipe copiers while the
-// caller reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

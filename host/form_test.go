@@ -112,8 +112,12 @@ func TestWidgetWithoutWasm(t *testing.T) {
 	slotID := strings.TrimPrefix(slots[0], "choose-slot:")
 
 	// Another day, then the practitioner filter (select + apply button).
-	p = c.post(p, "choose-day:1")
-	p.want(`aria-pressed="true" value="choose-day:1">mar. 24 nov.`)
+	days := p.buttons("choose-day:")
+	if len(days) < 2 || days[1] != "choose-day:2026-11-24" {
+		t.Fatalf("day buttons %q: a day is named by its date", days)
+	}
+	p = c.post(p, days[1])
+	p.want(`aria-pressed="true" value="choose-day:2026-11-24">mar. 24 nov.`)
 	p = c.post(p, "choose-practitioner", "practitioner", "pr-claire-martin")
 	p.want(`<option selected="selected" value="pr-claire-martin">`)
 	for _, b := range p.buttons("choose-slot:") {

@@ -352,8 +352,16 @@ func TestSignInCallbackRefusals(t *testing.T) {
 	u, _ := url.Parse(cb)
 	q := u.Query()
 	for name, mutate := range map[string]func(url.Values){
-		"no state":    func(v url.Values) { v.Del("state") },
-		"wrong state": func(v url.Values) { v.Set("state", "x"+v.Get("state")[1:]) },
+		"no state": func(v url.Values) { v.Del("state") },
+		"wrong state": func(v url.Values) {
+			// Another first character: a state may itself start with "x".
+			st := v.Get("state")
+			first := "x"
+			if st[0] == 'x' {
+				first = "y"
+			}
+			v.Set("state", first+st[1:])
+		},
 	} {
 		v := url.Values{}
 		for k, vs := range q {

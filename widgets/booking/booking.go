@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -76,13 +75,6 @@ func (c *Booking) Do(event vugu.DOMEvent, kind string, id string) {
 	c.drive().Dispatch(event.EventEnv(), Action{Kind: Kind(kind), ID: id})
 }
 
-// DoIndex handles a DOM event whose argument is an index.
-func (c *Booking) DoIndex(event vugu.DOMEvent, kind string, i int) {
-	event.PreventDefault()
-	c.Interacted = true
-	c.drive().Dispatch(event.EventEnv(), Action{Kind: Kind(kind), Index: i})
-}
-
 // Running reports how many backend calls are under way. Read it under the lock.
 func (c *Booking) Running() int { return c.drive().Running() }
 
@@ -106,8 +98,8 @@ func (c *Booking) MineMissing() string {
 	return messages.Tf(c.M.Lang, "mine-missing", strings.Join(c.M.MineMissing, ", "))
 }
 
-// DayAction is the form value of the button of day i.
-func (c *Booking) DayAction(i int) string { return string(ChooseDay) + ":" + strconv.Itoa(i) }
+// DayAction is the form value of the button of day d.
+func (c *Booking) DayAction(d Day) string { return string(ChooseDay) + ":" + d.Key() }
 
 // Busy is the aria-busy value.
 func (c *Booking) Busy() string {

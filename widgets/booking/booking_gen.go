@@ -250,9 +250,9 @@ func (c *Booking) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							for i, d := range c.M.Days {
 								vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-day")
 								vgn.AddAttrInterface("aria-pressed", c.Pressed(i == c.M.Day))
-								vgn.AddAttrInterface("value", c.DayAction(i))
+								vgn.AddAttrInterface("value", c.DayAction(d))
 								vgn.SetInnerHTML(c.ShortDate(d.Date))
-								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "choose-day", i) })
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "choose-day", d.Key()) })
 							}
 							vgn = vg.Text(vgparent, "\n    ")
 						}

@@ -88,7 +88,10 @@ func TestBookAndCancel(t *testing.T) {
 			}
 		}
 	}
-	hs.DoIndex(string(booking.ChooseDay), 1)
+	hs.Do(string(booking.ChooseDay), hs.Comp.M.Days[1].Key())
+	if hs.Comp.M.Day != 1 {
+		t.Fatalf("day %d after choosing the second", hs.Comp.M.Day)
+	}
 	slot := hs.firstSlot()
 	hs.Do(string(booking.ChooseSlot), slot.ID)
 	if m.Step != booking.StepConfirm {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +24,7 @@ type FormState struct {
 	Service       string    `json:"sv,omitempty"`
 	Practitioner  string    `json:"pr,omitempty"`
 	Window        time.Time `json:"w,omitzero"`
-	Day           int       `json:"d,omitempty"`
+	Day           string    `json:"d,omitempty"` // the chosen day's date (Day.Key)
 	Slot          string    `json:"sl,omitempty"`
 	BookKey       string    `json:"k,omitempty"`
 	Appointment   string    `json:"ap,omitempty"`
@@ -42,7 +41,7 @@ func (m *Model) FormState() FormState {
 		est = m.Establishment
 	}
 	return FormState{
-		Step: m.Step, Establishment: est, Service: m.Service, Practitioner: m.Practitioner, Window: m.Window, Day: m.Day,
+		Step: m.Step, Establishment: est, Service: m.Service, Practitioner: m.Practitioner, Window: m.Window, Day: m.dayKey(),
 		Slot: m.Slot.ID, BookKey: m.bookKey, Appointment: m.Appointment.ID, ConfirmCancel: m.ConfirmCancel,
 	}
 }
@@ -68,8 +67,10 @@ func ParseFormState(s string) (FormState, error) {
 	if len(st.Establishment) > 64 {
 		return st, errors.New("establishment too long")
 	}
-	if st.Day < 0 || st.Day > 400 {
-		return st, errors.New("day out of range")
+	if st.Day != "" {
+		if _, err := time.Parse(time.DateOnly, st.Day); err != nil {
+			return st, errors.New("malformed day")
+		}
 	}
 	if st.BookKey != "" && portal.ValidateIdempotencyKey(st.BookKey) != nil {
 		return st, errors.New("malformed booking key")
@@ -123,7 +124,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		}
 		m.Step = StepSlots
 		run(m.call(Action{Kind: ChooseDay}, m.loadSlots))
-		m.Apply(Action{Kind: ChooseDay, Index: st.Day})
+		m.Apply(Action{Kind: ChooseDay, ID: st.Day})
 		if st.Step == StepConfirm && st.Slot != "" {
 			m.Apply(Action{Kind: ChooseSlot, ID: st.Slot})
 			if m.Step != StepConfirm && p.Action == string(Confirm) && st.BookKey != "" {
@@ -155,12 +156,6 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	kind, arg, _ := strings.Cut(p.Action, ":")
 	a := Action{Kind: Kind(kind), ID: arg}
 	switch a.Kind {
-	case ChooseDay:
-		n, err := strconv.Atoi(arg)
-		if err != nil {
-			n = -1 // Apply ignores a day out of range
-		}
-		a.Index = n
 	case ChoosePractitioner:
 		if arg == "" {
 			a.ID = p.Practitioner

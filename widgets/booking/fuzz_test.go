@@ -3,15 +3,16 @@ package booking
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // FuzzParseFormState: the hidden field comes from the browser. Parsing never
 // panics, and what it accepts is within bounds and encodes back unchanged.
 func FuzzParseFormState(f *testing.F) {
 	for _, s := range []string{
-		``, `{}`, `{"st":"slots","sv":"maternite","w":"2026-11-23T07:00:00Z","d":1}`,
+		``, `{}`, `{"st":"slots","sv":"maternite","w":"2026-11-23T07:00:00Z","d":"2026-11-24"}`,
 		`{"st":"confirm","sv":"maternite","pr":"pr-claire-martin","sl":"sl-x","k":"bk-ABCDEFGHIJKLMNOP"}`,
-		`{"st":"nope"}`, `{"d":-1}`, `{"k":"short"}`, `{"extra":1}`, `[]`, `null`, `{"st":"mine","cc":"apt_1"}`,
+		`{"st":"nope"}`, `{"d":-1}`, `{"d":"24/11/2026"}`, `{"d":"2026-02-30"}`, `{"k":"short"}`, `{"extra":1}`, `[]`, `null`, `{"st":"mine","cc":"apt_1"}`,
 	} {
 		f.Add(s)
 	}
@@ -20,7 +21,10 @@ func FuzzParseFormState(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if st.Day < 0 || st.Day > 400 || len(s) > MaxFormState {
+		if len(s) > MaxFormState {
+			t.Fatalf("accepted a state of %d bytes", len(s))
+		}
+		if _, err := time.Parse(time.DateOnly, st.Day); st.Day != "" && err != nil {
 			t.Fatalf("accepted out-of-bounds state %+v", st)
 		}
 		b, err := json.Marshal(st)

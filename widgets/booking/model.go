@@ -200,9 +200,8 @@ const (
 
 // Action is an intent or a result. Only the fields its Kind uses are set.
 type Action struct {
-	Kind  Kind
-	ID    string // service, practitioner, slot, patient or appointment id
-	Index int    // day index
+	Kind Kind
+	ID   string // service, practitioner, slot, patient or appointment id, or a day (Day.Key)
 
 	services     []portal.Service
 	est          portal.Establishment
@@ -252,6 +251,9 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Window = m.startOfWindow()
 		m.Step = StepSlots
+		// Another service's days must not show, or be pressed, while this
+		// one's load.
+		m.Days, m.Day = nil, 0
 		return m.call(a, m.loadSlots)
 	case ChoosePractitioner:
 		if a.ID != "" && m.practitioner(a.ID) == nil {
@@ -271,12 +273,17 @@ func (m *Model) Apply(a Action) Cmd {
 		return m.call(a, m.loadSlots)
 	case slotsLoaded:
 		m.Loading = false
+		// The day chosen stays chosen when the new slots still have it (a
+		// day pressed while they loaded, another practitioner's slots).
+		chosen := m.dayKey()
 		m.Days = groupByDay(a.slots, m.Practitioner == "")
-		m.Day = 0
+		m.Day = max(0, m.dayIndex(chosen))
 		return nil
 	case ChooseDay:
-		if a.Index >= 0 && a.Index < len(m.Days) {
-			m.Day = a.Index
+		// A day is named by its date, never by its place in the list: the
+		// list may have changed since the button was drawn.
+		if i := m.dayIndex(a.ID); i >= 0 {
+			m.Day = i
 		}
 		return nil
 	case ChooseSlot:
@@ -565,6 +572,27 @@ func (m *Model) startOfWindow() time.Time {
 // groupByDay groups slots (ordered by start) by their local calendar date.
 // With anyPractitioner, one slot per start time is kept: the patient asked
 // for a time, not a person, and sees who it is with before confirming.
+// Key names a day in actions and form posts: its date, 2006-01-02.
+func (d Day) Key() string { return d.Date.Format(time.DateOnly) }
+
+// dayKey is the chosen day's key, "" when there is none.
+func (m *Model) dayKey() string {
+	if m.Day >= 0 && m.Day < len(m.Days) {
+		return m.Days[m.Day].Key()
+	}
+	return ""
+}
+
+// dayIndex is the index of the day named key, -1 when it is not shown.
+func (m *Model) dayIndex(key string) int {
+	for i, d := range m.Days {
+		if key != "" && d.Key() == key {
+			return i
+		}
+	}
+	return -1
+}
+
 func groupByDay(slots []portal.Slot, anyPractitioner bool) []Day {
 	var days []Day
 	for _, s := range slots {

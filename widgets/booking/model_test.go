@@ -39,6 +39,50 @@ func TestGroupByDay(t *testing.T) {
 	}
 }
 
+// TestDaysByDate: a day is named by its date. A press drawn from an older
+// list, or made while the slots load, chooses that date or nothing; another
+// service's days never show while its own load.
+func TestDaysByDate(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
+	d1 := time.Date(2026, 11, 24, 9, 0, 0, 0, cet)
+	d2, d3 := d1.AddDate(0, 0, 1), d1.AddDate(0, 0, 2)
+	m := loadedModel()
+	m.Apply(Action{Kind: ChooseService, ID: "maternite"})
+	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("a", "p1", d1), slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
+	if m.Apply(Action{Kind: ChooseDay, ID: "2026-11-25"}); m.Day != 1 {
+		t.Fatalf("day %d after choosing the 25th, want 1", m.Day)
+	}
+	if m.Apply(Action{Kind: ChooseDay, ID: "2026-12-01"}); m.Day != 1 {
+		t.Fatalf("a day not shown moved the choice to %d", m.Day)
+	}
+	if m.Apply(Action{Kind: ChooseDay, ID: "1"}); m.Day != 1 {
+		t.Fatalf("an index moved the choice to %d", m.Day)
+	}
+	// The 24th's last slot is booked meanwhile: the reload keeps the 25th,
+	// now first in the list.
+	m.Apply(Action{Kind: ChoosePractitioner, ID: "p1"})
+	m.Apply(Action{Kind: ChooseDay, ID: "2026-11-26"}) // pressed while loading
+	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
+	if m.Day != 1 || m.Days[m.Day].Key() != "2026-11-26" {
+		t.Fatalf("after the reload: day %d of %d, want the 26th", m.Day, len(m.Days))
+	}
+	// A day no longer offered falls back to the first.
+	m.Apply(Action{Kind: ChoosePractitioner, ID: ""})
+	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("b", "p1", d2)}})
+	if m.Day != 0 || m.Days[0].Key() != "2026-11-25" {
+		t.Fatalf("after the 26th went: day %d, %+v", m.Day, m.Days)
+	}
+	if st := m.FormState(); st.Day != "2026-11-25" {
+		t.Fatalf("form state day %q", st.Day)
+	}
+	// Choosing a service again shows none of the old days while its load.
+	m.Apply(Action{Kind: Back})
+	m.Apply(Action{Kind: ChooseService, ID: "maternite"})
+	if len(m.Days) != 0 || m.Day != 0 {
+		t.Fatalf("old days shown while the service's load: %+v", m.Days)
+	}
+}
+
 func loadedModel() *Model {
 	m := NewModel("fr", "chu-exemple", "", "")
 	m.Apply(Action{Kind: loaded, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}}}}})

@@ -27,7 +27,7 @@ type Snapshot struct {
 	Practitioner   string                 `json:"practitioner,omitempty"`
 	Window         time.Time              `json:"window,omitzero"`
 	Slots          []portal.Slot          `json:"slots,omitempty"`
-	Day            int                    `json:"day,omitempty"`
+	Day            string                 `json:"day,omitempty"` // Day.Key
 	Slot           *portal.Slot           `json:"slot,omitempty"`
 	BookKey        string                 `json:"book_key,omitempty"`
 	Appointment    *portal.Appointment    `json:"appointment,omitempty"`
@@ -75,7 +75,7 @@ func (m *Model) snapshot() *Snapshot {
 		Service:        m.Service,
 		Practitioner:   m.Practitioner,
 		Window:         m.Window,
-		Day:            m.Day,
+		Day:            m.dayKey(),
 		BookKey:        m.bookKey,
 		Mine:           m.Mine,
 		ConfirmCancel:  m.ConfirmCancel,
@@ -125,10 +125,7 @@ func (m *Model) Hydrate(s *Snapshot) {
 		m.Step = StepService
 	}
 	m.Days = groupByDay(s.Slots, s.Practitioner == "")
-	m.Day = 0
-	if s.Day >= 0 && s.Day < len(m.Days) {
-		m.Day = s.Day
-	}
+	m.Day = max(0, m.dayIndex(s.Day))
 	if s.Slot != nil {
 		m.Slot = *s.Slot
 	}

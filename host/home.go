@@ -2,8 +2,6 @@ package host
 
 import (
 	_ "embed"
-	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"strings"
@@ -54,15 +52,18 @@ func DocumentsSnippet(base, establishment, lang string) string {
 // snippet writes the loader's script tag and one element with the
 // non-empty attributes, escaped.
 func snippet(base, element string, attrs [][2]string) string {
-	base = strings.TrimRight(base, "/")
-	var a strings.Builder
+	var p page
+	p.raw("<script")
+	p.attr("src", strings.TrimRight(base, "/")+"/parcours.js")
+	p.attr("integrity", LoaderSRI())
+	p.raw(` crossorigin="anonymous" async></script>`, "\n<", element) // element: one of ours
 	for _, kv := range attrs {
 		if kv[1] != "" {
-			fmt.Fprintf(&a, " %s=%q", kv[0], html.EscapeString(kv[1]))
+			p.attr(kv[0], kv[1]) // names: ours; values: escaped
 		}
 	}
-	return fmt.Sprintf("<script src=\"%s/parcours.js\" integrity=\"%s\" crossorigin=\"anonymous\" async></script>\n<%s%s></%s>\n",
-		html.EscapeString(base), LoaderSRI(), element, a.String(), element)
+	p.raw("></", element, ">\n")
+	return p.String()
 }
 
 // homePage writes the host's own page.

@@ -9,6 +9,16 @@ import (
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
+// ValidPublicURL reports whether s can be a host's public URL, the base of
+// its sign-in callback (s + "/auth/callback"): https://host[:port] with no
+// path, http only on a loopback address. Both configurations (the
+// standalone host's file, the Worker's PARCOURS_CONFIG) check public_url
+// with it.
+func ValidPublicURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Host != "" && (u.Path == "" || u.Path == "/") && loopback.Secure(u)
+}
+
 // ProviderSetting is one OpenID Connect provider as the host's
 // configuration files write it, in their "identity_providers" list: the
 // standalone host's -config file and the Worker's PARCOURS_CONFIG
@@ -59,7 +69,7 @@ func CheckProviderSettings(ps []ProviderSetting, secret func(name string) string
 			bad(at("kind"), "%q: want \"patient\", \"practitioner\" or none (the account links decide)", p.Kind)
 		}
 		if u, err := url.Parse(p.Issuer); err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" ||
-			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
+			!loopback.Secure(u) {
 			bad(at("issuer"), "%q: want the provider's https issuer URL (http only on a loopback address)", p.Issuer)
 		}
 		if p.ClientID == "" {

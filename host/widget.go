@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -599,7 +598,13 @@ func (h *Host) widgetError(w http.ResponseWriter, r *http.Request, status int, l
 	if lang == "en" {
 		msg = "This service is not available at this address."
 	}
-	fmt.Fprintf(w, "<!DOCTYPE html><html lang=%q><meta charset=\"utf-8\"><title>Parcours</title><p role=\"alert\">%s</p></html>\n", lang, html.EscapeString(msg))
+	var p page
+	p.raw("<!DOCTYPE html><html")
+	p.attr("lang", lang)
+	p.raw(`><meta charset="utf-8"><title>Parcours</title><p role="alert">`)
+	p.text(msg)
+	p.raw("</p></html>\n")
+	io.WriteString(w, p.String())
 }
 
 // AccessSnippet is Snippet for <parcours-access>: a patient sees who

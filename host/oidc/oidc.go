@@ -73,7 +73,7 @@ func New(cfg Config) (*RP, error) {
 	}
 	for _, s := range []string{cfg.Issuer, cfg.RedirectURL} {
 		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname()))) || u.Host == "" {
+		if err != nil || !loopback.Secure(u) || u.Host == "" {
 			return nil, fmt.Errorf("oidc: %q must be an https URL (http only on a loopback address)", s)
 		}
 	}

@@ -116,8 +116,7 @@ func (t idpTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func (c config) identityProviders(secret func(name string) string, tr http.RoundTripper, after deadline.AfterFunc, now func() time.Time) ([]host.IdentityProvider, error) {
 	var errs []error
 	if len(c.IdentityProviders) > 0 {
-		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || u.Path != "" && u.Path != "/" ||
-			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
+		if !host.ValidPublicURL(c.PublicURL) {
 			errs = append(errs, fmt.Errorf("PARCOURS_CONFIG: public_url %q: identity providers need the Worker's public https://host[:port] (their callback is public_url/auth/callback; http only on a loopback address)", c.PublicURL))
 		}
 	}

@@ -142,8 +142,7 @@ func (c siteConfig) check(bad func(path, format string, args ...any), getenv fun
 		bad("establishments", "list at least one establishment")
 	}
 	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || u.Path != "" && u.Path != "/" ||
-			u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
+		if !host.ValidPublicURL(c.PublicURL) {
 			bad("public_url", "%q: want https://host[:port] (http only on a loopback address)", c.PublicURL)
 		}
 	}
@@ -203,7 +202,7 @@ func (b backendConfig) check(path string, bad func(path, format string, args ...
 			bad(path+".url", "a fhir backend needs the server's base URL")
 		case err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
 			bad(path+".url", "%q is not an absolute URL without query", b.URL)
-		case u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())):
+		case !loopback.Secure(u):
 			bad(path+".url", "%q: health data goes over https (http only to a loopback address)", b.URL)
 		}
 		if b.TokenEnv != "" && getenv(b.TokenEnv) == "" {

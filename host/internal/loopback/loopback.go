@@ -7,6 +7,7 @@ package loopback
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 )
 
@@ -19,6 +20,12 @@ func Host(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Secure reports whether u may carry tokens or health data: https, or
+// plain http to a loopback host (development and tests on this machine).
+func Secure(u *url.URL) bool {
+	return u.Scheme == "https" || u.Scheme == "http" && Host(u.Hostname())
 }
 
 // Addr reports whether the host of addr ("host:port") is a loopback; an

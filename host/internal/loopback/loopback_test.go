@@ -1,6 +1,7 @@
 package loopback_test
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/parcours-sante/parcours/host/internal/loopback"
@@ -30,5 +31,22 @@ func TestAddr(t *testing.T) {
 	}
 	if _, err := loopback.Addr("127.0.0.1"); err == nil {
 		t.Error("Addr without a port: no error")
+	}
+}
+
+func TestSecure(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://rdv.chu-exemple.fr": true, "https://10.0.0.1:8443/x": true,
+		"http://127.0.0.1:8080": true, "http://localhost/": true, "http://[::1]:80": true,
+		"http://rdv.chu-exemple.fr": false, "http://10.0.0.1": false, "ftp://localhost": false,
+		"//localhost": false, "HTTP://localhost": true, "http://localhost.example.org": false,
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := loopback.Secure(u); got != want {
+			t.Errorf("Secure(%q) = %v, want %v", raw, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { SITE, HOST, OTHER_SITE, newPage as openPage } from './browser.mjs';
+import { bookSecondDay, assertBooked } from './steps.mjs';
 
 // newPage opens a page that accepts downloads (the .ics).
 const newPage = (options = {}) => openPage({ acceptDownloads: true, ...options });
@@ -27,35 +28,9 @@ test('a patient books, gets the confirmation and the event, then cancels after a
   const height = await page.locator('parcours-booking').evaluate((el) => el.shadowRoot.querySelector('iframe').style.height);
   assert.notEqual(height, '30rem', 'the frame is resized by the widget');
 
-  // Days and a practitioner filter are there; choose the second day.
-  const days = w.locator('button.pc-day');
-  assert.ok(await days.count() >= 2, 'several days offer slots');
-  await days.nth(1).click();
-  await assert.doesNotReject(w.locator('button.pc-day[aria-pressed="true"]').nth(0).waitFor());
-  assert.equal(await days.nth(1).getAttribute('aria-pressed'), 'true');
-
-  // Pick a slot: its accessible name says when and with whom.
-  const slot = w.locator('button.pc-slot').first();
-  const label = await slot.getAttribute('aria-label');
-  assert.match(label, /\d{2}:\d{2} avec /);
-  await slot.click();
-  await w.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
-
-  // Demo sign-in, clearly marked.
-  await assert.doesNotReject(w.locator('.pc-demo-badge').waitFor());
-  await w.locator('select#pc-demo').selectOption('pat-camille-durand');
-  await w.getByRole('button', { name: 'Se connecter (démo)' }).click();
-  await w.locator('.pc-who', { hasText: 'Camille DURAND' }).waitFor();
-
-  // Confirm; the page receives parcours:booked with no health data.
-  await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
-  await w.locator('h3#pc-step-title', { hasText: 'Rendez-vous confirmé' }).waitFor();
-  const entry = page.locator('#event-log li[data-event="parcours:booked"]');
-  await entry.waitFor();
-  const detail = JSON.parse((await entry.textContent()).replace('parcours:booked ', ''));
-  assert.deepEqual(Object.keys(detail).sort(), ['appointment', 'start']);
+  // Choose the second day, a slot, sign in (demo) and confirm.
+  const detail = await bookSecondDay(page, w, 'pat-camille-durand', 'Camille DURAND');
   assert.match(detail.appointment, /^apt_/);
-  assert.ok(!Number.isNaN(Date.parse(detail.start)));
 
   // The .ics download.
   const link = w.getByRole('link', { name: 'Ajouter à mon agenda (.ics)' });
@@ -73,10 +48,7 @@ test('a patient books, gets the confirmation and the event, then cancels after a
   await page.reload();
   await widget(page).locator('button.pc-slot').first().waitFor();
   const w2 = widget(page);
-  await w2.getByRole('button', { name: 'Mes rendez-vous' }).first().click();
-  const item = w2.locator(`li.pc-appointment[data-appointment="${detail.appointment}"]`);
-  await item.waitFor();
-  assert.equal(await item.getAttribute('data-status'), 'booked');
+  const item = await assertBooked(w2, detail.appointment);
 
   // Cancel, with a confirmation step.
   await item.getByRole('button', { name: 'Annuler ce rendez-vous' }).click();

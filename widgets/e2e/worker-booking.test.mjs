@@ -3,10 +3,11 @@
 // workerd (another origin) in front of the FHIR test server. Started by
 // TestWorker (host/cmd/parcours-worker/worker_test.go), which passes
 // SITE_URL, HOST_URL (the Worker) and CHROMIUM, and then checks the
-// appointment on the FHIR server. The steps are booking.test.mjs's.
+// appointment on the FHIR server. The steps are booking.test.mjs's (steps.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SITE, HOST, newPage } from './browser.mjs';
+import { bookSecondDay, assertBooked } from './steps.mjs';
 
 test('a patient books through the Worker, with the Wasm from its static assets', async () => {
   const page = await newPage();
@@ -27,26 +28,8 @@ test('a patient books through the Worker, with the Wasm from its static assets',
   const frame = await (await page.locator('parcours-booking iframe').elementHandle()).contentFrame();
   await frame.waitForSelector('html[data-wasm="running"]', { timeout: 60000 });
 
-  // Pick a slot of the second day.
-  const days = w.locator('button.pc-day');
-  assert.ok(await days.count() >= 2, 'several days offer slots');
-  await days.nth(1).click();
-  await assert.doesNotReject(w.locator('button.pc-day[aria-pressed="true"]').nth(0).waitFor());
-  const slot = w.locator('button.pc-slot').first();
-  assert.match(await slot.getAttribute('aria-label'), /\d{2}:\d{2} avec /);
-  await slot.click();
-  await w.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
-
-  // Demo sign-in, then confirm; the page receives parcours:booked.
-  await w.locator('select#pc-demo').selectOption('pat-camille-durand');
-  await w.getByRole('button', { name: 'Se connecter (démo)' }).click();
-  await w.locator('.pc-who', { hasText: 'Camille DURAND' }).waitFor();
-  await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
-  await w.locator('h3#pc-step-title', { hasText: 'Rendez-vous confirmé' }).waitFor();
-  const entry = page.locator('#event-log li[data-event="parcours:booked"]');
-  await entry.waitFor();
-  const detail = JSON.parse((await entry.textContent()).replace('parcours:booked ', ''));
-  assert.deepEqual(Object.keys(detail).sort(), ['appointment', 'start']);
+  // Choose the second day, a slot, sign in (demo) and confirm.
+  const detail = await bookSecondDay(page, w, 'pat-camille-durand', 'Camille DURAND');
   // For TestWorker, which looks the appointment up on the FHIR server.
   console.log(`# booked ${detail.appointment}`);
 
@@ -54,10 +37,7 @@ test('a patient books through the Worker, with the Wasm from its static assets',
   await page.reload();
   const w2 = page.frameLocator('parcours-booking iframe');
   await w2.locator('button.pc-slot').first().waitFor();
-  await w2.getByRole('button', { name: 'Mes rendez-vous' }).first().click();
-  const item = w2.locator(`li.pc-appointment[data-appointment="${detail.appointment}"]`);
-  await item.waitFor();
-  assert.equal(await item.getAttribute('data-status'), 'booked');
+  await assertBooked(w2, detail.appointment);
 
   assert.deepEqual(page.errors, [], 'no console error (CSP violations included)');
   await page.context().close();

@@ -138,6 +138,9 @@ fuzz:
 	$(GO) test ./host/idp -run='^$$' -fuzz='^FuzzLoginForm$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/idp -run='^$$' -fuzz='^FuzzNormalizeCode$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/cloudflare -run='^$$' -fuzz='^FuzzSplitHeaders$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host/cmd/parcours-worker -run='^$$' -fuzz='^FuzzBuild$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzConsent$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./sdk/client/uri -run='^$$' -fuzz='^FuzzEscape$$' -fuzztime=$(FUZZTIME)
 
 ## screenshot: refresh docs/booking.png from the end-to-end test
 screenshot: e2e-deps

@@ -125,8 +125,8 @@ type Config struct {
 	// Retry-After. Default 20.
 	SignInsPerMinute int
 	// WritesPerAddressPerMinute bounds the writes from one client address,
-	// whoever is signed in: bookings, messages, uploads, grants and RPPS
-	// look-ups together, on top of each person's own limits, so that one
+	// whoever is signed in: bookings, messages, uploads, grants, RPPS
+	// look-ups and questionnaire submissions together, on top of each person's own limits, so that one
 	// machine cannot spread its writes over many accounts. A burst of that
 	// many, then one every 60/N seconds; beyond, 429 with Retry-After.
 	// Default 120: a hospital's guest Wi-Fi puts many patients behind one
@@ -242,6 +242,7 @@ type Host struct {
 	signin     *signIn
 	signInRate *rateLimiter
 	bookRate   *rateLimiter // bookings per patient
+	submitRate *rateLimiter // questionnaire submissions per patient
 	// addressRate counts the writes per client address; lookupRate, the
 	// RPPS look-ups per patient.
 	addressRate *rateLimiter
@@ -348,6 +349,7 @@ func New(cfg Config) (*Host, error) {
 	}
 	h.signInRate = newRateLimiter("signin", cfg.SignInsPerMinute, time.Minute, cfg.State, cfg.Now)
 	h.bookRate = newRateLimiter("book", cfg.BookingsPerHour, time.Hour, cfg.State, cfg.Now)
+	h.submitRate = newRateLimiter("submit", SubmissionsPerHour, time.Hour, cfg.State, cfg.Now)
 	h.addressRate = newRateLimiter("address", cfg.WritesPerAddressPerMinute, time.Minute, cfg.State, cfg.Now)
 	h.lookupRate = newRateLimiter("lookup", LookupsPerMinute, time.Minute, cfg.State, cfg.Now)
 	if cfg.Messaging != nil {

@@ -190,12 +190,26 @@ func (h *Host) saveDraft(ctx context.Context, est, id string, response []byte) (
 // questionnaire (ErrIdempotencyKeyReused otherwise). A created submission
 // that alerts the care team is logged, without health data, and notified to
 // the plugins.
+// SubmissionsPerHour bounds the questionnaire responses one patient may
+// submit in an hour (a burst of that many, then one every 3 minutes):
+// far above a patient's needs, low enough that no one floods a care team's
+// alerts.
+const SubmissionsPerHour = 20
+
 func (h *Host) submitResponse(ctx context.Context, est, id string, response []byte, key string) (sub portal.QuestionnaireSubmission, created bool, err error) {
 	store, patient, err := h.patientQuestionnaires(ctx)
 	if err != nil {
 		return sub, false, err
 	}
 	if err := portal.ValidateIdempotencyKey(key); err != nil {
+		return sub, false, err
+	}
+	// Each submission may alert a care team and run plugins: one patient,
+	// or one machine over many accounts, cannot flood them.
+	if err := h.submitRate.spend(ctx, patient, "patient %s submitted %d questionnaires in the last hour", patient, SubmissionsPerHour); err != nil {
+		return sub, false, err
+	}
+	if err := h.spendAddress(ctx); err != nil {
 		return sub, false, err
 	}
 	def, q, err := h.questionnaireDef(ctx, est, id)

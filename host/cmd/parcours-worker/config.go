@@ -65,9 +65,11 @@ type config struct {
 	MaxDocumentSize int64 `json:"max_document_size"`
 }
 
+// establishment is one establishment of PARCOURS_CONFIG. Its name is the
+// FHIR server's (its Organization): unlike the standalone host's file, no
+// "name" here (refused as an unknown field rather than ignored).
 type establishment struct {
 	ID      string   `json:"id"`
-	Name    string   `json:"name"`
 	Origins []string `json:"origins"`
 	// ReleaseDelay releases a sensitive document by itself that long
 	// after it was filed ("720h") if no practitioner released it before
@@ -187,10 +189,18 @@ func build(raw, assets []byte, secret func(name string) string, p platform) (htt
 	if c.FHIRURL == "" || len(ests) == 0 {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: fhir_url and establishment.id are required")
 	}
+	// The test switches need a Worker that only this machine reaches: a
+	// public_url on loopback, the standalone host's rule for -demo-signin.
+	onLoopback := false
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "http" && loopback.Host(u.Hostname()) {
+		onLoopback = true
+	}
+	if c.DemoSignIn && !onLoopback {
+		return nil, fmt.Errorf("PARCOURS_CONFIG: demo_sign_in lets anyone act as a demo patient of the FHIR server: it is for tests on loopback only, and public_url %q is not http://127.0.0.1:PORT or http://localhost:PORT", c.PublicURL)
+	}
 	var clock *testClock
 	if c.TestClock {
-		u, err := url.Parse(c.PublicURL)
-		if err != nil || u.Scheme != "http" || !loopback.Host(u.Hostname()) {
+		if !onLoopback {
 			return nil, fmt.Errorf("PARCOURS_CONFIG: test_clock lets any client set the Worker's clock: it is for tests on loopback only, and public_url %q is not http://127.0.0.1:PORT or http://localhost:PORT", c.PublicURL)
 		}
 		clock = &testClock{}

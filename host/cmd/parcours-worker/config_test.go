@@ -17,7 +17,9 @@ func TestBuild(t *testing.T) {
 	for _, raw := range []string{``, `{}`, `{"fhir_url": "http://127.0.0.1:1/fhir"}`,
 		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "state_jurisdiction": "mars"}`,
 		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "fhir_call_timeout": "soon"}`,
-		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "fhir_call_timeout": "2h"}`} {
+		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x"}, "fhir_call_timeout": "2h"}`,
+		// The name is the FHIR server's: a name here would be ignored.
+		`{"fhir_url": "http://127.0.0.1:1/fhir", "establishment": {"id": "x", "name": "CH Nord"}}`} {
 		if _, err := build([]byte(raw), nil, noSecrets, platform{}); err == nil {
 			t.Errorf("build(%q) succeeded", raw)
 		}
@@ -46,6 +48,27 @@ func TestBuild(t *testing.T) {
 // TestTestClock: test_clock is refused unless public_url is a loopback
 // address; on, its route sets the clock of the host (a session's expiry
 // follows it) and answers only requests addressed to a loopback host.
+// TestDemoSignInOnLoopbackOnly: the demo sign-in lets anyone act as a
+// demo-tagged patient of the FHIR server; a Worker refuses it unless its
+// public_url is on loopback, as the standalone host refuses -demo-signin on
+// a public address.
+func TestDemoSignInOnLoopbackOnly(t *testing.T) {
+	cfg := func(public string) []byte {
+		return []byte(`{"public_url": "` + public + `", "fhir_url": "http://127.0.0.1:1/fhir", "demo_sign_in": true, "establishment": {"id": "ch-nord"}}`)
+	}
+	for _, public := range []string{"", "https://rdv.chu-exemple.fr", "http://rdv.chu-exemple.fr", "https://127.0.0.1:8787", "http://0.0.0.0:8787"} {
+		_, err := build(cfg(public), nil, noSecrets, platform{})
+		if err == nil || !strings.Contains(err.Error(), "demo_sign_in") {
+			t.Errorf("demo_sign_in with public_url %q: %v, want a refusal naming demo_sign_in", public, err)
+		}
+	}
+	for _, public := range []string{"http://127.0.0.1:8787", "http://localhost:8787"} {
+		if _, err := build(cfg(public), nil, noSecrets, platform{}); err != nil {
+			t.Errorf("demo_sign_in with public_url %q: %v", public, err)
+		}
+	}
+}
+
 func TestTestClock(t *testing.T) {
 	fhirSrv := httptest.NewServer(http.NotFoundHandler())
 	defer fhirSrv.Close()

@@ -187,16 +187,16 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	fset.StringVar(&o.addr, "addr", env("PARCOURS_ADDR", "127.0.0.1:"+port), "listen address of the host (env PARCOURS_ADDR; PORT sets the port)")
 	fset.StringVar(&o.db, "db", env("PARCOURS_DB", db), "SQLite database file (env PARCOURS_DB)")
 	fset.StringVar(&o.attachDir, "attachments", env("PARCOURS_ATTACHMENTS", ""), "directory of the message attachments' files (created with mode 0700; back it up with the database); empty keeps them in the database (env PARCOURS_ATTACHMENTS)")
-	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from `make web` (env PARCOURS_ASSETS)")
+	fset.StringVar(&o.assets, "assets", env("PARCOURS_ASSETS", "build/web"), "directory of the built Wasm files, from make web (env PARCOURS_ASSETS)")
 	fset.StringVar(&o.origins, "origins", env("PARCOURS_ORIGINS", ""), "comma-separated origins of the hospital pages allowed to embed the widgets (env PARCOURS_ORIGINS)")
 	fset.StringVar(&o.config, "config", env("PARCOURS_CONFIG", ""), "configuration file of the establishments served, each with its backend (SQLite or a FHIR server) and embedding origins; see docs/operations.md (env PARCOURS_CONFIG)")
 	fset.StringVar(&o.publicURL, "public-url", env("PARCOURS_PUBLIC_URL", ""), "the host's address as browsers reach it, https://… in production (behind a TLS-terminating proxy it makes the session cookie Secure, __Host- and partitioned); the identity providers' callback is this URL + /auth/callback (env PARCOURS_PUBLIC_URL)")
 	o.plugins.register(fset)
 	o.smtp.register(fset)
-	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fset.StringVar(&o.logLevel, "log-level", env("PARCOURS_LOG_LEVEL", "info"), "debug, info, warn or error (env PARCOURS_LOG_LEVEL)")
 	fset.IntVar(&o.perMinute, "messages-per-minute", 0, "messages one person may write per minute (burst and refill); 0 is 10 (env PARCOURS_MESSAGES_PER_MINUTE)")
 	fset.IntVar(&o.perHour, "uploads-per-hour", 0, "documents one patient may upload per hour (burst and refill); 0 is 20 (env PARCOURS_UPLOADS_PER_HOUR)")
-	fset.IntVar(&o.perAddress, "writes-per-address-per-minute", 0, "writes (bookings, messages, uploads, grants) one client address may make per minute, across accounts; 0 is 120 (env PARCOURS_WRITES_PER_ADDRESS_PER_MINUTE)")
+	fset.IntVar(&o.perAddress, "writes-per-address-per-minute", 0, "writes (bookings, messages, uploads, grants) and RPPS look-ups one client address may make per minute, across accounts; 0 is 120 (env PARCOURS_WRITES_PER_ADDRESS_PER_MINUTE)")
 	fset.StringVar(&o.addrHeader, "client-address-header", env("PARCOURS_CLIENT_ADDRESS_HEADER", ""), "behind a proxy that is the only way in, the header carrying the client's address: CF-Connecting-IP, X-Real-IP, or X-Forwarded-For (its last address); empty: the connection's (env PARCOURS_CLIENT_ADDRESS_HEADER)")
 	fset.DurationVar(&o.releaseDelay, "release-delay", 0, "a sensitive result is shown to its patient that long after it was filed if no practitioner released it before, e.g. 720h; 0 (the default): only a practitioner releases it (env PARCOURS_RELEASE_DELAY)")
 	// Flags whose default may come from the environment and needs parsing.
@@ -234,6 +234,9 @@ func parseOptions(args []string, demo bool, out io.Writer) (options, error) {
 	}
 	if o.config != "" && o.origins != "" {
 		return o, errors.New("-origins and -config: give the origins of each establishment in the configuration file")
+	}
+	if o.config != "" && o.releaseDelay != 0 {
+		return o, errors.New("-release-delay and -config: give each establishment's release_delay in the configuration file")
 	}
 	if o.perHour < 0 {
 		return o, errors.New("-uploads-per-hour must not be negative")

@@ -146,3 +146,27 @@ func TestSMTPOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsRefused: flags that make no sense together, or out of range,
+// are refused by name rather than silently ignored.
+func TestOptionsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-config", "sites.json", "-origins", "https://www.chu-exemple.fr"}, "-origins"},
+		{[]string{"-config", "sites.json", "-release-delay", "720h"}, "-release-delay"},
+		{[]string{"-release-delay", "-1h"}, "-release-delay"},
+		{[]string{"-messages-per-minute", "-1"}, "-messages-per-minute"},
+		{[]string{"-uploads-per-hour", "-1"}, "-uploads-per-hour"},
+		{[]string{"-writes-per-address-per-minute", "-1"}, "-writes-per-address-per-minute"},
+		{[]string{"extra"}, "extra"},
+	} {
+		if _, err := parseOptions(tc.args, false, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want a refusal naming %s", tc.args, err, tc.want)
+		}
+	}
+	if _, err := parseOptions([]string{"-release-delay", "720h"}, false, io.Discard); err != nil {
+		t.Errorf("-release-delay alone: %v", err)
+	}
+}

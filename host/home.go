@@ -2,8 +2,10 @@ package host
 
 import (
 	_ "embed"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -52,18 +54,91 @@ func DocumentsSnippet(base, establishment, lang string) string {
 // snippet writes the loader's script tag and one element with the
 // non-empty attributes, escaped.
 func snippet(base, element string, attrs [][2]string) string {
+	s, err := Embed{Base: base, Widget: strings.TrimPrefix(element, "parcours-"), Attrs: attrs}.HTML()
+	if err != nil {
+		panic(err) // our own widgets, no page: cannot fail
+	}
+	return s
+}
+
+// Embed is the markup of one widget on a hospital page: the loader's
+// script tag and the widget's element. Given the page's origin, the element
+// also carries its frame in a declarative shadow root, so that the browser
+// requests the widget while it parses the page instead of after the loader
+// has run (on a phone's network, the first paint comes earlier), and the
+// widget shows and works even where the loader cannot run. The loader
+// adopts that frame, or sets its address again (a second request) when it
+// is not the one it would make: the element's attributes, lang (its own,
+// else the page's, else fr), the page's origin, and the theme's
+// --parcours-* properties as theme-* parameters, which Embed does not know
+// (docs/embedding.md).
+type Embed struct {
+	// Base is the host, scheme://host[:port].
+	Base string
+	// Widget is booking, questionnaire, messages, inbox, documents or
+	// access: the element parcours-<Widget>, its frame /w/<Widget>.
+	Widget string
+	// Attrs are the element's attributes in order (establishment, service,
+	// questionnaire, lang…); empty values are left out.
+	Attrs [][2]string
+	// Page is the embedding page's origin (scheme://host[:port]), or empty
+	// for no frame in the markup.
+	Page string
+	// Theme are the --parcours-* CSS properties the page gives the element
+	// ({"primary", "#5b2a86"}), for the frame's address.
+	Theme [][2]string
+}
+
+// HTML returns the markup, escaped.
+func (e Embed) HTML() (string, error) {
+	spec, ok := widgetSpecs[e.Widget]
+	if !ok {
+		return "", fmt.Errorf("unknown widget %q", e.Widget)
+	}
+	base := strings.TrimRight(e.Base, "/")
 	var p page
 	p.raw("<script")
-	p.attr("src", strings.TrimRight(base, "/")+"/parcours.js")
+	p.attr("src", base+"/parcours.js")
 	p.attr("integrity", LoaderSRI())
-	p.raw(` crossorigin="anonymous" async></script>`, "\n<", element) // element: one of ours
-	for _, kv := range attrs {
-		if kv[1] != "" {
-			p.attr(kv[0], kv[1]) // names: ours; values: escaped
+	element := "parcours-" + e.Widget // one of ours
+	p.raw(` crossorigin="anonymous" async></script>`, "\n<", element)
+	lang := "fr"
+	var params []string
+	for _, kv := range e.Attrs {
+		if kv[1] == "" {
+			continue
+		}
+		p.attr(kv[0], kv[1]) // names: ours; values: escaped
+		if kv[0] != "lang" {
+			params = append(params, url.QueryEscape(kv[0])+"="+url.QueryEscape(kv[1]))
+		} else if strings.HasPrefix(strings.ToLower(kv[1]), "en") {
+			lang = "en"
 		}
 	}
-	p.raw("></", element, ">\n")
-	return p.String()
+	p.raw(">")
+	if e.Page != "" {
+		origin, err := NormalizeOrigin(e.Page)
+		if err != nil {
+			return "", fmt.Errorf("page: %w", err)
+		}
+		// The loader's order (attributes, lang, parent, theme); it compares
+		// the parameters in any order.
+		params = append(params, "lang="+lang, "parent="+url.QueryEscape(origin))
+		for _, kv := range e.Theme {
+			params = append(params, "theme-"+url.QueryEscape(kv[0])+"="+url.QueryEscape(kv[1]))
+		}
+		src := base + "/w/" + e.Widget + "?" + strings.Join(params, "&")
+		title := spec.title[0]
+		if lang == "en" {
+			title = spec.title[1]
+		}
+		p.raw(`<template shadowrootmode="open"><iframe`)
+		p.attr("src", src)
+		p.attr("title", title)
+		p.raw(` width="100%" height="480" frameborder="0" referrerpolicy="strict-origin" allow=""></iframe></template>`)
+	}
+	p.raw("</", element, ">\n")
+	return p.String(), nil
 }
 
 // homePage writes the host's own page.

@@ -23,6 +23,11 @@ type Config struct {
 	HostOrigin string
 	// LoaderSRI is the Subresource Integrity value of HostOrigin/parcours.js.
 	LoaderSRI string
+	// LoaderFrames leaves every widget's frame to the loader (the shorter
+	// snippet, an empty element). By default the booking page's element
+	// carries its frame in a declarative shadow root, which the browser
+	// requests while it parses the page (docs/embedding.md).
+	LoaderFrames bool
 }
 
 // Handler serves the site. Its CSP is the one docs/embedding.md asks of a
@@ -34,7 +39,15 @@ func Handler(cfg Config) http.Handler {
 	csp := "default-src 'self'; script-src 'self' " + host + "; frame-src " + host + "; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 	render := func(w http.ResponseWriter, r *http.Request, lang, name, other string) {
 		var b bytes.Buffer
-		if err := page.Execute(&b, map[string]string{"Host": host, "SRI": cfg.LoaderSRI, "Lang": lang, "Page": name, "Other": other}); err != nil {
+		origin := "http://" + r.Host
+		if r.TLS != nil {
+			origin = "https://" + r.Host
+		}
+		frame := "yes"
+		if cfg.LoaderFrames {
+			frame = ""
+		}
+		if err := page.Execute(&b, map[string]string{"Host": host, "SRI": cfg.LoaderSRI, "Lang": lang, "Page": name, "Other": other, "Origin": origin, "Frame": frame}); err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}

@@ -24,6 +24,16 @@
     new ResizeObserver(reportSize).observe(document.body || root);
   }
   reportSize();
+  // The loader asks again when it adopts a frame that the page's markup
+  // requested before the loader ran (its first report may have gone
+  // unheard).
+  window.addEventListener('message', function (ev) {
+    if (embedded && ev.source === window.parent && ev.origin === parentOrigin &&
+        ev.data && ev.data.parcours === 1 && ev.data.type === 'hello') {
+      lastHeight = -1;
+      reportSize();
+    }
+  });
 
   // Called by the Go side (syscall/js) for widget events: a name and a flat
   // object of strings (ids and dates, never health data).

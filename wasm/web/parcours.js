@@ -124,31 +124,61 @@
     return u.toString();
   }
 
+  // sameSource: the same widget document, parameters in any order.
+  function sameSource(a, b) {
+    try {
+      var x = new URL(a), y = new URL(b);
+      if (x.origin !== y.origin || x.pathname !== y.pathname) return false;
+      var px = Array.from(x.searchParams.entries()).map(JSON.stringify).sort();
+      var py = Array.from(y.searchParams.entries()).map(JSON.stringify).sort();
+      return px.join() === py.join();
+    } catch (e) {
+      return false;
+    }
+  }
+
   function define(name, spec) {
     if (customElements.get(name)) return;
     customElements.define(name, class extends HTMLElement {
       static get observedAttributes() { return spec.attrs.concat(['lang']); }
       connectedCallback() {
         if (this._parcoursFrame) return;
+        // The snippet may carry the frame in a declarative shadow root
+        // (<template shadowrootmode="open"><iframe …>): the browser requests
+        // the widget while it parses the page, before this script runs. That
+        // frame is adopted; its address is set again (a reload) only if it
+        // is not the one the element's attributes and the page make.
+        var root = this.shadowRoot;
+        var frame = root && root.querySelector('iframe');
         // The shadow root isolates the page's CSS; the cross-origin frame is
         // what isolates the data.
-        var root = this.attachShadow({ mode: 'open' });
+        if (!root) root = this.attachShadow({ mode: 'open' });
         // Styles through the CSSOM only: a page CSP without 'unsafe-inline'
         // allows them (an inline <style> would be blocked).
         if (getComputedStyle(this).display === 'inline') this.style.display = 'block';
-        var frame = document.createElement('iframe');
+        var adopted = !!frame;
+        if (!adopted) frame = document.createElement('iframe');
         var fs = frame.style;
         fs.display = 'block';
         fs.width = '100%';
-        fs.height = '30rem';
+        if (!adopted) fs.height = '30rem';
         fs.border = '0';
         frame.setAttribute('title', spec.title[lang(this)]);
         frame.setAttribute('referrerpolicy', 'strict-origin');
         frame.setAttribute('allow', '');
-        frame.src = source(this, spec);
-        root.appendChild(frame);
+        var src = source(this, spec);
+        if (!adopted || !sameSource(frame.src, src)) frame.src = src;
+        Array.prototype.slice.call(root.childNodes).forEach(function (c) {
+          if (c !== frame) root.removeChild(c);
+        });
+        if (!adopted) root.appendChild(frame);
         this._parcoursFrame = frame;
         frames.push({ frame: frame, element: this });
+        // An adopted frame may have reported its size before this script
+        // listened: it is asked again.
+        if (adopted) {
+          try { frame.contentWindow.postMessage({ parcours: 1, type: 'hello' }, HOST); } catch (e) { /* not loaded yet: it reports on load */ }
+        }
       }
       disconnectedCallback() {
         var el = this;

@@ -115,13 +115,21 @@ func TestBookingInChromium(t *testing.T) {
 
 	runCtx, cancel := context.WithTimeout(ctx, 8*time.Minute)
 	defer cancel()
-	files := []string{"booking.test.mjs", "questionnaire.test.mjs", "frame.test.mjs", "takeover.test.mjs", "messaging.test.mjs", "documents.test.mjs", "access.test.mjs"}
+	files := []string{"booking.test.mjs", "questionnaire.test.mjs", "frame.test.mjs", "takeover.test.mjs", "declarative.test.mjs", "messaging.test.mjs", "documents.test.mjs", "access.test.mjs"}
 	if only := os.Getenv("PARCOURS_E2E_FILES"); only != "" {
 		files = strings.Fields(only) // a developer's shortcut: PARCOURS_E2E_FILES=messaging.test.mjs
 	}
 	cmd := exec.CommandContext(runCtx, node, append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)...)
+	// The markup `parcours snippet -page` writes, for declarative.test.mjs:
+	// the loader must adopt its frame as is (the theme is the demo page's).
+	embed, err := host.Embed{Base: hostURL, Widget: "booking", Page: siteURL,
+		Attrs: [][2]string{{"establishment", "chu-exemple"}, {"service", "maternite"}, {"lang", "fr"}},
+		Theme: [][2]string{{"primary", "#5b2a86"}, {"radius", "6px"}}}.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd.Env = append(os.Environ(),
-		"SITE_URL="+siteURL, "HOST_URL="+hostURL, "OTHER_SITE_URL="+otherURL, "CHROMIUM="+chromium)
+		"SITE_URL="+siteURL, "HOST_URL="+hostURL, "OTHER_SITE_URL="+otherURL, "CHROMIUM="+chromium, "EMBED_HTML="+embed)
 	if shot := os.Getenv("PARCOURS_SCREENSHOT"); shot != "" {
 		abs, err := filepath.Abs(shot)
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	hospitalsite "github.com/parcours-sante/parcours/examples/hospital-site"
 	"github.com/parcours-sante/parcours/wasm/build"
 )
 
@@ -95,9 +97,10 @@ func browserBench(r *report, e *env, runs int) error {
 }
 
 // runBooking measures only the booking widget (-booking): on the host
-// serving web, and, given webB, on a second host serving it, alternately.
-// It prints the table and writes nothing.
-func runBooking(web, webB, profiles string, runs int, startOnly bool) error {
+// serving web, and, given webB, on a second host serving it, alternately;
+// given loaderFramesB, B is the same Wasm on a hospital page whose frames
+// the loader makes. It prints the table and writes nothing.
+func runBooking(web, webB string, loaderFramesB bool, profiles string, runs int, startOnly bool) error {
 	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
 		if err := build.Web(web); err != nil {
 			return err
@@ -113,8 +116,8 @@ func runBooking(web, webB, profiles string, runs int, startOnly bool) error {
 	if startOnly {
 		extra[0] = "ONLY=booking-start"
 	}
-	if webB != "" {
-		b, err := start(ctx, webB)
+	if webB != "" || loaderFramesB {
+		b, err := startSite(ctx, cmp.Or(webB, web), hospitalsite.Config{LoaderFrames: loaderFramesB})
 		if err != nil {
 			return err
 		}

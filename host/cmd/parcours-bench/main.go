@@ -67,6 +67,7 @@ func main() {
 	workerOnly := flag.Bool("worker-only", false, "measure only the Cloudflare Worker (its size and the API read through it and the standalone host) and print the report")
 	bookingOnly := flag.Bool("booking", false, "measure only the booking widget in Chromium and print its table (with the Wasm's start)")
 	webB := flag.String("web-b", "", "with -booking: a second directory of built Wasm files, served by a second host; runs alternate between -web (A) and it (B)")
+	loaderFramesB := flag.Bool("loader-frames-b", false, "with -booking: B is the same Wasm (-web) on a hospital page whose frames the loader makes (no declarative shadow root); runs alternate")
 	profiles := flag.String("profiles", "", "with -booking: the profiles to run, comma-separated (loopback, slow4g; default both)")
 	startOnly := flag.Bool("start", false, "with -booking: measure the Wasm's start without a click (instantiated, rendered, go.run's CPU time)")
 	flag.Parse()
@@ -75,7 +76,7 @@ func main() {
 	case *workerOnly:
 		err = runWorker(*duration)
 	case *bookingOnly:
-		err = runBooking(*web, *webB, *profiles, *runs, *startOnly)
+		err = runBooking(*web, *webB, *loaderFramesB, *profiles, *runs, *startOnly)
 	default:
 		err = run(*out, *web, *runs, *duration, *browser)
 	}
@@ -269,6 +270,12 @@ func listen() (net.Listener, string, error) {
 }
 
 func start(ctx context.Context, web string) (*env, error) {
+	return startSite(ctx, web, hospitalsite.Config{})
+}
+
+// startSite is start with the hospital page's options (HostOrigin and
+// LoaderSRI are set here).
+func startSite(ctx context.Context, web string, site hospitalsite.Config) (*env, error) {
 	dir, err := os.MkdirTemp("", "parcours-bench-db")
 	if err != nil {
 		return nil, err
@@ -313,7 +320,8 @@ func start(ctx context.Context, web string) (*env, error) {
 	}
 	e := &env{store: store, h: h, hostURL: hostURL, siteURL: siteURL, bareURL: bareURL, peersURL: peersURL, peersLn: peersLn, dir: dir}
 	e.serve(hostLn, h)
-	e.serve(siteLn, hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostURL, LoaderSRI: host.LoaderSRI()}))
+	site.HostOrigin, site.LoaderSRI = hostURL, host.LoaderSRI()
+	e.serve(siteLn, hospitalsite.Handler(site))
 	// The bare endpoint: the same query parameters, backend call and JSON
 	// write as the host's listFreeSlots (host/httpjson.go writeJSON: one
 	// Marshal, one Write), nothing else.

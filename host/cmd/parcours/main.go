@@ -521,30 +521,46 @@ func snippet(args []string, out io.Writer) error {
 	quest := fset.String("questionnaire", "", "a questionnaire id: embed <parcours-questionnaire> instead of <parcours-booking>")
 	widget := fset.String("widget", "", "booking (default), questionnaire, messages, inbox, documents or access")
 	lang := fset.String("lang", "fr", "fr or en")
+	pageOrigin := fset.String("page", "", "origin of the page that embeds the widget (https://www.chu-exemple.fr): the element then carries its frame, requested while the page is parsed")
+	theme := fset.String("theme", "", "with -page: the --parcours-* properties the page's CSS gives the element, as name=value,… (primary=#5b2a86,radius=6px)")
 	if err := fset.Parse(args); err != nil {
 		return err
 	}
 	if *widget == "" && *quest != "" {
 		*widget = "questionnaire"
 	}
+	e := host.Embed{Base: *base, Widget: *widget, Page: *pageOrigin}
 	switch *widget {
 	case "", "booking":
-		fmt.Fprint(out, host.Snippet(*base, *est, *service, *lang))
+		e.Widget = "booking"
+		e.Attrs = [][2]string{{"establishment", *est}, {"service", *service}}
 	case "questionnaire":
 		if *quest == "" {
 			return errors.New("snippet: -widget questionnaire needs -questionnaire ID")
 		}
-		fmt.Fprint(out, host.QuestionnaireSnippet(*base, *est, *quest, *lang))
+		e.Attrs = [][2]string{{"establishment", *est}, {"questionnaire", *quest}}
 	case "messages":
-		fmt.Fprint(out, host.MessagesSnippet(*base, *est, *service, *lang))
-	case "inbox":
-		fmt.Fprint(out, host.InboxSnippet(*base, *est, *lang))
-	case "documents":
-		fmt.Fprint(out, host.DocumentsSnippet(*base, *est, *lang))
-	case "access":
-		fmt.Fprint(out, host.AccessSnippet(*base, *est, *lang))
+		e.Attrs = [][2]string{{"establishment", *est}, {"service", *service}}
+	case "inbox", "documents", "access":
+		e.Attrs = [][2]string{{"establishment", *est}}
 	default:
 		return fmt.Errorf("snippet: unknown widget %q (booking, questionnaire, messages, inbox, documents or access)", *widget)
 	}
+	e.Attrs = append(e.Attrs, [2]string{"lang", *lang})
+	for _, kv := range splitList(*theme) {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || value == "" {
+			return fmt.Errorf("snippet: -theme %q: want name=value,…", *theme)
+		}
+		e.Theme = append(e.Theme, [2]string{name, value})
+	}
+	if len(e.Theme) > 0 && e.Page == "" {
+		return errors.New("snippet: -theme goes with -page (it is for the frame's address)")
+	}
+	html, err := e.HTML()
+	if err != nil {
+		return fmt.Errorf("snippet: %w", err)
+	}
+	fmt.Fprint(out, html)
 	return nil
 }

@@ -66,6 +66,19 @@ func TestSnippet(t *testing.T) {
 	if want := `<parcours-questionnaire establishment="chu-exemple" questionnaire="epds" lang="en"></parcours-questionnaire>`; !strings.Contains(out.String(), want) {
 		t.Errorf("questionnaire snippet lacks %s:\n%s", want, out.String())
 	}
+	// With the page's origin and its theme: the frame in the markup.
+	out.Reset()
+	if err := snippet([]string{"-host", "https://parcours.chu-exemple.fr", "-widget", "documents", "-page", "https://www.chu-exemple.fr", "-theme", "primary=#5b2a86, radius=6px"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := `<iframe src="https://parcours.chu-exemple.fr/w/documents?establishment=chu-exemple&amp;lang=fr&amp;parent=https%3A%2F%2Fwww.chu-exemple.fr&amp;theme-primary=%235b2a86&amp;theme-radius=6px"`; !strings.Contains(out.String(), want) {
+		t.Errorf("framed snippet lacks %s:\n%s", want, out.String())
+	}
+	for _, args := range [][]string{{"-page", "chu-exemple.fr"}, {"-theme", "primary=#000"}, {"-page", "https://www.chu-exemple.fr", "-theme", "primary"}} {
+		if err := snippet(args, io.Discard); err == nil {
+			t.Errorf("snippet %q: no error", args)
+		}
+	}
 }
 
 // TestDemoStartsAndStops runs the demo command on free loopback ports and

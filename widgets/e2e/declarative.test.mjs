@@ -1,0 +1,105 @@
+// The booking page's element carries its frame in a declarative shadow root
+// (<template shadowrootmode="open"><iframe src=…>): the browser requests the
+// widget while it parses the page, before the loader has run. The loader
+// adopts that frame (no second request), sizes it, relays its events; it
+// corrects a frame whose address does not match the element; and without
+// the loader at all, the widget still shows and works in its frame.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SITE, HOST, newPage } from './browser.mjs';
+
+// sized waits until the frame of the element at selector is sized by its
+// widget (the markup's 480 px give way to the content's height) and
+// returns its frames' frameborder attributes: the markup's frame has one.
+async function sized(page, selector) {
+  await page.waitForFunction((sel) => {
+    const f = document.querySelector(sel).shadowRoot.querySelector('iframe');
+    return /^\d+px$/.test(f.style.height) && f.style.height !== '480px';
+  }, selector, { timeout: 30000 });
+  return page.evaluate((sel) => Array.from(document.querySelector(sel).shadowRoot.querySelectorAll('iframe'), (f) => f.getAttribute('frameborder')), selector);
+}
+
+// addMarkup opens the demo page, waits for its widget, then adds html (an
+// element with its declarative shadow root, parsed as a page's would be)
+// in a div#second, and returns the widget documents requested after.
+async function addMarkup(page, html) {
+  await page.goto(SITE + '/');
+  await page.frameLocator('parcours-booking iframe').locator('button.pc-slot').first().waitFor({ timeout: 30000 });
+  const docs = widgetDocs(page);
+  await page.evaluate((markup) => {
+    const div = document.createElement('div');
+    div.id = 'second';
+    div.setHTMLUnsafe(markup);
+    document.querySelector('main').append(div);
+  }, html);
+  return docs;
+}
+
+// widgetDocs counts the widget documents the page's frames request.
+function widgetDocs(page) {
+  const docs = [];
+  page.on('request', (r) => {
+    if (r.resourceType() === 'document' && r.url().startsWith(HOST + '/w/booking')) docs.push(r.url());
+  });
+  return docs;
+}
+
+test('the loader adopts the frame of the markup: one request, sized, working', async () => {
+  const page = await newPage();
+  const docs = widgetDocs(page);
+  await page.goto(SITE + '/');
+  const w = page.frameLocator('parcours-booking iframe');
+  await w.locator('button.pc-slot').first().waitFor({ timeout: 30000 });
+  // Sized by the widget, whether the frame reported before or after the
+  // loader ran; one frame, the markup's.
+  assert.deepEqual(await sized(page, 'parcours-booking'), ['0']);
+  assert.equal(docs.length, 1, `the widget is requested once: ${docs.join(' ')}`);
+  const u = new URL(docs[0]);
+  assert.equal(u.searchParams.get('parent'), new URL(SITE).origin);
+
+  // It works (booking.test.mjs books on this very page, events included).
+  await w.locator('button.pc-slot').first().click();
+  await w.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
+  assert.deepEqual(page.errors, [], 'no console error (CSP violations included)');
+  await page.context().close();
+});
+
+test('a frame whose address does not match its element is corrected by the loader', async () => {
+  const page = await newPage();
+  // Markup for the maternity service whose frame asks for another service
+  // and language.
+  const origin = encodeURIComponent(new URL(SITE).origin);
+  const docs = await addMarkup(page, `<parcours-booking establishment="chu-exemple" service="maternite" lang="fr"><template shadowrootmode="open"><iframe name="from-markup" src="${HOST}/w/booking?establishment=chu-exemple&amp;service=cardiologie&amp;lang=en&amp;parent=${origin}"></iframe></template></parcours-booking>`);
+  const w = page.frameLocator('#second parcours-booking iframe');
+  await w.locator('h3#pc-step-title', { hasText: 'Maternité' }).waitFor({ timeout: 30000 });
+  const last = new URL(docs[docs.length - 1]);
+  assert.equal(last.searchParams.get('service'), 'maternite');
+  assert.equal(last.searchParams.get('lang'), 'fr');
+  const frames = await page.evaluate(() => Array.from(document.querySelector('#second parcours-booking').shadowRoot.querySelectorAll('iframe'), (f) => f.name));
+  assert.deepEqual(frames, ['from-markup'], 'one frame: the markup\'s, corrected');
+  await page.context().close();
+});
+
+test('the markup of `parcours snippet -page` is adopted as is', async () => {
+  const page = await newPage();
+  // The script tag is the page's already; the element with its frame.
+  const html = process.env.EMBED_HTML;
+  const docs = await addMarkup(page, html.slice(html.indexOf('<parcours-booking')));
+  const w = page.frameLocator('#second parcours-booking iframe');
+  await w.locator('button.pc-slot').first().waitFor({ timeout: 30000 });
+  assert.deepEqual(await sized(page, '#second parcours-booking'), ['0'], 'one frame: the markup\'s');
+  assert.equal(docs.length, 1, `one request: ${docs.join(' ')}`);
+  await page.context().close();
+});
+
+test('without the loader, the frame of the markup still shows the widget, and it works', async () => {
+  const page = await newPage();
+  await page.route(HOST + '/parcours.js', (route) => route.abort());
+  await page.goto(SITE + '/');
+  const w = page.frameLocator('parcours-booking iframe');
+  const slot = w.locator('button.pc-slot').first();
+  await slot.waitFor({ timeout: 30000 });
+  await slot.click();
+  await w.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
+  await page.context().close();
+});

@@ -1232,10 +1232,10 @@ func (m *Model) send() Cmd {
 		return nil
 	}
 	m.Outbox = append(m.Outbox, o)
-	if o.Thread != "" {
-		// The composer empties at once; the message shows as sending.
-		m.Body, m.Files, m.FileErr = "", nil, ""
-	}
+	// The composer empties at once; the message shows as sending. A new
+	// thread's too (its subject stays in view): what comes back to the
+	// composer on Discard is the outbox's copy, and only it.
+	m.Body, m.Files, m.FileErr = "", nil, ""
 	i := len(m.Outbox) - 1
 	if m.blocked(i) {
 		m.Outbox[i].State = Waiting

@@ -409,3 +409,32 @@ func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
 		t.Fatalf("hydrated links %v", h.SignIn)
 	}
 }
+
+// TestARefusedNewThreadComesBackOnce: a new thread the host refused goes
+// back to the composer as it was written, once: its text and files are not
+// doubled with what the composer kept of it.
+func TestARefusedNewThreadComesBackOnce(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Screen, m.Conv = ScreenList, nil
+	m.Services = []portal.Service{{ID: "maternite"}}
+	m.NewService = "maternite"
+	m.Apply(Action{Kind: Compose})
+	m.Apply(Action{Kind: TypeSubject, Value: "Résultats"})
+	m.Apply(Action{Kind: TypeBody, Value: "Voici mon bilan."})
+	m.Apply(Action{Kind: AddFiles, Seq: m.Seq(), Files: []File{{Name: "bilan.pdf", Content: []byte("%PDF-1.4\n"), Size: 9}}})
+	if len(m.Files) != 1 {
+		t.Fatalf("files %+v, err %q", m.Files, m.FileErr)
+	}
+	if m.Apply(Action{Kind: Send}) == nil {
+		t.Fatal("not sent")
+	}
+	id := m.Outbox[0].ClientID
+	m.Apply(Action{Kind: sendFailed, ID: id, err: portal.Errorf(portal.ErrAttachmentRejected, "no")})
+	m.Apply(Action{Kind: Discard, ID: id})
+	if len(m.Outbox) != 0 || m.Screen != ScreenNew {
+		t.Fatalf("outbox %+v, screen %s", m.Outbox, m.Screen)
+	}
+	if m.Body != "Voici mon bilan." || len(m.Files) != 1 || m.Subject != "Résultats" {
+		t.Fatalf("back in the composer: subject %q, body %q, %d files", m.Subject, m.Body, len(m.Files))
+	}
+}

@@ -98,6 +98,10 @@ type Model struct {
 	Day               int
 	Slot              portal.Slot
 	bookKey           string // idempotency key of the current booking intent
+	// slotsSeq numbers the slot loads: only the answer to the latest is
+	// shown (an older one may answer last), and none once the patient has
+	// left the slots.
+	slotsSeq int
 
 	Patient      *portal.Patient
 	DemoPatients []portal.Patient
@@ -214,6 +218,7 @@ type Action struct {
 	missing      []string
 	err          error
 	cause        *Action // the action whose call failed, for Retry
+	seq          int     // slotsLoaded: the load it answers (Model.slotsSeq)
 }
 
 // Cmd is an effect: a call to the backend that yields the next action.
@@ -222,6 +227,9 @@ type Cmd func(ctx context.Context, b Backend) Action
 // Apply moves the model by one action and returns the effect to run next,
 // or nil. It never blocks and never calls the backend itself.
 func (m *Model) Apply(a Action) Cmd {
+	if a.Kind == slotsLoaded && a.seq != m.slotsSeq {
+		return nil // another choice's slots, or a screen left: neither data nor failure shows
+	}
 	if a.err != nil {
 		return m.fail(a)
 	}
@@ -254,23 +262,23 @@ func (m *Model) Apply(a Action) Cmd {
 		// Another service's days must not show, or be pressed, while this
 		// one's load.
 		m.Days, m.Day = nil, 0
-		return m.call(a, m.loadSlots)
+		return m.slotsCall(a)
 	case ChoosePractitioner:
 		if a.ID != "" && m.practitioner(a.ID) == nil {
 			return nil
 		}
 		m.Practitioner = a.ID
-		return m.call(a, m.loadSlots)
+		return m.slotsCall(a)
 	case LaterDays:
 		m.Window = m.Window.AddDate(0, 0, WindowDays)
-		return m.call(a, m.loadSlots)
+		return m.slotsCall(a)
 	case EarlierDays:
 		w := m.Window.AddDate(0, 0, -WindowDays)
 		if first := m.startOfWindow(); w.Before(first) {
 			w = first
 		}
 		m.Window = w
-		return m.call(a, m.loadSlots)
+		return m.slotsCall(a)
 	case slotsLoaded:
 		m.Loading = false
 		// The day chosen stays chosen when the new slots still have it (a
@@ -440,6 +448,10 @@ func (m *Model) Apply(a Action) Cmd {
 		case StepSlots, StepDone, StepMine:
 			m.Step = StepService
 			m.Service = ""
+			// The service step waits for no slots: a load under way is
+			// dropped when it answers.
+			m.slotsSeq++
+			m.Loading = false
 		}
 		return nil
 	case Retry:
@@ -502,7 +514,7 @@ func (m *Model) fail(a Action) Cmd {
 		// Someone else took the slot: back to the slots, freshly loaded.
 		if m.Step == StepConfirm {
 			m.Step = StepSlots
-			cmd := m.call(Action{Kind: ChooseDay}, m.loadSlots)
+			cmd := m.slotsCall(Action{Kind: ChooseDay})
 			m.Err, m.retry = code, nil // keep telling why the patient is back here
 			m.ErrText = portal.PatientMessage(a.err, m.Lang)
 			return cmd
@@ -552,16 +564,34 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 	return Action{Kind: loaded, est: est, ests: ests, services: services, patient: patient, patients: patients}
 }
 
+// slotsCall starts a load of the slots of the current choice. The query is
+// taken now, under the lock: the patient may choose again before the call
+// runs. Its answer shows only if no other load started meanwhile.
+func (m *Model) slotsCall(cause Action) Cmd {
+	m.slotsSeq++
+	q, seq := m.slotQuery(), m.slotsSeq
+	return m.call(cause, func(ctx context.Context, b Backend) Action { return fetchSlots(ctx, b, q, seq) })
+}
+
+// loadSlots loads the slots of the current choice, for a caller that runs
+// it at once (a form post), as the answer to the latest load.
 func (m *Model) loadSlots(ctx context.Context, b Backend) Action {
-	q := portal.SlotQuery{
+	return fetchSlots(ctx, b, m.slotQuery(), m.slotsSeq)
+}
+
+func (m *Model) slotQuery() portal.SlotQuery {
+	return portal.SlotQuery{
 		Establishment: m.Establishment,
 		Service:       m.Service,
 		Practitioner:  m.Practitioner,
 		From:          m.Window,
 		To:            m.Window.AddDate(0, 0, WindowDays),
 	}
+}
+
+func fetchSlots(ctx context.Context, b Backend, q portal.SlotQuery, seq int) Action {
 	slots, err := b.FreeSlots(ctx, q)
-	return Action{Kind: slotsLoaded, slots: slots, err: err}
+	return Action{Kind: slotsLoaded, slots: slots, err: err, seq: seq}
 }
 
 // startOfWindow is now, truncated to the minute so that retries ask the same.

@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,7 +49,7 @@ func TestDaysByDate(t *testing.T) {
 	d2, d3 := d1.AddDate(0, 0, 1), d1.AddDate(0, 0, 2)
 	m := loadedModel()
 	m.Apply(Action{Kind: ChooseService, ID: "maternite"})
-	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("a", "p1", d1), slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
+	m.Apply(Action{Kind: slotsLoaded, seq: m.slotsSeq, slots: []portal.Slot{slotAt("a", "p1", d1), slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
 	if m.Apply(Action{Kind: ChooseDay, ID: "2026-11-25"}); m.Day != 1 {
 		t.Fatalf("day %d after choosing the 25th, want 1", m.Day)
 	}
@@ -62,13 +63,13 @@ func TestDaysByDate(t *testing.T) {
 	// now first in the list.
 	m.Apply(Action{Kind: ChoosePractitioner, ID: "p1"})
 	m.Apply(Action{Kind: ChooseDay, ID: "2026-11-26"}) // pressed while loading
-	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
+	m.Apply(Action{Kind: slotsLoaded, seq: m.slotsSeq, slots: []portal.Slot{slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
 	if m.Day != 1 || m.Days[m.Day].Key() != "2026-11-26" {
 		t.Fatalf("after the reload: day %d of %d, want the 26th", m.Day, len(m.Days))
 	}
 	// A day no longer offered falls back to the first.
 	m.Apply(Action{Kind: ChoosePractitioner, ID: ""})
-	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("b", "p1", d2)}})
+	m.Apply(Action{Kind: slotsLoaded, seq: m.slotsSeq, slots: []portal.Slot{slotAt("b", "p1", d2)}})
 	if m.Day != 0 || m.Days[0].Key() != "2026-11-25" {
 		t.Fatalf("after the 26th went: day %d, %+v", m.Day, m.Days)
 	}
@@ -104,7 +105,7 @@ func TestTransitions(t *testing.T) {
 		t.Fatal("an unknown practitioner filter was applied")
 	}
 	start := time.Now().Add(48 * time.Hour)
-	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("s1", "p1", start)}})
+	m.Apply(Action{Kind: slotsLoaded, seq: m.slotsSeq, slots: []portal.Slot{slotAt("s1", "p1", start)}})
 	m.Apply(Action{Kind: ChooseSlot, ID: "s1"})
 	if m.Step != StepConfirm || m.bookKey == "" {
 		t.Fatalf("choose slot: step %s key %q", m.Step, m.bookKey)
@@ -310,5 +311,65 @@ func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
 	h.Hydrate(&s)
 	if len(h.SignIn) != 1 || h.SignIn[0] != m.SignIn[0] {
 		t.Fatalf("hydrated links %v", h.SignIn)
+	}
+}
+
+// slotsByPractitioner answers each practitioner's own slot (p1's for "any")
+// and records the queries it was asked; the practitioners in fail fail.
+type slotsByPractitioner struct {
+	Backend
+	asked []portal.SlotQuery
+	fail  map[string]bool
+}
+
+func (b *slotsByPractitioner) FreeSlots(_ context.Context, q portal.SlotQuery) ([]portal.Slot, error) {
+	b.asked = append(b.asked, q)
+	if b.fail[q.Practitioner] {
+		return nil, portal.Errorf(portal.ErrBackendUnavailable, "down")
+	}
+	p := cmp.Or(q.Practitioner, "p1")
+	return []portal.Slot{slotAt("slot-"+p, p, q.From.Add(48*time.Hour))}, nil
+}
+
+// TestAnOlderSlotsAnswerNeverOverwritesANewer: two loads in flight (the
+// practitioner changed, days paged), the older answering last: the slots
+// shown are the newer choice's, and the older's failure is not shown.
+func TestAnOlderSlotsAnswerNeverOverwritesANewer(t *testing.T) {
+	m := NewModel("fr", "chu-exemple", "", "")
+	m.Apply(Action{Kind: loaded, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}, {ID: "p2"}}}}})
+	b := &slotsByPractitioner{fail: map[string]bool{}}
+	anyone := m.Apply(Action{Kind: ChooseService, ID: "maternite"})
+	p2 := m.Apply(Action{Kind: ChoosePractitioner, ID: "p2"})
+	// The first call runs after the patient chose p2: it still asks for
+	// what was chosen when it was made.
+	old := anyone(context.Background(), b)
+	if len(b.asked) != 1 || b.asked[0].Practitioner != "" {
+		t.Fatalf("the first load asked %+v, want any practitioner", b.asked)
+	}
+	m.Apply(p2(context.Background(), b))
+	m.Apply(old)
+	if len(m.Days) != 1 || m.Days[0].Slots[0].ID != "slot-p2" || m.Practitioner != "p2" || m.Loading {
+		t.Fatalf("p2 chosen, shown %+v (loading %v)", m.Days, m.Loading)
+	}
+	if m.Apply(Action{Kind: ChooseSlot, ID: "slot-p1"}); m.Step == StepConfirm {
+		t.Fatalf("the older answer's slot was chosen: %+v", m.Slot)
+	}
+
+	// The older one fails: nothing of it shows.
+	b.fail["p2"] = true
+	older := m.Apply(Action{Kind: ChoosePractitioner, ID: "p2"})
+	newer := m.Apply(Action{Kind: ChoosePractitioner, ID: ""})
+	m.Apply(newer(context.Background(), b))
+	m.Apply(older(context.Background(), b))
+	if m.Err != "" || len(m.Days) != 1 || m.Days[0].Slots[0].ID != "slot-p1" {
+		t.Fatalf("after the older load failed: err %q, days %+v", m.Err, m.Days)
+	}
+
+	// A load left by going back is dropped, and the widget is not busy.
+	late := m.Apply(Action{Kind: LaterDays})
+	m.Apply(Action{Kind: Back})
+	m.Apply(late(context.Background(), b))
+	if m.Loading || m.Step != StepService || m.Err != "" {
+		t.Fatalf("after going back: loading %v, step %s, err %q", m.Loading, m.Step, m.Err)
 	}
 }

@@ -219,6 +219,7 @@ type Action struct {
 	err          error
 	cause        *Action // the action whose call failed, for Retry
 	seq          int     // slotsLoaded: the load it answers (Model.slotsSeq)
+	owner        string  // mineLoaded: the patient whose appointments they are
 }
 
 // Cmd is an effect: a call to the backend that yields the next action.
@@ -229,6 +230,9 @@ type Cmd func(ctx context.Context, b Backend) Action
 func (m *Model) Apply(a Action) Cmd {
 	if a.Kind == slotsLoaded && a.seq != m.slotsSeq {
 		return nil // another choice's slots, or a screen left: neither data nor failure shows
+	}
+	if a.Kind == mineLoaded && (m.Patient == nil || m.Patient.ID != a.owner) {
+		return nil // a patient who has left: their appointments are not for whoever is here now
 	}
 	if a.err != nil {
 		return m.fail(a)
@@ -330,7 +334,7 @@ func (m *Model) Apply(a Action) Cmd {
 		return nil
 	case signedIn:
 		m.Loading = false
-		m.Patient = a.patient
+		m.setPatient(a.patient)
 		m.Notice = "signed-in"
 		if m.Step == StepMine {
 			return m.Apply(Action{Kind: ShowMine})
@@ -372,13 +376,14 @@ func (m *Model) Apply(a Action) Cmd {
 			m.Loading = false
 			return nil
 		}
+		owner := m.Patient.ID
 		return m.call(a, func(ctx context.Context, b Backend) Action {
 			list, err := b.Appointments(ctx)
 			if missing := portal.Missing(err); missing != nil {
 				// A part of the list: shown, with what is missing.
-				return Action{Kind: mineLoaded, appointments: list, missing: missing}
+				return Action{Kind: mineLoaded, appointments: list, missing: missing, owner: owner}
 			}
-			return Action{Kind: mineLoaded, appointments: list, err: err}
+			return Action{Kind: mineLoaded, appointments: list, err: err, owner: owner}
 		})
 	case mineLoaded:
 		m.Loading = false
@@ -487,11 +492,20 @@ func (m *Model) setLoaded(establishment string, services []portal.Service, patie
 	m.Loading = false
 	m.EstablishmentName = establishment
 	m.Services = services
-	m.Patient = patient
+	m.setPatient(patient)
 	m.DemoPatients = demo
 	if m.DemoChoice == "" && len(demo) > 0 {
 		m.DemoChoice = demo[0].ID
 	}
+}
+
+// setPatient sets who is signed in. The appointments listed go with
+// anyone else: they are the previous patient's health data.
+func (m *Model) setPatient(p *portal.Patient) {
+	if p == nil || m.Patient == nil || p.ID != m.Patient.ID {
+		m.Mine, m.MineMissing, m.ConfirmCancel = nil, nil, ""
+	}
+	m.Patient = p
 }
 
 func (m *Model) clearError() { m.Err, m.ErrText, m.retry = "", "", nil }
@@ -508,7 +522,7 @@ func (m *Model) fail(a Action) Cmd {
 		m.retry = nil
 	case portal.ErrUnauthenticated:
 		// The session ended (expired or signed out elsewhere): ask again.
-		m.Patient = nil
+		m.setPatient(nil)
 		m.retry = nil
 	case portal.ErrSlotUnavailable, portal.ErrSlotInPast:
 		// Someone else took the slot: back to the slots, freshly loaded.

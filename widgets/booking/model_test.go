@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -372,4 +373,69 @@ func TestAnOlderSlotsAnswerNeverOverwritesANewer(t *testing.T) {
 	if m.Loading || m.Step != StepService || m.Err != "" {
 		t.Fatalf("after going back: loading %v, step %s, err %q", m.Loading, m.Step, m.Err)
 	}
+}
+
+// mineOf is a host whose session is patient's; with down, their
+// appointments cannot be listed.
+type mineOf struct {
+	Backend
+	patient string
+	down    bool
+}
+
+func (b mineOf) CurrentPatient(context.Context) (*portal.Patient, error) {
+	return &portal.Patient{ID: b.patient}, nil
+}
+func (b mineOf) Appointments(context.Context) ([]portal.Appointment, error) {
+	if b.down {
+		return nil, portal.Errorf(portal.ErrBackendUnavailable, "down")
+	}
+	return []portal.Appointment{{ID: "apt-of-" + b.patient}}, nil
+}
+func (b mineOf) Cancel(context.Context, string) (portal.Appointment, error) {
+	return portal.Appointment{}, portal.Errorf(portal.ErrUnauthenticated, "expired")
+}
+
+// TestAnotherPatientsAppointmentsNeverShow: the next patient on the device
+// never sees the previous one's appointments: not from a list that
+// answered after the sign-out, nor from one left by an expired session,
+// while their own list loads or after it failed.
+func TestAnotherPatientsAppointmentsNeverShow(t *testing.T) {
+	ctx := context.Background()
+	shows := func(m *Model, id string) bool {
+		return slices.ContainsFunc(m.Mine, func(a portal.Appointment) bool { return a.ID == id })
+	}
+	t.Run("answer after the sign-out", func(t *testing.T) {
+		m := loadedModel()
+		m.Patient = &portal.Patient{ID: "pat-a"}
+		late := m.Apply(Action{Kind: ShowMine})
+		m.Apply(Action{Kind: signedOut})
+		m.Apply(late(ctx, mineOf{patient: "pat-a"}))
+		m.Apply(Action{Kind: ShowMine})
+		run(m, mineOf{patient: "pat-b", down: true}, Action{Kind: SessionChanged})
+		if m.Patient == nil || m.Patient.ID != "pat-b" || shows(m, "apt-of-pat-a") {
+			t.Fatalf("patient %v sees %+v", m.Patient, m.Mine)
+		}
+	})
+	t.Run("expired session", func(t *testing.T) {
+		m := loadedModel()
+		m.Patient = &portal.Patient{ID: "pat-a"}
+		run(m, mineOf{patient: "pat-a"}, Action{Kind: ShowMine})
+		if !shows(m, "apt-of-pat-a") {
+			t.Fatalf("A's list: %+v", m.Mine)
+		}
+		run(m, mineOf{patient: "pat-a"}, Action{Kind: CancelAppointment, ID: "apt-of-pat-a"})
+		if m.Patient != nil {
+			t.Fatal("the expired session is still signed in")
+		}
+		cmd := m.Apply(Action{Kind: SessionChanged})
+		next := m.Apply(cmd(ctx, mineOf{patient: "pat-b"}))
+		if m.Patient == nil || m.Patient.ID != "pat-b" || shows(m, "apt-of-pat-a") {
+			t.Fatalf("while B's list loads, B sees %+v", m.Mine)
+		}
+		m.Apply(next(ctx, mineOf{patient: "pat-b", down: true}))
+		if shows(m, "apt-of-pat-a") {
+			t.Fatalf("after B's list failed, B sees %+v", m.Mine)
+		}
+	})
 }

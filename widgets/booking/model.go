@@ -200,6 +200,8 @@ const (
 	booked      Kind = "booked"
 	mineLoaded  Kind = "mine-loaded"
 	cancelled   Kind = "cancelled"
+	// crashed: an effect panicked (Err says so).
+	crashed Kind = "crashed"
 )
 
 // Action is an intent or a result. Only the fields its Kind uses are set.
@@ -220,6 +222,7 @@ type Action struct {
 	cause        *Action // the action whose call failed, for Retry
 	seq          int     // slotsLoaded: the load it answers (Model.slotsSeq)
 	owner        string  // mineLoaded: the patient whose appointments they are
+	forEst       string  // loaded: the establishment chosen when it was asked for
 }
 
 // Cmd is an effect: a call to the backend that yields the next action.
@@ -231,6 +234,9 @@ func (m *Model) Apply(a Action) Cmd {
 	if a.Kind == slotsLoaded && a.seq != m.slotsSeq {
 		return nil // another choice's slots, or a screen left: neither data nor failure shows
 	}
+	if a.Kind == loaded && a.forEst != m.Establishment {
+		return nil // an establishment since left: neither its name, its services nor its failure shows
+	}
 	if a.Kind == mineLoaded && (m.Patient == nil || m.Patient.ID != a.owner) {
 		return nil // a patient who has left: their appointments are not for whoever is here now
 	}
@@ -239,7 +245,7 @@ func (m *Model) Apply(a Action) Cmd {
 	}
 	switch a.Kind {
 	case Start:
-		return m.call(a, m.loadAll)
+		return m.call(a, m.loadAll(m.Establishment))
 	case loaded:
 		if m.Merged {
 			m.Establishments = a.ests
@@ -421,7 +427,7 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Establishment, m.Service, m.Practitioner, m.Services = a.ID, "", "", nil
 		m.Step = StepService
-		return m.call(a, m.loadAll)
+		return m.call(a, m.loadAll(m.Establishment))
 	case ChangeEstablishment:
 		if !m.Merged {
 			return nil
@@ -429,6 +435,7 @@ func (m *Model) Apply(a Action) Cmd {
 		m.clearError()
 		m.Establishment, m.EstablishmentName, m.Service, m.Practitioner, m.Services = "", "", "", "", nil
 		m.Step = StepEstablishment
+		m.Loading = false // an establishment's load under way is dropped when it answers
 		return nil
 	case BackToBooking:
 		if m.Step != StepMine && m.Step != StepDone {
@@ -537,9 +544,20 @@ func (m *Model) fail(a Action) Cmd {
 	return nil
 }
 
-// loadAll fetches what the first screen needs. The calls are independent,
-// so they run concurrently: on a phone each round trip costs.
-func (m *Model) loadAll(ctx context.Context, b Backend) Action {
+// loadAll fetches what the first screen of establishment est needs (est
+// is taken when the call is made: the patient may choose another before
+// it runs). The calls are independent, so they run concurrently: on a
+// phone each round trip costs.
+func (m *Model) loadAll(est string) Cmd {
+	merged := m.Merged
+	return func(ctx context.Context, b Backend) Action {
+		a := loadAll(ctx, b, merged, est)
+		a.forEst = est
+		return a
+	}
+}
+
+func loadAll(ctx context.Context, b Backend, merged bool, establishment string) Action {
 	var (
 		wg       sync.WaitGroup
 		est      portal.Establishment
@@ -549,11 +567,11 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		errs     [5]error
 	)
 	var ests []portal.Establishment
-	if m.Establishment != "" {
-		wg.Go(func() { est, errs[0] = b.Establishment(ctx, m.Establishment) })
-		wg.Go(func() { services, errs[1] = b.Services(ctx, m.Establishment) })
+	if establishment != "" {
+		wg.Go(func() { est, errs[0] = b.Establishment(ctx, establishment) })
+		wg.Go(func() { services, errs[1] = b.Services(ctx, establishment) })
 	}
-	if m.Merged {
+	if merged {
 		wg.Go(func() {
 			var err error
 			// A partial list offers the establishments that answered.

@@ -87,7 +87,7 @@ func TestDaysByDate(t *testing.T) {
 
 func loadedModel() *Model {
 	m := NewModel("fr", "chu-exemple", "", "")
-	m.Apply(Action{Kind: loaded, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}}}}})
+	m.Apply(Action{Kind: loaded, forEst: m.Establishment, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}}}}})
 	return m
 }
 
@@ -337,7 +337,7 @@ func (b *slotsByPractitioner) FreeSlots(_ context.Context, q portal.SlotQuery) (
 // shown are the newer choice's, and the older's failure is not shown.
 func TestAnOlderSlotsAnswerNeverOverwritesANewer(t *testing.T) {
 	m := NewModel("fr", "chu-exemple", "", "")
-	m.Apply(Action{Kind: loaded, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}, {ID: "p2"}}}}})
+	m.Apply(Action{Kind: loaded, forEst: m.Establishment, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}, {ID: "p2"}}}}})
 	b := &slotsByPractitioner{fail: map[string]bool{}}
 	anyone := m.Apply(Action{Kind: ChooseService, ID: "maternite"})
 	p2 := m.Apply(Action{Kind: ChoosePractitioner, ID: "p2"})
@@ -438,4 +438,42 @@ func TestAnotherPatientsAppointmentsNeverShow(t *testing.T) {
 			t.Fatalf("after B's list failed, B sees %+v", m.Mine)
 		}
 	})
+}
+
+// TestALeftEstablishmentsAnswerIsDropped: in a merged widget the patient
+// chooses one establishment, changes their mind before it answered and
+// chooses another: the first one answering last shows neither its name nor
+// its services over the one chosen (where the booking would go).
+func TestALeftEstablishmentsAnswerIsDropped(t *testing.T) {
+	b := twoEstablishments{}
+	m := NewModel("fr", "", "", "")
+	run(m, b, Action{Kind: Start})
+	slow := m.Apply(Action{Kind: ChooseEstablishment, ID: "chu-exemple"})
+	m.Apply(Action{Kind: ChangeEstablishment})
+	if m.Loading {
+		t.Fatal("the list of establishments waits for the one left")
+	}
+	fast := m.Apply(Action{Kind: ChooseEstablishment, ID: "ch-nord"})
+	m.Apply(fast(context.Background(), b))
+	m.Apply(slow(context.Background(), b))
+	if m.Establishment != "ch-nord" || m.EstablishmentName != "CH Nord" || len(m.Services) != 1 || m.Services[0].ID != "svc-ch-nord" || m.Loading {
+		t.Fatalf("ch-nord chosen, shown %q with %+v (loading %v)", m.EstablishmentName, m.Services, m.Loading)
+	}
+	// Its failure does not show either.
+	slow = m.Apply(Action{Kind: ChangeEstablishment})
+	slow = m.Apply(Action{Kind: ChooseEstablishment, ID: "chu-exemple"})
+	m.Apply(Action{Kind: ChangeEstablishment})
+	fast = m.Apply(Action{Kind: ChooseEstablishment, ID: "ch-nord"})
+	m.Apply(fast(context.Background(), b))
+	m.Apply(slow(context.Background(), failing{b}))
+	if m.Err != "" || m.EstablishmentName != "CH Nord" {
+		t.Fatalf("the left establishment's failure shows: %q over %q", m.Err, m.EstablishmentName)
+	}
+}
+
+// failing is a host whose every establishment is down.
+type failing struct{ twoEstablishments }
+
+func (failing) Establishment(context.Context, string) (portal.Establishment, error) {
+	return portal.Establishment{}, portal.Errorf(portal.ErrBackendUnavailable, "down")
 }

@@ -323,8 +323,9 @@ func (m *Model) Apply(a Action) Cmd {
 		if m.DemoChoice == "" {
 			return nil
 		}
+		choice := m.DemoChoice // as pressed: the select may change before the call runs
 		return m.call(a, func(ctx context.Context, b Backend) Action {
-			p, err := b.DemoSignIn(ctx, m.DemoChoice)
+			p, err := b.DemoSignIn(ctx, choice)
 			return Action{Kind: signedIn, patient: &p, err: err}
 		})
 	case SessionChanged:

@@ -477,3 +477,29 @@ type failing struct{ twoEstablishments }
 func (failing) Establishment(context.Context, string) (portal.Establishment, error) {
 	return portal.Establishment{}, portal.Errorf(portal.ErrBackendUnavailable, "down")
 }
+
+// demoHost records whom it was asked to sign in.
+type demoHost struct {
+	Backend
+	asked *[]string
+}
+
+func (h demoHost) DemoSignIn(_ context.Context, id string) (portal.Patient, error) {
+	*h.asked = append(*h.asked, id)
+	return portal.Patient{ID: id}, nil
+}
+
+// TestSignInIsForThePatientChosenWhenPressed: the demo patient chosen in
+// the select after pressing "sign in" (the call not yet made) does not
+// change whom the press signs in.
+func TestSignInIsForThePatientChosenWhenPressed(t *testing.T) {
+	m := loadedModel()
+	m.Apply(Action{Kind: ChooseDemoPatient, ID: "pat-a"})
+	cmd := m.Apply(Action{Kind: SignIn})
+	m.Apply(Action{Kind: ChooseDemoPatient, ID: "pat-b"})
+	var asked []string
+	m.Apply(cmd(context.Background(), demoHost{asked: &asked}))
+	if len(asked) != 1 || asked[0] != "pat-a" || m.Patient == nil || m.Patient.ID != "pat-a" {
+		t.Fatalf("asked %v, signed in %v", asked, m.Patient)
+	}
+}

@@ -438,3 +438,59 @@ func TestARefusedNewThreadComesBackOnce(t *testing.T) {
 		t.Fatalf("back in the composer: subject %q, body %q, %d files", m.Subject, m.Body, len(m.Files))
 	}
 }
+
+// closer closes threads, or fails to with err.
+type closer struct {
+	Backend
+	err error
+}
+
+func (c closer) Close(_ context.Context, id string) (portal.Thread, error) {
+	if c.err != nil {
+		return portal.Thread{}, c.err
+	}
+	return portal.Thread{ID: id, Status: portal.ThreadClosed}, nil
+}
+
+// TestAClosingAnsweredAfterTheThreadWasLeftIsShown: the care team closes a
+// thread and goes back to the list before the host answered. A failure is
+// said (the thread is not closed), with no retry that would act on whatever
+// is open then; a success shows in the list.
+func TestAClosingAnsweredAfterTheThreadWasLeftIsShown(t *testing.T) {
+	inbox := func() *Model {
+		m := NewModel(CareTeam, "fr", "est", "")
+		m.Loading = false
+		m.Practitioner = &portal.Practitioner{ID: "pr-a"}
+		m.Threads = []portal.Thread{{ID: "thr-1", Status: portal.ThreadNew}, {ID: "thr-2", Status: portal.ThreadNew}}
+		m.Screen, m.Conv = ScreenThread, &portal.Conversation{Thread: m.Threads[0]}
+		return m
+	}
+	m := inbox()
+	closing := m.Apply(Action{Kind: CloseThread})
+	m.Apply(Action{Kind: Back})
+	m.Apply(Action{Kind: Open, ID: "thr-2"})
+	m.Apply(closing(context.Background(), closer{err: portal.Errorf(portal.ErrBackendUnavailable, "down")}))
+	if m.Err == "" {
+		t.Fatal("the failed closing was not said")
+	}
+	if m.retry != nil || m.Screen != ScreenThread {
+		t.Fatalf("retry %+v (would close thr-2), screen %s", m.retry, m.Screen)
+	}
+
+	m = inbox()
+	closing = m.Apply(Action{Kind: CloseThread})
+	m.Apply(Action{Kind: Back})
+	m.Apply(closing(context.Background(), closer{}))
+	if m.Err != "" || m.Threads[0].Status != portal.ThreadClosed {
+		t.Fatalf("after the closing: err %q, threads %+v", m.Err, m.Threads)
+	}
+
+	// Another person's answer touches nothing.
+	m = inbox()
+	closing = m.Apply(Action{Kind: CloseThread})
+	m.Apply(Action{Kind: signedOut})
+	m.Apply(closing(context.Background(), closer{err: portal.Errorf(portal.ErrBackendUnavailable, "down")}))
+	if m.Err != "" {
+		t.Fatalf("the previous person's failure shows: %q", m.Err)
+	}
+}

@@ -73,6 +73,9 @@ type Model struct {
 	ErrText string
 	retry   *Action
 	seq     int
+	// session changes when the person does (forget): the answer to a call
+	// made for someone else touches nothing, not even Busy or More.
+	session int
 
 	Est          portal.Establishment
 	Patient      *portal.Patient
@@ -144,6 +147,7 @@ type Action struct {
 	Value string
 
 	seq      int
+	session  int
 	est      portal.Establishment
 	ests     []portal.Establishment
 	patient  *portal.Patient
@@ -195,6 +199,9 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		if a.err != nil {
 			return m.fail(a)
+		}
+		if m.signedIn() && who(m.Patient, m.Practitioner) != who(a.patient, a.pract) {
+			m.forget() // someone else: nothing of the previous person stays
 		}
 		m.Loading = false
 		m.Screen = ScreenHome
@@ -248,16 +255,19 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.More = true
 		m.clearError()
-		seq, after := m.seq, m.Next
+		seq, session, after := m.seq, m.session, m.Next
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			l, err := b.AccessLog(ctx, after, PageSize)
-			return Action{Kind: paged, seq: seq, log: l, err: err}
+			return Action{Kind: paged, seq: seq, session: session, log: l, err: err}
 		}))
 	case paged:
+		if a.session != m.session {
+			return nil
+		}
+		m.More = false // the page asked for has answered, shown or not
 		if a.seq != m.seq {
 			return nil
 		}
-		m.More = false
 		if a.err != nil {
 			return m.fail(a)
 		}
@@ -282,16 +292,19 @@ func (m *Model) Apply(a Action) Cmd {
 		m.RPPS, m.RPPSErr = rpps, ""
 		m.Busy = true
 		m.clearError()
-		seq := m.seq
+		seq, session := m.seq, m.session
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			p, err := b.PractitionerByRPPS(ctx, rpps)
-			return Action{Kind: found, seq: seq, pract: &p, err: err}
+			return Action{Kind: found, seq: seq, session: session, pract: &p, err: err}
 		}))
 	case found:
+		if a.session != m.session {
+			return nil
+		}
+		m.Busy = false // the look-up has answered, shown or not
 		if a.seq != m.seq {
 			return nil
 		}
-		m.Busy = false
 		if portal.IsCode(a.err, portal.ErrNotFound) || portal.IsCode(a.err, portal.ErrInvalid) {
 			m.RPPSErr = m.t("rpps-unknown")
 			m.announce(m.RPPSErr)
@@ -314,16 +327,19 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Busy = true
 		m.clearError()
-		seq, pract := m.seq, m.Found.ID
+		seq, session, pract := m.seq, m.session, m.Found.ID
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			g, err := b.GrantAccess(ctx, est, pract)
-			r := Action{Kind: granted, seq: seq, grant: g, err: err}
+			r := Action{Kind: granted, seq: seq, session: session, grant: g, err: err}
 			if err == nil {
 				r.grants, _ = b.Grants(ctx)
 			}
 			return r
 		}))
 	case granted:
+		if a.session != m.session {
+			return nil // another person's grant
+		}
 		m.Busy = false
 		if a.err != nil {
 			return m.fail(a)
@@ -355,12 +371,15 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Busy = true
 		m.clearError()
-		seq, id := m.seq, m.Revoking.ID
+		seq, session, id := m.seq, m.session, m.Revoking.ID
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			g, err := b.RevokeAccess(ctx, id)
-			return Action{Kind: revoked, seq: seq, grant: g, err: err}
+			return Action{Kind: revoked, seq: seq, session: session, grant: g, err: err}
 		}))
 	case revoked:
+		if a.session != m.session {
+			return nil // another person's revocation
+		}
 		m.Busy = false
 		if a.err != nil {
 			return m.fail(a)
@@ -555,10 +574,22 @@ func (m *Model) fail(a Action) Cmd {
 
 func (m *Model) forget() {
 	m.seq++
+	m.session++
 	m.Patient, m.Practitioner = nil, nil
 	m.Log, m.Next, m.Grants, m.Found, m.Revoking = nil, "", nil, nil, nil
 	m.RPPS, m.RPPSErr, m.Busy, m.More = "", "", false, false
 	m.Screen, m.DemoChoice = ScreenHome, ""
+}
+
+// who names a signed-in person, "" for nobody.
+func who(p *portal.Patient, pr *portal.Practitioner) string {
+	switch {
+	case p != nil:
+		return "patient:" + p.ID
+	case pr != nil:
+		return "practitioner:" + pr.ID
+	}
+	return ""
 }
 
 func (m *Model) signedIn() bool { return m.Patient != nil || m.Practitioner != nil }

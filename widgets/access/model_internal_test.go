@@ -181,3 +181,67 @@ func TestOperationKeys(t *testing.T) {
 		}
 	}
 }
+
+func (f *fake) AccessLog(_ context.Context, after string, _ int) (client.AccessLog, error) {
+	f.calls = append(f.calls, "log "+after)
+	return client.AccessLog{Entries: []client.AccessEntry{{ID: after + "+1"}}}, nil
+}
+
+// TestACallAnsweringAScreenLeftDoesNotJamTheWidget: a look-up, or a page
+// of the log, answering after the patient went to revoke a grant is
+// dropped, and no longer leaves every button disabled: the revocation can
+// be confirmed (or cancelled), the log paged.
+func TestACallAnsweringAScreenLeftDoesNotJamTheWidget(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	f := &fake{lookup: func(string) (portal.Practitioner, error) { return portal.Practitioner{ID: "pr", Name: "Paul"}, nil }}
+	m := signedIn()
+	m.Grants = []portal.Grant{{ID: "g1", Granted: now}}
+	m.Apply(Action{Kind: TypeRPPS, Value: "10000009992"})
+	lookup := m.Apply(Action{Kind: Lookup})
+	m.Apply(Action{Kind: Revoke, ID: "g1"})
+	m.Apply(lookup(context.Background(), f))
+	if m.Screen != ScreenConfirmRevoke || m.Found != nil || m.Busy {
+		t.Fatalf("after the look-up answered: screen %s, found %v, busy %v", m.Screen, m.Found, m.Busy)
+	}
+	if m.Apply(Action{Kind: ConfirmRevoke}) == nil {
+		t.Fatal("the revocation cannot be confirmed")
+	}
+
+	m = signedIn()
+	m.Grants = []portal.Grant{{ID: "g1", Granted: now}}
+	m.setLog(client.AccessLog{Entries: []client.AccessEntry{{ID: "1"}}, Next: "1"})
+	more := m.Apply(Action{Kind: LoadMore})
+	m.Apply(Action{Kind: Revoke, ID: "g1"})
+	m.Apply(Action{Kind: Cancel})
+	m.Apply(more(context.Background(), f))
+	if m.More || len(m.Log) != 1 {
+		t.Fatalf("after the page answered: more %v, log %+v", m.More, m.Log)
+	}
+	if m.Apply(Action{Kind: LoadMore}) == nil {
+		t.Fatal("the log can no longer be paged")
+	}
+}
+
+// TestAGrantAnsweringAfterTheSessionChangedStaysItsOwn: A grants access;
+// before the answer, another person's session replaces A's (signed in
+// from another tab): B never sees A's grants, nor A's professional.
+func TestAGrantAnsweringAfterTheSessionChangedStaysItsOwn(t *testing.T) {
+	m := signedIn()
+	m.Found = &portal.Practitioner{ID: "pr", Name: "Paul"}
+	m.goTo(ScreenConfirmGrant)
+	f := &fake{grantFn: func(string, string) (portal.Grant, error) {
+		return portal.Grant{ID: "g-a", PractitionerName: "Paul"}, nil
+	}}
+	grant := m.Apply(Action{Kind: Grant})
+	m.Apply(Action{Kind: SessionChanged})
+	m.Apply(Action{Kind: loaded, seq: m.seq, patient: &portal.Patient{ID: "p2"}, grants: []portal.Grant{{ID: "g-b"}}})
+	if m.Found != nil || m.Busy {
+		t.Fatalf("B inherits A's look-up: found %v, busy %v", m.Found, m.Busy)
+	}
+	r := grant(context.Background(), f)
+	r.grants = []portal.Grant{{ID: "g-a", PractitionerName: "Paul"}}
+	m.Apply(r)
+	if len(m.Grants) != 1 || m.Grants[0].ID != "g-b" || len(m.Events) != 0 {
+		t.Fatalf("B sees grants %+v, events %+v", m.Grants, m.Events)
+	}
+}

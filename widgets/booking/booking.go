@@ -45,7 +45,7 @@ func (c *Booking) drive() *ui.Driver[Action, Backend] {
 			HasBackend: c.Backend != nil,
 			Ctx:        c.Ctx,
 			Panicked: func(err error) Action {
-				return Action{Kind: loaded, err: portal.Errorf(portal.ErrInternal, "%v", err)}
+				return Action{Kind: crashed, err: portal.Errorf(portal.ErrInternal, "%v", err)}
 			},
 			After: c.flushEvents,
 		}

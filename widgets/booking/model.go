@@ -98,6 +98,10 @@ type Model struct {
 	Day               int
 	Slot              portal.Slot
 	bookKey           string // idempotency key of the current booking intent
+	// slotsSeq numbers the slot loads: only the answer to the latest is
+	// shown (an older one may answer last), and none once the patient has
+	// left the slots.
+	slotsSeq int
 
 	Patient      *portal.Patient
 	DemoPatients []portal.Patient
@@ -196,6 +200,8 @@ const (
 	booked      Kind = "booked"
 	mineLoaded  Kind = "mine-loaded"
 	cancelled   Kind = "cancelled"
+	// crashed: an effect panicked (Err says so).
+	crashed Kind = "crashed"
 )
 
 // Action is an intent or a result. Only the fields its Kind uses are set.
@@ -214,6 +220,9 @@ type Action struct {
 	missing      []string
 	err          error
 	cause        *Action // the action whose call failed, for Retry
+	seq          int     // slotsLoaded: the load it answers (Model.slotsSeq)
+	owner        string  // mineLoaded: the patient whose appointments they are
+	forEst       string  // loaded: the establishment chosen when it was asked for
 }
 
 // Cmd is an effect: a call to the backend that yields the next action.
@@ -222,12 +231,21 @@ type Cmd func(ctx context.Context, b Backend) Action
 // Apply moves the model by one action and returns the effect to run next,
 // or nil. It never blocks and never calls the backend itself.
 func (m *Model) Apply(a Action) Cmd {
+	if a.Kind == slotsLoaded && a.seq != m.slotsSeq {
+		return nil // another choice's slots, or a screen left: neither data nor failure shows
+	}
+	if a.Kind == loaded && a.forEst != m.Establishment {
+		return nil // an establishment since left: neither its name, its services nor its failure shows
+	}
+	if a.Kind == mineLoaded && (m.Patient == nil || m.Patient.ID != a.owner) {
+		return nil // a patient who has left: their appointments are not for whoever is here now
+	}
 	if a.err != nil {
 		return m.fail(a)
 	}
 	switch a.Kind {
 	case Start:
-		return m.call(a, m.loadAll)
+		return m.call(a, m.loadAll(m.Establishment))
 	case loaded:
 		if m.Merged {
 			m.Establishments = a.ests
@@ -254,23 +272,23 @@ func (m *Model) Apply(a Action) Cmd {
 		// Another service's days must not show, or be pressed, while this
 		// one's load.
 		m.Days, m.Day = nil, 0
-		return m.call(a, m.loadSlots)
+		return m.slotsCall(a)
 	case ChoosePractitioner:
 		if a.ID != "" && m.practitioner(a.ID) == nil {
 			return nil
 		}
 		m.Practitioner = a.ID
-		return m.call(a, m.loadSlots)
+		return m.slotsCall(a)
 	case LaterDays:
 		m.Window = m.Window.AddDate(0, 0, WindowDays)
-		return m.call(a, m.loadSlots)
+		return m.slotsCall(a)
 	case EarlierDays:
 		w := m.Window.AddDate(0, 0, -WindowDays)
 		if first := m.startOfWindow(); w.Before(first) {
 			w = first
 		}
 		m.Window = w
-		return m.call(a, m.loadSlots)
+		return m.slotsCall(a)
 	case slotsLoaded:
 		m.Loading = false
 		// The day chosen stays chosen when the new slots still have it (a
@@ -305,8 +323,9 @@ func (m *Model) Apply(a Action) Cmd {
 		if m.DemoChoice == "" {
 			return nil
 		}
+		choice := m.DemoChoice // as pressed: the select may change before the call runs
 		return m.call(a, func(ctx context.Context, b Backend) Action {
-			p, err := b.DemoSignIn(ctx, m.DemoChoice)
+			p, err := b.DemoSignIn(ctx, choice)
 			return Action{Kind: signedIn, patient: &p, err: err}
 		})
 	case SessionChanged:
@@ -322,7 +341,7 @@ func (m *Model) Apply(a Action) Cmd {
 		return nil
 	case signedIn:
 		m.Loading = false
-		m.Patient = a.patient
+		m.setPatient(a.patient)
 		m.Notice = "signed-in"
 		if m.Step == StepMine {
 			return m.Apply(Action{Kind: ShowMine})
@@ -364,13 +383,14 @@ func (m *Model) Apply(a Action) Cmd {
 			m.Loading = false
 			return nil
 		}
+		owner := m.Patient.ID
 		return m.call(a, func(ctx context.Context, b Backend) Action {
 			list, err := b.Appointments(ctx)
 			if missing := portal.Missing(err); missing != nil {
 				// A part of the list: shown, with what is missing.
-				return Action{Kind: mineLoaded, appointments: list, missing: missing}
+				return Action{Kind: mineLoaded, appointments: list, missing: missing, owner: owner}
 			}
-			return Action{Kind: mineLoaded, appointments: list, err: err}
+			return Action{Kind: mineLoaded, appointments: list, err: err, owner: owner}
 		})
 	case mineLoaded:
 		m.Loading = false
@@ -408,7 +428,7 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Establishment, m.Service, m.Practitioner, m.Services = a.ID, "", "", nil
 		m.Step = StepService
-		return m.call(a, m.loadAll)
+		return m.call(a, m.loadAll(m.Establishment))
 	case ChangeEstablishment:
 		if !m.Merged {
 			return nil
@@ -416,6 +436,7 @@ func (m *Model) Apply(a Action) Cmd {
 		m.clearError()
 		m.Establishment, m.EstablishmentName, m.Service, m.Practitioner, m.Services = "", "", "", "", nil
 		m.Step = StepEstablishment
+		m.Loading = false // an establishment's load under way is dropped when it answers
 		return nil
 	case BackToBooking:
 		if m.Step != StepMine && m.Step != StepDone {
@@ -440,6 +461,10 @@ func (m *Model) Apply(a Action) Cmd {
 		case StepSlots, StepDone, StepMine:
 			m.Step = StepService
 			m.Service = ""
+			// The service step waits for no slots: a load under way is
+			// dropped when it answers.
+			m.slotsSeq++
+			m.Loading = false
 		}
 		return nil
 	case Retry:
@@ -475,11 +500,20 @@ func (m *Model) setLoaded(establishment string, services []portal.Service, patie
 	m.Loading = false
 	m.EstablishmentName = establishment
 	m.Services = services
-	m.Patient = patient
+	m.setPatient(patient)
 	m.DemoPatients = demo
 	if m.DemoChoice == "" && len(demo) > 0 {
 		m.DemoChoice = demo[0].ID
 	}
+}
+
+// setPatient sets who is signed in. The appointments listed go with
+// anyone else: they are the previous patient's health data.
+func (m *Model) setPatient(p *portal.Patient) {
+	if p == nil || m.Patient == nil || p.ID != m.Patient.ID {
+		m.Mine, m.MineMissing, m.ConfirmCancel = nil, nil, ""
+	}
+	m.Patient = p
 }
 
 func (m *Model) clearError() { m.Err, m.ErrText, m.retry = "", "", nil }
@@ -496,13 +530,13 @@ func (m *Model) fail(a Action) Cmd {
 		m.retry = nil
 	case portal.ErrUnauthenticated:
 		// The session ended (expired or signed out elsewhere): ask again.
-		m.Patient = nil
+		m.setPatient(nil)
 		m.retry = nil
 	case portal.ErrSlotUnavailable, portal.ErrSlotInPast:
 		// Someone else took the slot: back to the slots, freshly loaded.
 		if m.Step == StepConfirm {
 			m.Step = StepSlots
-			cmd := m.call(Action{Kind: ChooseDay}, m.loadSlots)
+			cmd := m.slotsCall(Action{Kind: ChooseDay})
 			m.Err, m.retry = code, nil // keep telling why the patient is back here
 			m.ErrText = portal.PatientMessage(a.err, m.Lang)
 			return cmd
@@ -511,9 +545,20 @@ func (m *Model) fail(a Action) Cmd {
 	return nil
 }
 
-// loadAll fetches what the first screen needs. The calls are independent,
-// so they run concurrently: on a phone each round trip costs.
-func (m *Model) loadAll(ctx context.Context, b Backend) Action {
+// loadAll fetches what the first screen of establishment est needs (est
+// is taken when the call is made: the patient may choose another before
+// it runs). The calls are independent, so they run concurrently: on a
+// phone each round trip costs.
+func (m *Model) loadAll(est string) Cmd {
+	merged := m.Merged
+	return func(ctx context.Context, b Backend) Action {
+		a := loadAll(ctx, b, merged, est)
+		a.forEst = est
+		return a
+	}
+}
+
+func loadAll(ctx context.Context, b Backend, merged bool, establishment string) Action {
 	var (
 		wg       sync.WaitGroup
 		est      portal.Establishment
@@ -523,11 +568,11 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		errs     [5]error
 	)
 	var ests []portal.Establishment
-	if m.Establishment != "" {
-		wg.Go(func() { est, errs[0] = b.Establishment(ctx, m.Establishment) })
-		wg.Go(func() { services, errs[1] = b.Services(ctx, m.Establishment) })
+	if establishment != "" {
+		wg.Go(func() { est, errs[0] = b.Establishment(ctx, establishment) })
+		wg.Go(func() { services, errs[1] = b.Services(ctx, establishment) })
 	}
-	if m.Merged {
+	if merged {
 		wg.Go(func() {
 			var err error
 			// A partial list offers the establishments that answered.
@@ -552,16 +597,34 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 	return Action{Kind: loaded, est: est, ests: ests, services: services, patient: patient, patients: patients}
 }
 
+// slotsCall starts a load of the slots of the current choice. The query is
+// taken now, under the lock: the patient may choose again before the call
+// runs. Its answer shows only if no other load started meanwhile.
+func (m *Model) slotsCall(cause Action) Cmd {
+	m.slotsSeq++
+	q, seq := m.slotQuery(), m.slotsSeq
+	return m.call(cause, func(ctx context.Context, b Backend) Action { return fetchSlots(ctx, b, q, seq) })
+}
+
+// loadSlots loads the slots of the current choice, for a caller that runs
+// it at once (a form post), as the answer to the latest load.
 func (m *Model) loadSlots(ctx context.Context, b Backend) Action {
-	q := portal.SlotQuery{
+	return fetchSlots(ctx, b, m.slotQuery(), m.slotsSeq)
+}
+
+func (m *Model) slotQuery() portal.SlotQuery {
+	return portal.SlotQuery{
 		Establishment: m.Establishment,
 		Service:       m.Service,
 		Practitioner:  m.Practitioner,
 		From:          m.Window,
 		To:            m.Window.AddDate(0, 0, WindowDays),
 	}
+}
+
+func fetchSlots(ctx context.Context, b Backend, q portal.SlotQuery, seq int) Action {
 	slots, err := b.FreeSlots(ctx, q)
-	return Action{Kind: slotsLoaded, slots: slots, err: err}
+	return Action{Kind: slotsLoaded, slots: slots, err: err, seq: seq}
 }
 
 // startOfWindow is now, truncated to the minute so that retries ask the same.

@@ -1,9 +1,11 @@
 package booking
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +50,7 @@ func TestDaysByDate(t *testing.T) {
 	d2, d3 := d1.AddDate(0, 0, 1), d1.AddDate(0, 0, 2)
 	m := loadedModel()
 	m.Apply(Action{Kind: ChooseService, ID: "maternite"})
-	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("a", "p1", d1), slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
+	m.Apply(Action{Kind: slotsLoaded, seq: m.slotsSeq, slots: []portal.Slot{slotAt("a", "p1", d1), slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
 	if m.Apply(Action{Kind: ChooseDay, ID: "2026-11-25"}); m.Day != 1 {
 		t.Fatalf("day %d after choosing the 25th, want 1", m.Day)
 	}
@@ -62,13 +64,13 @@ func TestDaysByDate(t *testing.T) {
 	// now first in the list.
 	m.Apply(Action{Kind: ChoosePractitioner, ID: "p1"})
 	m.Apply(Action{Kind: ChooseDay, ID: "2026-11-26"}) // pressed while loading
-	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
+	m.Apply(Action{Kind: slotsLoaded, seq: m.slotsSeq, slots: []portal.Slot{slotAt("b", "p1", d2), slotAt("c", "p1", d3)}})
 	if m.Day != 1 || m.Days[m.Day].Key() != "2026-11-26" {
 		t.Fatalf("after the reload: day %d of %d, want the 26th", m.Day, len(m.Days))
 	}
 	// A day no longer offered falls back to the first.
 	m.Apply(Action{Kind: ChoosePractitioner, ID: ""})
-	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("b", "p1", d2)}})
+	m.Apply(Action{Kind: slotsLoaded, seq: m.slotsSeq, slots: []portal.Slot{slotAt("b", "p1", d2)}})
 	if m.Day != 0 || m.Days[0].Key() != "2026-11-25" {
 		t.Fatalf("after the 26th went: day %d, %+v", m.Day, m.Days)
 	}
@@ -85,7 +87,7 @@ func TestDaysByDate(t *testing.T) {
 
 func loadedModel() *Model {
 	m := NewModel("fr", "chu-exemple", "", "")
-	m.Apply(Action{Kind: loaded, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}}}}})
+	m.Apply(Action{Kind: loaded, forEst: m.Establishment, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}}}}})
 	return m
 }
 
@@ -104,7 +106,7 @@ func TestTransitions(t *testing.T) {
 		t.Fatal("an unknown practitioner filter was applied")
 	}
 	start := time.Now().Add(48 * time.Hour)
-	m.Apply(Action{Kind: slotsLoaded, slots: []portal.Slot{slotAt("s1", "p1", start)}})
+	m.Apply(Action{Kind: slotsLoaded, seq: m.slotsSeq, slots: []portal.Slot{slotAt("s1", "p1", start)}})
 	m.Apply(Action{Kind: ChooseSlot, ID: "s1"})
 	if m.Step != StepConfirm || m.bookKey == "" {
 		t.Fatalf("choose slot: step %s key %q", m.Step, m.bookKey)
@@ -310,5 +312,194 @@ func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
 	h.Hydrate(&s)
 	if len(h.SignIn) != 1 || h.SignIn[0] != m.SignIn[0] {
 		t.Fatalf("hydrated links %v", h.SignIn)
+	}
+}
+
+// slotsByPractitioner answers each practitioner's own slot (p1's for "any")
+// and records the queries it was asked; the practitioners in fail fail.
+type slotsByPractitioner struct {
+	Backend
+	asked []portal.SlotQuery
+	fail  map[string]bool
+}
+
+func (b *slotsByPractitioner) FreeSlots(_ context.Context, q portal.SlotQuery) ([]portal.Slot, error) {
+	b.asked = append(b.asked, q)
+	if b.fail[q.Practitioner] {
+		return nil, portal.Errorf(portal.ErrBackendUnavailable, "down")
+	}
+	p := cmp.Or(q.Practitioner, "p1")
+	return []portal.Slot{slotAt("slot-"+p, p, q.From.Add(48*time.Hour))}, nil
+}
+
+// TestAnOlderSlotsAnswerNeverOverwritesANewer: two loads in flight (the
+// practitioner changed, days paged), the older answering last: the slots
+// shown are the newer choice's, and the older's failure is not shown.
+func TestAnOlderSlotsAnswerNeverOverwritesANewer(t *testing.T) {
+	m := NewModel("fr", "chu-exemple", "", "")
+	m.Apply(Action{Kind: loaded, forEst: m.Establishment, services: []portal.Service{{ID: "maternite", Practitioners: []portal.Practitioner{{ID: "p1"}, {ID: "p2"}}}}})
+	b := &slotsByPractitioner{fail: map[string]bool{}}
+	anyone := m.Apply(Action{Kind: ChooseService, ID: "maternite"})
+	p2 := m.Apply(Action{Kind: ChoosePractitioner, ID: "p2"})
+	// The first call runs after the patient chose p2: it still asks for
+	// what was chosen when it was made.
+	old := anyone(context.Background(), b)
+	if len(b.asked) != 1 || b.asked[0].Practitioner != "" {
+		t.Fatalf("the first load asked %+v, want any practitioner", b.asked)
+	}
+	m.Apply(p2(context.Background(), b))
+	m.Apply(old)
+	if len(m.Days) != 1 || m.Days[0].Slots[0].ID != "slot-p2" || m.Practitioner != "p2" || m.Loading {
+		t.Fatalf("p2 chosen, shown %+v (loading %v)", m.Days, m.Loading)
+	}
+	if m.Apply(Action{Kind: ChooseSlot, ID: "slot-p1"}); m.Step == StepConfirm {
+		t.Fatalf("the older answer's slot was chosen: %+v", m.Slot)
+	}
+
+	// The older one fails: nothing of it shows.
+	b.fail["p2"] = true
+	older := m.Apply(Action{Kind: ChoosePractitioner, ID: "p2"})
+	newer := m.Apply(Action{Kind: ChoosePractitioner, ID: ""})
+	m.Apply(newer(context.Background(), b))
+	m.Apply(older(context.Background(), b))
+	if m.Err != "" || len(m.Days) != 1 || m.Days[0].Slots[0].ID != "slot-p1" {
+		t.Fatalf("after the older load failed: err %q, days %+v", m.Err, m.Days)
+	}
+
+	// A load left by going back is dropped, and the widget is not busy.
+	late := m.Apply(Action{Kind: LaterDays})
+	m.Apply(Action{Kind: Back})
+	m.Apply(late(context.Background(), b))
+	if m.Loading || m.Step != StepService || m.Err != "" {
+		t.Fatalf("after going back: loading %v, step %s, err %q", m.Loading, m.Step, m.Err)
+	}
+}
+
+// mineOf is a host whose session is patient's; with down, their
+// appointments cannot be listed.
+type mineOf struct {
+	Backend
+	patient string
+	down    bool
+}
+
+func (b mineOf) CurrentPatient(context.Context) (*portal.Patient, error) {
+	return &portal.Patient{ID: b.patient}, nil
+}
+func (b mineOf) Appointments(context.Context) ([]portal.Appointment, error) {
+	if b.down {
+		return nil, portal.Errorf(portal.ErrBackendUnavailable, "down")
+	}
+	return []portal.Appointment{{ID: "apt-of-" + b.patient}}, nil
+}
+func (b mineOf) Cancel(context.Context, string) (portal.Appointment, error) {
+	return portal.Appointment{}, portal.Errorf(portal.ErrUnauthenticated, "expired")
+}
+
+// TestAnotherPatientsAppointmentsNeverShow: the next patient on the device
+// never sees the previous one's appointments: not from a list that
+// answered after the sign-out, nor from one left by an expired session,
+// while their own list loads or after it failed.
+func TestAnotherPatientsAppointmentsNeverShow(t *testing.T) {
+	ctx := context.Background()
+	shows := func(m *Model, id string) bool {
+		return slices.ContainsFunc(m.Mine, func(a portal.Appointment) bool { return a.ID == id })
+	}
+	t.Run("answer after the sign-out", func(t *testing.T) {
+		m := loadedModel()
+		m.Patient = &portal.Patient{ID: "pat-a"}
+		late := m.Apply(Action{Kind: ShowMine})
+		m.Apply(Action{Kind: signedOut})
+		m.Apply(late(ctx, mineOf{patient: "pat-a"}))
+		m.Apply(Action{Kind: ShowMine})
+		run(m, mineOf{patient: "pat-b", down: true}, Action{Kind: SessionChanged})
+		if m.Patient == nil || m.Patient.ID != "pat-b" || shows(m, "apt-of-pat-a") {
+			t.Fatalf("patient %v sees %+v", m.Patient, m.Mine)
+		}
+	})
+	t.Run("expired session", func(t *testing.T) {
+		m := loadedModel()
+		m.Patient = &portal.Patient{ID: "pat-a"}
+		run(m, mineOf{patient: "pat-a"}, Action{Kind: ShowMine})
+		if !shows(m, "apt-of-pat-a") {
+			t.Fatalf("A's list: %+v", m.Mine)
+		}
+		run(m, mineOf{patient: "pat-a"}, Action{Kind: CancelAppointment, ID: "apt-of-pat-a"})
+		if m.Patient != nil {
+			t.Fatal("the expired session is still signed in")
+		}
+		cmd := m.Apply(Action{Kind: SessionChanged})
+		next := m.Apply(cmd(ctx, mineOf{patient: "pat-b"}))
+		if m.Patient == nil || m.Patient.ID != "pat-b" || shows(m, "apt-of-pat-a") {
+			t.Fatalf("while B's list loads, B sees %+v", m.Mine)
+		}
+		m.Apply(next(ctx, mineOf{patient: "pat-b", down: true}))
+		if shows(m, "apt-of-pat-a") {
+			t.Fatalf("after B's list failed, B sees %+v", m.Mine)
+		}
+	})
+}
+
+// TestALeftEstablishmentsAnswerIsDropped: in a merged widget the patient
+// chooses one establishment, changes their mind before it answered and
+// chooses another: the first one answering last shows neither its name nor
+// its services over the one chosen (where the booking would go).
+func TestALeftEstablishmentsAnswerIsDropped(t *testing.T) {
+	b := twoEstablishments{}
+	m := NewModel("fr", "", "", "")
+	run(m, b, Action{Kind: Start})
+	slow := m.Apply(Action{Kind: ChooseEstablishment, ID: "chu-exemple"})
+	m.Apply(Action{Kind: ChangeEstablishment})
+	if m.Loading {
+		t.Fatal("the list of establishments waits for the one left")
+	}
+	fast := m.Apply(Action{Kind: ChooseEstablishment, ID: "ch-nord"})
+	m.Apply(fast(context.Background(), b))
+	m.Apply(slow(context.Background(), b))
+	if m.Establishment != "ch-nord" || m.EstablishmentName != "CH Nord" || len(m.Services) != 1 || m.Services[0].ID != "svc-ch-nord" || m.Loading {
+		t.Fatalf("ch-nord chosen, shown %q with %+v (loading %v)", m.EstablishmentName, m.Services, m.Loading)
+	}
+	// Its failure does not show either.
+	slow = m.Apply(Action{Kind: ChangeEstablishment})
+	slow = m.Apply(Action{Kind: ChooseEstablishment, ID: "chu-exemple"})
+	m.Apply(Action{Kind: ChangeEstablishment})
+	fast = m.Apply(Action{Kind: ChooseEstablishment, ID: "ch-nord"})
+	m.Apply(fast(context.Background(), b))
+	m.Apply(slow(context.Background(), failing{b}))
+	if m.Err != "" || m.EstablishmentName != "CH Nord" {
+		t.Fatalf("the left establishment's failure shows: %q over %q", m.Err, m.EstablishmentName)
+	}
+}
+
+// failing is a host whose every establishment is down.
+type failing struct{ twoEstablishments }
+
+func (failing) Establishment(context.Context, string) (portal.Establishment, error) {
+	return portal.Establishment{}, portal.Errorf(portal.ErrBackendUnavailable, "down")
+}
+
+// demoHost records whom it was asked to sign in.
+type demoHost struct {
+	Backend
+	asked *[]string
+}
+
+func (h demoHost) DemoSignIn(_ context.Context, id string) (portal.Patient, error) {
+	*h.asked = append(*h.asked, id)
+	return portal.Patient{ID: id}, nil
+}
+
+// TestSignInIsForThePatientChosenWhenPressed: the demo patient chosen in
+// the select after pressing "sign in" (the call not yet made) does not
+// change whom the press signs in.
+func TestSignInIsForThePatientChosenWhenPressed(t *testing.T) {
+	m := loadedModel()
+	m.Apply(Action{Kind: ChooseDemoPatient, ID: "pat-a"})
+	cmd := m.Apply(Action{Kind: SignIn})
+	m.Apply(Action{Kind: ChooseDemoPatient, ID: "pat-b"})
+	var asked []string
+	m.Apply(cmd(context.Background(), demoHost{asked: &asked}))
+	if len(asked) != 1 || asked[0] != "pat-a" || m.Patient == nil || m.Patient.ID != "pat-a" {
+		t.Fatalf("asked %v, signed in %v", asked, m.Patient)
 	}
 }

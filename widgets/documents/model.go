@@ -249,6 +249,7 @@ type Action struct {
 	trend    portal.Trend
 	err      error
 	cause    *Action
+	owner    string // uploaded: the patient who uploaded
 }
 
 // Cmd is an effect: calls to the backend that yield the next action.
@@ -565,6 +566,12 @@ func (m *Model) Apply(a Action) Cmd {
 	case Upload:
 		return m.upload(a)
 	case uploaded:
+		if m.Patient == nil || m.Patient.ID != a.owner {
+			// The uploader has left (signed out, someone else signed in):
+			// their document is not this person's to list, nor is the
+			// failure of their session this person's.
+			return nil
+		}
 		m.Uploading = false
 		if a.err != nil {
 			return m.fail(a)
@@ -664,10 +671,10 @@ func (m *Model) upload(a Action) Cmd {
 	// A phone's upload link is slow: a second per 50 KB on top of the
 	// usual bound.
 	timeout := m.callTimeout() + time.Duration(len(u.File.Content)/50_000)*time.Second
-	seq := m.seq
+	seq, owner := m.seq, m.Patient.ID
 	return m.call(a, bounded(timeout, func(ctx context.Context, b Backend) Action {
 		d, err := b.UploadDocument(ctx, u)
-		return Action{Kind: uploaded, seq: seq, doc: d, err: err}
+		return Action{Kind: uploaded, seq: seq, doc: d, err: err, owner: owner}
 	}))
 }
 

@@ -328,3 +328,38 @@ func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
 		t.Fatalf("hydrated links %v", h.SignIn)
 	}
 }
+
+// TestAnUploadAnsweredAfterTheUploaderLeftStaysTheirs: A's upload answers
+// after A signed out and B signed in on the same device: B's list does not
+// show A's document, B's upload form keeps what B typed, and A's lost
+// session does not sign B out.
+func TestAnUploadAnsweredAfterTheUploaderLeftStaysTheirs(t *testing.T) {
+	for _, fail := range []error{nil, portal.Errorf(portal.ErrUnauthenticated, "A's session ended")} {
+		m := patientModel(portal.Document{ID: "doc-a"})
+		m.Apply(Action{Kind: Compose})
+		m.Apply(Action{Kind: TypeTitle, Value: "IRM de A"})
+		m.Apply(Action{Kind: AddFile, Seq: m.Seq(), Files: []File{{Name: "irm.pdf", Content: pdf, Size: int64(len(pdf))}}})
+		upload := m.Apply(Action{Kind: Upload})
+		if upload == nil {
+			t.Fatal("no upload")
+		}
+		m.Apply(Action{Kind: signedOut})
+		m.Apply(Action{Kind: loaded, seq: m.seq, patients: []portal.Patient{{ID: "pat-b"}}})
+		m.DemoChoice = "pat-b"
+		m.Apply(Action{Kind: SignIn})
+		m.Apply(Action{Kind: signedIn, seq: m.seq, patient: &portal.Patient{ID: "pat-b"}, docs: []portal.Document{{ID: "doc-b"}}})
+		m.Apply(Action{Kind: Compose})
+		m.Apply(Action{Kind: TypeTitle, Value: "Ordonnance de B"})
+
+		m.Apply(upload(context.Background(), &fake{fail: fail}))
+		if m.Patient == nil || m.Patient.ID != "pat-b" || m.Screen != ScreenUpload || m.Err != "" {
+			t.Fatalf("fail %v: B's widget: patient %v, screen %s, err %q", fail, m.Patient, m.Screen, m.Err)
+		}
+		if len(m.Docs) != 1 || m.Docs[0].ID != "doc-b" {
+			t.Fatalf("fail %v: B's list shows %+v", fail, m.Docs)
+		}
+		if m.Title != "Ordonnance de B" {
+			t.Fatalf("fail %v: B's form holds %q", fail, m.Title)
+		}
+	}
+}

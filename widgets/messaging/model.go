@@ -337,6 +337,7 @@ type Action struct {
 	message  portal.Message
 	thread   portal.Thread
 	results  []Action // a tick's sends
+	epoch    int64    // updated: the session it was made in
 	err      error
 	cause    *Action
 }
@@ -714,7 +715,7 @@ func (m *Model) Apply(a Action) Cmd {
 			return nil
 		}
 		m.clearError()
-		id, kind, seq := m.Conv.ID, a.Kind, m.seq
+		id, kind, seq, epoch := m.Conv.ID, a.Kind, m.seq, m.session.Load()
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			var t portal.Thread
 			var err error
@@ -723,13 +724,20 @@ func (m *Model) Apply(a Action) Cmd {
 			} else {
 				t, err = b.Close(ctx, id)
 			}
-			return Action{Kind: updated, seq: seq, thread: t, err: err, Value: string(kind)}
+			return Action{Kind: updated, seq: seq, epoch: epoch, thread: t, err: err, Value: string(kind)}
 		}))
 	case updated:
-		if a.seq != m.seq {
-			return nil
+		if a.epoch != m.session.Load() {
+			return nil // made in another person's session
 		}
 		if a.err != nil {
+			if a.seq != m.seq && !portal.IsCode(a.err, portal.ErrUnauthenticated) {
+				// The thread was left before the answer: the failure is
+				// said (or the care team would believe it done), with no
+				// retry: it would act on whatever is open now.
+				m.Err, m.ErrText, m.retry = portal.Code(a.err), portal.PatientMessage(a.err, m.Lang), nil
+				return nil
+			}
 			return m.fail(a)
 		}
 		m.updateThread(a.thread)
@@ -1232,10 +1240,10 @@ func (m *Model) send() Cmd {
 		return nil
 	}
 	m.Outbox = append(m.Outbox, o)
-	if o.Thread != "" {
-		// The composer empties at once; the message shows as sending.
-		m.Body, m.Files, m.FileErr = "", nil, ""
-	}
+	// The composer empties at once; the message shows as sending. A new
+	// thread's too (its subject stays in view): what comes back to the
+	// composer on Discard is the outbox's copy, and only it.
+	m.Body, m.Files, m.FileErr = "", nil, ""
 	i := len(m.Outbox) - 1
 	if m.blocked(i) {
 		m.Outbox[i].State = Waiting

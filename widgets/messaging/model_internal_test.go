@@ -409,3 +409,88 @@ func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
 		t.Fatalf("hydrated links %v", h.SignIn)
 	}
 }
+
+// TestARefusedNewThreadComesBackOnce: a new thread the host refused goes
+// back to the composer as it was written, once: its text and files are not
+// doubled with what the composer kept of it.
+func TestARefusedNewThreadComesBackOnce(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Screen, m.Conv = ScreenList, nil
+	m.Services = []portal.Service{{ID: "maternite"}}
+	m.NewService = "maternite"
+	m.Apply(Action{Kind: Compose})
+	m.Apply(Action{Kind: TypeSubject, Value: "Résultats"})
+	m.Apply(Action{Kind: TypeBody, Value: "Voici mon bilan."})
+	m.Apply(Action{Kind: AddFiles, Seq: m.Seq(), Files: []File{{Name: "bilan.pdf", Content: []byte("%PDF-1.4\n"), Size: 9}}})
+	if len(m.Files) != 1 {
+		t.Fatalf("files %+v, err %q", m.Files, m.FileErr)
+	}
+	if m.Apply(Action{Kind: Send}) == nil {
+		t.Fatal("not sent")
+	}
+	id := m.Outbox[0].ClientID
+	m.Apply(Action{Kind: sendFailed, ID: id, err: portal.Errorf(portal.ErrAttachmentRejected, "no")})
+	m.Apply(Action{Kind: Discard, ID: id})
+	if len(m.Outbox) != 0 || m.Screen != ScreenNew {
+		t.Fatalf("outbox %+v, screen %s", m.Outbox, m.Screen)
+	}
+	if m.Body != "Voici mon bilan." || len(m.Files) != 1 || m.Subject != "Résultats" {
+		t.Fatalf("back in the composer: subject %q, body %q, %d files", m.Subject, m.Body, len(m.Files))
+	}
+}
+
+// closer closes threads, or fails to with err.
+type closer struct {
+	Backend
+	err error
+}
+
+func (c closer) Close(_ context.Context, id string) (portal.Thread, error) {
+	if c.err != nil {
+		return portal.Thread{}, c.err
+	}
+	return portal.Thread{ID: id, Status: portal.ThreadClosed}, nil
+}
+
+// TestAClosingAnsweredAfterTheThreadWasLeftIsShown: the care team closes a
+// thread and goes back to the list before the host answered. A failure is
+// said (the thread is not closed), with no retry that would act on whatever
+// is open then; a success shows in the list.
+func TestAClosingAnsweredAfterTheThreadWasLeftIsShown(t *testing.T) {
+	inbox := func() *Model {
+		m := NewModel(CareTeam, "fr", "est", "")
+		m.Loading = false
+		m.Practitioner = &portal.Practitioner{ID: "pr-a"}
+		m.Threads = []portal.Thread{{ID: "thr-1", Status: portal.ThreadNew}, {ID: "thr-2", Status: portal.ThreadNew}}
+		m.Screen, m.Conv = ScreenThread, &portal.Conversation{Thread: m.Threads[0]}
+		return m
+	}
+	m := inbox()
+	closing := m.Apply(Action{Kind: CloseThread})
+	m.Apply(Action{Kind: Back})
+	m.Apply(Action{Kind: Open, ID: "thr-2"})
+	m.Apply(closing(context.Background(), closer{err: portal.Errorf(portal.ErrBackendUnavailable, "down")}))
+	if m.Err == "" {
+		t.Fatal("the failed closing was not said")
+	}
+	if m.retry != nil || m.Screen != ScreenThread {
+		t.Fatalf("retry %+v (would close thr-2), screen %s", m.retry, m.Screen)
+	}
+
+	m = inbox()
+	closing = m.Apply(Action{Kind: CloseThread})
+	m.Apply(Action{Kind: Back})
+	m.Apply(closing(context.Background(), closer{}))
+	if m.Err != "" || m.Threads[0].Status != portal.ThreadClosed {
+		t.Fatalf("after the closing: err %q, threads %+v", m.Err, m.Threads)
+	}
+
+	// Another person's answer touches nothing.
+	m = inbox()
+	closing = m.Apply(Action{Kind: CloseThread})
+	m.Apply(Action{Kind: signedOut})
+	m.Apply(closing(context.Background(), closer{err: portal.Errorf(portal.ErrBackendUnavailable, "down")}))
+	if m.Err != "" {
+		t.Fatalf("the previous person's failure shows: %q", m.Err)
+	}
+}

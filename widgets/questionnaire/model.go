@@ -104,6 +104,9 @@ type Model struct {
 	DraftSaved time.Time
 	dirty      bool
 	submitKey  string
+	// answersOf is the patient who gave the answers; it outlives the end
+	// of their session (Patient nil), so that they get them back.
+	answersOf string
 
 	Patient      *portal.Patient
 	DemoPatients []portal.Patient
@@ -358,11 +361,13 @@ func (m *Model) Apply(a Action) Cmd {
 		return nil
 	case signedIn:
 		m.Loading = false
-		m.resetAnswers()
-		m.Patient = a.patient
-		if a.draft != nil {
-			m.setDraft(a.draft)
+		if !m.ownUnsaved(a.patient, a.draft) {
+			m.resetAnswers()
+			if a.draft != nil {
+				m.setDraft(a.draft)
+			}
 		}
+		m.Patient = a.patient
 		m.Notice = "signed-in"
 		return nil
 	case SignOut:
@@ -537,6 +542,20 @@ func (m *Model) setDraft(d *portal.QuestionnaireDraft) {
 	m.Resumed = true
 	m.DraftSaved = d.Updated
 	m.evaluate()
+}
+
+// ownUnsaved reports whether the answers shown are p's own, changed since
+// the last draft saved, over the host's draft d that is still the one
+// they were saved over: p's session ended while p answered, and p is back.
+// A draft saved meanwhile elsewhere is not overwritten.
+func (m *Model) ownUnsaved(p *portal.Patient, d *portal.QuestionnaireDraft) bool {
+	if p == nil || p.ID != m.answersOf || !m.dirty {
+		return false
+	}
+	if d == nil {
+		return m.DraftSaved.IsZero()
+	}
+	return d.Updated.Equal(m.DraftSaved)
 }
 
 func (m *Model) resetAnswers() {
@@ -761,6 +780,9 @@ func (m *Model) answer(a Action) {
 func (m *Model) changed() {
 	m.dirty = true
 	m.submitKey = ""
+	if m.Patient != nil {
+		m.answersOf = m.Patient.ID
+	}
 	m.evaluate()
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
@@ -195,5 +196,101 @@ func TestSignInLinksSurviveTheSnapshot(t *testing.T) {
 	h.Hydrate(&s)
 	if len(h.SignIn) != 1 || h.SignIn[0] != m.SignIn[0] {
 		t.Fatalf("hydrated links %v", h.SignIn)
+	}
+}
+
+// expiringHost keeps the drafts saved while the session lasts; once it has
+// expired, saving and submitting are refused until the patient signs in
+// again.
+type expiringHost struct {
+	Backend
+	expired bool
+	draft   *portal.QuestionnaireDraft
+	saves   int
+}
+
+var errExpired = portal.Errorf(portal.ErrUnauthenticated, "the session expired")
+
+func (h *expiringHost) SaveDraft(_ context.Context, _, _ string, response []byte) (portal.QuestionnaireDraft, error) {
+	if h.expired {
+		return portal.QuestionnaireDraft{}, errExpired
+	}
+	h.saves++
+	h.draft = &portal.QuestionnaireDraft{Response: response, Updated: time.Date(2026, 11, 24, 10, h.saves, 0, 0, time.UTC)}
+	return *h.draft, nil
+}
+func (h *expiringHost) SubmitResponse(context.Context, string, string, []byte, string) (portal.QuestionnaireSubmission, error) {
+	return portal.QuestionnaireSubmission{}, errExpired
+}
+func (h *expiringHost) CurrentPatient(context.Context) (*portal.Patient, error) {
+	return &portal.Patient{ID: "p"}, nil
+}
+func (h *expiringHost) Draft(context.Context, string, string) (portal.QuestionnaireDraft, error) {
+	if h.draft == nil {
+		return portal.QuestionnaireDraft{}, portal.Errorf(portal.ErrNotFound, "no draft")
+	}
+	return *h.draft, nil
+}
+
+// TestAnswersOutliveAnExpiredSession: the session expires while the
+// patient answers (the drafts stop being saved, they go on), and the
+// submission asks them to sign in again: back in, as the same person, the
+// answers given since the last saved draft are still there; the next save
+// sends them. Another draft saved meanwhile elsewhere, or another person,
+// gets the host's draft.
+func TestAnswersOutliveAnExpiredSession(t *testing.T) {
+	answered := func(t *testing.T, h *expiringHost) *Model {
+		m := sampleModel(t)
+		runAll(m, h, Action{Kind: Begin})
+		runAll(m, h, Action{Kind: Type, Key: "weight", Value: "62"})
+		runAll(m, h, Action{Kind: Next}) // saved
+		h.expired = true
+		runAll(m, h, Action{Kind: Pick, Key: "smoker", Value: "true"})
+		runAll(m, h, Action{Kind: Next}) // not saved: the patient goes on
+		if !m.DraftFailed || m.Patient == nil {
+			t.Fatalf("a failed draft: failed %v, patient %v", m.DraftFailed, m.Patient)
+		}
+		runAll(m, h, Action{Kind: Review})
+		runAll(m, h, Action{Kind: Submit})
+		if m.Patient != nil || m.Step != StepIntro || m.Err != portal.ErrUnauthenticated {
+			t.Fatalf("after the refused submission: patient %v step %s err %q", m.Patient, m.Step, m.Err)
+		}
+		h.expired = false
+		return m
+	}
+	smoker := func(m *Model) bool {
+		v := m.Answers.Get("smoker")
+		return len(v) == 1 && v[0] == engine.Boolean(true)
+	}
+
+	h := &expiringHost{}
+	m := answered(t, h)
+	runAll(m, h, Action{Kind: SessionChanged})
+	if m.Patient == nil || !smoker(m) || len(m.Answers.Get("weight")) != 1 {
+		t.Fatalf("back in: patient %v, smoker %v, weight %v", m.Patient, m.Answers.Get("smoker"), m.Answers.Get("weight"))
+	}
+	runAll(m, h, Action{Kind: Begin})
+	runAll(m, h, Action{Kind: Review})
+	if h.saves != 2 || !strings.Contains(string(h.draft.Response), `"smoker"`) {
+		t.Fatalf("the kept answers were not saved: %d saves, %s", h.saves, h.draft.Response)
+	}
+
+	// A draft saved elsewhere meanwhile is the host's word.
+	h = &expiringHost{}
+	m = answered(t, h)
+	h.saves = 5
+	old := h.draft.Response
+	h.draft = &portal.QuestionnaireDraft{Response: old, Updated: time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC)}
+	runAll(m, h, Action{Kind: SessionChanged})
+	if m.Patient == nil || smoker(m) {
+		t.Fatalf("a newer draft elsewhere: patient %v, smoker %v", m.Patient, m.Answers.Get("smoker"))
+	}
+
+	// Another person never gets them.
+	h = &expiringHost{}
+	m = answered(t, h)
+	runAll(m, sessionBackend{patient: &portal.Patient{ID: "someone-else"}}, Action{Kind: SessionChanged})
+	if m.Patient == nil || m.Patient.ID != "someone-else" || smoker(m) || len(m.Answers.Get("weight")) != 0 {
+		t.Fatalf("another person sees %v %v", m.Answers.Get("smoker"), m.Answers.Get("weight"))
 	}
 }

@@ -31,6 +31,7 @@
 import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { questionnaireScenarios } from './bench-questionnaire.mjs';
+import { stopTrace } from './trace.mjs';
 
 const SITES = [['', process.env.SITE_URL]];
 if (process.env.SITE_URL_B) SITES.splice(0, 1, ['A', process.env.SITE_URL], ['B', process.env.SITE_URL_B]);
@@ -319,21 +320,6 @@ async function run(scenario, profile, profileName) {
   }
   for (const [k, [variant]] of SITES.entries()) out.push(['cold', variant, cold[k]], ['warm', variant, warm[k]]);
   return out;
-}
-
-// stopTrace ends a CDP trace and returns it as JSON text.
-async function stopTrace(cdp) {
-  const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
-  await cdp.send('Tracing.end');
-  const { stream } = await done;
-  let text = '';
-  for (;;) {
-    const { data, eof, base64Encoded } = await cdp.send('IO.read', { handle: stream, size: 1 << 20 });
-    text += base64Encoded ? Buffer.from(data, 'base64').toString() : data;
-    if (eof) break;
-  }
-  await cdp.send('IO.close', { handle: stream });
-  return text;
 }
 
 const progress = (msg) => process.stderr.write(`bench.mjs: ${msg}\n`);

@@ -95,9 +95,10 @@ func browserBench(r *report, e *env, runs int) error {
 }
 
 // runBooking measures only the booking widget (-booking): on the host
-// serving web, and, given webB, on a second host serving it, alternately.
-// It prints the table and writes nothing.
-func runBooking(web, webB, profiles string, runs int, startOnly bool) error {
+// serving web, and, given webB, on a second host serving it, or, given
+// argsB, in a second browser launched with those flags, alternately. It
+// prints the table and writes nothing.
+func runBooking(web, webB, argsB, profiles string, runs int, startOnly bool) error {
 	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
 		if err := build.Web(web); err != nil {
 			return err
@@ -120,6 +121,9 @@ func runBooking(web, webB, profiles string, runs int, startOnly bool) error {
 		}
 		defer b.close()
 		extra = append(extra, "SITE_URL_B="+b.siteURL)
+	}
+	if argsB != "" {
+		extra = append(extra, "CHROMIUM_ARGS_B="+argsB)
 	}
 	res, err := benchMJS(a, runs, extra...)
 	if err != nil {

@@ -67,6 +67,7 @@ func main() {
 	workerOnly := flag.Bool("worker-only", false, "measure only the Cloudflare Worker (its size and the API read through it and the standalone host) and print the report")
 	bookingOnly := flag.Bool("booking", false, "measure only the booking widget in Chromium and print its table (with the Wasm's start)")
 	webB := flag.String("web-b", "", "with -booking: a second directory of built Wasm files, served by a second host; runs alternate between -web (A) and it (B)")
+	argsB := flag.String("chromium-args-b", "", "with -booking: more Chromium flags, space-separated, for a second browser (B, on -web-b's host if given, else -web's); runs alternate between the two, e.g. --js-flags=--no-wasm-lazy-compilation")
 	profiles := flag.String("profiles", "", "with -booking: the profiles to run, comma-separated (loopback, slow4g; default both)")
 	startOnly := flag.Bool("start", false, "with -booking: measure the Wasm's start without a click (instantiated, rendered, go.run's CPU time)")
 	flag.Parse()
@@ -75,7 +76,7 @@ func main() {
 	case *workerOnly:
 		err = runWorker(*duration)
 	case *bookingOnly:
-		err = runBooking(*web, *webB, *profiles, *runs, *startOnly)
+		err = runBooking(*web, *webB, *argsB, *profiles, *runs, *startOnly)
 	default:
 		err = run(*out, *web, *runs, *duration, *browser)
 	}

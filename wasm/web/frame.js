@@ -290,7 +290,15 @@
   }
   // compile resolves with the compiled module: from the worker
   // (compile.js), so that neither the body nor the compilation holds this
-  // thread, else here.
+  // thread, else here. The worker that sent the module is kept for the
+  // page's life (idle, it costs no CPU): V8 compiles a Wasm function on
+  // this thread the first time it runs (1,400 functions, 1.1 MB of code
+  // in the booking widget's start, every visit), and only Chromium's Wasm
+  // code cache spares a later visit that; the cache is written later,
+  // once the hot functions are optimised, through the context that
+  // compiled the module, and a terminated worker drops it (measured in
+  // issue 8; docs/RATIONALE.md).
+  var kept = null;
   function compile() {
     var here = function () {
       return WebAssembly.compileStreaming
@@ -307,9 +315,13 @@
         return resolve(here()); // refused (a CSP): here
       }
       worker.onmessage = function (ev) {
-        worker.terminate();
         var d = ev.data;
-        if (d && d.module instanceof WebAssembly.Module) return resolve(d.module);
+        if (d && d.module instanceof WebAssembly.Module) {
+          worker.onmessage = worker.onerror = worker.onmessageerror = null;
+          kept = worker;
+          return resolve(d.module);
+        }
+        worker.terminate();
         if (window.console) console.warn('parcours: compiling the Wasm here:', d && d.error);
         resolve(here());
       };

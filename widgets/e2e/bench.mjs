@@ -26,14 +26,21 @@
 //   SITE_URL_B=…       a second demo page (another build of the Wasm): each
 //                      run is made on SITE_URL then on SITE_URL_B,
 //                      interleaved, and reported as variants A and B;
+//   CHROMIUM_ARGS_B=…  more Chromium flags, space-separated, for variant B
+//                      (a second browser; on SITE_URL unless SITE_URL_B),
+//                      e.g. --js-flags=--no-wasm-lazy-compilation;
 //   TRACE_DIR=…        a Chrome performance trace of each run (open it in
 //                      DevTools' Performance panel), named after the run.
 import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { questionnaireScenarios } from './bench-questionnaire.mjs';
+import { stopTrace } from './trace.mjs';
 
-const SITES = [['', process.env.SITE_URL]];
-if (process.env.SITE_URL_B) SITES.splice(0, 1, ['A', process.env.SITE_URL], ['B', process.env.SITE_URL_B]);
+// The variants: [name, demo page URL, browser index] (browsers, below).
+const SITES = [['', process.env.SITE_URL, 0]];
+if (process.env.SITE_URL_B || process.env.CHROMIUM_ARGS_B) {
+  SITES.splice(0, 1, ['A', process.env.SITE_URL, 0], ['B', process.env.SITE_URL_B || process.env.SITE_URL, process.env.CHROMIUM_ARGS_B ? 1 : 0]);
+}
 const ONLY = process.env.ONLY ? process.env.ONLY.split(',') : null;
 const TRACE_DIR = process.env.TRACE_DIR || '';
 const RUNS = Number(process.env.RUNS || 5);
@@ -247,7 +254,7 @@ function summary(scenario, runs) {
   return out;
 }
 
-const newContext = () => browser.newContext({ viewport: { width: 412, height: 915 } });
+const newContext = (b = 0) => browsers[b].newContext({ viewport: { width: 412, height: 915 } });
 
 // run measures a scenario RUNS times cold (a new context each) and RUNS times
 // warm (one context per site, primed unthrottled), on each site in turn
@@ -285,8 +292,8 @@ async function run(scenario, profile, profileName) {
   const out = [];
   const cold = SITES.map(() => []);
   for (let i = 0; i < RUNS; i++) {
-    for (const [k, [variant, site]] of SITES.entries()) {
-      const ctx = await newContext();
+    for (const [k, [variant, site, b]] of SITES.entries()) {
+      const ctx = await newContext(b);
       try {
         await scenario.setup?.(ctx);
         // Throttled and cold, the frame's compile worker is refused, so the
@@ -305,8 +312,8 @@ async function run(scenario, profile, profileName) {
   const warm = SITES.map(() => []);
   const ctxs = [];
   try {
-    for (const [, site] of SITES) {
-      const ctx = await newContext();
+    for (const [, site, b] of SITES) {
+      const ctx = await newContext(b);
       ctxs.push(ctx);
       await scenario.setup?.(ctx);
       await once(ctx, null, site, '');
@@ -321,28 +328,16 @@ async function run(scenario, profile, profileName) {
   return out;
 }
 
-// stopTrace ends a CDP trace and returns it as JSON text.
-async function stopTrace(cdp) {
-  const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
-  await cdp.send('Tracing.end');
-  const { stream } = await done;
-  let text = '';
-  for (;;) {
-    const { data, eof, base64Encoded } = await cdp.send('IO.read', { handle: stream, size: 1 << 20 });
-    text += base64Encoded ? Buffer.from(data, 'base64').toString() : data;
-    if (eof) break;
-  }
-  await cdp.send('IO.close', { handle: stream });
-  return text;
-}
-
 const progress = (msg) => process.stderr.write(`bench.mjs: ${msg}\n`);
 
-const browser = await chromium.launch({
+const launch = (more) => chromium.launch({
   executablePath: CHROMIUM,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', ...more],
 });
+const browsers = [await launch([])];
+if (process.env.CHROMIUM_ARGS_B) browsers.push(await launch(process.env.CHROMIUM_ARGS_B.split(' ').filter(Boolean)));
+const browser = browsers[0];
 const results = [];
 const skipped = [];
 try {
@@ -370,6 +365,6 @@ try {
     }
   }
 } finally {
-  await browser.close();
+  for (const b of browsers) await b.close();
 }
 console.log(JSON.stringify({ chromium: browser.version(), results, skipped }));

@@ -113,9 +113,9 @@ func TestBookingInChromium(t *testing.T) {
 	serve(t, siteLn, site)
 	serve(t, otherLn, site)
 
-	runCtx, cancel := context.WithTimeout(ctx, 8*time.Minute)
+	runCtx, cancel := context.WithTimeout(ctx, 12*time.Minute)
 	defer cancel()
-	files := []string{"booking.test.mjs", "questionnaire.test.mjs", "frame.test.mjs", "takeover.test.mjs", "declarative.test.mjs", "messaging.test.mjs", "documents.test.mjs", "access.test.mjs"}
+	files := []string{"booking.test.mjs", "questionnaire.test.mjs", "frame.test.mjs", "takeover.test.mjs", "declarative.test.mjs", "codecache.test.mjs", "messaging.test.mjs", "documents.test.mjs", "access.test.mjs"}
 	if only := os.Getenv("PARCOURS_E2E_FILES"); only != "" {
 		files = strings.Fields(only) // a developer's shortcut: PARCOURS_E2E_FILES=messaging.test.mjs
 	}

@@ -97,10 +97,11 @@ func browserBench(r *report, e *env, runs int) error {
 }
 
 // runBooking measures only the booking widget (-booking): on the host
-// serving web, and, given webB, on a second host serving it, alternately;
-// given loaderFramesB, B is the same Wasm on a hospital page whose frames
-// the loader makes. It prints the table and writes nothing.
-func runBooking(web, webB string, loaderFramesB bool, profiles string, runs int, startOnly bool) error {
+// serving web, and, given webB, on a second host serving it; given
+// loaderFramesB, B is the same Wasm on a hospital page whose frames the
+// loader makes; given argsB, B runs in a second browser launched with those
+// flags. Runs alternate. It prints the table and writes nothing.
+func runBooking(web, webB string, loaderFramesB bool, argsB, profiles string, runs int, startOnly bool) error {
 	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
 		if err := build.Web(web); err != nil {
 			return err
@@ -123,6 +124,9 @@ func runBooking(web, webB string, loaderFramesB bool, profiles string, runs int,
 		}
 		defer b.close()
 		extra = append(extra, "SITE_URL_B="+b.siteURL)
+	}
+	if argsB != "" {
+		extra = append(extra, "CHROMIUM_ARGS_B="+argsB)
 	}
 	res, err := benchMJS(a, runs, extra...)
 	if err != nil {

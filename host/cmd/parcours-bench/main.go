@@ -68,6 +68,7 @@ func main() {
 	bookingOnly := flag.Bool("booking", false, "measure only the booking widget in Chromium and print its table (with the Wasm's start)")
 	webB := flag.String("web-b", "", "with -booking: a second directory of built Wasm files, served by a second host; runs alternate between -web (A) and it (B)")
 	loaderFramesB := flag.Bool("loader-frames-b", false, "with -booking: B is the same Wasm (-web) on a hospital page whose frames the loader makes (no declarative shadow root); runs alternate")
+	argsB := flag.String("chromium-args-b", "", "with -booking: more Chromium flags, space-separated, for a second browser (B, on -web-b's host if given, else -web's); runs alternate between the two, e.g. --js-flags=--no-wasm-lazy-compilation")
 	profiles := flag.String("profiles", "", "with -booking: the profiles to run, comma-separated (loopback, slow4g; default both)")
 	startOnly := flag.Bool("start", false, "with -booking: measure the Wasm's start without a click (instantiated, rendered, go.run's CPU time)")
 	flag.Parse()
@@ -76,7 +77,7 @@ func main() {
 	case *workerOnly:
 		err = runWorker(*duration)
 	case *bookingOnly:
-		err = runBooking(*web, *webB, *loaderFramesB, *profiles, *runs, *startOnly)
+		err = runBooking(*web, *webB, *loaderFramesB, *argsB, *profiles, *runs, *startOnly)
 	default:
 		err = run(*out, *web, *runs, *duration, *browser)
 	}

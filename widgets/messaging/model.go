@@ -380,6 +380,24 @@ func (m *Model) Apply(a Action) Cmd {
 			}
 		}
 		m.Threads = a.threads
+		if m.Merged && m.Service != "" && !strings.Contains(m.Service, "/") {
+			// The element's service is an id, while a merged widget names
+			// services with their establishment: the one establishment's
+			// service of that id; with several, the patient chooses among
+			// every service, one of them preselected.
+			var keys []string
+			for _, s := range m.Services {
+				if s.ID == m.Service {
+					keys = append(keys, ServiceKey(s))
+				}
+			}
+			m.Service = ""
+			if len(keys) == 1 {
+				m.Service = keys[0]
+			} else if len(keys) > 1 {
+				m.NewService = keys[0]
+			}
+		}
 		if m.NewService == "" && m.Service == "" && len(m.Services) > 0 {
 			m.NewService = m.serviceKey(m.Services[0])
 		}
@@ -1037,7 +1055,7 @@ func (m *Model) list(ctx context.Context, b Backend, ests ...portal.Establishmen
 			continue
 		}
 		for _, t := range parts[i] {
-			if m.Service == "" || t.Service == m.Service {
+			if m.Service == "" || t.Service == m.Service || m.Merged && t.Establishment+"/"+t.Service == m.Service {
 				threads = append(threads, t)
 			}
 		}

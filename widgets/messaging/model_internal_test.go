@@ -309,6 +309,55 @@ func TestMergedWidgetListsEveryEstablishment(t *testing.T) {
 	}
 }
 
+// oneSite has cardiologie at CH Nord only.
+type oneSite struct{ twoSites }
+
+func (*oneSite) Services(_ context.Context, est string) ([]portal.Service, error) {
+	if est == "ch-nord" {
+		return []portal.Service{{ID: "cardiologie", Establishment: est, Name: portal.Text{FR: "Cardiologie"}}}, nil
+	}
+	return nil, nil
+}
+
+// TestMergedWidgetWithAServiceId: <parcours-messages service="…"> without
+// an establishment names the service by its id. A new thread went to an
+// establishment of that name, with no service; it now goes to the one
+// establishment that has the service, or, when several do, to the one the
+// patient chooses.
+func TestMergedWidgetWithAServiceId(t *testing.T) {
+	send := func(m *Model, b Backend) {
+		t.Helper()
+		m.Apply(Action{Kind: Compose})
+		m.Apply(Action{Kind: TypeSubject, Value: "Question"})
+		m.Apply(Action{Kind: TypeBody, Value: "Bonjour"})
+		run(m, b, Action{Kind: Send})
+	}
+	one := &oneSite{}
+	m := NewModel(Patient, "fr", "", "cardiologie")
+	run(m, one, Action{Kind: Start})
+	if m.Service != "ch-nord/cardiologie" {
+		t.Fatalf("service %q, want CH Nord's cardiologie", m.Service)
+	}
+	if got := (&Messaging{M: m}).Title(); !strings.Contains(got, "Cardiologie") {
+		t.Errorf("title %q", got)
+	}
+	send(m, one)
+	if len(one.started) != 1 || one.started[0].Establishment != "ch-nord" || one.started[0].Service != "cardiologie" {
+		t.Fatalf("started %+v", one.started)
+	}
+	// Three establishments have a maternity: the patient chooses.
+	three := &twoSites{}
+	m = NewModel(Patient, "fr", "", "maternite")
+	run(m, three, Action{Kind: Start})
+	if m.Service != "" || !strings.HasSuffix(m.NewService, "/maternite") {
+		t.Fatalf("service %q, new %q: want a choice, a maternity preselected", m.Service, m.NewService)
+	}
+	send(m, three)
+	if len(three.started) != 1 || three.started[0].Establishment == "" || three.started[0].Service != "maternite" {
+		t.Fatalf("started %+v", three.started)
+	}
+}
+
 // run applies a and follows its effects against b until none is left.
 func run(m *Model, b Backend, a Action) {
 	for cmd := m.Apply(a); cmd != nil; {

@@ -632,7 +632,8 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.Files = append(o.Files, m.Files...)
 		if len(m.Files) > portal.MaxAttachments {
-			m.Files = m.Files[:portal.MaxAttachments]
+			// Every file stays; the patient removes some before sending.
+			m.FileErr = m.tf("file-too-many", portal.MaxAttachments)
 		}
 		if o.Thread == "" {
 			if m.Subject == "" {
@@ -1253,6 +1254,10 @@ func (m *Model) send() Cmd {
 		if portal.IsCode(err, portal.ErrTooLarge) {
 			m.FormErr = m.tf("body-too-long", portal.MaxMessageBody)
 		}
+	}
+	if len(o.Files) > portal.MaxAttachments {
+		m.FileErr = m.tf("file-too-many", portal.MaxAttachments)
+		return nil
 	}
 	if m.SubjectErr != "" || m.FormErr != "" {
 		return nil

@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -204,6 +205,36 @@ func TestOnlyARefusedMessageCanBeEdited(t *testing.T) {
 	m.Apply(Action{Kind: Discard, ID: id})
 	if len(m.Outbox) != 0 || m.Body != "maybe stored\n\nnew draft" {
 		t.Fatalf("outbox %+v, composer %q", m.Outbox, m.Body)
+	}
+}
+
+// TestDiscardKeepsEveryFile: a refused message's files come back to the
+// composer with the ones attached since, all of them: past the limit the
+// patient is told and removes some; nothing is dropped unsaid, and nothing
+// over the limit is sent.
+func TestDiscardKeepsEveryFile(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	file := func(name string) File {
+		return File{Name: name, ContentType: "application/pdf", Content: []byte("%PDF-1.7")}
+	}
+	m.Body = "résultats"
+	for i := range 3 {
+		m.Files = append(m.Files, file(fmt.Sprintf("refused-%d.pdf", i)))
+	}
+	m.Apply(Action{Kind: Send})
+	id := m.Outbox[0].ClientID
+	m.Apply(Action{Kind: sendFailed, ID: id, err: portal.Errorf(portal.ErrAttachmentTooLarge, "no")})
+	m.Files = []File{file("new-1.pdf"), file("new-2.pdf"), file("new-3.pdf")}
+	m.Apply(Action{Kind: Discard, ID: id})
+	if len(m.Files) != 6 || m.FileErr == "" {
+		t.Fatalf("%d files in the composer, error %q: want all 6 and a word about the limit", len(m.Files), m.FileErr)
+	}
+	if cmd := m.Apply(Action{Kind: Send}); cmd != nil || len(m.Outbox) != 0 {
+		t.Fatalf("%d files sent, over the limit of %d", len(m.Files), portal.MaxAttachments)
+	}
+	m.Apply(Action{Kind: RemoveFile, Index: 0})
+	if cmd := m.Apply(Action{Kind: Send}); cmd == nil || len(m.Outbox) != 1 || len(m.Outbox[0].Files) != portal.MaxAttachments {
+		t.Fatalf("after removing one: outbox %d", len(m.Outbox))
 	}
 }
 

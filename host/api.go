@@ -94,6 +94,9 @@ func (h *Host) apiHandler() http.Handler {
 		action, audited := auditedRoutes[rt.op]
 		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 			r, err := h.withSubject(r)
+			if err == nil {
+				err = samePerson(r)
+			}
 			if err != nil {
 				h.logError(r, err)
 				writeError(w, r, err)
@@ -172,6 +175,27 @@ func (h *Host) logError(r *http.Request, err error) {
 		return
 	}
 	h.log.Log(r.Context(), lvl, "api error", "method", r.Method, "route", r.Pattern, "code", string(code), "detail", err.Error())
+}
+
+// samePerson refuses a write made for another person than the session's
+// (client.PersonHeader): the session was replaced meanwhile, by a sign-in
+// in another tab of the same browser. Without a session the route answers
+// as it would; without the header (another client) nothing is checked.
+func samePerson(r *http.Request) error {
+	want := r.Header.Get(client.PersonHeader)
+	if want == "" || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	if id, ok := portal.PractitionerFrom(r.Context()); ok {
+		if id != want {
+			return portal.Errorf(portal.ErrSessionChanged, "write for %q, session of another practitioner", want)
+		}
+		return nil
+	}
+	if s, ok := portal.SubjectFrom(r.Context()); ok && s.Patient != want {
+		return portal.Errorf(portal.ErrSessionChanged, "write for %q, session of another patient", want)
+	}
+	return nil
 }
 
 // withSubject puts the session's person, if any, in the request context: a

@@ -13,6 +13,7 @@ import (
 	"github.com/parcours-sante/parcours/sdk/client/uri"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -47,7 +48,19 @@ type Client struct {
 	base      string
 	transport Transport
 	lang      string
+
+	mu sync.Mutex
+	// person is the id of the patient or practitioner of the last session
+	// read (GET /api/v1/session, a sign-in); "" for none. Writes carry it
+	// (PersonHeader), so that the host refuses one made for a person whose
+	// session another has since replaced (another tab's sign-in).
+	person string
 }
+
+// PersonHeader carries, on a write, the id of the person the client last
+// saw signed in; the host answers ErrSessionChanged when the session is
+// now another's, and does nothing.
+const PersonHeader = "Parcours-Person"
 
 // Option configures a Client.
 type Option func(*Client)
@@ -258,7 +271,13 @@ func (c *Client) AccessLog(ctx context.Context, after string, limit int) (Access
 
 // SignOut ends the session on the host.
 func (c *Client) SignOut(ctx context.Context) error {
-	return c.do(ctx, "DELETE", "/api/v1/session", nil, nil, nil)
+	err := c.do(ctx, "DELETE", "/api/v1/session", nil, nil, nil)
+	if err == nil {
+		c.mu.Lock()
+		c.person = ""
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // Patient implements portal.Directory for the signed-in patient only.
@@ -320,7 +339,24 @@ func (c *Client) do(ctx context.Context, method, path string, header map[string]
 	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return portal.Errorf(portal.ErrInternal, "%s %s: decoding response: %v", method, path, err)
 	}
+	if sb, ok := out.(*SessionBody); ok {
+		person := ""
+		if sb.Patient != nil {
+			person = sb.Patient.ID
+		} else if sb.Practitioner != nil {
+			person = sb.Practitioner.ID
+		}
+		c.mu.Lock()
+		c.person = person
+		c.mu.Unlock()
+	}
 	return nil
+}
+
+// sessionRoute reports the routes that open or close a session: a write
+// there is not made for the person of the session it replaces.
+func sessionRoute(path string) bool {
+	return strings.HasPrefix(path, "/api/v1/session") || strings.HasPrefix(path, "/api/v1/demo/")
 }
 
 // roundTrip sends a request and returns a successful response; an error
@@ -329,6 +365,13 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, header map[
 	req := &Request{Method: method, URL: c.base + path, Header: map[string]string{"Accept": "application/json", "Accept-Language": c.lang}}
 	for k, v := range header {
 		req.Header[k] = v
+	}
+	if method != "GET" && !sessionRoute(path) {
+		c.mu.Lock()
+		if c.person != "" {
+			req.Header[PersonHeader] = c.person
+		}
+		c.mu.Unlock()
 	}
 	switch in := in.(type) {
 	case nil:

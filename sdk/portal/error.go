@@ -32,8 +32,11 @@ const (
 	ErrTooLarge              ErrorCode = "payload_too_large"
 	ErrUnsupportedMediaType  ErrorCode = "unsupported_media_type"
 	ErrRateLimited           ErrorCode = "rate_limited"
-	ErrBackendUnavailable    ErrorCode = "backend_unavailable"
-	ErrInternal              ErrorCode = "internal"
+	// ErrSessionChanged: a write made for one person while the session is
+	// now another's (signed in from another tab): nothing was done.
+	ErrSessionChanged     ErrorCode = "session_changed"
+	ErrBackendUnavailable ErrorCode = "backend_unavailable"
+	ErrInternal           ErrorCode = "internal"
 )
 
 type codeInfo struct {
@@ -62,6 +65,7 @@ var codes = map[ErrorCode]codeInfo{
 	ErrTooLarge:              {413, "La demande est trop volumineuse.", "The request is too large."},
 	ErrUnsupportedMediaType:  {415, "Format de demande non pris en charge.", "Unsupported request format."},
 	ErrRateLimited:           {429, "Trop de demandes. Veuillez patienter un instant.", "Too many requests. Please wait a moment."},
+	ErrSessionChanged:        {409, "Une autre personne s'est connectée sur cet appareil : rien n'a été enregistré. Rechargez la page pour continuer.", "Someone else signed in on this device: nothing was saved. Reload the page to continue."},
 	ErrBackendUnavailable:    {503, "Le service est momentanément indisponible. Veuillez réessayer.", "The service is temporarily unavailable. Please try again."},
 	ErrInternal:              {500, "Une erreur inattendue est survenue. Veuillez réessayer.", "An unexpected error occurred. Please try again."},
 }

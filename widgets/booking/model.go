@@ -525,8 +525,9 @@ func (m *Model) fail(a Action) Cmd {
 	m.ErrText = portal.PatientMessage(a.err, m.Lang)
 	m.retry = a.cause
 	switch code {
-	case portal.ErrBookingRefused:
-		// An establishment's rule: retrying the same booking cannot help.
+	case portal.ErrBookingRefused, portal.ErrSessionChanged:
+		// An establishment's rule, or another person's session now
+		// (another tab's sign-in): retrying the same booking cannot help.
 		m.retry = nil
 	case portal.ErrUnauthenticated:
 		// The session ended (expired or signed out elsewhere): ask again.

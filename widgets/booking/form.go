@@ -29,6 +29,9 @@ type FormState struct {
 	BookKey       string    `json:"k,omitempty"`
 	Appointment   string    `json:"ap,omitempty"`
 	ConfirmCancel string    `json:"cc,omitempty"`
+	// Person is the patient the form was drawn for: posted after another
+	// person's sign-in (another tab), it is not applied for them.
+	Person string `json:"pe,omitempty"`
 }
 
 // MaxFormState bounds the encoded state.
@@ -43,7 +46,16 @@ func (m *Model) FormState() FormState {
 	return FormState{
 		Step: m.Step, Establishment: est, Service: m.Service, Practitioner: m.Practitioner, Window: m.Window, Day: m.dayKey(),
 		Slot: m.Slot.ID, BookKey: m.bookKey, Appointment: m.Appointment.ID, ConfirmCancel: m.ConfirmCancel,
+		Person: m.patientID(),
 	}
+}
+
+// patientID is the signed-in patient's id, "" for none.
+func (m *Model) patientID() string {
+	if m.Patient == nil {
+		return ""
+	}
+	return m.Patient.ID
 }
 
 // EncodeFormState is the hidden field's value.
@@ -66,6 +78,9 @@ func ParseFormState(s string) (FormState, error) {
 	}
 	if len(st.Establishment) > 64 {
 		return st, errors.New("establishment too long")
+	}
+	if len(st.Person) > 128 {
+		return st, errors.New("person too long")
 	}
 	if st.Day != "" {
 		if _, err := time.Parse(time.DateOnly, st.Day); err != nil {
@@ -110,6 +125,12 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	run(m.Apply(Action{Kind: Start}))
 	if m.Err != "" {
 		return nil
+	}
+	if st.Person != "" && m.Patient != nil && m.Patient.ID != st.Person {
+		// Drawn for another patient than the session's now (a sign-in in
+		// another tab of the browser): nothing of it is done for this one.
+		m.Err, m.ErrText = portal.ErrSessionChanged, portal.ErrSessionChanged.Message(m.Lang)
+		return m.snapshot()
 	}
 	// Restore the choices, re-fetching what they show.
 	if st.Service != "" && m.service(st.Service) != nil && st.Step != StepService && st.Step != "" {

@@ -24,6 +24,9 @@ type FormState struct {
 	Page       int    `json:"p,omitempty"`
 	SubmitKey  string `json:"k,omitempty"`
 	Submission string `json:"s,omitempty"`
+	// Person is the patient the form was drawn for: posted after another
+	// person's sign-in (another tab), its answers are not saved for them.
+	Person string `json:"pe,omitempty"`
 }
 
 // MaxFormState bounds the encoded state.
@@ -34,6 +37,9 @@ func (m *Model) EncodeFormState() string {
 	st := FormState{Step: m.Step, Page: m.Page, SubmitKey: m.submitKey}
 	if m.Submission != nil {
 		st.Submission = m.Submission.ID
+	}
+	if m.Patient != nil {
+		st.Person = m.Patient.ID
 	}
 	b, _ := json.Marshal(st) // strings and an int: cannot fail
 	return string(b)
@@ -56,8 +62,8 @@ func ParseFormState(s string) (FormState, error) {
 	if st.SubmitKey != "" && portal.ValidateIdempotencyKey(st.SubmitKey) != nil {
 		return st, errors.New("malformed submission key")
 	}
-	if len(st.Submission) > 128 {
-		return st, errors.New("submission id too long")
+	if len(st.Submission) > 128 || len(st.Person) > 128 {
+		return st, errors.New("id too long")
 	}
 	return st, nil
 }
@@ -91,6 +97,13 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		return nil
 	}
 	st := p.State
+	if st.Person != "" && m.Patient != nil && m.Patient.ID != st.Person {
+		// Drawn for another patient than the session's now (a sign-in in
+		// another tab of the browser): their answers are neither saved nor
+		// submitted for this one, who starts from their own draft.
+		m.Err, m.ErrText = portal.ErrSessionChanged, portal.ErrSessionChanged.Message(m.Lang)
+		return m.snapshot()
+	}
 	if st.SubmitKey != "" {
 		m.submitKey = st.SubmitKey // the same intent: a resubmitted form stays idempotent
 	}

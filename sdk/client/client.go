@@ -273,9 +273,7 @@ func (c *Client) AccessLog(ctx context.Context, after string, limit int) (Access
 func (c *Client) SignOut(ctx context.Context) error {
 	err := c.do(ctx, "DELETE", "/api/v1/session", nil, nil, nil)
 	if err == nil {
-		c.mu.Lock()
-		c.person = ""
-		c.mu.Unlock()
+		c.setPerson("")
 	}
 	return err
 }
@@ -340,17 +338,23 @@ func (c *Client) do(ctx context.Context, method, path string, header map[string]
 		return portal.Errorf(portal.ErrInternal, "%s %s: decoding response: %v", method, path, err)
 	}
 	if sb, ok := out.(*SessionBody); ok {
-		person := ""
-		if sb.Patient != nil {
-			person = sb.Patient.ID
-		} else if sb.Practitioner != nil {
-			person = sb.Practitioner.ID
+		switch {
+		case sb.Patient != nil:
+			c.setPerson(sb.Patient.ID)
+		case sb.Practitioner != nil:
+			c.setPerson(sb.Practitioner.ID)
+		default:
+			c.setPerson("")
 		}
-		c.mu.Lock()
-		c.person = person
-		c.mu.Unlock()
 	}
 	return nil
+}
+
+// setPerson records the person of the session last read ("" for none).
+func (c *Client) setPerson(id string) {
+	c.mu.Lock()
+	c.person = id
+	c.mu.Unlock()
 }
 
 // sessionRoute reports the routes that open or close a session: a write

@@ -189,7 +189,7 @@
         if (!frame) return;
         frame.setAttribute('title', spec.title[lang(this)]);
         var src = source(this, spec);
-        if (frame.src !== src) frame.src = src;
+        if (!sameSource(frame.src, src)) frame.src = src;
       }
     });
   }

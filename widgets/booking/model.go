@@ -650,7 +650,7 @@ func (m *Model) dayKey() string {
 // dayIndex is the index of the day named key, -1 when it is not shown.
 func (m *Model) dayIndex(key string) int {
 	for i, d := range m.Days {
-		if key != "" && d.Key() == key {
+		if d.Key() == key { // never "": a date
 			return i
 		}
 	}

@@ -423,13 +423,12 @@ func load(url string, header http.Header, conns int, d time.Duration) loadResult
 func hostLoad(r *report, e *env, d time.Duration) error {
 	now := time.Now()
 	q := slotQuery(now)
-	slotsPath := fmt.Sprintf("/api/v1/establishments/%s/slots?service=%s&from=%s&to=%s", q.Establishment, q.Service,
-		now.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	query := fmt.Sprintf("?service=%s&from=%s&to=%s", q.Service, now.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
+	slotsPath := "/api/v1/establishments/" + q.Establishment + "/slots" + query
 	const conns = 8
 	accept := http.Header{"Accept": {"application/json"}}
-	query := fmt.Sprintf("?service=%s&from=%s&to=%s", q.Service, now.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
 	bareURL := e.bareURL + query
-	// Warm up both, then measure in turn.
+	// Warm up both, then measure in rounds.
 	load(bareURL, accept, conns, d/6)
 	load(e.hostURL+slotsPath, accept, conns, d/6)
 	// Short rounds, bare and host in turn, the order swapped every round,

@@ -191,10 +191,8 @@ func build(raw, assets []byte, secret func(name string) string, p platform) (htt
 	}
 	// The test switches need a Worker that only this machine reaches: a
 	// public_url on loopback, the standalone host's rule for -demo-signin.
-	onLoopback := false
-	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "http" && loopback.Host(u.Hostname()) {
-		onLoopback = true
-	}
+	u, err := url.Parse(c.PublicURL)
+	onLoopback := err == nil && u.Scheme == "http" && loopback.Host(u.Hostname())
 	if c.DemoSignIn && !onLoopback {
 		return nil, fmt.Errorf("PARCOURS_CONFIG: demo_sign_in lets anyone act as a demo patient of the FHIR server: it is for tests on loopback only, and public_url %q is not http://127.0.0.1:PORT or http://localhost:PORT", c.PublicURL)
 	}

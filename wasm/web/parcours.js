@@ -137,12 +137,38 @@
     }
   }
 
+  // parsed: whether the parser is done with el's markup (its declarative
+  // shadow root and frame included): the document is parsed, or a node
+  // follows el (the parser adds nodes in order).
+  function parsed(el) {
+    if (document.readyState !== 'loading') return true;
+    for (var n = el; n; n = n.parentNode) if (n.nextSibling) return true;
+    return false;
+  }
+
   function define(name, spec) {
     if (customElements.get(name)) return;
     customElements.define(name, class extends HTMLElement {
       static get observedAttributes() { return spec.attrs.concat(['lang']); }
       connectedCallback() {
-        if (this._parcoursFrame) return;
+        if (this._parcoursFrame || this._parcoursWait) return;
+        // Defined before the parser is done with the element (a cached
+        // loader, a blocking script tag), it waits for the rest of its
+        // markup, which may hold its frame, rather than make a second one.
+        var el = this;
+        if (!parsed(el)) {
+          var wait = function () {
+            if (!parsed(el)) return;
+            el._parcoursWait.disconnect();
+            document.removeEventListener('DOMContentLoaded', wait);
+            el._parcoursWait = null;
+            if (el.isConnected) el.connectedCallback();
+          };
+          el._parcoursWait = new MutationObserver(wait);
+          el._parcoursWait.observe(document, { childList: true, subtree: true });
+          document.addEventListener('DOMContentLoaded', wait);
+          return;
+        }
         // The snippet may carry the frame in a declarative shadow root
         // (<template shadowrootmode="open"><iframe …>): the browser requests
         // the widget while it parses the page, before this script runs. That

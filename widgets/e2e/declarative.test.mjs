@@ -103,3 +103,32 @@ test('without the loader, the frame of the markup still shows the widget, and it
   await w.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
   await page.context().close();
 });
+
+// racePage opens a page of the test's site (e2e_test.go's racePages) whose
+// loader runs while the element's markup is still being parsed, and checks
+// that the loader adopted the markup's frame: one frame, one request.
+async function racePage(page, path) {
+  const docs = widgetDocs(page);
+  await page.goto(SITE + path);
+  const w = page.frameLocator('parcours-booking iframe');
+  await w.locator('button.pc-slot').first().waitFor({ timeout: 30000 });
+  assert.deepEqual(await sized(page, 'parcours-booking'), ['0'], 'one frame: the markup\'s');
+  assert.equal(docs.length, 1, `one request: ${docs.join(' ')}`);
+  assert.deepEqual(page.errors, []);
+}
+
+test('a loader that runs before the element is parsed waits for its frame and adopts it', async () => {
+  const page = await newPage();
+  // A blocking script tag in the head: the element is defined before the
+  // parser reaches it, so it is connected before its shadow root exists.
+  await racePage(page, '/course/tete');
+  await page.context().close();
+});
+
+test('a loader that runs between the element\'s shadow root and its frame adopts the frame', async () => {
+  const page = await newPage();
+  // The loader runs once the declarative shadow root is attached, before
+  // its frame is parsed (the order CI met once with an async script tag).
+  await racePage(page, '/course/ombre');
+  await page.context().close();
+});

@@ -10,6 +10,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -109,8 +110,17 @@ func TestBookingInChromium(t *testing.T) {
 	}
 	t.Cleanup(func() { h.Close() })
 	site := hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostURL, LoaderSRI: host.LoaderSRI()})
-	serve(t, hostLn, h)
-	serve(t, siteLn, site)
+	// The markup `parcours snippet -page` writes, for declarative.test.mjs:
+	// the loader must adopt its frame as is (the theme is the demo page's).
+	embed, err := host.Embed{Base: hostURL, Widget: "booking", Page: siteURL,
+		Attrs: [][2]string{{"establishment", "chu-exemple"}, {"service", "maternite"}, {"lang", "fr"}},
+		Theme: [][2]string{{"primary", "#5b2a86"}, {"radius", "6px"}}}.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raceSite, raceHost := racePages(site, h, embed)
+	serve(t, hostLn, raceHost)
+	serve(t, siteLn, raceSite)
 	serve(t, otherLn, site)
 
 	runCtx, cancel := context.WithTimeout(ctx, 12*time.Minute)
@@ -120,14 +130,6 @@ func TestBookingInChromium(t *testing.T) {
 		files = strings.Fields(only) // a developer's shortcut: PARCOURS_E2E_FILES=messaging.test.mjs
 	}
 	cmd := exec.CommandContext(runCtx, node, append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, files...)...)
-	// The markup `parcours snippet -page` writes, for declarative.test.mjs:
-	// the loader must adopt its frame as is (the theme is the demo page's).
-	embed, err := host.Embed{Base: hostURL, Widget: "booking", Page: siteURL,
-		Attrs: [][2]string{{"establishment", "chu-exemple"}, {"service", "maternite"}, {"lang", "fr"}},
-		Theme: [][2]string{{"primary", "#5b2a86"}, {"radius", "6px"}}}.HTML()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd.Env = append(os.Environ(),
 		"SITE_URL="+siteURL, "HOST_URL="+hostURL, "OTHER_SITE_URL="+otherURL, "CHROMIUM="+chromium, "EMBED_HTML="+embed)
 	if shot := os.Getenv("PARCOURS_SCREENSHOT"); shot != "" {
@@ -142,6 +144,64 @@ func TestBookingInChromium(t *testing.T) {
 		t.Fatalf("browser tests failed: %v\n%s", err, out)
 	}
 	t.Logf("browser tests:\n%s", out)
+}
+
+// racePages adds to the site, for declarative.test.mjs, pages on which the
+// loader runs while the parser is inside the element that embed (the
+// snippet's script tag and element) writes:
+//   - /course/tete loads it with a blocking script tag in the head, so the
+//     element is defined before the parser reaches it;
+//   - /course/ombre sends the page up to the element's declarative shadow
+//     root, then waits until the loader (async, in the head) has been
+//     served and run before it sends the frame: the order CI met once.
+//
+// It returns the site and the host, wrapped to say when the loader is served.
+func racePages(site, host http.Handler, embed string) (http.Handler, http.Handler) {
+	i := strings.Index(embed, "<script")
+	j := strings.Index(embed, "</script>") + len("</script>")
+	k := strings.Index(embed, "<iframe")
+	if i < 0 || j < i || k < j {
+		panic("racePages: the snippet has no script tag before its frame")
+	}
+	async, el := embed[i:j], embed[j:]
+	k -= j
+	loaded := make(chan struct{}, 1)
+	mux := http.NewServeMux()
+	mux.Handle("/", site)
+	mux.HandleFunc("GET /course/{where}", func(w http.ResponseWriter, r *http.Request) {
+		head := `<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Course</title><link rel="stylesheet" href="/site.css">`
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		switch r.PathValue("where") {
+		case "tete":
+			io.WriteString(w, head+strings.Replace(async, " async", "", 1)+"</head><body><main>"+el+"</main></body></html>")
+		case "ombre":
+			select {
+			case <-loaded: // a previous page's
+			default:
+			}
+			io.WriteString(w, head+async+"</head><body><main>"+el[:k])
+			w.(http.Flusher).Flush()
+			select {
+			case <-loaded:
+				time.Sleep(300 * time.Millisecond) // for the browser to run it
+			case <-time.After(10 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+			io.WriteString(w, el[k:]+"</main></body></html>")
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	return mux, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host.ServeHTTP(w, r)
+		if r.URL.Path == "/parcours.js" {
+			select {
+			case loaded <- struct{}{}:
+			default:
+			}
+		}
+	})
 }
 
 // buildPlugin builds an example plugin for WASI.

@@ -40,7 +40,7 @@ func (c *Messaging) PickFiles(event vugu.DOMEvent) {
 	input.Set("value", "")
 	ee := event.EventEnv()
 	seq := c.M.Seq()
-	c.drive().Dispatch(ee, Action{Kind: ReadingFiles, Index: len(picks)})
+	c.drive().Dispatch(ee, Action{Kind: ReadingFiles, Seq: seq, Index: len(picks)})
 	go func() {
 		files := make([]File, 0, len(picks)+len(skipped))
 		for _, p := range picks {

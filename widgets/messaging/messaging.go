@@ -451,7 +451,7 @@ func (c *Messaging) CanResend(o Outgoing) bool {
 }
 
 // SendDisabled is the send button's disabled state: files still being read.
-func (c *Messaging) SendDisabled() bool { return c.M.Reading > 0 }
+func (c *Messaging) SendDisabled() bool { return c.M.Reading() > 0 }
 
 // SubjectInvalid is the subject's aria-invalid.
 func (c *Messaging) SubjectInvalid() string { return strconv.FormatBool(c.M.SubjectErr != "") }

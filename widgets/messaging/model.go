@@ -194,9 +194,9 @@ type Model struct {
 	NewService string // a new thread's service when the widget has none
 	Files      []File
 	FileErr    string
-	// Reading counts the chosen files the browser is still reading: the
-	// message cannot be sent before they are attached.
-	Reading int
+	// reading counts the files the browser is still reading for the
+	// screen readSeq (see Reading).
+	reading, readSeq int
 	// SubjectErr and FormErr are the composer's problems found on sending
 	// (no subject; an empty or too long text).
 	SubjectErr string
@@ -283,7 +283,7 @@ const (
 	TypeSubject       Kind = "type-subject"
 	TypeBody          Kind = "type-body"
 	ChooseService     Kind = "choose-service"
-	ReadingFiles      Kind = "reading-files" // Index files being read
+	ReadingFiles      Kind = "reading-files" // Index files being read for the screen of Seq
 	AddFiles          Kind = "add-files"     // Files, read for the screen of Seq
 	RemoveFile        Kind = "remove-file"
 	Send              Kind = "send"
@@ -320,7 +320,7 @@ type Action struct {
 	Value string
 	Index int
 	Files []File
-	// Seq is the screen an action was made for (AddFiles).
+	// Seq is the screen an action was made for (ReadingFiles, AddFiles).
 	Seq int
 
 	seq      int
@@ -588,13 +588,24 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		return nil
 	case ReadingFiles:
-		m.Reading += max(a.Index, 0)
+		if a.Seq != m.seq {
+			return nil
+		}
+		if m.readSeq != m.seq {
+			m.reading, m.readSeq = 0, m.seq
+		}
+		m.reading += max(a.Index, 0)
 		return nil
 	case AddFiles:
-		m.Reading = max(m.Reading-a.Index, 0)
-		if a.Seq == m.seq {
-			m.addFiles(a.Files)
+		if a.Seq != m.seq {
+			// Read for a screen, or a person, since left: dropped, and
+			// its count with it (Reading counts this screen's reads only).
+			return nil
 		}
+		if m.readSeq == m.seq {
+			m.reading = max(m.reading-a.Index, 0)
+		}
+		m.addFiles(a.Files)
 		return nil
 	case RemoveFile:
 		if a.Index >= 0 && a.Index < len(m.Files) {
@@ -864,7 +875,6 @@ func (m *Model) forget() {
 	m.Screen, m.Offline, m.refreshing = ScreenList, false, false
 	m.DemoChoice = ""
 	m.resetComposer()
-	m.Reading = 0
 }
 
 // owner names the signed-in person, as Outgoing.Owner does.
@@ -1178,9 +1188,23 @@ func (m *Model) announce(text string) {
 	m.Notice = text
 }
 
+// Reading counts the files chosen on this screen that the browser is still
+// reading: the message cannot be sent before they are attached. Reads for
+// a screen since left (another thread, a sign-out, someone else signed in)
+// do not count: their files are dropped when they arrive, and a count that
+// outlived its screen would either block the next composer or, reset and
+// then decremented by a late read, let a message leave without the file
+// still being read for it.
+func (m *Model) Reading() int {
+	if m.readSeq != m.seq {
+		return 0
+	}
+	return m.reading
+}
+
 // FileSlots is how many more files the next message may carry.
 func (m *Model) FileSlots() int {
-	return max(portal.MaxAttachments-len(m.Files)-m.Reading, 0)
+	return max(portal.MaxAttachments-len(m.Files)-m.Reading(), 0)
 }
 
 // addFiles checks chosen files before anything is sent: kind by content,
@@ -1224,7 +1248,7 @@ func (m *Model) Seq() int { return m.seq }
 // send moves the composer's message to the outbox and sends it, unless an
 // earlier message of the same thread still waits: it then waits behind it.
 func (m *Model) send() Cmd {
-	if !m.signedIn() || m.Reading > 0 {
+	if !m.signedIn() || m.Reading() > 0 {
 		return nil
 	}
 	o := Outgoing{ClientID: newClientID(), Owner: m.owner(), Body: m.Body, Files: m.Files, State: Sending}

@@ -241,15 +241,58 @@ func TestDiscardKeepsEveryFile(t *testing.T) {
 func TestFilesReadForAScreenLeftAreDropped(t *testing.T) {
 	m := signedInAs("pat-a", "thr-a")
 	seq := m.Seq()
-	m.Apply(Action{Kind: ReadingFiles, Index: 1})
+	m.Apply(Action{Kind: ReadingFiles, Seq: seq, Index: 1})
 	if m.Apply(Action{Kind: Send}) != nil || m.FileSlots() != portal.MaxAttachments-1 {
 		t.Fatal("a message can be sent while its files are read")
 	}
 	m.Apply(Action{Kind: Back})
 	m.Apply(Action{Kind: Open, ID: "thr-other"})
 	m.Apply(Action{Kind: AddFiles, Seq: seq, Index: 1, Files: []File{{Name: "a.pdf", Content: []byte("%PDF-1.4\n"), Size: 9}}})
-	if len(m.Files) != 0 || m.Reading != 0 {
-		t.Fatalf("files of another thread's composer attached here: %+v (reading %d)", m.Files, m.Reading)
+	if len(m.Files) != 0 || m.Reading() != 0 {
+		t.Fatalf("files of another thread's composer attached here: %+v (reading %d)", m.Files, m.Reading())
+	}
+}
+
+// TestFilesReadBeforeASignOut: a read started by one person and finished
+// after they signed out and someone else signed in attaches nothing to the
+// new person's composer, and does not let the new person send while their
+// own file is still being read (a message would leave without it).
+func TestFilesReadBeforeASignOut(t *testing.T) {
+	pdf := func(name string) File { return File{Name: name, Content: []byte("%PDF-1.4\n"), Size: 9} }
+	m := signedInAs("pat-a", "thr-a")
+	seqA := m.Seq()
+	m.Apply(Action{Kind: ReadingFiles, Seq: seqA, Index: 2})
+	m.Apply(Action{Kind: signedOut})
+	m.DemoChoice = "pat-b"
+	m.Apply(Action{Kind: SignIn})
+	m.Apply(Action{Kind: signedIn, seq: m.seq, patient: &portal.Patient{ID: "pat-b"}, threads: []portal.Thread{{ID: "thr-b"}}})
+	m.Apply(Action{Kind: Open, ID: "thr-b"})
+	m.Apply(Action{Kind: opened, seq: m.seq, conv: &portal.Conversation{Thread: portal.Thread{ID: "thr-b"}}})
+	if m.Reading() != 0 || m.FileSlots() != portal.MaxAttachments {
+		t.Fatalf("the previous person's read counts in the new composer: reading %d, %d slots", m.Reading(), m.FileSlots())
+	}
+	m.Apply(Action{Kind: TypeBody, Value: "B's question"})
+	seqB := m.Seq()
+	m.Apply(Action{Kind: ReadingFiles, Seq: seqB, Index: 1})
+
+	// A's read finishes now.
+	m.Apply(Action{Kind: AddFiles, Seq: seqA, Index: 2, Files: []File{pdf("a-1.pdf"), pdf("a-2.pdf")}})
+	if len(m.Files) != 0 {
+		t.Fatalf("the previous person's files in the new composer: %+v", m.Files)
+	}
+	if m.Reading() != 1 {
+		t.Fatalf("reading %d, want B's one file", m.Reading())
+	}
+	if cmd := m.Apply(Action{Kind: Send}); cmd != nil || len(m.Outbox) != 0 {
+		t.Fatal("B's message sent while B's file is still being read")
+	}
+
+	m.Apply(Action{Kind: AddFiles, Seq: seqB, Index: 1, Files: []File{pdf("b.pdf")}})
+	if m.Reading() != 0 || len(m.Files) != 1 || m.Files[0].Name != "b.pdf" {
+		t.Fatalf("B's file: reading %d, files %+v", m.Reading(), m.Files)
+	}
+	if cmd := m.Apply(Action{Kind: Send}); cmd == nil || len(m.Outbox) != 1 || len(m.Outbox[0].Files) != 1 || m.Outbox[0].Files[0].Name != "b.pdf" {
+		t.Fatalf("B's message with B's file: outbox %+v", m.Outbox)
 	}
 }
 

@@ -353,9 +353,9 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Loading = true
 		m.clearError()
 		m.seq++
-		seq := m.seq
+		seq, l := m.seq, m.listing()
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
-			r := m.loadAll(ctx, b)
+			r := loadAll(ctx, b, l)
 			r.seq = seq
 			return r
 		}))
@@ -414,10 +414,10 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Loading = true
 		m.clearError()
 		m.seq++
-		seq, choice := m.seq, m.DemoChoice
+		seq, choice, l := m.seq, m.DemoChoice, m.listing()
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			r := Action{Kind: signedIn, seq: seq}
-			if m.Side == CareTeam {
+			if l.side == CareTeam {
 				p, err := b.DemoPractitionerSignIn(ctx, choice)
 				if err != nil {
 					r.err = err
@@ -432,17 +432,17 @@ func (m *Model) Apply(a Action) Cmd {
 				}
 				r.patient = &p
 			}
-			r.threads, r.missing, r.err = m.list(ctx, b)
+			r.threads, r.missing, r.err = l.threads(ctx, b)
 			return r
 		}))
 	case SessionChanged:
 		m.Loading = true
 		m.clearError()
 		m.seq++
-		seq := m.seq
+		seq, l := m.seq, m.listing()
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			r := Action{Kind: signedIn, seq: seq}
-			if m.Side == CareTeam {
+			if l.side == CareTeam {
 				r.pract, r.err = b.CurrentPractitioner(ctx)
 			} else {
 				r.patient, r.err = b.CurrentPatient(ctx)
@@ -454,7 +454,7 @@ func (m *Model) Apply(a Action) Cmd {
 			if r.patient == nil && r.pract == nil {
 				return Action{Kind: sessionKept, seq: seq}
 			}
-			r.threads, r.missing, r.err = m.list(ctx, b)
+			r.threads, r.missing, r.err = l.threads(ctx, b)
 			return r
 		}))
 	case sessionKept:
@@ -544,10 +544,10 @@ func (m *Model) Apply(a Action) Cmd {
 		m.Conv = nil
 		m.clearError()
 		m.resetComposer()
-		seq := m.seq
+		seq, l := m.seq, m.listing()
 		m.refreshing = true
 		return bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
-			threads, missing, err := m.list(ctx, b)
+			threads, missing, err := l.threads(ctx, b)
 			return Action{Kind: listed, seq: seq, threads: threads, missing: missing, err: err}
 		})
 	case listed:
@@ -670,7 +670,7 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.refreshing = true
 		again := m.due()
-		seq, owner, est, session := m.seq, m.owner(), m.Establishment, m.session
+		seq, owner, est, session, l := m.seq, m.owner(), m.Establishment, m.session, m.listing()
 		epoch := session.Load()
 		thread := ""
 		if m.Screen == ScreenThread && m.Conv != nil {
@@ -693,7 +693,7 @@ func (m *Model) Apply(a Action) Cmd {
 				if thread != "" {
 					wg.Go(func() { r.conv, errs[0] = m.open(ctx, b, thread, false) })
 				}
-				wg.Go(func() { r.threads, r.missing, errs[1] = m.list(ctx, b) })
+				wg.Go(func() { r.threads, r.missing, errs[1] = l.threads(ctx, b) })
 				wg.Wait()
 				r.err = errors.Join(errs[:]...)
 			}()
@@ -967,13 +967,13 @@ func (m *Model) serviceKey(s portal.Service) string {
 
 // loadAll fetches what the first screen needs, concurrently: on a phone
 // each round trip costs.
-func (m *Model) loadAll(ctx context.Context, b Backend) Action {
+func loadAll(ctx context.Context, b Backend, l listing) Action {
 	var (
 		wg   sync.WaitGroup
 		r    = Action{Kind: loaded}
 		errs [3]error
 	)
-	if m.Merged {
+	if l.merged {
 		wg.Go(func() {
 			var err error
 			r.ests, err = b.Establishments(ctx)
@@ -982,11 +982,11 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 			}
 		})
 	} else {
-		wg.Go(func() { r.est, errs[0] = b.Establishment(ctx, m.Establishment) })
-		wg.Go(func() { r.services, errs[1] = b.Services(ctx, m.Establishment) })
+		wg.Go(func() { r.est, errs[0] = b.Establishment(ctx, l.est) })
+		wg.Go(func() { r.services, errs[1] = b.Services(ctx, l.est) })
 	}
 	wg.Go(func() {
-		if m.Side == CareTeam {
+		if l.side == CareTeam {
 			r.pract, errs[2] = b.CurrentPractitioner(ctx)
 		} else {
 			r.patient, errs[2] = b.CurrentPatient(ctx)
@@ -1000,7 +1000,7 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		}
 	}
 	if r.patient == nil && r.pract == nil {
-		if m.Side == CareTeam {
+		if l.side == CareTeam {
 			r.practs, r.err = b.DemoPractitioners(ctx)
 		} else {
 			r.patients, r.err = b.DemoPatients(ctx)
@@ -1010,7 +1010,7 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		}
 		return r
 	}
-	if m.Merged {
+	if l.merged {
 		services := make([][]portal.Service, len(r.ests))
 		for i, e := range r.ests {
 			// Without its services an establishment takes no new thread;
@@ -1023,23 +1023,39 @@ func (m *Model) loadAll(ctx context.Context, b Backend) Action {
 		}
 	}
 	var missing []string
-	r.threads, missing, r.err = m.list(ctx, b, r.ests...)
+	if r.ests != nil {
+		l.ests = r.ests
+	}
+	r.threads, missing, r.err = l.threads(ctx, b)
 	r.missing = append(r.missing, missing...)
 	return r
 }
 
-// list fetches the threads of the list screen: of the widget's
-// establishment, or of every one of a merged widget (ests, or those
-// loaded), latest message first. Establishments that fail are named in
-// missing while the others' are listed; when every one fails, its error.
-func (m *Model) list(ctx context.Context, b Backend, ests ...portal.Establishment) (threads []portal.Thread, missing []string, err error) {
-	ids := []string{m.Establishment}
-	if m.Merged {
-		if ests == nil {
-			ests = m.Establishments
-		}
+// listing is what listing the threads needs of the model. Apply takes it
+// under the renderer's lock; the effect that lists runs outside it
+// (ui.Driver), while the next actions change the model (a reload after a
+// sign-out writes Establishments as a refresh may still be listing).
+type listing struct {
+	side    Side
+	merged  bool
+	est     string
+	service string
+	ests    []portal.Establishment
+}
+
+func (m *Model) listing() listing {
+	return listing{side: m.Side, merged: m.Merged, est: m.Establishment, service: m.Service, ests: m.Establishments}
+}
+
+// threads fetches the threads of the list screen: of the widget's
+// establishment, or of every one of a merged widget's, latest message
+// first. Establishments that fail are named in missing while the others'
+// are listed; when every one fails, its error.
+func (l listing) threads(ctx context.Context, b Backend) (threads []portal.Thread, missing []string, err error) {
+	ids := []string{l.est}
+	if l.merged {
 		ids = nil
-		for _, e := range ests {
+		for _, e := range l.ests {
 			ids = append(ids, e.ID)
 		}
 	}
@@ -1048,7 +1064,7 @@ func (m *Model) list(ctx context.Context, b Backend, ests ...portal.Establishmen
 	var wg sync.WaitGroup
 	for i, est := range ids {
 		wg.Go(func() {
-			if m.Side == CareTeam {
+			if l.side == CareTeam {
 				parts[i], errs[i] = b.Inbox(ctx, est, portal.InboxFilter{})
 			} else {
 				parts[i], errs[i] = b.Threads(ctx, est)
@@ -1059,14 +1075,14 @@ func (m *Model) list(ctx context.Context, b Backend, ests ...portal.Establishmen
 	threads = []portal.Thread{}
 	for i, est := range ids {
 		if errs[i] != nil {
-			if !m.Merged || portal.IsCode(errs[i], portal.ErrUnauthenticated) || portal.IsCode(errs[i], portal.ErrForbidden) {
+			if !l.merged || portal.IsCode(errs[i], portal.ErrUnauthenticated) || portal.IsCode(errs[i], portal.ErrForbidden) {
 				return nil, nil, errs[i]
 			}
 			missing, err = append(missing, est), errs[i]
 			continue
 		}
 		for _, t := range parts[i] {
-			if m.Service == "" || t.Service == m.Service || m.Merged && t.Establishment+"/"+t.Service == m.Service {
+			if l.service == "" || t.Service == l.service || l.merged && t.Establishment+"/"+t.Service == l.service {
 				threads = append(threads, t)
 			}
 		}
@@ -1074,7 +1090,7 @@ func (m *Model) list(ctx context.Context, b Backend, ests ...portal.Establishmen
 	if len(missing) < len(ids) || len(ids) == 0 {
 		err = nil
 	}
-	if m.Merged {
+	if l.merged {
 		ui.SortStable(threads, func(a, b *portal.Thread) int { return b.LastMessage.Compare(a.LastMessage) })
 	}
 	return threads, missing, err

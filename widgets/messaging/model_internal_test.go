@@ -617,3 +617,39 @@ func TestAClosingAnsweredAfterTheThreadWasLeftIsShown(t *testing.T) {
 		t.Fatalf("the previous person's failure shows: %q", m.Err)
 	}
 }
+
+// mergedFake serves a merged widget: the host's establishments.
+type mergedFake struct{ sessionFake }
+
+func (mergedFake) Establishments(context.Context) ([]portal.Establishment, error) {
+	return []portal.Establishment{{ID: "est-a"}, {ID: "est-b"}}, nil
+}
+
+// TestAnEffectReadsNoStateTheNextActionWrites: effects run outside the
+// renderer's lock (ui.Driver), so what they need of the model is taken when
+// the action is applied. A refresh still in flight when the person signs
+// out, and the reload after it, wrote the establishments a merged widget's
+// listing read: a data race under -race.
+func TestAnEffectReadsNoStateTheNextActionWrites(t *testing.T) {
+	b := mergedFake{sessionFake{patient: "pat-a"}}
+	m := NewModel(Patient, "fr", "", "")
+	m.Loading = false
+	m.Patient = &portal.Patient{ID: "pat-a"}
+	m.Establishments = []portal.Establishment{{ID: "est-a"}}
+	tick := m.Apply(Action{Kind: Tick})
+	if tick == nil {
+		t.Fatal("no refresh")
+	}
+	ticked := make(chan Action)
+	go func() { ticked <- tick(context.Background(), b) }()
+	start := m.Apply(Action{Kind: signedOut})
+	m.Apply(start(context.Background(), b))
+	late := <-ticked
+	if len(late.threads) != 1 || late.threads[0].ID != "thr-pat-a" {
+		t.Fatalf("the refresh listed %v", late.threads)
+	}
+	m.Apply(late)
+	if len(m.Establishments) != 2 || !m.signedIn() {
+		t.Fatalf("establishments %v, signed in %v", m.Establishments, m.signedIn())
+	}
+}

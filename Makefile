@@ -36,11 +36,12 @@ worker: web
 	$(GO) run ./$(WORKER)/assetgen -web $(WEB) -o build/worker -assets build/worker-assets
 	@echo "build/worker/parcours.wasm: $$(wc -c < build/worker/parcours.wasm) bytes, $$(gzip -9c build/worker/parcours.wasm | wc -c) gzip"
 
-## worker-dev: run the Worker offline under workerd on 127.0.0.1:8787 (pinned in $(WORKER)/package-lock.json); PARCOURS_CONFIG from build/worker/config.json
+## worker-dev: run the Worker offline under workerd on 127.0.0.1:8787 (pinned in $(WORKER)/package-lock.json); PARCOURS_CONFIG from build/worker/config.json, by default on the FHIR test server with the demo's CH Nord on 127.0.0.1:8103, started with it when nothing answers there
 worker-dev: worker
 	@[ -x $(WORKER)/node_modules/.bin/workerd ] || (cd $(WORKER) && npm ci --no-audit --no-fund)
+	@[ -d $(FHIRTEST)/node_modules/@medplum/fhir-router ] || (cd $(FHIRTEST) && npm ci --no-audit --no-fund)
 	@[ -f build/worker/config.json ] || echo '{"public_url":"http://127.0.0.1:8787","fhir_url":"http://127.0.0.1:8103/fhir/R4","establishment":{"id":"ch-nord","origins":["http://127.0.0.1:8081"]}}' > build/worker/config.json
-	cd $(WORKER) && ./node_modules/.bin/workerd serve workerd.capnp --verbose
+	cd $(WORKER) && $(GO) run ../../backend/fhir/fhirtest/fhirdemo -config ../../../build/worker/config.json -- ./node_modules/.bin/workerd serve workerd.capnp --verbose
 
 ## test: every test: unit, conformance, race, fuzz seeds, the browser build, and end to end in Chromium
 # -timeout 20m: the host package takes 5 to 6 minutes under -race on 2 cores, near go test's default 10.

@@ -51,17 +51,22 @@ type Server struct {
 	logs []string // the last lines the server wrote
 }
 
-// Start runs a fresh, empty server and waits until it answers (30 s at
-// most). Stop it with Stop.
+// Start runs a fresh, empty server on a free loopback port and waits until
+// it answers (30 s at most). Stop it with Stop.
 func Start(ctx context.Context) (*Server, error) {
-	if err := Available(); err != nil {
-		return nil, err
-	}
-	node, _ := exec.LookPath("node")
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
+	return StartPort(ctx, port)
+}
+
+// StartPort is Start on the loopback port given (taken: an error).
+func StartPort(ctx context.Context, port int) (*Server, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	node, _ := exec.LookPath("node")
 	args := []string{"server.mjs"}
 	if nodeMajor(node) < 22 {
 		// Medplum's client code expects a global WebSocket, built in from

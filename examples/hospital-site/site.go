@@ -24,9 +24,10 @@ type Config struct {
 	// LoaderSRI is the Subresource Integrity value of HostOrigin/parcours.js.
 	LoaderSRI string
 	// LoaderFrames leaves every widget's frame to the loader (the shorter
-	// snippet, an empty element). By default the booking page's element
-	// carries its frame in a declarative shadow root, which the browser
-	// requests while it parses the page (docs/embedding.md).
+	// snippet, an empty element). By default the elements of the booking
+	// and registration pages carry their frame in a declarative shadow
+	// root, which the browser requests while it parses the page
+	// (docs/embedding.md).
 	LoaderFrames bool
 }
 

@@ -35,11 +35,12 @@ async function addMarkup(page, html) {
   return docs;
 }
 
-// widgetDocs counts the widget documents the page's frames request.
-function widgetDocs(page) {
+// widgetDocs counts the widget documents (of the booking widget, or of the
+// one at path) the page's frames request.
+function widgetDocs(page, path = '/w/booking') {
   const docs = [];
   page.on('request', (r) => {
-    if (r.resourceType() === 'document' && r.url().startsWith(HOST + '/w/booking')) docs.push(r.url());
+    if (r.resourceType() === 'document' && r.url().startsWith(HOST + path)) docs.push(r.url());
   });
   return docs;
 }
@@ -61,6 +62,17 @@ test('the loader adopts the frame of the markup: one request, sized, working', a
   await w.locator('button.pc-slot').first().click();
   await w.locator('h3#pc-step-title', { hasText: 'Vérifiez votre rendez-vous' }).waitFor();
   assert.deepEqual(page.errors, [], 'no console error (CSP violations included)');
+  await page.context().close();
+});
+
+test('the registration page\'s questionnaire carries its frame too, adopted as is', async () => {
+  const page = await newPage();
+  const docs = widgetDocs(page, '/w/questionnaire');
+  await page.goto(SITE + '/inscription/');
+  await page.frameLocator('parcours-questionnaire iframe').locator('h2#pc-title', { hasText: 'Inscription à la maternité' }).waitFor({ timeout: 30000 });
+  assert.deepEqual(await sized(page, 'parcours-questionnaire'), ['0'], 'one frame: the markup\'s');
+  assert.equal(docs.length, 1, `the widget is requested once: ${docs.join(' ')}`);
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/host"
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/questionnaire/instruments"
 )
 
@@ -137,7 +138,7 @@ type staticFile struct {
 // first paint carries it), the HTML never cached, the other files cached for
 // a year, as a CDN serves versioned files. Everything is compressed ahead of
 // time with brotli at its best (as Parcours' Wasm is) and gzip.
-func peersHandler(hostURL string, skipped map[string]string) (http.Handler, error) {
+func peersHandler(hostURL, peersURL string, skipped map[string]string) (http.Handler, error) {
 	q, ok := instruments.JSON(benchQuestionnaire)
 	if !ok {
 		return nil, errors.New("no shipped " + benchQuestionnaire)
@@ -150,7 +151,14 @@ func peersHandler(hostURL string, skipped map[string]string) (http.Handler, erro
 	}
 	json.HTMLEscape(&inline, compact.Bytes())
 	inline.WriteString(`</script>`)
-	replacer := strings.NewReplacer("{{HOST}}", hostURL, "{{SRI}}", host.LoaderSRI(), "{{QUESTIONNAIRE}}", inline.String())
+	// Parcours' page: the markup of `parcours snippet -page`, as the docs
+	// advise, whose frame the browser requests while it parses the page.
+	embed, err := host.Embed{Base: hostURL, Widget: "questionnaire", Page: peersURL,
+		Attrs: [][2]string{{"establishment", sqlite.DemoEstablishment}, {"questionnaire", benchQuestionnaire}, {"lang", "fr"}}}.HTML()
+	if err != nil {
+		return nil, err
+	}
+	replacer := strings.NewReplacer("{{HOST}}", hostURL, "{{SRI}}", host.LoaderSRI(), "{{QUESTIONNAIRE}}", inline.String(), "{{EMBED}}", embed)
 	skeleton, err := os.ReadFile(filepath.Join(peersDir, pageSkeleton))
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,18 +19,10 @@ import (
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
-// A questionnaire with a repeating group and nothing else: none of the
-// shipped instruments has one. Nothing in it is required, so that it can
-// be sent without a single answer.
-const repeatingQuestionnaire = `{
-  "resourceType": "Questionnaire", "id": "grossesses", "status": "active", "language": "fr", "title": "Grossesses précédentes",
-  "item": [
-    {"linkId": "grossesse", "type": "group", "text": "Grossesse", "repeats": true, "item": [
-      {"linkId": "annee", "type": "integer", "text": "Année", "required": true},
-      {"linkId": "lieu", "type": "string", "text": "Lieu"}
-    ]}
-  ]
-}`
+// repeatingQuestionnaire has a repeating group and nothing else: none of
+// the shipped instruments has one. Nothing in it is required, so that it
+// can be sent without a single answer. widgets/e2e serves it too.
+const repeatingQuestionnaire = "../widgets/questionnaire/testdata/grossesses.json"
 
 var repeatingURL = "/w/questionnaire?" + url.Values{
 	"establishment": {sqlite.DemoEstablishment}, "questionnaire": {"grossesses"}, "lang": {"fr"}, "parent": {testPageOrigin},
@@ -52,9 +45,13 @@ func newRepeatingHost(t *testing.T, wrap ...func(portal.Questionnaires) portal.Q
 	for _, w := range wrap {
 		cfg.Questionnaires = w(cfg.Questionnaires)
 	}
+	resource, err := os.ReadFile(repeatingQuestionnaire)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := store.PutQuestionnaire(t.Context(), portal.QuestionnaireDef{
 		ID: "grossesses", Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceMaternite,
-		Title: portal.Text{FR: "Grossesses précédentes"}, Resource: []byte(repeatingQuestionnaire),
+		Title: portal.Text{FR: "Grossesses précédentes"}, Resource: resource,
 	}); err != nil {
 		t.Fatal(err)
 	}

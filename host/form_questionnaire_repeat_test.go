@@ -55,13 +55,18 @@ func newRepeatingHost(t *testing.T, wrap ...func(portal.Questionnaires) portal.Q
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(startHost(t, cfg))
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	b := &formBrowser{t: t, srv: srv, hc: &http.Client{Jar: jar}}
+	b := newFormBrowser(t, cfg)
 	doc := b.get(repeatingURL)
 	doc = b.post(doc, "sign-in", url.Values{"demo": {sqlite.DemoPatientInesMoreau}})
 	return b, store, doc
+}
+
+// newFormBrowser starts a host with cfg and a browser on it.
+func newFormBrowser(t *testing.T, cfg Config) *formBrowser {
+	srv := httptest.NewServer(startHost(t, cfg))
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	return &formBrowser{t: t, srv: srv, hc: &http.Client{Jar: jar}}
 }
 
 func (b *formBrowser) get(path string) string {

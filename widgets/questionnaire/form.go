@@ -15,10 +15,12 @@ import (
 
 // FormState is what the server-rendered widget carries from one form post
 // to the next, in a hidden field, so that it works before its Wasm runs or
-// where WebAssembly is blocked. It holds the position only: the answers
-// live in the patient's draft on the host, saved at every post, so no
-// health data travels in the field and a tampered state can only move its
-// own patient around their own questionnaire.
+// where WebAssembly is blocked. It holds the position (and, on the review,
+// whether its answers were saved): the answers live in the patient's draft
+// on the host, saved at every post, so no health data travels in the field
+// and a tampered state can only move its own patient around their own
+// questionnaire. The instances of a repeating group are in the draft too,
+// each under its id, which names its fields.
 type FormState struct {
 	Step       Step   `json:"st,omitempty"`
 	Page       int    `json:"p,omitempty"`

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -77,45 +74,10 @@ var (
 // the Wasm keeps the server's DOM instead of replacing it. Checked on a
 // step with answers, a typed value and errors, reached by form posts.
 func TestQuestionnaireHydrationMatchesServer(t *testing.T) {
-	h := startHost(t, questionnaireConfig(t))
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar}
-	fetch := func(method, path string, form url.Values) string {
-		t.Helper()
-		var resp *http.Response
-		var err error
-		if method == "GET" {
-			resp, err = hc.Get(srv.URL + path)
-		} else {
-			resp, err = hc.PostForm(srv.URL+path, form)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s %s: %d\n%s", method, path, resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	post := func(doc, action string, fields url.Values) string {
-		t.Helper()
-		a, s := docAction.FindStringSubmatch(doc), docState.FindStringSubmatch(doc)
-		if a == nil || s == nil {
-			t.Fatalf("no form in\n%s", doc)
-		}
-		if fields == nil {
-			fields = url.Values{}
-		}
-		fields.Set("state", html.UnescapeString(s[1]))
-		fields.Set("a", action)
-		return fetch("POST", html.UnescapeString(a[1]), fields)
-	}
+	b := newFormBrowser(t, questionnaireConfig(t))
+	post := b.post
 
-	doc := fetch("GET", questionnaireURL("fr"), nil)
+	doc := b.get(questionnaireURL("fr"))
 	checkHydration(t, doc)
 	doc = post(doc, "sign-in", url.Values{"demo": {sqlite.DemoPatientInesMoreau}})
 	doc = post(doc, "begin", nil)

@@ -3,7 +3,9 @@ package questionnaire
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +23,11 @@ const MaxInstances = 100
 // transparent: their questions answer in the enclosing scope (linkIds are
 // unique in a Questionnaire).
 type Answers struct {
+	// ID names an instance of a repeating group among its siblings, so that
+	// a form addresses it rather than its position (which moves when an
+	// instance before it is removed). It is unique in its group, and kept
+	// through a draft as the item's id (Element.id); empty at the top level.
+	ID     string
 	Values map[string][]Value
 	Groups map[string][]*Answers
 }
@@ -49,14 +56,64 @@ func (a *Answers) Get(linkID string) []Value {
 	return a.Values[linkID]
 }
 
-// AddGroup appends a new instance of the repeating group linkID and returns it.
+// AddGroup appends a new instance of the repeating group linkID and returns
+// it, with an ID no instance of the group has: random, so that an ID once
+// removed is not given again (a form posted from an older page must not
+// reach the new instance by it).
 func (a *Answers) AddGroup(linkID string) *Answers {
+	g := &Answers{ID: newInstanceID()}
+	for a.Instance(linkID, g.ID) >= 0 {
+		g.ID = newInstanceID()
+	}
+	a.appendGroup(linkID, g)
+	return g
+}
+
+func (a *Answers) appendGroup(linkID string, g *Answers) {
 	if a.Groups == nil {
 		a.Groups = map[string][]*Answers{}
 	}
-	g := &Answers{}
 	a.Groups[linkID] = append(a.Groups[linkID], g)
-	return g
+}
+
+// Instance returns the index of the instance id of the repeating group
+// linkID, -1 when it has none.
+func (a *Answers) Instance(linkID, id string) int {
+	if a == nil || id == "" {
+		return -1
+	}
+	for i, g := range a.Groups[linkID] {
+		if g.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// instanceIDChars write the random instance IDs: 8 of them, 40 bits.
+const instanceIDChars = "abcdefghijklmnopqrstuvwxyz234567"
+
+func newInstanceID() string {
+	var b [8]byte
+	for i := range b {
+		b[i] = instanceIDChars[rand.IntN(len(instanceIDChars))]
+	}
+	return string(b[:])
+}
+
+// validInstanceID reports whether id may name an instance: a FHIR id
+// (https://hl7.org/fhir/R4/datatypes.html#id), which also fits in a form
+// field's name.
+func validInstanceID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // Instances returns the instances of the repeating group linkID.
@@ -179,7 +236,13 @@ func (q *Questionnaire) readItems(arr gjson.Result, parent *Item, a *Answers) er
 					err = fmt.Errorf("group %q repeats more than %d times", link, MaxInstances)
 					return false
 				}
-				scope = a.AddGroup(link)
+				// The instance keeps its id when it has a usable one;
+				// the others are named once all are read.
+				scope = &Answers{}
+				if id := r.Get("id").String(); validInstanceID(id) && a.Instance(link, id) < 0 {
+					scope.ID = id
+				}
+				a.appendGroup(link, scope)
 			} else if seenGroup(a, it) {
 				err = fmt.Errorf("group %q does not repeat but appears twice", link)
 				return false
@@ -221,7 +284,23 @@ func (q *Questionnaire) readItems(arr gjson.Result, parent *Item, a *Answers) er
 		}
 		return err == nil
 	})
+	a.nameInstances()
 	return err
+}
+
+// nameInstances gives the instances read without a usable id one that
+// depends on their position only ("i1" for the first), so that reading the
+// same response twice names them alike.
+func (a *Answers) nameInstances() {
+	for link, gs := range a.Groups {
+		for i, g := range gs {
+			for n := i + 1; g.ID == ""; n++ {
+				if id := "i" + strconv.Itoa(n); a.Instance(link, id) < 0 {
+					g.ID = id
+				}
+			}
+		}
+	}
 }
 
 // seenGroup reports whether a non-repeating group already has answers in a
@@ -267,6 +346,7 @@ type reference struct {
 }
 
 type qrItemJSON struct {
+	ID     string       `json:"id,omitempty"`
 	LinkID string       `json:"linkId"`
 	Text   string       `json:"text,omitempty"`
 	Answer []answerJSON `json:"answer,omitempty"`
@@ -283,6 +363,12 @@ func (a answerJSON) MarshalJSON() ([]byte, error) {
 // the answers of enabled items are written (R4: disabled items are treated
 // as unanswered), in the Questionnaire's order; the item tree mirrors the
 // Questionnaire's. A Completed response must validate without issue.
+//
+// An InProgress response (a draft) keeps every instance of a repeating
+// group, an empty one too (the patient just added it), each with its ID as
+// the item's id, so that the draft read back has the same instances under
+// the same IDs. A Completed one writes the instances with answers only,
+// without ids.
 func (q *Questionnaire) ResponseJSON(a *Answers, o ResponseOptions) ([]byte, error) {
 	if o.Status == "" {
 		o.Status = InProgress
@@ -301,12 +387,13 @@ func (q *Questionnaire) ResponseJSON(a *Answers, o ResponseOptions) ([]byte, err
 	if lang == "" {
 		lang = q.Language
 	}
+	w := responseWriter{q: q, ev: ev, lang: lang, draft: o.Status == InProgress}
 	doc := qrJSON{
 		ResourceType:  "QuestionnaireResponse",
 		ID:            o.ID,
 		Questionnaire: q.Canonical(),
 		Status:        string(o.Status),
-		Item:          q.writeItems(ev, q.Items, a, lang),
+		Item:          w.items(q.Items, a),
 	}
 	if o.Subject != "" {
 		doc.Subject = &reference{Reference: o.Subject}
@@ -317,7 +404,16 @@ func (q *Questionnaire) ResponseJSON(a *Answers, o ResponseOptions) ([]byte, err
 	return json.MarshalIndent(doc, "", "  ")
 }
 
-func (q *Questionnaire) writeItems(ev *Evaluation, items []*Item, a *Answers, lang string) []qrItemJSON {
+// responseWriter writes the items of a QuestionnaireResponse.
+type responseWriter struct {
+	q     *Questionnaire
+	ev    *Evaluation
+	lang  string
+	draft bool // every instance, with its id
+}
+
+func (w responseWriter) items(items []*Item, a *Answers) []qrItemJSON {
+	ev, lang := w.ev, w.lang
 	var out []qrItemJSON
 	for _, it := range items {
 		if !ev.Enabled(a, it.LinkID) {
@@ -327,12 +423,16 @@ func (q *Questionnaire) writeItems(ev *Evaluation, items []*Item, a *Answers, la
 		case it.Type == TypeDisplay:
 		case it.RepeatingGroup():
 			for _, inst := range a.Groups[it.LinkID] {
-				if kids := q.writeItems(ev, it.Items, inst, lang); len(kids) > 0 {
+				kids := w.items(it.Items, inst)
+				switch {
+				case w.draft:
+					out = append(out, qrItemJSON{ID: inst.ID, LinkID: it.LinkID, Text: it.Text(lang), Item: kids})
+				case len(kids) > 0:
 					out = append(out, qrItemJSON{LinkID: it.LinkID, Text: it.Text(lang), Item: kids})
 				}
 			}
 		case it.Type == TypeGroup:
-			if kids := q.writeItems(ev, it.Items, a, lang); len(kids) > 0 {
+			if kids := w.items(it.Items, a); len(kids) > 0 {
 				out = append(out, qrItemJSON{LinkID: it.LinkID, Text: it.Text(lang), Item: kids})
 			}
 		default:

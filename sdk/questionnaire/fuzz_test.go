@@ -44,6 +44,7 @@ func FuzzEvaluate(f *testing.F) {
 	}
 	f.Add([]byte(`{"resourceType":"QuestionnaireResponse","status":"completed","item":[{"linkId":"kids","answer":[{"valueInteger":2}]},{"linkId":"g","item":[{"linkId":"child","item":[{"linkId":"child.age","answer":[{"valueInteger":12}]}]},{"linkId":"child","item":[{"linkId":"child.age","answer":[{"valueInteger":1}]},{"linkId":"child.school","answer":[{"valueString":"abcdefg"}]}]}]}]}`))
 	f.Add([]byte(`{"resourceType":"QuestionnaireResponse","status":"in-progress","item":[{"linkId":"g","item":[{"linkId":"g.any","answer":[{"valueBoolean":true},{"valueBoolean":false}]}]}]}`))
+	f.Add([]byte(`{"resourceType":"QuestionnaireResponse","status":"in-progress","item":[{"linkId":"kids","answer":[{"valueInteger":2}]},{"linkId":"g","item":[{"id":"i2","linkId":"child"},{"linkId":"child"},{"id":"i2","linkId":"child","item":[{"linkId":"child.age","answer":[{"valueInteger":4}]}]},{"id":"x y","linkId":"child"}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		resp, err := q.ReadResponse(data)
 		if err != nil {
@@ -64,6 +65,10 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		if q.Score(back.Answers).Total != r.Total {
 			t.Fatal("score changed through a round trip")
+		}
+		// A draft read back is written the same: its instances keep their ids.
+		if again, err := q.ResponseJSON(back.Answers, questionnaire.ResponseOptions{Status: questionnaire.InProgress}); err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("a draft read back is written otherwise (%v):\n%s\n%s", err, out, again)
 		}
 	})
 }

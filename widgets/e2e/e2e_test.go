@@ -24,6 +24,7 @@ import (
 	"github.com/parcours-sante/parcours/host"
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	wazeroplugin "github.com/parcours-sante/parcours/host/plugin/wazero"
+	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/wasm/build"
 )
 
@@ -69,6 +70,18 @@ func TestBookingInChromium(t *testing.T) {
 	}
 	t.Cleanup(func() { store.Close() })
 	if err := store.Seed(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// A questionnaire with a repeating group, which no shipped one has,
+	// for questionnaire.test.mjs.
+	grossesses, err := os.ReadFile("../questionnaire/testdata/grossesses.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutQuestionnaire(ctx, portal.QuestionnaireDef{
+		ID: "grossesses", Establishment: sqlite.DemoEstablishment, Service: sqlite.ServiceMaternite,
+		Title: portal.Text{FR: "Grossesses précédentes"}, Resource: grossesses,
+	}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -136,3 +136,40 @@ test('without JavaScript the questionnaire works through form posts', async () =
   await page.locator('h3#pc-step-title', { hasText: 'Vos réponses ont été envoyées' }).waitFor();
   await page.context().close();
 });
+
+test('without JavaScript a repeating group keeps its instances from one form post to the next', async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  await page.goto(HOST + '/w/questionnaire?establishment=chu-exemple&questionnaire=grossesses&lang=fr');
+  await page.locator('select#pc-demo').selectOption('pat-camille-durand');
+  await page.getByRole('button', { name: 'Se connecter (démo)' }).click();
+  await page.getByRole('button', { name: 'Commencer' }).click();
+  const years = page.locator('.pc-qrow[data-link="annee"] input');
+  // Each "Ajouter" is a form post: the instance it adds, empty, must be
+  // there for the next post, with what was typed into it.
+  await page.getByRole('button', { name: 'Ajouter' }).click();
+  await years.nth(0).fill('2015');
+  await page.getByRole('button', { name: 'Ajouter' }).click();
+  await years.nth(1).fill('2018');
+  await page.getByRole('button', { name: 'Ajouter' }).click();
+  await years.nth(2).fill('2021');
+  assert.equal(await years.count(), 3);
+  // Another tab removes the first; then this tab, whose page is older,
+  // removes "the first" too: its fields name the instances they belong to.
+  const other = await page.context().newPage();
+  await other.goto(HOST + '/w/questionnaire?establishment=chu-exemple&questionnaire=grossesses&lang=fr');
+  await other.getByRole('button', { name: 'Reprendre' }).click();
+  const otherYears = other.locator('.pc-qrow[data-link="annee"] input');
+  assert.deepEqual(await otherYears.evaluateAll(els => els.map(e => e.value)), ['2015', '2018', '']);
+  await other.getByRole('button', { name: 'Retirer' }).first().click();
+  assert.deepEqual(await otherYears.evaluateAll(els => els.map(e => e.value)), ['2018', '']);
+  await page.getByRole('button', { name: 'Retirer' }).first().click();
+  assert.deepEqual(await years.evaluateAll(els => els.map(e => e.value)), ['2018', '2021']);
+  await page.getByRole('button', { name: 'Vérifier mes réponses' }).click();
+  const review = await page.locator('.pc-step').textContent();
+  assert.match(review, /2018/);
+  assert.match(review, /2021/);
+  assert.doesNotMatch(review, /2015/);
+  await page.getByRole('button', { name: 'Envoyer mes réponses' }).click();
+  await page.locator('h3#pc-step-title', { hasText: 'Vos réponses ont été envoyées' }).waitFor();
+  await page.context().close();
+});

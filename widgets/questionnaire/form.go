@@ -15,10 +15,12 @@ import (
 
 // FormState is what the server-rendered widget carries from one form post
 // to the next, in a hidden field, so that it works before its Wasm runs or
-// where WebAssembly is blocked. It holds the position only: the answers
-// live in the patient's draft on the host, saved at every post, so no
-// health data travels in the field and a tampered state can only move its
-// own patient around their own questionnaire.
+// where WebAssembly is blocked. It holds the position (and, on the review,
+// whether its answers were saved): the answers live in the patient's draft
+// on the host, saved at every post, so no health data travels in the field
+// and a tampered state can only move its own patient around their own
+// questionnaire. The instances of a repeating group are in the draft too,
+// each under its id, which names its fields.
 type FormState struct {
 	Step       Step   `json:"st,omitempty"`
 	Page       int    `json:"p,omitempty"`
@@ -27,7 +29,18 @@ type FormState struct {
 	// Person is the patient the form was drawn for: posted after another
 	// person's sign-in (another tab), its answers are not saved for them.
 	Person string `json:"pe,omitempty"`
+	// Draft says where the answers a review shows are, for its "submit"
+	// (which sends the draft): empty, in the patient's draft (or the page
+	// predates this field); DraftNone, nowhere: none was given;
+	// DraftUnsaved, not all in the draft: the last save failed.
+	Draft string `json:"d,omitempty"`
 }
+
+// Values of FormState.Draft.
+const (
+	DraftNone    = "n"
+	DraftUnsaved = "u"
+)
 
 // MaxFormState bounds the encoded state.
 const MaxFormState = 1024
@@ -40,6 +53,13 @@ func (m *Model) EncodeFormState() string {
 	}
 	if m.Patient != nil {
 		st.Person = m.Patient.ID
+	}
+	switch {
+	case m.Step != StepReview: // read by the review's "submit" only
+	case m.DraftFailed:
+		st.Draft = DraftUnsaved
+	case m.DraftSaved.IsZero() && !m.Resumed && len(m.Answers.Values) == 0 && len(m.Answers.Groups) == 0:
+		st.Draft = DraftNone
 	}
 	b, _ := json.Marshal(st) // strings and an int: cannot fail
 	return string(b)
@@ -64,6 +84,11 @@ func ParseFormState(s string) (FormState, error) {
 	}
 	if len(st.Submission) > 128 || len(st.Person) > 128 {
 		return st, errors.New("id too long")
+	}
+	switch st.Draft {
+	case "", DraftNone, DraftUnsaved:
+	default:
+		return st, errors.New("unknown draft state")
 	}
 	return st, nil
 }
@@ -142,14 +167,26 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	case Pick, Toggle, Type, loaded, draftLoaded, draftSaved, signedIn, signedOut, submitted, restarted, sessionKept:
 		a.Kind = "" // answers come as fields, results are never posted
 	}
-	if a.Kind == Submit && st.Step == StepReview && st.SubmitKey != "" && !m.Resumed && m.Patient != nil {
-		// A review page posted again after its submission went through (a
-		// double click, a resubmitted form): the submission deleted the
-		// draft, so there is nothing left to send. Say so rather than
-		// showing an empty questionnaire.
-		m.Step = StepIntro
-		m.Notice = "already-sent"
-		return m.snapshot()
+	if a.Kind == Submit && st.Step == StepReview && m.Patient != nil {
+		switch {
+		case st.Draft == DraftUnsaved:
+			// The answers reviewed were not all saved: the draft, if
+			// any, holds older ones. Send nothing; show what is kept.
+			run(m.Apply(Action{Kind: Begin}))
+			m.Notice = "not-saved"
+			return m.snapshot()
+		case st.Draft == "" && st.SubmitKey != "" && !m.Resumed:
+			// The answers reviewed were in a draft that is gone: a
+			// submission deleted it (a double click, a resubmitted
+			// form), or the patient started over in another tab. Which
+			// one the widget cannot tell: say both, rather than showing
+			// an empty questionnaire or claiming they were sent.
+			m.Step = StepIntro
+			m.Notice = "not-pending"
+			return m.snapshot()
+		}
+		// DraftNone: nothing was answered, and nothing is lost; the
+		// (empty) answers are sent as reviewed, again with the same key.
 	}
 	if a.Kind == Next && appeared {
 		// The answers brought new questions on this page: show them before

@@ -16,6 +16,7 @@ func FuzzParseFormState(f *testing.F) {
 	for _, s := range []string{
 		``, `{}`, `{"st":"page","p":2}`, `{"st":"review","k":"qs-ABCDEFGHIJKLMNOP"}`, `{"st":"result","s":"qr-1"}`,
 		`{"st":"nope"}`, `{"p":-1}`, `{"k":"short"}`, `{"extra":1}`, `[]`, `null`, `{"p":99999999}`,
+		`{"st":"review","k":"qs-ABCDEFGHIJKLMNOP","d":"n"}`, `{"st":"review","d":"u"}`, `{"d":"x"}`,
 	} {
 		f.Add(s)
 	}

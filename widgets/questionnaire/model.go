@@ -793,6 +793,11 @@ func (m *Model) instances(a Action) {
 	}
 	r, ok := m.field(a.Key)
 	if !ok {
+		if a.Kind == RemoveInstance {
+			// Removed already: the same "remove" again (a double click, a
+			// form posted twice or from an older page).
+			m.Notice = "already-removed"
+		}
 		return
 	}
 	switch {
@@ -802,10 +807,17 @@ func (m *Model) instances(a Action) {
 		}
 	case a.Kind == RemoveInstance && r.Kind == RowInstance:
 		r.Scope.RemoveGroup(r.Item.LinkID, r.Instance)
+		// The other instances keep their keys; the removed one's go.
+		for _, fields := range []map[string]string{m.Inputs, m.FieldErrs, m.parseErrs} {
+			for k := range fields {
+				if strings.HasPrefix(k, a.Key+".") {
+					delete(fields, k)
+				}
+			}
+		}
 	default:
 		return
 	}
-	m.Inputs, m.FieldErrs, m.parseErrs = nil, nil, nil // keys below the group have shifted
 	m.changed()
 }
 

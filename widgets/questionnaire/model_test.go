@@ -76,25 +76,46 @@ func TestRepeatingGroup(t *testing.T) {
 	}
 	m.Apply(Action{Kind: AddInstance, Key: rows[1].Key})
 	m.Apply(Action{Kind: AddInstance, Key: rows[1].Key})
+	// Fields are named by instance, not by position.
+	inst := m.Answers.Instances("pregnancies")
+	if len(inst) != 2 || inst[0].ID == "" || inst[1].ID == "" || inst[0].ID == inst[1].ID {
+		t.Fatalf("instances %+v: each needs an ID of its own", inst)
+	}
+	first, second := "pregnancies["+inst[0].ID+"]", "pregnancies["+inst[1].ID+"]"
 	var keys []string
 	for _, r := range m.Rows() {
 		keys = append(keys, r.Key)
 	}
-	want := "pregnancies pregnancies[0] pregnancies[0].year pregnancies[0].mode pregnancies[1] pregnancies[1].year pregnancies[1].mode pregnancies[+]"
+	want := "pregnancies " + first + " " + first + ".year " + first + ".mode " + second + " " + second + ".year " + second + ".mode pregnancies[+]"
 	if strings.Join(keys, " ") != want {
 		t.Fatalf("rows %v\nwant %s", keys, want)
 	}
-	m.Apply(Action{Kind: Type, Key: "pregnancies[0].year", Value: "2019"})
-	m.Apply(Action{Kind: Pick, Key: "pregnancies[0].mode", Value: "1"})
-	m.Apply(Action{Kind: Type, Key: "pregnancies[1].mode", Value: "forceps"}) // the open answer
+	m.Apply(Action{Kind: Type, Key: second + ".year", Value: "20l9"}) // does not parse: kept on screen
+	m.Apply(Action{Kind: Type, Key: first + ".year", Value: "2019"})
+	m.Apply(Action{Kind: Pick, Key: first + ".mode", Value: "1"})
+	m.Apply(Action{Kind: Type, Key: second + ".mode", Value: "forceps"}) // the open answer
 	m.Apply(Action{Kind: Next})
-	if m.Page != 2 || m.FieldErrs["pregnancies[1].year"] == "" || m.FieldErrs["pregnancies[0].year"] != "" {
-		t.Fatalf("the missing year must be reported beside the second instance only: page %d %v", m.Page, m.FieldErrs)
+	if m.Page != 2 || m.FieldErrs[second+".year"] == "" || m.FieldErrs[first+".year"] != "" {
+		t.Fatalf("the unreadable year must be reported beside the second instance only: page %d %v", m.Page, m.FieldErrs)
 	}
-	m.Apply(Action{Kind: RemoveInstance, Key: "pregnancies[1]"})
-	inst := m.Answers.Instances("pregnancies")
-	if len(inst) != 1 || inst[0].Get("year")[0] != engine.Integer(2019) || inst[0].Get("mode")[0].Coding.Code != "cs" {
-		t.Fatalf("after removing the second instance: %+v", inst)
+	// Removing the first: the second keeps its key, what was typed into
+	// it and its error.
+	m.Apply(Action{Kind: RemoveInstance, Key: first})
+	if m.Inputs[second+".year"] != "20l9" || m.FieldErrs[second+".year"] == "" {
+		t.Fatalf("the remaining instance lost what was typed into it: %v %v", m.Inputs, m.FieldErrs)
+	}
+	m.Apply(Action{Kind: RemoveInstance, Key: first}) // again: gone already
+	if m.Notice != "already-removed" || len(m.Answers.Instances("pregnancies")) != 1 {
+		t.Fatalf("a removal applied twice: notice %q, %d instances", m.Notice, len(m.Answers.Instances("pregnancies")))
+	}
+	m.Apply(Action{Kind: Type, Key: second + ".year", Value: "2019"})
+	m.Apply(Action{Kind: RemoveInstance, Key: second})
+	m.Apply(Action{Kind: AddInstance, Key: "pregnancies[+]"})
+	m.Apply(Action{Kind: Type, Key: m.Rows()[1].Key + ".year", Value: "2019"})
+	m.Apply(Action{Kind: Pick, Key: m.Rows()[1].Key + ".mode", Value: "1"})
+	inst = m.Answers.Instances("pregnancies")
+	if len(inst) != 1 || inst[0].ID == first || inst[0].ID == second || inst[0].Get("year")[0] != engine.Integer(2019) || inst[0].Get("mode")[0].Coding.Code != "cs" {
+		t.Fatalf("after removing both and adding one: %+v", inst)
 	}
 	m.Apply(Action{Kind: Next})
 	if m.Page != 3 {

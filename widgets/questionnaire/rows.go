@@ -22,8 +22,10 @@ const (
 // template renders any nesting. Disabled items have no row.
 type Row struct {
 	// Key names the field in events and form posts: the linkId, prefixed by
-	// the repeating-group instances it lives in ("grp[1].child"). It is
-	// stable for given answers, so a form post finds the field it rendered.
+	// the repeating-group instances it lives in, each by its ID
+	// ("grp[k3vq7zma].child"), never by its position: a form post from a
+	// page older than the answers (a "remove" posted twice, the back
+	// button) finds the field it rendered in the same instance, or none.
 	Key   string
 	Kind  RowKind
 	Item  *engine.Item
@@ -64,7 +66,7 @@ func (m *Model) appendRows(out *[]Row, items []*engine.Item, scope, evalScope *e
 		case it.RepeatingGroup():
 			*out = append(*out, Row{Key: key, Kind: RowGroup, Item: it, Scope: scope, Depth: depth})
 			for i, inst := range scope.Instances(it.LinkID) {
-				ik := key + "[" + strconv.Itoa(i) + "]"
+				ik := key + "[" + inst.ID + "]"
 				*out = append(*out, Row{Key: ik, Kind: RowInstance, Item: it, Scope: scope, Depth: depth + 1, Instance: i})
 				m.appendRows(out, it.Items, inst, inst, ik+".", depth+1)
 			}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -72,7 +73,12 @@ func TestQuestionnaireWithoutWasm(t *testing.T) {
 	// A resubmitted form records nothing more, and says that nothing is
 	// left to send (the widget cannot tell a submission from a start over
 	// in another tab: both deleted the draft).
-	c.post(submitPage, "submit").want(`data-step="intro"`, "Aucune réponse n’est plus en attente d’envoi")
+	// Said on screen, not only to screen readers: the button did nothing.
+	again := c.post(submitPage, "submit")
+	again.want(`data-step="intro"`)
+	if !regexp.MustCompile(`class="pc-notice">\s*Aucune réponse n’est plus en attente d’envoi`).MatchString(again.body) {
+		t.Error("the notice that nothing was sent is not shown on screen")
+	}
 	if _, err := th.Store.Draft(ines, sqlite.DemoEstablishment, sqlite.DemoQuestionnaireMaternite); err == nil {
 		t.Error("the draft survived the submission")
 	}

@@ -150,6 +150,17 @@ func (c *Questionnaire) NoticeText() string {
 	return c.T("notice-" + c.M.Notice)
 }
 
+// NoticeClass styles the notice: most only confirm what the screen shows
+// (for screen readers, pc-sr); those that explain why an action did
+// nothing, or not what the patient expected, are shown to everyone.
+func (c *Questionnaire) NoticeClass() string {
+	switch c.M.Notice {
+	case "not-pending", "not-saved", "already-removed":
+		return "pc-notice"
+	}
+	return "pc-sr"
+}
+
 // SignedInAs says who is signed in.
 func (c *Questionnaire) SignedInAs() string {
 	if c.M.Patient == nil {

@@ -51,7 +51,8 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.Text(vgparent, "\n  ")
 			}
 			vgn = vg.Text(vgparent, "\n  ")
-			vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
+			vgn = vg.El(vgparent, "p", "role", "status", "aria-live", "polite")
+			vgn.AddAttrInterface("class", c.NoticeClass())
 			vgn.SetInnerHTML(c.NoticeText())
 			vgn = vg.Text(vgparent, "\n  ")
 			if c.M.Err != "" {

@@ -111,11 +111,14 @@ export function questionnaireScenarios(env) {
       const r = await ctx.request.delete(`${host}/api/v1/establishments/${establishment}/questionnaires/${questionnaire.id}/draft`);
       if (!r.ok() && r.status() !== 404) throw new Error(`deleting the draft: ${r.status()} ${await r.text()}`);
     },
-    measure: (page, net) => {
+    // Variant B of -questionnaire -loader-frames-b: the element without
+    // its frame, which the loader makes.
+    measure: (page, net, site, warmup, variant) => {
+      const path = variant === 'B' && env.QUESTIONNAIRE_B === 'loader-frames' ? '/parcours/loader/' : '/parcours/';
       const w = page.frameLocator('parcours-questionnaire iframe');
       const row = w.locator(`.pc-qrow[data-link="${first.linkId}"]`);
       const widgetDoc = (f) => f.url().startsWith(host + '/w/questionnaire');
-      return timed(page, net, pages + '/parcours/', widgetDoc, {
+      return timed(page, net, pages + path, widgetDoc, {
         question: async () => {
           await w.locator('button[name="a"][value="begin"]').click({ timeout: TIMEOUT, noWaitAfter: true });
           await w.getByText(first.text).first().waitFor({ timeout: TIMEOUT });

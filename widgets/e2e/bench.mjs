@@ -29,6 +29,9 @@
 //   CHROMIUM_ARGS_B=…  more Chromium flags, space-separated, for variant B
 //                      (a second browser; on SITE_URL unless SITE_URL_B),
 //                      e.g. --js-flags=--no-wasm-lazy-compilation;
+//   QUESTIONNAIRE_B=loader-frames  with SITE_URL_B, variant B of the
+//                      questionnaire is its element without its frame,
+//                      which the loader makes (parcours-bench -questionnaire);
 //   TRACE_DIR=…        a Chrome performance trace of each run (open it in
 //                      DevTools' Performance panel), named after the run.
 import { writeFileSync } from 'node:fs';
@@ -262,7 +265,7 @@ const newContext = (b = 0) => browsers[b].newContext({ viewport: { width: 412, h
 // scenario may prepare a context (setup) and reset what a run changed
 // (before), both outside the timing.
 async function run(scenario, profile, profileName) {
-  const once = async (ctx, p, site, label) => {
+  const once = async (ctx, p, site, label, variant = '') => {
     await scenario.before?.(ctx);
     const page = await ctx.newPage();
     // What went wrong on the page, to tell why a run failed.
@@ -279,7 +282,7 @@ async function run(scenario, profile, profileName) {
           traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'blink.user_timing', 'loading', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'v8', 'v8.wasm', 'netlog', 'blink.resource', 'toplevel'] },
         });
       }
-      const r = await scenario.measure(page, net, site, !label);
+      const r = await scenario.measure(page, net, site, !label, variant);
       if (cdp) writeFileSync(`${TRACE_DIR}/${scenario.widget}-${label}.json`, await stopTrace(cdp));
       return r;
     } catch (e) {
@@ -303,7 +306,7 @@ async function run(scenario, profile, profileName) {
         // fallback's compilation holds the main thread, so the cold times
         // after the Wasm are a phone's at worst, never better.
         if (profile) await ctx.route(/\/compile\.[^/]*js(\?|$)/, (route) => route.abort());
-        cold[k].push(await once(ctx, profile, site, `${profileName}-cold${variant}-${i}`));
+        cold[k].push(await once(ctx, profile, site, `${profileName}-cold${variant}-${i}`, variant));
       } finally {
         await ctx.close();
       }
@@ -312,14 +315,14 @@ async function run(scenario, profile, profileName) {
   const warm = SITES.map(() => []);
   const ctxs = [];
   try {
-    for (const [, site, b] of SITES) {
+    for (const [variant, site, b] of SITES) {
       const ctx = await newContext(b);
       ctxs.push(ctx);
       await scenario.setup?.(ctx);
-      await once(ctx, null, site, '');
+      await once(ctx, null, site, '', variant);
     }
     for (let i = 0; i < RUNS; i++) {
-      for (const [k, [variant, site]] of SITES.entries()) warm[k].push(await once(ctxs[k], profile, site, `${profileName}-warm${variant}-${i}`));
+      for (const [k, [variant, site]] of SITES.entries()) warm[k].push(await once(ctxs[k], profile, site, `${profileName}-warm${variant}-${i}`, variant));
     }
   } finally {
     for (const ctx of ctxs) await ctx.close();

@@ -153,6 +153,46 @@ func runBooking(web, webB string, loaderFramesB bool, argsB, profiles string, ru
 	return nil
 }
 
+// runQuestionnaire measures only Parcours' questionnaire widget
+// (-questionnaire) on the page of `parcours snippet -page`; given
+// loaderFramesB, B is the page whose frame the loader makes, runs
+// alternating. It prints the table and writes nothing.
+func runQuestionnaire(web string, loaderFramesB bool, profiles string, runs int) error {
+	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
+		if err := build.Web(web); err != nil {
+			return err
+		}
+	}
+	e, err := start(context.Background(), web)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	pages, err := peersHandler(e.hostURL, e.peersURL, map[string]string{"lforms": "-questionnaire", "medplum": "-questionnaire"})
+	if err != nil {
+		return err
+	}
+	e.serve(e.peersLn, pages)
+	qfile, err := filepath.Abs(filepath.Join("sdk/questionnaire/instruments", benchQuestionnaire+".json"))
+	if err != nil {
+		return err
+	}
+	extra := []string{"ONLY=questionnaire", "PROFILES=" + profiles, "PEERS=", "QUESTIONNAIRE_JSON=" + qfile}
+	if loaderFramesB {
+		extra = append(extra, "SITE_URL_B="+e.siteURL, "QUESTIONNAIRE_B=loader-frames")
+	}
+	res, err := benchMJS(e, runs, extra...)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Headless Chromium %s, %d runs, load average %s. From the start of navigation, median [min–max].\n\n", res.Chromium, runs, loadAvg())
+	fmt.Printf("| profile | cache | variant | content | first question | answer registered | bytes by answer |\n|---|---|---|---:|---:|---:|---:|\n")
+	for _, x := range res.Results {
+		fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n", x.Profile, x.Cache, x.Variant, x.Content.ms(), x.Question.ms(), x.Answered.ms(), kb(int(x.Bytes.Median)))
+	}
+	return nil
+}
+
 type benchOutput struct {
 	Chromium string
 	Results  []browserResult

@@ -65,17 +65,20 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "length of each load test")
 	browser := flag.Bool("browser", true, "run the browser measurements (needs node, playwright-core in widgets/e2e, chromium)")
 	workerOnly := flag.Bool("worker-only", false, "measure only the Cloudflare Worker (its size and the API read through it and the standalone host) and print the report")
+	questionnaireOnly := flag.Bool("questionnaire", false, "measure only Parcours' questionnaire widget (PHQ-9, no peers) in Chromium and print its table")
 	bookingOnly := flag.Bool("booking", false, "measure only the booking widget in Chromium and print its table (with the Wasm's start)")
 	webB := flag.String("web-b", "", "with -booking: a second directory of built Wasm files, served by a second host; runs alternate between -web (A) and it (B)")
-	loaderFramesB := flag.Bool("loader-frames-b", false, "with -booking: B is the same Wasm (-web) on a hospital page whose frames the loader makes (no declarative shadow root); runs alternate")
+	loaderFramesB := flag.Bool("loader-frames-b", false, "with -booking or -questionnaire: B is the same Wasm (-web) on a page whose frames the loader makes (no declarative shadow root); runs alternate")
 	argsB := flag.String("chromium-args-b", "", "with -booking: more Chromium flags, space-separated, for a second browser (B, on -web-b's host if given, else -web's); runs alternate between the two, e.g. --js-flags=--no-wasm-lazy-compilation")
-	profiles := flag.String("profiles", "", "with -booking: the profiles to run, comma-separated (loopback, slow4g; default both)")
+	profiles := flag.String("profiles", "", "with -booking or -questionnaire: the profiles to run, comma-separated (loopback, slow4g; default both)")
 	startOnly := flag.Bool("start", false, "with -booking: measure the Wasm's start without a click (instantiated, rendered, go.run's CPU time)")
 	flag.Parse()
 	var err error
 	switch {
 	case *workerOnly:
 		err = runWorker(*duration)
+	case *questionnaireOnly:
+		err = runQuestionnaire(*web, *loaderFramesB, *profiles, *runs)
 	case *bookingOnly:
 		err = runBooking(*web, *webB, *loaderFramesB, *argsB, *profiles, *runs, *startOnly)
 	default:

@@ -200,6 +200,9 @@ func peersHandler(hostURL, peersURL string, skipped map[string]string) (http.Han
 			add("/"+p.name+"/"+u, f, "")
 		}
 	}
+	// Parcours' element without its frame, which the loader makes
+	// (-questionnaire -loader-frames-b).
+	add("/parcours/loader/", "parcours-loader.html", peerPages[0].title)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

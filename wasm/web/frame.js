@@ -24,12 +24,19 @@
     new ResizeObserver(reportSize).observe(document.body || root);
   }
   reportSize();
+  // Widget events carry an id (this document's, and a count), so that the
+  // loader relays each once. Those sent before the loader said hello are
+  // kept: a frame of the page's markup works before the loader runs, and
+  // the loader ignores a frame's messages until it adopts it.
+  var doc = Math.random().toString(36).slice(2), count = 0, early = [], greeted = false;
   // The loader asks again when it adopts a frame that the page's markup
-  // requested before the loader ran (its first report may have gone
-  // unheard).
+  // requested before the loader ran (its first reports and events may
+  // have gone unheard).
   window.addEventListener('message', function (ev) {
     if (embedded && ev.source === window.parent && ev.origin === parentOrigin &&
         ev.data && ev.data.parcours === 1 && ev.data.type === 'hello') {
+      greeted = true;
+      early.splice(0).forEach(post);
       lastHeight = -1;
       reportSize();
     }
@@ -43,7 +50,9 @@
       if (detail && typeof detail === 'object') {
         Object.keys(detail).forEach(function (k) { d[k] = String(detail[k]); });
       }
-      post({ parcours: 1, type: 'event', name: String(name), detail: d });
+      var msg = { parcours: 1, type: 'event', name: String(name), detail: d, id: doc + '.' + (++count) };
+      if (!greeted && early.length < 20) early.push(msg);
+      post(msg);
     },
     focus: function (id) {
       var el = document.getElementById(id);

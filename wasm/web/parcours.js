@@ -93,6 +93,13 @@
       var spec = WIDGETS[el.localName];
       var detail = d.detail;
       if (!spec || spec.events.indexOf(d.name) < 0 || !detail || typeof detail !== 'object') return;
+      // Each event once: an adopted frame sends again, on hello, those
+      // it sent before (unheard, or heard as the adoption ran).
+      if (typeof d.id === 'string') {
+        var seen = el._parcoursSeen || (el._parcoursSeen = {});
+        if (seen[d.id]) return;
+        seen[d.id] = true;
+      }
       var out = {};
       var keys = DETAIL[d.name];
       for (var i = 0; i < keys.length; i++) {

@@ -184,3 +184,35 @@ test('a frame made by a loader that runs before the page\'s stylesheet has loade
   assert.equal(new URL(srcs[0]).searchParams.get('theme-radius'), '6px');
   await page.context().close();
 });
+
+test('a booking made in the markup\'s frame before the loader runs reaches the page once the loader has adopted the frame', async () => {
+  // The frame works without the loader; its events went to a page that
+  // did not listen yet, and were lost: the page never learnt of the
+  // booking. They are kept and sent again when the loader says hello.
+  const page = await newPage();
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route(HOST + '/parcours.js', async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  await page.goto(SITE + '/', { waitUntil: 'domcontentloaded' });
+  const w = page.frameLocator('parcours-booking iframe');
+  await w.locator('button.pc-slot').first().click({ timeout: 30000 });
+  await w.locator('select#pc-demo').selectOption('pat-camille-durand');
+  await w.getByRole('button', { name: 'Se connecter (démo)' }).click();
+  await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
+  await w.locator('h3#pc-step-title', { hasText: 'Rendez-vous confirmé' }).waitFor();
+  assert.equal(await page.evaluate(() => customElements.get('parcours-booking')), undefined, 'the loader is held back');
+
+  release();
+  // Adopted: sized by its widget on hello, and the events sent with it.
+  assert.deepEqual(await sized(page, 'parcours-booking'), ['0']);
+  const entries = page.locator('#event-log li[data-event="parcours:booked"]');
+  await entries.first().waitFor();
+  assert.equal(await entries.count(), 1, 'the booking reaches the page, once');
+  const detail = JSON.parse((await entries.first().textContent()).replace('parcours:booked ', ''));
+  assert.match(detail.appointment, /^apt_/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -79,7 +79,7 @@
   // the latest screen and state; then it handles the buttons itself.
   // (Named controls shadow a form's members: call the prototypes'.)
   var E = Element.prototype, F = HTMLFormElement.prototype;
-  var inflight = false, bypass = false, start = null;
+  var inflight = false, bypass = false, start = null, signedIn = null;
   document.addEventListener('submit', function (ev) {
     var form = ev.target, sub = ev.submitter || null;
     var attr = function (a) {
@@ -133,6 +133,9 @@
     function done() {
       inflight = false;
       if (start) start();
+      var f = signedIn;
+      signedIn = null;
+      if (f) f();
     }
   }, true);
 
@@ -159,6 +162,16 @@
     // The widget's hidden button re-reads the session: handled by the Wasm
     // when it runs, else a form post the host answers; a widget without a
     // form and without its Wasm reloads instead.
+    // A form post under way would swallow the click (one post at a time)
+    // and answer with what it saw before the sign-in: the click waits for
+    // its answer.
+    if (inflight) {
+      signedIn = sessionChanged;
+      return;
+    }
+    sessionChanged();
+  }
+  function sessionChanged() {
     var btn = document.querySelector('[data-parcours-session-changed]');
     var running = root.getAttribute('data-wasm') === 'running' && !root.hasAttribute('data-wasm-error');
     if (btn && (running || btn.form)) btn.click(); else location.reload();

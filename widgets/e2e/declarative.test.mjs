@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SITE, HOST, newPage } from './browser.mjs';
+import { assertBooked } from './steps.mjs';
 
 // sized waits until the frame of the element at selector is sized by its
 // widget (the markup's 480 px give way to the content's height) and
@@ -214,5 +215,11 @@ test('a booking made in the markup\'s frame before the loader runs reaches the p
   const detail = JSON.parse((await entries.first().textContent()).replace('parcours:booked ', ''));
   assert.match(detail.appointment, /^apt_/);
   assert.deepEqual(page.errors, []);
+  // Cancelled, for the other tests: the maternity takes one registration
+  // per patient (the demo's booking rule).
+  const item = await assertBooked(w, detail.appointment);
+  await item.getByRole('button', { name: 'Annuler ce rendez-vous' }).click();
+  await item.getByRole('button', { name: 'Oui, annuler' }).click();
+  await w.locator(`li.pc-appointment[data-appointment="${detail.appointment}"][data-status="cancelled"]`).waitFor();
   await page.context().close();
 });

@@ -24,12 +24,19 @@
     new ResizeObserver(reportSize).observe(document.body || root);
   }
   reportSize();
+  // Widget events carry an id (this document's, and a count), so that the
+  // loader relays each once. Those sent before the loader said hello are
+  // kept: a frame of the page's markup works before the loader runs, and
+  // the loader ignores a frame's messages until it adopts it.
+  var doc = Math.random().toString(36).slice(2), count = 0, early = [], greeted = false;
   // The loader asks again when it adopts a frame that the page's markup
-  // requested before the loader ran (its first report may have gone
-  // unheard).
+  // requested before the loader ran (its first reports and events may
+  // have gone unheard).
   window.addEventListener('message', function (ev) {
     if (embedded && ev.source === window.parent && ev.origin === parentOrigin &&
         ev.data && ev.data.parcours === 1 && ev.data.type === 'hello') {
+      greeted = true;
+      early.splice(0).forEach(post);
       lastHeight = -1;
       reportSize();
     }
@@ -43,7 +50,9 @@
       if (detail && typeof detail === 'object') {
         Object.keys(detail).forEach(function (k) { d[k] = String(detail[k]); });
       }
-      post({ parcours: 1, type: 'event', name: String(name), detail: d });
+      var msg = { parcours: 1, type: 'event', name: String(name), detail: d, id: doc + '.' + (++count) };
+      if (!greeted && early.length < 20) early.push(msg);
+      post(msg);
     },
     focus: function (id) {
       var el = document.getElementById(id);
@@ -70,7 +79,7 @@
   // the latest screen and state; then it handles the buttons itself.
   // (Named controls shadow a form's members: call the prototypes'.)
   var E = Element.prototype, F = HTMLFormElement.prototype;
-  var inflight = false, bypass = false, start = null;
+  var inflight = false, bypass = false, start = null, signedIn = null;
   document.addEventListener('submit', function (ev) {
     var form = ev.target, sub = ev.submitter || null;
     var attr = function (a) {
@@ -124,6 +133,9 @@
     function done() {
       inflight = false;
       if (start) start();
+      var f = signedIn;
+      signedIn = null;
+      if (f) f();
     }
   }, true);
 
@@ -150,6 +162,16 @@
     // The widget's hidden button re-reads the session: handled by the Wasm
     // when it runs, else a form post the host answers; a widget without a
     // form and without its Wasm reloads instead.
+    // A form post under way would swallow the click (one post at a time)
+    // and answer with what it saw before the sign-in: the click waits for
+    // its answer.
+    if (inflight) {
+      signedIn = sessionChanged;
+      return;
+    }
+    sessionChanged();
+  }
+  function sessionChanged() {
     var btn = document.querySelector('[data-parcours-session-changed]');
     var running = root.getAttribute('data-wasm') === 'running' && !root.hasAttribute('data-wasm-error');
     if (btn && (running || btn.form)) btn.click(); else location.reload();

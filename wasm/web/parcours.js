@@ -93,6 +93,13 @@
       var spec = WIDGETS[el.localName];
       var detail = d.detail;
       if (!spec || spec.events.indexOf(d.name) < 0 || !detail || typeof detail !== 'object') return;
+      // Each event once: an adopted frame sends again, on hello, those
+      // it sent before (unheard, or heard as the adoption ran).
+      if (typeof d.id === 'string') {
+        var seen = el._parcoursSeen || (el._parcoursSeen = {});
+        if (seen[d.id]) return;
+        seen[d.id] = true;
+      }
       var out = {};
       var keys = DETAIL[d.name];
       for (var i = 0; i < keys.length; i++) {
@@ -146,6 +153,79 @@
     return false;
   }
 
+  // styled calls f once the page's stylesheets have loaded (at the latest
+  // on the window's load): the theme is read from the element's computed
+  // style, which lacks the rules of a stylesheet still loading, and an
+  // async loader may run before the page's CSS has arrived.
+  function styled(f) {
+    var links = document.readyState === 'complete' ? [] : Array.prototype.filter.call(
+      document.querySelectorAll('link[rel~="stylesheet" i]'), function (l) { return !l.sheet && !l.disabled; });
+    if (!links.length) return f();
+    var left = links.length, done = false;
+    var fin = function () {
+      if (done) return;
+      done = true;
+      window.removeEventListener('load', fin);
+      links.forEach(function (l) { l.removeEventListener('load', one); l.removeEventListener('error', one); });
+      f();
+    };
+    var one = function () { if (--left === 0) fin(); };
+    links.forEach(function (l) { l.addEventListener('load', one); l.addEventListener('error', one); });
+    window.addEventListener('load', fin); // a sheet that failed before this ran
+  }
+
+  // display makes an element the page left inline a block. Styles go
+  // through the CSSOM only: a page CSP without 'unsafe-inline' allows them
+  // (an inline <style> would be blocked).
+  function display(el) {
+    if (getComputedStyle(el).display === 'inline') el.style.display = 'block';
+  }
+
+  // place gives el its frame: the markup's (adopted), or a new one (frame
+  // null, the page's stylesheets in).
+  function place(el, spec, root, frame) {
+    var adopted = !!frame;
+    if (!adopted) {
+      frame = document.createElement('iframe');
+      display(el);
+    }
+    var fs = frame.style;
+    fs.display = 'block';
+    fs.width = '100%';
+    if (!adopted) fs.height = '30rem';
+    fs.border = '0';
+    frame.setAttribute('title', spec.title[lang(el)]);
+    frame.setAttribute('referrerpolicy', 'strict-origin');
+    frame.setAttribute('allow', '');
+    if (!adopted) frame.src = source(el, spec);
+    Array.prototype.slice.call(root.childNodes).forEach(function (c) {
+      if (c !== frame) root.removeChild(c);
+    });
+    if (!adopted) root.appendChild(frame);
+    el._parcoursFrame = frame;
+    frames.push({ frame: frame, element: el });
+    if (adopted) {
+      // An adopted frame may have reported its size before this script
+      // listened: it is asked again.
+      try { frame.contentWindow.postMessage({ parcours: 1, type: 'hello' }, HOST); } catch (e) { /* not loaded yet: it reports on load */ }
+      correct(el, spec);
+    }
+  }
+
+  // correct sets el's frame's address again (a reload) if it is not the
+  // one the element's attributes, the page and its theme make, once the
+  // page's stylesheets are in: before, a frame with the page's theme would
+  // be reloaded without it.
+  function correct(el, spec) {
+    styled(function () {
+      var frame = el._parcoursFrame;
+      if (!frame || !el.isConnected) return;
+      display(el);
+      var src = source(el, spec);
+      if (!sameSource(frame.src, src)) frame.src = src;
+    });
+  }
+
   function define(name, spec) {
     if (customElements.get(name)) return;
     customElements.define(name, class extends HTMLElement {
@@ -179,32 +259,14 @@
         // The shadow root isolates the page's CSS; the cross-origin frame is
         // what isolates the data.
         if (!root) root = this.attachShadow({ mode: 'open' });
-        // Styles through the CSSOM only: a page CSP without 'unsafe-inline'
-        // allows them (an inline <style> would be blocked).
-        if (getComputedStyle(this).display === 'inline') this.style.display = 'block';
-        var adopted = !!frame;
-        if (!adopted) frame = document.createElement('iframe');
-        var fs = frame.style;
-        fs.display = 'block';
-        fs.width = '100%';
-        if (!adopted) fs.height = '30rem';
-        fs.border = '0';
-        frame.setAttribute('title', spec.title[lang(this)]);
-        frame.setAttribute('referrerpolicy', 'strict-origin');
-        frame.setAttribute('allow', '');
-        var src = source(this, spec);
-        if (!adopted || !sameSource(frame.src, src)) frame.src = src;
-        Array.prototype.slice.call(root.childNodes).forEach(function (c) {
-          if (c !== frame) root.removeChild(c);
+        if (frame) return place(el, spec, root, frame);
+        // A new frame's address carries the page's theme: it is made once
+        // the page's stylesheets are in.
+        el._parcoursWait = true;
+        styled(function () {
+          el._parcoursWait = null;
+          if (el.isConnected && !el._parcoursFrame) place(el, spec, root, null);
         });
-        if (!adopted) root.appendChild(frame);
-        this._parcoursFrame = frame;
-        frames.push({ frame: frame, element: this });
-        // An adopted frame may have reported its size before this script
-        // listened: it is asked again.
-        if (adopted) {
-          try { frame.contentWindow.postMessage({ parcours: 1, type: 'hello' }, HOST); } catch (e) { /* not loaded yet: it reports on load */ }
-        }
       }
       disconnectedCallback() {
         var el = this;
@@ -214,8 +276,7 @@
         var frame = this._parcoursFrame;
         if (!frame) return;
         frame.setAttribute('title', spec.title[lang(this)]);
-        var src = source(this, spec);
-        if (!sameSource(frame.src, src)) frame.src = src;
+        correct(this, spec);
       }
     });
   }

@@ -6,7 +6,7 @@
 // Started by e2e_test.go (SITE_URL, HOST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SITE, HOST, newPage } from './browser.mjs';
+import { SITE, HOST, newPage, wasmRunning } from './browser.mjs';
 
 const LUCAS = 'pat-lucas-bernard';
 const BIOPSY = 'doc-demo-biopsie-renale';
@@ -15,8 +15,7 @@ const CITY_DOCTOR_RPPS = '10000009992';
 
 async function widget(page) {
   const frame = await (await page.locator('parcours-access iframe').elementHandle()).contentFrame();
-  await frame.waitForSelector('html[data-wasm="running"]', { timeout: 30000 });
-  await frame.waitForFunction(() => window.vuguRender !== undefined);
+  await wasmRunning(frame);
   return frame;
 }
 

@@ -128,7 +128,7 @@ export function questionnaireScenarios(env) {
           // document after the form post of "Commencer").
           const frame = await (await page.locator('parcours-questionnaire iframe').elementHandle()).contentFrame();
           await frame.waitForSelector('html[data-wasm="running"]', { state: 'attached', timeout: TIMEOUT });
-          await frame.waitForFunction(() => window.vuguRender !== undefined, null, { timeout: TIMEOUT });
+          await frame.waitForFunction(() => performance.getEntriesByName('parcours:interactive').length > 0, null, { timeout: TIMEOUT });
           await row.getByLabel(first.option, { exact: true }).click({ timeout: TIMEOUT });
           await row.locator('input[type="radio"][checked]').waitFor({ state: 'attached', timeout: TIMEOUT });
         },

@@ -35,3 +35,13 @@ export async function newPage(options = {}, { withLocation = false } = {}) {
   page.on('pageerror', (e) => page.errors.push(e.message));
   return page;
 }
+
+// wasmRunning waits until the Wasm runs the widget of target (a frame, or
+// a page opened on the widget document) and has rendered once: its DOM
+// handlers are attached, so that clicks are the Wasm's, not form posts.
+// (window.vuguRender is no sign of it: the helper script defines it as the
+// document loads, long before the Wasm.)
+export async function wasmRunning(target, timeout = 30000) {
+  await target.waitForSelector('html[data-wasm="running"]', { timeout });
+  await target.waitForFunction(() => performance.getEntriesByName('parcours:interactive').length > 0, null, { timeout });
+}

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SITE, HOST, newPage } from './browser.mjs';
+import { assertBooked } from './steps.mjs';
 
 // sized waits until the frame of the element at selector is sized by its
 // widget (the markup's 480 px give way to the content's height) and
@@ -142,5 +143,95 @@ test('a loader that runs between the element\'s shadow root and its frame adopts
   // The loader runs once the declarative shadow root is attached, before
   // its frame is parsed (the order CI met once with an async script tag).
   await racePage(page, '/course/ombre');
+  await page.context().close();
+});
+
+// heldStyles opens a page whose stylesheet (site.css: the widgets' theme,
+// --parcours-primary and --parcours-radius) is held until the loader has
+// run: an async loader may run before the page's CSS has arrived. It
+// returns the widget documents the page's frames requested and the page
+// element's frames' addresses once the widget shows.
+async function heldStyles(page, path, element) {
+  const docs = [];
+  page.on('request', (r) => {
+    if (r.resourceType() === 'document' && r.url().startsWith(HOST + '/w/')) docs.push(r.url());
+  });
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route(SITE + '/site.css', async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  await page.goto(SITE + path, { waitUntil: 'commit' });
+  // The loader has run and the parser is past the element: what the
+  // loader decides for it is decided (the stylesheet is still held).
+  await page.waitForFunction((el) => customElements.get(el) !== undefined && document.readyState !== 'loading', element, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => document.querySelector('link[href="/site.css"]').sheet), null, 'the stylesheet is still held');
+  release();
+  await page.frameLocator(element + ' iframe').locator('h3#pc-step-title, h2#pc-title').first().waitFor({ timeout: 30000 });
+  const srcs = await page.evaluate((el) => Array.from(document.querySelector(el).shadowRoot.querySelectorAll('iframe'), (f) => f.src), element);
+  return { docs, srcs };
+}
+
+test('a loader that runs before the page\'s stylesheet has loaded keeps the markup\'s frame, theme included', async () => {
+  // Before: the loader read no theme from the element (the stylesheet not
+  // in yet), found the markup's address different and reloaded the frame
+  // without the theme: a second request, and whatever the patient had
+  // done in the frame lost.
+  const page = await newPage();
+  const { docs, srcs } = await heldStyles(page, '/', 'parcours-booking');
+  assert.equal(docs.length, 1, `the widget is requested once: ${docs.join(' ')}`);
+  assert.equal(srcs.length, 1);
+  assert.equal(new URL(srcs[0]).searchParams.get('theme-primary'), '#5b2a86', 'the page\'s theme');
+  await page.context().close();
+});
+
+test('a frame made by a loader that runs before the page\'s stylesheet has loaded carries the page\'s theme', async () => {
+  // The registration page's element has no frame in its markup: the
+  // loader makes it, with the theme of the page's stylesheet.
+  const page = await newPage();
+  const { docs, srcs } = await heldStyles(page, '/inscription/', 'parcours-questionnaire');
+  assert.equal(docs.length, 1, `the widget is requested once: ${docs.join(' ')}`);
+  assert.equal(srcs.length, 1);
+  assert.equal(new URL(srcs[0]).searchParams.get('theme-primary'), '#5b2a86', 'the page\'s theme');
+  assert.equal(new URL(srcs[0]).searchParams.get('theme-radius'), '6px');
+  await page.context().close();
+});
+
+test('a booking made in the markup\'s frame before the loader runs reaches the page once the loader has adopted the frame', async () => {
+  // The frame works without the loader; its events went to a page that
+  // did not listen yet, and were lost: the page never learnt of the
+  // booking. They are kept and sent again when the loader says hello.
+  const page = await newPage();
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route(HOST + '/parcours.js', async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  await page.goto(SITE + '/', { waitUntil: 'domcontentloaded' });
+  const w = page.frameLocator('parcours-booking iframe');
+  await w.locator('button.pc-slot').first().click({ timeout: 30000 });
+  await w.locator('select#pc-demo').selectOption('pat-camille-durand');
+  await w.getByRole('button', { name: 'Se connecter (démo)' }).click();
+  await w.getByRole('button', { name: 'Confirmer le rendez-vous' }).click();
+  await w.locator('h3#pc-step-title', { hasText: 'Rendez-vous confirmé' }).waitFor();
+  assert.equal(await page.evaluate(() => customElements.get('parcours-booking')), undefined, 'the loader is held back');
+
+  release();
+  // Adopted: sized by its widget on hello, and the events sent with it.
+  assert.deepEqual(await sized(page, 'parcours-booking'), ['0']);
+  const entries = page.locator('#event-log li[data-event="parcours:booked"]');
+  await entries.first().waitFor();
+  assert.equal(await entries.count(), 1, 'the booking reaches the page, once');
+  const detail = JSON.parse((await entries.first().textContent()).replace('parcours:booked ', ''));
+  assert.match(detail.appointment, /^apt_/);
+  assert.deepEqual(page.errors, []);
+  // Cancelled, for the other tests: the maternity takes one registration
+  // per patient (the demo's booking rule).
+  const item = await assertBooked(w, detail.appointment);
+  await item.getByRole('button', { name: 'Annuler ce rendez-vous' }).click();
+  await item.getByRole('button', { name: 'Oui, annuler' }).click();
+  await w.locator(`li.pc-appointment[data-appointment="${detail.appointment}"][data-status="cancelled"]`).waitFor();
   await page.context().close();
 });

@@ -7,15 +7,14 @@
 // Started by e2e_test.go (SITE_URL, HOST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SITE, newPage } from './browser.mjs';
+import { SITE, newPage, wasmRunning } from './browser.mjs';
 
 const BIOPSY = 'doc-demo-biopsie-renale';
 const HBA1C = '4548-4';
 
 async function widget(page) {
   const frame = await (await page.locator('parcours-documents iframe').elementHandle()).contentFrame();
-  await frame.waitForSelector('html[data-wasm="running"]', { timeout: 30000 });
-  await frame.waitForFunction(() => window.vuguRender !== undefined);
+  await wasmRunning(frame);
   return frame;
 }
 

@@ -163,13 +163,13 @@ test('a Wasm that arrives while a post is under way starts once its answer is in
 
   page.wasm.open();
   await frame.waitForFunction(() => performance.getEntriesByName('parcours:wasm-instantiated').length > 0, null, { timeout: 30000 });
-  await page.waitForTimeout(200);
+  // frame.js starts the Wasm, or defers it, in the task that marks it
+  // instantiated: it would be running by now.
   assert.deepEqual(await wasmState(frame), { wasm: null, error: null }, 'the Wasm waits for the answer');
 
   answer.open();
   await stepTitle(frame, 'Vérifiez votre rendez-vous');
-  await hydrated(frame);
-  await page.waitForTimeout(200); // the Wasm's first renders
+  await hydrated(frame); // its first render done
   assert.ok(await titleKept(frame), 'the Wasm hydrated the answered screen');
   await stepTitle(frame, 'Vérifiez votre rendez-vous');
   assert.equal(page.posts.length, 1, 'one post');

@@ -7,12 +7,11 @@
 // Started by e2e_test.go (SITE_URL, HOST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SITE, newPage } from './browser.mjs';
+import { SITE, newPage, wasmRunning } from './browser.mjs';
 
 async function widget(page, element) {
   const frame = await (await page.locator(element + ' iframe').elementHandle()).contentFrame();
-  await frame.waitForSelector('html[data-wasm="running"]', { timeout: 30000 });
-  await frame.waitForFunction(() => window.vuguRender !== undefined);
+  await wasmRunning(frame);
   return frame;
 }
 

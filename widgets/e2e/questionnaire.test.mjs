@@ -5,7 +5,7 @@
 // HOST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SITE, HOST, newPage } from './browser.mjs';
+import { SITE, HOST, newPage, wasmRunning } from './browser.mjs';
 
 const frameOf = async (page) => (await page.locator('parcours-questionnaire iframe').elementHandle()).contentFrame();
 
@@ -13,8 +13,7 @@ const frameOf = async (page) => (await page.locator('parcours-questionnaire ifra
 // handled in place (before that, they are form posts: tested below).
 async function waitForWasm(page) {
   const frame = await frameOf(page);
-  await frame.waitForSelector('html[data-wasm="running"]', { timeout: 30000 });
-  await frame.waitForFunction(() => window.vuguRender !== undefined);
+  await wasmRunning(frame);
   return frame;
 }
 
@@ -99,8 +98,7 @@ test('a patient fills in the maternity questionnaire, reloads, resumes, submits 
 test('an urgent answer shows the urgent-help numbers at once (EPDS item 10)', async () => {
   const page = await newPage();
   await page.goto(HOST + '/w/questionnaire?establishment=chu-exemple&questionnaire=epds&lang=en');
-  await page.waitForSelector('html[data-wasm="running"]', { timeout: 30000 });
-  await page.waitForFunction(() => window.vuguRender !== undefined);
+  await wasmRunning(page);
   await page.locator('select#pc-demo').selectOption('pat-ines-moreau');
   await page.getByRole('button', { name: 'Sign in (demo)' }).click();
   await page.getByRole('button', { name: 'Start' }).click();

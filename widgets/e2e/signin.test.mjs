@@ -27,6 +27,16 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
+// openProvider clicks the widget's sign-in link and returns the identity
+// provider's popup, its form filled in for Camille (not yet sent).
+async function openProvider(page, link) {
+  const [popup] = await Promise.all([page.waitForEvent('popup'), link.click()]);
+  await popup.waitForURL((u) => u.toString().startsWith(IDP), { timeout: 15000 });
+  await popup.locator('input[name="username"]').fill('camille.durand@example.test');
+  await popup.locator('input[name="password"]').fill('parcours-demo');
+  return popup;
+}
+
 test('a patient signs in from a widget embedded by another site, third-party cookies blocked', async () => {
   const context = await browser.newContext({ viewport: { width: 420, height: 900 } });
   const page = await context.newPage();
@@ -54,10 +64,7 @@ test('a patient signs in from a widget embedded by another site, third-party coo
   await frame.getByRole('button', { name: 'Mes rendez-vous' }).first().click();
   const link = frame.locator('a[data-parcours-signin]').first();
   await link.waitFor();
-  const [popup] = await Promise.all([page.waitForEvent('popup'), link.click()]);
-  await popup.waitForURL((u) => u.toString().startsWith(IDP), { timeout: 15000 });
-  await popup.locator('input[name="username"]').fill('camille.durand@example.test');
-  await popup.locator('input[name="password"]').fill('parcours-demo');
+  const popup = await openProvider(page, link);
   await Promise.all([
     popup.waitForEvent('close', { timeout: 20000 }),
     popup.locator('button[type="submit"]').click(),
@@ -78,6 +85,54 @@ test('a patient signs in from a widget embedded by another site, third-party coo
   assert.ok(!(await frame.evaluate(() => document.cookie)).includes('parcours_session'));
   // The page itself (another site) never sees the host's cookie.
   assert.ok(!(await page.evaluate(() => document.cookie)).includes('parcours'));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a sign-in that ends while a form post is under way still reaches the widget', async () => {
+  // Before its Wasm runs, the widget's buttons post its form, one post at
+  // a time (frame.js): the session-changed click that ends a sign-in,
+  // made while a post was under way, was swallowed, and the post's answer
+  // (drawn before the sign-in) left the widget signed out for good.
+  // ignoreHTTPSErrors: route.fetch's own requests (the host's certificate is self-signed).
+  const context = await browser.newContext({ viewport: { width: 420, height: 900 }, ignoreHTTPSErrors: true });
+  await context.route(/\.wasm$/, () => {}); // the Wasm never arrives
+  let holding = false, release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await context.route((u) => u.pathname === '/w/booking', async (route) => {
+    if (route.request().method() !== 'POST' || !holding) return route.continue();
+    holding = false;
+    const response = await route.fetch(); // answered now: before the sign-in
+    await held;
+    await route.fulfill({ response });
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(SITE + '/');
+  const frame = await (await page.locator('parcours-booking iframe').elementHandle()).contentFrame();
+  await frame.waitForSelector('button.pc-slot', { timeout: 30000 });
+  const mine = frame.getByRole('button', { name: 'Mes rendez-vous' }).first();
+  await mine.click();
+  const link = frame.locator('a[data-parcours-signin]').first();
+  await link.waitFor();
+  const popup = await openProvider(page, link);
+
+  // A post under way (its answer held) while the sign-in ends.
+  holding = true;
+  await mine.click();
+  await frame.locator('form.pc-form[aria-busy="true"]').waitFor();
+  const handoff = page.waitForResponse((r) => r.url().includes('/api/v1/session/handoff') && r.status() === 204, { timeout: 20000 });
+  await Promise.all([
+    popup.waitForEvent('close', { timeout: 20000 }),
+    popup.locator('button[type="submit"]').click(),
+  ]);
+  await (await handoff).finished();
+  await frame.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0))); // the frame has read the answer
+  assert.equal(await frame.getByRole('button', { name: 'Se déconnecter' }).count(), 0, 'the held post is still under way');
+  release();
+
+  await frame.getByRole('button', { name: 'Se déconnecter' }).waitFor({ timeout: 15000 });
   assert.deepEqual(errors, []);
   await context.close();
 });

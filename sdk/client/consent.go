@@ -2,8 +2,8 @@ package client
 
 import (
 	"context"
-	"github.com/parcours-sante/parcours/sdk/client/uri"
 
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -46,16 +46,36 @@ func (c *Client) RevokeAccess(ctx context.Context, id string) (portal.Grant, err
 	return out, err
 }
 
-var _ portal.PractitionerLookup = (*Client)(nil)
+var _ portal.PractitionerLookupIn = (*Client)(nil)
 
 // PractitionerByRPPS implements portal.PractitionerLookup: the professional
-// with RPPS number rpps, for the signed-in patient. A malformed number is
-// refused here, before any request.
+// with RPPS number rpps, for the signed-in patient, on a host serving one
+// establishment; a host serving several refuses it (invalid_request): use
+// PractitionerByRPPSIn there. A malformed number is refused here, before
+// any request.
 func (c *Client) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error) {
 	var out portal.Practitioner
 	if err := portal.CheckRPPS(rpps); err != nil {
 		return out, err
 	}
 	err := c.do(ctx, "GET", "/api/v1/practitioners/rpps/"+rpps, nil, nil, &out)
+	return out, err
+}
+
+// PractitionerByRPPSIn implements portal.PractitionerLookupIn: the
+// professional with RPPS number rpps as the directory of establishment
+// knows them, the id to grant through that establishment
+// (GET /api/v1/practitioners/rpps/{rpps}?establishment=…).
+func (c *Client) PractitionerByRPPSIn(ctx context.Context, establishment, rpps string) (portal.Practitioner, error) {
+	var out portal.Practitioner
+	if establishment == "" {
+		return out, portal.Errorf(portal.ErrInvalid, "establishment is required")
+	}
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return out, err
+	}
+	v := uri.Values{}
+	v.Set("establishment", establishment)
+	err := c.do(ctx, "GET", "/api/v1/practitioners/rpps/"+rpps+"?"+v.Encode(), nil, nil, &out)
 	return out, err
 }

@@ -203,20 +203,45 @@ func (c *Access) FoundRole() string {
 	return c.M.Found.Role.In(c.M.Lang)
 }
 
-// GrantEffect says what granting does and through which establishment.
+// GrantEffect says what granting does and through which establishment:
+// the one whose directory found the professional.
 func (c *Access) GrantEffect() string {
-	est := c.M.grantEstablishment()
-	if !c.M.Merged && c.M.Est.Name != "" {
-		est = c.M.Est.Name
-	} else {
-		for _, e := range c.M.Establishments {
-			if e.ID == est && e.Name != "" {
-				est = e.Name
-				break
-			}
+	return c.tf("grant-effect", c.estName(c.M.FoundIn))
+}
+
+// estName names establishment id: the widget's, or one of the merged
+// widget's list; the id itself when its name is unknown.
+func (c *Access) estName(id string) string {
+	if !c.M.Merged && c.M.Est.Name != "" && c.M.Est.ID == id {
+		return c.M.Est.Name
+	}
+	for _, e := range c.M.Establishments {
+		if e.ID == id && e.Name != "" {
+			return e.Name
 		}
 	}
-	return c.tf("grant-effect", est)
+	return id
+}
+
+// EstOptions are the establishments a merged widget offers to grant
+// through, after a first option asking to choose.
+func (c *Access) EstOptions() []Option {
+	out := []Option{{"", c.T("establishment-choose")}}
+	for _, e := range c.M.Establishments {
+		out = append(out, Option{e.ID, c.estName(e.ID)})
+	}
+	return out
+}
+
+// ChoiceInvalid is the aria-invalid value of the establishment's select.
+func (c *Access) ChoiceInvalid() string { return strconv.FormatBool(c.M.ChoiceErr != "") }
+
+// ChoiceDescribedBy points the select at its help, and its error when shown.
+func (c *Access) ChoiceDescribedBy() string {
+	if c.M.ChoiceErr != "" {
+		return "pc-est-help pc-est-err"
+	}
+	return "pc-est-help"
 }
 
 // RPPSInvalid is the aria-invalid value of the RPPS field.

@@ -65,13 +65,10 @@ func (h *Host) lookupEstablishment(est string) (string, error) {
 	return est, nil
 }
 
-// practitionerByRPPS looks up rpps in est's directory for the context's
-// patient, within the rate limits: the API and the access widget on the
-// server both come here. est "" is the host's only establishment (refused
-// on a host serving several). A directory of several establishments
-// (portal.PractitionerLookupIn, multi.Consents) is asked for est's; any
-// other is taken for one directory whose ids every establishment of the
-// host shares (one SQLite store, one FHIR server).
+// practitionerByRPPS looks up rpps in est's directory (lookupIn) for the
+// context's patient, within the rate limits: the API and the access
+// widget on the server both come here. est "" is the host's only
+// establishment (refused on a host serving several).
 func (h *Host) practitionerByRPPS(ctx context.Context, est, rpps string) (portal.Practitioner, error) {
 	if h.cfg.Practitioners == nil {
 		return portal.Practitioner{}, portal.Errorf(portal.ErrNotFound, "no practitioner directory is configured")
@@ -93,8 +90,43 @@ func (h *Host) practitionerByRPPS(ctx context.Context, est, rpps string) (portal
 	if err := h.spendAddress(ctx); err != nil {
 		return portal.Practitioner{}, err
 	}
+	return h.lookupIn(ctx, est, rpps)
+}
+
+// lookupIn asks est's directory for rpps: a directory of several
+// establishments (portal.PractitionerLookupIn, multi.Consents) for est's;
+// any other is taken for one directory whose ids every establishment of
+// the host shares (one SQLite store, one FHIR server).
+func (h *Host) lookupIn(ctx context.Context, est, rpps string) (portal.Practitioner, error) {
 	if in, ok := h.cfg.Practitioners.(portal.PractitionerLookupIn); ok {
 		return in.PractitionerByRPPSIn(ctx, est, rpps)
 	}
 	return h.cfg.Practitioners.PractitionerByRPPS(ctx, rpps)
+}
+
+// checkGrantee checks a grant through est that names, beside the
+// practitioner's id, the RPPS number they were found by: est's directory
+// must answer that id for that number. An id looked up in another
+// establishment's directory (which may be nobody, or someone else, in
+// est's backend) is refused, and nothing is granted.
+func (h *Host) checkGrantee(ctx context.Context, est, practitioner, rpps string) error {
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return err
+	}
+	if h.cfg.Practitioners == nil {
+		return portal.Errorf(portal.ErrNotFound, "no practitioner directory is configured")
+	}
+	p, err := h.lookupIn(ctx, est, rpps)
+	if err != nil {
+		return err
+	}
+	if p.ID != practitioner {
+		return &portal.Error{Code: portal.ErrInvalid,
+			Detail: "practitioner " + practitioner + " is not the one with RPPS number " + rpps + " in establishment " + est,
+			Reason: &portal.Text{
+				FR: "Ce professionnel ne correspond pas à ce numéro RPPS dans cet établissement : recherchez-le à nouveau. Aucun accès n’a été accordé.",
+				EN: "This professional does not match this RPPS number in this establishment: look them up again. No access was granted.",
+			}}
+	}
+	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -197,6 +199,27 @@ func TestRPPSLookupOneEstablishment(t *testing.T) {
 func TestMergedAccessWidgetGrantsInTheChosenEstablishment(t *testing.T) {
 	th := newRegionalHost(t)
 	ctx := context.Background()
+
+	// The first paint, from the host, asks to choose (none chosen in
+	// advance), and hands the browser the establishments to choose from.
+	pat := patientSession(t, th.testHost, sqlite.DemoPatientLucasBernard)
+	doc := string(pat.mustStatus(pat.do("GET", "/w/access?lang=fr", "", ""), 200).body)
+	for _, w := range []string{`<label for="pc-est">Établissement</label>`, `<select id="pc-est" class="pc-select" aria-describedby="pc-est-help"`,
+		`<option selected="selected" value="">Choisissez un établissement</option>`,
+		`<option value="` + sqlite.DemoEstablishment + `">CHU Exemple</option>`, `<option value="` + fhir.DemoEstablishment + `">Centre hospitalier Nord</option>`} {
+		if !strings.Contains(doc, w) {
+			t.Fatalf("the merged widget's first paint lacks %q:\n%s", w, doc)
+		}
+	}
+	state := regexp.MustCompile(`<script type="application/json" id="parcours-state">([^<]*)</script>`).FindStringSubmatch(doc)
+	var snap access.Snapshot
+	if state == nil || json.Unmarshal([]byte(html.UnescapeString(state[1])), &snap) != nil {
+		t.Fatalf("no state in the first paint:\n%s", doc)
+	}
+	if hydrated := access.NewModel("fr", ""); func() bool { hydrated.Hydrate(&snap); return !hydrated.Choosing() }() {
+		t.Fatalf("the browser's model, from the first paint's state, does not ask to choose: %+v", snap.Establishments)
+	}
+
 	b := th.signedIn(t, sqlite.DemoPatientLucasBernard)
 	m := access.NewModel("fr", "")
 	run := func(a access.Action) {
@@ -222,6 +245,9 @@ func TestMergedAccessWidgetGrantsInTheChosenEstablishment(t *testing.T) {
 	run(access.Action{Kind: access.Lookup})
 	if m.Screen != access.ScreenConfirmGrant || m.Found == nil || m.Found.ID != nordMercier || m.FoundIn != fhir.DemoEstablishment {
 		t.Fatalf("look-up in CH Nord: screen %s, found %+v in %q", m.Screen, m.Found, m.FoundIn)
+	}
+	if effect := (&access.Access{M: m}).GrantEffect(); !strings.HasSuffix(effect, "via : Centre hospitalier Nord.") {
+		t.Errorf("the confirmation says %q: want the establishment granted through", effect)
 	}
 	run(access.Action{Kind: access.Grant})
 	if len(m.Events) != 1 || m.Events[0].Name != "parcours:access-granted" {
@@ -251,5 +277,59 @@ func TestMergedAccessWidgetGrantsInTheChosenEstablishment(t *testing.T) {
 	}
 	if fmt.Sprint(m.Grants) != fmt.Sprint(list) {
 		t.Errorf("the widget shows %+v, the host lists %+v", m.Grants, list)
+	}
+}
+
+// TestGrantNamingTheRPPSIsChecked: a grant through an establishment that
+// names the RPPS number the practitioner was looked up by is given only if
+// that establishment's directory answers that id for that number; an id
+// from another establishment's directory (here, in CH Nord, someone else)
+// is refused and nothing is granted anywhere. Before, the host took any id
+// the establishment's backend knew.
+func TestGrantNamingTheRPPSIsChecked(t *testing.T) {
+	th := newRegionalHost(t)
+	pat := patientSession(t, th.testHost, sqlite.DemoPatientLucasBernard)
+	nordGrants := "/api/v1/establishments/" + fhir.DemoEstablishment + "/grants"
+	for _, c := range []struct {
+		name, body string
+		status     int
+		code       portal.ErrorCode
+	}{
+		{"CHU Exemple's id in CH Nord", `{"practitioner":"` + sqlite.DemoPractitionerPaulMercier + `","rpps":"` + sqlite.DemoRPPSPaulMercier + `"}`, 400, portal.ErrInvalid},
+		{"a malformed number", `{"practitioner":"` + nordMercier + `","rpps":"10000009993"}`, 400, portal.ErrInvalid},
+		{"a number CH Nord does not know", `{"practitioner":"` + nordMercier + `","rpps":"10000000009"}`, 404, portal.ErrNotFound},
+	} {
+		r := pat.do("POST", nordGrants, "application/json", c.body)
+		var e client.ErrorBody
+		json.Unmarshal(r.body, &e)
+		if r.status != c.status || e.Error.Code != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.name, r.status, r.body, c.status, c.code)
+		}
+	}
+	r := pat.do("POST", nordGrants, "application/json", `{"practitioner":"`+sqlite.DemoPractitionerPaulMercier+`","rpps":"`+sqlite.DemoRPPSPaulMercier+`"}`)
+	if !strings.Contains(string(r.body), "recherchez-le à nouveau") {
+		t.Errorf("the refusal does not say what to do: %s", r.body)
+	}
+	lucas := portal.WithSubject(context.Background(), portal.Subject{Patient: sqlite.DemoPatientLucasBernard})
+	if list, err := th.nord.Grants(lucas); err != nil || len(list) != 0 {
+		t.Fatalf("CH Nord's grants after the refusals: %+v, %v", list, err)
+	}
+	if list, err := th.Store.Grants(lucas); err != nil || len(list) != 0 {
+		t.Fatalf("CHU Exemple's grants after the refusals: %+v, %v", list, err)
+	}
+
+	// CH Nord's own id for that number is granted, in CH Nord.
+	var g portal.Grant
+	json.Unmarshal(pat.mustStatus(pat.do("POST", nordGrants, "application/json", `{"practitioner":"`+nordMercier+`","rpps":"`+sqlite.DemoRPPSPaulMercier+`"}`), 201).body, &g)
+	if g.Practitioner != nordMercier || g.Establishment != fhir.DemoEstablishment {
+		t.Errorf("grant %+v", g)
+	}
+	// The SDK sends the number.
+	c := th.signedIn(t, sqlite.DemoPatientLucasBernard)
+	if _, err := c.GrantAccessByRPPS(context.Background(), sqlite.DemoEstablishment, nordMercier, sqlite.DemoRPPSPaulMercier); !portal.IsCode(err, portal.ErrInvalid) {
+		t.Errorf("client, CH Nord's id in CHU Exemple: %v, want invalid_request", err)
+	}
+	if g, err := c.GrantAccessByRPPS(context.Background(), sqlite.DemoEstablishment, sqlite.DemoPractitionerPaulMercier, sqlite.DemoRPPSPaulMercier); err != nil || g.Establishment != sqlite.DemoEstablishment {
+		t.Errorf("client, CHU Exemple's id in CHU Exemple: %+v, %v", g, err)
 	}
 }

@@ -336,7 +336,7 @@ func (b *serverBackend) Grants(ctx context.Context) ([]portal.Grant, error) {
 	return slices.DeleteFunc(list, func(g portal.Grant) bool { return !b.h.serves(g.Establishment) }), nil
 }
 
-func (b *serverBackend) GrantAccess(context.Context, string, string) (portal.Grant, error) {
+func (b *serverBackend) GrantAccessByRPPS(context.Context, string, string, string) (portal.Grant, error) {
 	return portal.Grant{}, preloadOnly()
 }
 

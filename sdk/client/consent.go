@@ -18,6 +18,10 @@ type GrantList struct {
 // POST /api/v1/establishments/{establishment}/grants.
 type GrantBody struct {
 	Practitioner string `json:"practitioner"`
+	// RPPS, when set, is the RPPS number the practitioner was looked up
+	// by in the establishment: the host refuses the grant unless that
+	// establishment's directory answers Practitioner for it.
+	RPPS string `json:"rpps,omitempty"`
 }
 
 // Grants implements portal.Consents: the signed-in patient's grants.
@@ -36,6 +40,24 @@ func (c *Client) GrantAccess(ctx context.Context, establishment, practitioner st
 		return out, err
 	}
 	err = c.do(ctx, "POST", path+"/grants", nil, GrantBody{Practitioner: practitioner}, &out)
+	return out, err
+}
+
+// GrantAccessByRPPS is GrantAccess naming also the RPPS number the
+// practitioner was looked up by (PractitionerByRPPSIn, in the same
+// establishment): the host grants only if establishment's directory
+// answers practitioner for rpps, and refuses (invalid_request) an id found
+// in another establishment's directory.
+func (c *Client) GrantAccessByRPPS(ctx context.Context, establishment, practitioner, rpps string) (portal.Grant, error) {
+	var out portal.Grant
+	path, err := establishmentPath(establishment)
+	if err != nil {
+		return out, err
+	}
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return out, err
+	}
+	err = c.do(ctx, "POST", path+"/grants", nil, GrantBody{Practitioner: practitioner, RPPS: rpps}, &out)
 	return out, err
 }
 

@@ -34,7 +34,10 @@ type Backend interface {
 
 	AccessLog(ctx context.Context, after string, limit int) (client.AccessLog, error)
 	Grants(ctx context.Context) ([]portal.Grant, error)
-	GrantAccess(ctx context.Context, establishment, practitioner string) (portal.Grant, error)
+	// GrantAccessByRPPS grants practitioner, found by rpps in
+	// establishment's directory: the host checks that it still answers
+	// that id.
+	GrantAccessByRPPS(ctx context.Context, establishment, practitioner, rpps string) (portal.Grant, error)
 	RevokeAccess(ctx context.Context, id string) (portal.Grant, error)
 	// PractitionerByRPPSIn answers the professional as est's directory
 	// knows them: each establishment's backend has practitioner ids of
@@ -327,6 +330,8 @@ func (m *Model) Apply(a Action) Cmd {
 		seq, session := m.seq, m.session
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
 			p, err := b.PractitionerByRPPSIn(ctx, est, rpps)
+			// The grant names the number looked up, which the host checks.
+			p.RPPS = rpps
 			return Action{Kind: found, ID: est, seq: seq, session: session, pract: &p, err: err}
 		}))
 	case found:
@@ -358,9 +363,9 @@ func (m *Model) Apply(a Action) Cmd {
 		est := m.FoundIn
 		m.Busy = true
 		m.clearError()
-		seq, session, pract := m.seq, m.session, m.Found.ID
+		seq, session, pract, rpps := m.seq, m.session, m.Found.ID, m.Found.RPPS
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
-			g, err := b.GrantAccess(ctx, est, pract)
+			g, err := b.GrantAccessByRPPS(ctx, est, pract, rpps)
 			r := Action{Kind: granted, seq: seq, session: session, grant: g, err: err}
 			if err == nil {
 				r.grants, _ = b.Grants(ctx)

@@ -22,8 +22,8 @@ func (f *fake) PractitionerByRPPSIn(_ context.Context, est, rpps string) (portal
 	return f.lookup(rpps)
 }
 
-func (f *fake) GrantAccess(_ context.Context, est, pract string) (portal.Grant, error) {
-	f.calls = append(f.calls, "grant "+est+" "+pract)
+func (f *fake) GrantAccessByRPPS(_ context.Context, est, pract, rpps string) (portal.Grant, error) {
+	f.calls = append(f.calls, "grant "+est+" "+pract+" "+rpps)
 	return f.grantFn(est, pract)
 }
 
@@ -121,7 +121,7 @@ func TestGrantEstablishment(t *testing.T) {
 			// grant away from the directory that answered.
 			m.Apply(Action{Kind: ChooseEst, Value: "a"})
 			run(m, f, Action{Kind: Grant})
-			want := []string{"lookup " + c.want + " 10000009992", "grant " + c.want + " pr-of-" + c.want}
+			want := []string{"lookup " + c.want + " 10000009992", "grant " + c.want + " pr-of-" + c.want + " 10000009992"}
 			if len(f.calls) != 2 || f.calls[0] != want[0] || f.calls[1] != want[1] {
 				t.Fatalf("calls %q, want %q", f.calls, want)
 			}

@@ -12,9 +12,9 @@ import (
 const LookupsPerMinute = 10
 
 // errEstablishmentRequired refuses a look-up naming no establishment on a
-// host serving several: each establishment's backend has practitioner ids
-// of its own, and the id answered is the one a grant through that
-// establishment names.
+// host serving several, each with a directory of its own: each backend has
+// practitioner ids of its own, and the id answered is the one a grant
+// through that establishment names.
 func errEstablishmentRequired() error {
 	return &portal.Error{Code: portal.ErrInvalid,
 		Detail: "establishment is required: this host serves several establishments, each with its own practitioner directory",
@@ -29,8 +29,9 @@ func errEstablishmentRequired() error {
 // by the "establishment" parameter knows them (Config.Practitioners), so
 // that the patient can confirm whom they are about to grant access to
 // through that establishment. The parameter may be left out on a host
-// serving one establishment only. Patients only; each look-up spends one
-// of the patient's LookupsPerMinute and of their address's write tokens.
+// serving one establishment, or several sharing one directory. Patients
+// only; each look-up spends one of the patient's LookupsPerMinute and of
+// their address's write tokens.
 func (h *Host) getPractitionerByRPPS(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	est := q.Get("establishment")
@@ -51,24 +52,30 @@ func (h *Host) getPractitionerByRPPS(w http.ResponseWriter, r *http.Request) err
 
 // lookupEstablishment is the establishment a look-up is for: est, which
 // the host must serve, or, when est is empty, the host's only one. A host
-// serving several refuses a look-up naming none (errEstablishmentRequired).
+// serving several establishments with a directory of their own each
+// (portal.PractitionerLookupIn) refuses a look-up naming none
+// (errEstablishmentRequired); with one directory, whose ids every
+// establishment shares, such a look-up asks it ("").
 func (h *Host) lookupEstablishment(est string) (string, error) {
-	if est == "" {
-		if len(h.cfg.Establishments) > 1 {
-			return "", errEstablishmentRequired()
+	if est != "" {
+		if !h.serves(est) {
+			return "", portal.Errorf(portal.ErrNotFound, "establishment %q", est)
 		}
+		return est, nil
+	}
+	if len(h.cfg.Establishments) == 1 {
 		return h.cfg.Establishments[0].ID, nil
 	}
-	if !h.serves(est) {
-		return "", portal.Errorf(portal.ErrNotFound, "establishment %q", est)
+	if _, ok := h.cfg.Practitioners.(portal.PractitionerLookupIn); ok {
+		return "", errEstablishmentRequired()
 	}
-	return est, nil
+	return "", nil
 }
 
 // practitionerByRPPS looks up rpps in est's directory (lookupIn) for the
 // context's patient, within the rate limits: the API and the access
 // widget on the server both come here. est "" is the host's only
-// establishment (refused on a host serving several).
+// establishment, or its one directory (see lookupEstablishment).
 func (h *Host) practitionerByRPPS(ctx context.Context, est, rpps string) (portal.Practitioner, error) {
 	if h.cfg.Practitioners == nil {
 		return portal.Practitioner{}, portal.Errorf(portal.ErrNotFound, "no practitioner directory is configured")
@@ -96,7 +103,8 @@ func (h *Host) practitionerByRPPS(ctx context.Context, est, rpps string) (portal
 // lookupIn asks est's directory for rpps: a directory of several
 // establishments (portal.PractitionerLookupIn, multi.Consents) for est's;
 // any other is taken for one directory whose ids every establishment of
-// the host shares (one SQLite store, one FHIR server).
+// the host shares (one SQLite store, one FHIR server: the Worker's), asked
+// whatever est.
 func (h *Host) lookupIn(ctx context.Context, est, rpps string) (portal.Practitioner, error) {
 	if in, ok := h.cfg.Practitioners.(portal.PractitionerLookupIn); ok {
 		return in.PractitionerByRPPSIn(ctx, est, rpps)

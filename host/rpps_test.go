@@ -171,20 +171,26 @@ func TestRPPSLookupPerEstablishment(t *testing.T) {
 	}
 }
 
-// TestRPPSLookupOneEstablishment: a host serving one establishment answers
-// the look-up without the parameter, as before, and with it when it names
-// that establishment; another is not found.
-func TestRPPSLookupOneEstablishment(t *testing.T) {
-	th := newTestHostWith(t, func(cfg *hostConfig) {
-		store := cfg.Booking.(*sqlite.Store)
-		cfg.Consents, cfg.Practitioners = store, store
-	})
-	pat := patientSession(t, th, sqlite.DemoPatientLucasBernard)
-	for q, want := range map[string]int{"": 200, "?establishment=" + sqlite.DemoEstablishment: 200, "?establishment=" + fhir.DemoEstablishment: 404} {
-		r, p, _ := lookup(pat, sqlite.DemoRPPSPaulMercier, q)
-		if r.status != want || (want == 200 && p.ID != sqlite.DemoPractitionerPaulMercier) {
-			t.Errorf("%q: %d %s, want %d", q, r.status, r.body, want)
-		}
+// TestRPPSLookupOneDirectory: a host serving one establishment, or two
+// on one SQLite store (one directory, whose ids both share), answers the
+// look-up without the parameter, as before, and with it when it names an
+// establishment it serves; another is not found.
+func TestRPPSLookupOneDirectory(t *testing.T) {
+	for name, more := range map[string][]host.Establishment{"one establishment": nil, "two on one store": {{ID: "chu-annexe"}}} {
+		t.Run(name, func(t *testing.T) {
+			th := newTestHostWith(t, func(cfg *hostConfig) {
+				store := cfg.Booking.(*sqlite.Store)
+				cfg.Consents, cfg.Practitioners = store, store
+				cfg.Establishments = append(cfg.Establishments, more...)
+			})
+			pat := patientSession(t, th, sqlite.DemoPatientLucasBernard)
+			for q, want := range map[string]int{"": 200, "?establishment=" + sqlite.DemoEstablishment: 200, "?establishment=" + fhir.DemoEstablishment: 404} {
+				r, p, _ := lookup(pat, sqlite.DemoRPPSPaulMercier, q)
+				if r.status != want || (want == 200 && p.ID != sqlite.DemoPractitionerPaulMercier) {
+					t.Errorf("%q: %d %s, want %d", q, r.status, r.body, want)
+				}
+			}
+		})
 	}
 }
 

@@ -72,7 +72,8 @@ var _ portal.PractitionerLookupIn = (*Client)(nil)
 
 // PractitionerByRPPS implements portal.PractitionerLookup: the professional
 // with RPPS number rpps, for the signed-in patient, on a host serving one
-// establishment; a host serving several refuses it (invalid_request): use
+// establishment, or several sharing one directory; a host serving several
+// with a directory each refuses it (invalid_request): use
 // PractitionerByRPPSIn there. A malformed number is refused here, before
 // any request.
 func (c *Client) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error) {

@@ -284,6 +284,11 @@ func TestMergedAccessWidgetGrantsInTheChosenEstablishment(t *testing.T) {
 	if fmt.Sprint(m.Grants) != fmt.Sprint(list) {
 		t.Errorf("the widget shows %+v, the host lists %+v", m.Grants, list)
 	}
+	// The grant says whose record it opens.
+	c := &access.Access{M: m}
+	if text, label := c.GrantText(list[0]), c.RevokeLabel(list[0]); !strings.HasSuffix(text, "(Centre hospitalier Nord)") || label != "Retirer l’accès de Paul Mercier (Centre hospitalier Nord)" {
+		t.Errorf("the grant shows %q, its revoke button %q", text, label)
+	}
 }
 
 // TestGrantNamingTheRPPSIsChecked: a grant through an establishment that

@@ -176,16 +176,30 @@ func (c *Access) Outcome(e client.AccessEntry) string {
 	return "success"
 }
 
-// GrantText dates a grant.
+// GrantText dates a grant and, in a merged widget where the patient
+// chooses, names the establishment whose record it opens.
 func (c *Access) GrantText(g portal.Grant) string {
+	var s string
 	if g.Revoked != nil {
-		return c.tf("grant-ended", ui.Date(c.M.Lang, ui.Paris(*g.Revoked)), ui.Date(c.M.Lang, ui.Paris(g.Granted)))
+		s = c.tf("grant-ended", ui.Date(c.M.Lang, ui.Paris(*g.Revoked)), ui.Date(c.M.Lang, ui.Paris(g.Granted)))
+	} else {
+		s = c.tf("grant-since", ui.Date(c.M.Lang, ui.Paris(g.Granted)))
 	}
-	return c.tf("grant-since", ui.Date(c.M.Lang, ui.Paris(g.Granted)))
+	if c.M.Choosing() {
+		s += " " + c.tf("grant-through", c.estName(g.Establishment))
+	}
+	return s
 }
 
-// RevokeLabel is the accessible name of a grant's revoke button.
-func (c *Access) RevokeLabel(g portal.Grant) string { return c.tf("revoke-for", g.PractitionerName) }
+// RevokeLabel is the accessible name of a grant's revoke button: the
+// practitioner, and where the patient chooses, the establishment (the
+// same professional may hold a grant in each).
+func (c *Access) RevokeLabel(g portal.Grant) string {
+	if c.M.Choosing() {
+		return c.tf("revoke-for-in", g.PractitionerName, c.estName(g.Establishment))
+	}
+	return c.tf("revoke-for", g.PractitionerName)
+}
 
 // RevokeQuestion asks to confirm the revocation.
 func (c *Access) RevokeQuestion() string {

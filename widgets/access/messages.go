@@ -35,6 +35,8 @@ var messages = ui.Messages{
 	"grant-ended":    {"Accès retiré le %s (accordé le %s)", "Access revoked on %s (granted on %s)"},
 	"revoke":         {"Retirer l’accès", "Revoke access"},
 	"revoke-for":     {"Retirer l’accès de %s", "Revoke access of %s"},
+	"revoke-for-in":  {"Retirer l’accès de %s (%s)", "Revoke access of %s (%s)"},
+	"grant-through":  {"(%s)", "(%s)"},
 	"revoke-confirm": {"Retirer l’accès de %s ?", "Revoke the access of %s?"},
 	"revoke-effect":  {"Le retrait prend effet dès sa prochaine demande : ce professionnel ne verra plus vos documents, sauf s’il fait partie d’un service qui vous suit.", "Revocation takes effect at their next request: this professional will no longer see your documents, unless they belong to a service caring for you."},
 	"revoke-yes":     {"Oui, retirer l’accès", "Yes, revoke access"},

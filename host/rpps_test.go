@@ -247,6 +247,14 @@ func TestMergedAccessWidgetGrantsInTheChosenEstablishment(t *testing.T) {
 	if m.ChoiceErr == "" || m.Found != nil || m.Screen != access.ScreenHome {
 		t.Fatalf("a look-up before choosing: choice error %q, found %+v, screen %s", m.ChoiceErr, m.Found, m.Screen)
 	}
+	// CH Nord's other practitioner is unknown to CHU Exemple's directory.
+	run(access.Action{Kind: access.ChooseEst, Value: sqlite.DemoEstablishment})
+	run(access.Action{Kind: access.TypeRPPS, Value: nordOtherRPPS})
+	run(access.Action{Kind: access.Lookup})
+	if m.Found != nil || m.RPPSErr != "Aucun professionnel ne correspond à ce numéro RPPS dans l’annuaire de CHU Exemple." {
+		t.Fatalf("CH Nord's practitioner looked up in CHU Exemple: found %+v, field error %q", m.Found, m.RPPSErr)
+	}
+	run(access.Action{Kind: access.TypeRPPS, Value: sqlite.DemoRPPSPaulMercier})
 	run(access.Action{Kind: access.ChooseEst, Value: fhir.DemoEstablishment})
 	run(access.Action{Kind: access.Lookup})
 	if m.Screen != access.ScreenConfirmGrant || m.Found == nil || m.Found.ID != nordMercier || m.FoundIn != fhir.DemoEstablishment {

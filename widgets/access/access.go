@@ -223,19 +223,7 @@ func (c *Access) GrantEffect() string {
 	return c.tf("grant-effect", c.estName(c.M.FoundIn))
 }
 
-// estName names establishment id: the widget's, or one of the merged
-// widget's list; the id itself when its name is unknown.
-func (c *Access) estName(id string) string {
-	if !c.M.Merged && c.M.Est.Name != "" && c.M.Est.ID == id {
-		return c.M.Est.Name
-	}
-	for _, e := range c.M.Establishments {
-		if e.ID == id && e.Name != "" {
-			return e.Name
-		}
-	}
-	return id
-}
+func (c *Access) estName(id string) string { return c.M.estName(id) }
 
 // EstOptions are the establishments a merged widget offers to grant
 // through, after a first option asking to choose.

@@ -52,6 +52,7 @@ var messages = ui.Messages{
 	"lookup":               {"Rechercher", "Look up"},
 	"rpps-invalid":         {"Ce numéro RPPS n’est pas valide : il compte 11 chiffres. Vérifiez-le.", "This RPPS number is not valid: it has 11 digits. Check it."},
 	"rpps-unknown":         {"Aucun professionnel ne correspond à ce numéro RPPS.", "No professional matches this RPPS number."},
+	"rpps-unknown-in":      {"Aucun professionnel ne correspond à ce numéro RPPS dans l’annuaire de %s.", "No professional matches this RPPS number in the directory of %s."},
 	"grant-confirm":        {"Donner accès à ce professionnel ?", "Give this professional access?"},
 	"grant-effect":         {"Il pourra consulter vos documents mis à votre disposition, jusqu’à ce que vous retiriez cet accès. Accès accordé via : %s.", "They will be able to read the documents released to you until you revoke this access. Access granted through: %s."},
 	"grant-yes":            {"Donner accès", "Give access"},

@@ -344,6 +344,10 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		if portal.IsCode(a.err, portal.ErrNotFound) || portal.IsCode(a.err, portal.ErrInvalid) {
 			m.RPPSErr = m.t("rpps-unknown")
+			if m.Choosing() {
+				// Another establishment's directory may know them.
+				m.RPPSErr = m.tf("rpps-unknown-in", m.estName(a.ID))
+			}
 			m.announce(m.RPPSErr)
 			return nil
 		}
@@ -505,6 +509,20 @@ func (m *Model) lookupEstablishment() string {
 		return m.Establishments[0].ID
 	}
 	return ""
+}
+
+// estName names establishment id: the widget's, or one of the merged
+// widget's list; the id itself when its name is unknown.
+func (m *Model) estName(id string) string {
+	if !m.Merged && m.Est.Name != "" && m.Est.ID == id {
+		return m.Est.Name
+	}
+	for _, e := range m.Establishments {
+		if e.ID == id && e.Name != "" {
+			return e.Name
+		}
+	}
+	return id
 }
 
 // Choosing reports whether the patient chooses the establishment to grant

@@ -84,6 +84,11 @@ func (h *Host) grantAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	auditNote(ctx, patient, "")
+	if body.RPPS != "" {
+		if err := h.checkGrantee(ctx, est, body.Practitioner, body.RPPS); err != nil {
+			return err
+		}
+	}
 	before, err := c.Grants(ctx)
 	if err != nil {
 		return err

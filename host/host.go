@@ -144,6 +144,11 @@ type Config struct {
 
 	// Practitioners finds health professionals by RPPS number, for the
 	// patient granting access to one (GET /api/v1/practitioners/rpps/{rpps}).
+	// The id it answers is the one a grant names: on a host whose
+	// establishments have directories of their own (different backends),
+	// it must be a portal.PractitionerLookupIn (multi.Consents), asked for
+	// the establishment the grant goes through; any other is taken for
+	// one directory whose ids every establishment shares.
 	// Optional: nil answers that route not_found.
 	Practitioners portal.PractitionerLookup
 

@@ -336,7 +336,7 @@ func (b *serverBackend) Grants(ctx context.Context) ([]portal.Grant, error) {
 	return slices.DeleteFunc(list, func(g portal.Grant) bool { return !b.h.serves(g.Establishment) }), nil
 }
 
-func (b *serverBackend) GrantAccess(context.Context, string, string) (portal.Grant, error) {
+func (b *serverBackend) GrantAccessByRPPS(context.Context, string, string, string) (portal.Grant, error) {
 	return portal.Grant{}, preloadOnly()
 }
 
@@ -344,11 +344,10 @@ func (b *serverBackend) RevokeAccess(context.Context, string) (portal.Grant, err
 	return portal.Grant{}, preloadOnly()
 }
 
-// PractitionerByRPPS looks a professional up by RPPS number with the
-// session's subject (Config.Practitioners; not_found without one).
-func (b *serverBackend) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error) {
-	if b.h.cfg.Practitioners == nil {
-		return portal.Practitioner{}, portal.Errorf(portal.ErrNotFound, "no practitioner directory is configured")
-	}
-	return b.h.cfg.Practitioners.PractitionerByRPPS(b.as(ctx), rpps)
+// PractitionerByRPPSIn looks a professional up by RPPS number in est's
+// directory with the session's subject, as GET
+// /api/v1/practitioners/rpps/{rpps}?establishment= does (rate limits
+// included; not_found without Config.Practitioners).
+func (b *serverBackend) PractitionerByRPPSIn(ctx context.Context, est, rpps string) (portal.Practitioner, error) {
+	return b.h.practitionerByRPPS(b.as(ctx), est, rpps)
 }

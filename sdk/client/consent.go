@@ -2,8 +2,8 @@ package client
 
 import (
 	"context"
-	"github.com/parcours-sante/parcours/sdk/client/uri"
 
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
 
@@ -18,6 +18,10 @@ type GrantList struct {
 // POST /api/v1/establishments/{establishment}/grants.
 type GrantBody struct {
 	Practitioner string `json:"practitioner"`
+	// RPPS, when set, is the RPPS number the practitioner was looked up
+	// by in the establishment: the host refuses the grant unless that
+	// establishment's directory answers Practitioner for it.
+	RPPS string `json:"rpps,omitempty"`
 }
 
 // Grants implements portal.Consents: the signed-in patient's grants.
@@ -39,6 +43,24 @@ func (c *Client) GrantAccess(ctx context.Context, establishment, practitioner st
 	return out, err
 }
 
+// GrantAccessByRPPS is GrantAccess naming also the RPPS number the
+// practitioner was looked up by (PractitionerByRPPSIn, in the same
+// establishment): the host grants only if establishment's directory
+// answers practitioner for rpps, and refuses (invalid_request) an id found
+// in another establishment's directory.
+func (c *Client) GrantAccessByRPPS(ctx context.Context, establishment, practitioner, rpps string) (portal.Grant, error) {
+	var out portal.Grant
+	path, err := establishmentPath(establishment)
+	if err != nil {
+		return out, err
+	}
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return out, err
+	}
+	err = c.do(ctx, "POST", path+"/grants", nil, GrantBody{Practitioner: practitioner, RPPS: rpps}, &out)
+	return out, err
+}
+
 // RevokeAccess implements portal.Consents.
 func (c *Client) RevokeAccess(ctx context.Context, id string) (portal.Grant, error) {
 	var out portal.Grant
@@ -46,16 +68,37 @@ func (c *Client) RevokeAccess(ctx context.Context, id string) (portal.Grant, err
 	return out, err
 }
 
-var _ portal.PractitionerLookup = (*Client)(nil)
+var _ portal.PractitionerLookupIn = (*Client)(nil)
 
 // PractitionerByRPPS implements portal.PractitionerLookup: the professional
-// with RPPS number rpps, for the signed-in patient. A malformed number is
-// refused here, before any request.
+// with RPPS number rpps, for the signed-in patient, on a host serving one
+// establishment, or several sharing one directory; a host serving several
+// with a directory each refuses it (invalid_request): use
+// PractitionerByRPPSIn there. A malformed number is refused here, before
+// any request.
 func (c *Client) PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error) {
 	var out portal.Practitioner
 	if err := portal.CheckRPPS(rpps); err != nil {
 		return out, err
 	}
 	err := c.do(ctx, "GET", "/api/v1/practitioners/rpps/"+rpps, nil, nil, &out)
+	return out, err
+}
+
+// PractitionerByRPPSIn implements portal.PractitionerLookupIn: the
+// professional with RPPS number rpps as the directory of establishment
+// knows them, the id to grant through that establishment
+// (GET /api/v1/practitioners/rpps/{rpps}?establishment=…).
+func (c *Client) PractitionerByRPPSIn(ctx context.Context, establishment, rpps string) (portal.Practitioner, error) {
+	var out portal.Practitioner
+	if establishment == "" {
+		return out, portal.Errorf(portal.ErrInvalid, "establishment is required")
+	}
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return out, err
+	}
+	v := uri.Values{}
+	v.Set("establishment", establishment)
+	err := c.do(ctx, "GET", "/api/v1/practitioners/rpps/"+rpps+"?"+v.Encode(), nil, nil, &out)
 	return out, err
 }

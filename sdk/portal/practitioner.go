@@ -52,3 +52,19 @@ func CheckRPPS(v string) error {
 type PractitionerLookup interface {
 	PractitionerByRPPS(ctx context.Context, rpps string) (Practitioner, error)
 }
+
+// PractitionerLookupIn is a PractitionerLookup over several
+// establishments' directories, each with practitioner ids of its own (a
+// host serving establishments on different backends: its SQLite store,
+// each FHIR server). A practitioner's id means something in one directory
+// only, and a grant names the practitioner by that id: the id a patient
+// grants through an establishment must come from that establishment's
+// directory.
+//
+// PractitionerByRPPSIn answers the professional with RPPS number rpps as
+// the directory of establishment est knows them; an establishment it does
+// not route is ErrNotFound. Otherwise as PractitionerByRPPS.
+type PractitionerLookupIn interface {
+	PractitionerLookup
+	PractitionerByRPPSIn(ctx context.Context, est, rpps string) (Practitioner, error)
+}

@@ -176,16 +176,30 @@ func (c *Access) Outcome(e client.AccessEntry) string {
 	return "success"
 }
 
-// GrantText dates a grant.
+// GrantText dates a grant and, in a merged widget where the patient
+// chooses, names the establishment whose record it opens.
 func (c *Access) GrantText(g portal.Grant) string {
+	var s string
 	if g.Revoked != nil {
-		return c.tf("grant-ended", ui.Date(c.M.Lang, ui.Paris(*g.Revoked)), ui.Date(c.M.Lang, ui.Paris(g.Granted)))
+		s = c.tf("grant-ended", ui.Date(c.M.Lang, ui.Paris(*g.Revoked)), ui.Date(c.M.Lang, ui.Paris(g.Granted)))
+	} else {
+		s = c.tf("grant-since", ui.Date(c.M.Lang, ui.Paris(g.Granted)))
 	}
-	return c.tf("grant-since", ui.Date(c.M.Lang, ui.Paris(g.Granted)))
+	if c.M.Choosing() {
+		s += " " + c.tf("grant-through", c.estName(g.Establishment))
+	}
+	return s
 }
 
-// RevokeLabel is the accessible name of a grant's revoke button.
-func (c *Access) RevokeLabel(g portal.Grant) string { return c.tf("revoke-for", g.PractitionerName) }
+// RevokeLabel is the accessible name of a grant's revoke button: the
+// practitioner, and where the patient chooses, the establishment (the
+// same professional may hold a grant in each).
+func (c *Access) RevokeLabel(g portal.Grant) string {
+	if c.M.Choosing() {
+		return c.tf("revoke-for-in", g.PractitionerName, c.estName(g.Establishment))
+	}
+	return c.tf("revoke-for", g.PractitionerName)
+}
 
 // RevokeQuestion asks to confirm the revocation.
 func (c *Access) RevokeQuestion() string {
@@ -203,20 +217,33 @@ func (c *Access) FoundRole() string {
 	return c.M.Found.Role.In(c.M.Lang)
 }
 
-// GrantEffect says what granting does and through which establishment.
+// GrantEffect says what granting does and through which establishment:
+// the one whose directory found the professional.
 func (c *Access) GrantEffect() string {
-	est := c.M.grantEstablishment()
-	if !c.M.Merged && c.M.Est.Name != "" {
-		est = c.M.Est.Name
-	} else {
-		for _, e := range c.M.Establishments {
-			if e.ID == est && e.Name != "" {
-				est = e.Name
-				break
-			}
-		}
+	return c.tf("grant-effect", c.estName(c.M.FoundIn))
+}
+
+func (c *Access) estName(id string) string { return c.M.estName(id) }
+
+// EstOptions are the establishments a merged widget offers to grant
+// through, after a first option asking to choose.
+func (c *Access) EstOptions() []Option {
+	out := []Option{{"", c.T("establishment-choose")}}
+	for _, e := range c.M.Establishments {
+		out = append(out, Option{e.ID, c.estName(e.ID)})
 	}
-	return c.tf("grant-effect", est)
+	return out
+}
+
+// ChoiceInvalid is the aria-invalid value of the establishment's select.
+func (c *Access) ChoiceInvalid() string { return strconv.FormatBool(c.M.ChoiceErr != "") }
+
+// ChoiceDescribedBy points the select at its help, and its error when shown.
+func (c *Access) ChoiceDescribedBy() string {
+	if c.M.ChoiceErr != "" {
+		return "pc-est-help pc-est-err"
+	}
+	return "pc-est-help"
 }
 
 // RPPSInvalid is the aria-invalid value of the RPPS field.

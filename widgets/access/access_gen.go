@@ -269,6 +269,43 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
 				vgn.SetInnerHTML(c.T("give-title"))
 				vgn = vg.Text(vgparent, "\n    ")
+				if c.M.Choosing() {
+					vgn = vg.El(vgparent, "div", "class", "pc-field")
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-est")
+						vgn.SetInnerHTML(c.T("establishment"))
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p", "id", "pc-est-help", "class", "pc-note")
+						vgn.SetInnerHTML(c.T("establishment-help"))
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "select", "id", "pc-est", "class", "pc-select")
+						vgn.AddAttrInterface("aria-describedby", c.ChoiceDescribedBy())
+						vgn.AddAttrInterface("aria-invalid", c.ChoiceInvalid())
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-establishment") })
+						{
+							vgparent := vgn
+							_ = vgparent
+							vgn = vg.Text(vgparent, "\n        ")
+							for _, o := range c.EstOptions() {
+								vgn = vg.El(vgparent, "option")
+								vgn.AddAttrInterface("selected", o.ID == c.M.Choice)
+								vgn.AddAttrInterface("value", o.ID)
+								vgn.SetInnerHTML(o.Label)
+							}
+							vgn = vg.Text(vgparent, "\n      ")
+						}
+						vgn = vg.Text(vgparent, "\n      ")
+						if c.M.ChoiceErr != "" {
+							vgn = vg.El(vgparent, "p", "id", "pc-est-err", "class", "pc-field-error")
+							vgn.SetInnerHTML(c.M.ChoiceErr)
+						}
+						vgn = vg.Text(vgparent, "\n    ")
+					}
+				}
+				vgn = vg.Text(vgparent, "\n    ")
 				vgn = vg.El(vgparent, "div", "class", "pc-field")
 				{
 					vgparent := vgn

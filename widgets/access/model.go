@@ -34,9 +34,15 @@ type Backend interface {
 
 	AccessLog(ctx context.Context, after string, limit int) (client.AccessLog, error)
 	Grants(ctx context.Context) ([]portal.Grant, error)
-	GrantAccess(ctx context.Context, establishment, practitioner string) (portal.Grant, error)
+	// GrantAccessByRPPS grants practitioner, found by rpps in
+	// establishment's directory: the host checks that it still answers
+	// that id.
+	GrantAccessByRPPS(ctx context.Context, establishment, practitioner, rpps string) (portal.Grant, error)
 	RevokeAccess(ctx context.Context, id string) (portal.Grant, error)
-	PractitionerByRPPS(ctx context.Context, rpps string) (portal.Practitioner, error)
+	// PractitionerByRPPSIn answers the professional as est's directory
+	// knows them: each establishment's backend has practitioner ids of
+	// its own, and a grant through est names est's.
+	PractitionerByRPPSIn(ctx context.Context, est, rpps string) (portal.Practitioner, error)
 }
 
 // Screen is what the widget shows.
@@ -62,10 +68,14 @@ type Event struct {
 type Model struct {
 	Lang          string
 	Establishment string
-	// Merged: no establishment was given; a grant goes through the first
-	// establishment the host serves (Establishments[0]).
+	// Merged: no establishment was given. With several establishments,
+	// the patient chooses the one to grant access through (Choice) before
+	// the look-up, which asks that establishment's directory.
 	Merged         bool
 	Establishments []portal.Establishment
+	Choice         string
+	// ChoiceErr asks to choose an establishment (a look-up without one).
+	ChoiceErr string
 
 	Screen  Screen
 	Loading bool
@@ -92,8 +102,11 @@ type Model struct {
 	Grants  []portal.Grant
 	RPPS    string
 	RPPSErr string
-	// Found is the professional looked up, to confirm on ScreenConfirmGrant.
-	Found *portal.Practitioner
+	// Found is the professional looked up, to confirm on ScreenConfirmGrant;
+	// FoundIn the establishment whose directory answered, the one the
+	// grant goes through (Found.ID is that directory's id).
+	Found   *portal.Practitioner
+	FoundIn string
 	// Revoking is the grant to revoke on ScreenConfirmRevoke.
 	Revoking *portal.Grant
 	Busy     bool // a lookup, grant or revocation is under way
@@ -124,6 +137,7 @@ const (
 	SessionChanged Kind = "session-changed"
 	LoadMore       Kind = "more"
 	TypeRPPS       Kind = "type-rpps"
+	ChooseEst      Kind = "choose-establishment" // Value: an establishment id
 	Lookup         Kind = "lookup"
 	Grant          Kind = "grant"  // confirms the professional found
 	Revoke         Kind = "revoke" // ID: a grant; asks to confirm
@@ -279,23 +293,46 @@ func (m *Model) Apply(a Action) Cmd {
 	case TypeRPPS:
 		m.RPPS, m.RPPSErr = a.Value, ""
 		return nil
+	case ChooseEst:
+		if m.Busy {
+			return nil
+		}
+		m.Choice, m.ChoiceErr = "", ""
+		if slices.ContainsFunc(m.Establishments, func(e portal.Establishment) bool { return e.ID == a.Value }) {
+			m.Choice = a.Value
+		}
+		return nil
 	case Lookup:
 		if m.Patient == nil || m.Busy {
 			return nil
 		}
 		rpps := strings.Join(strings.Fields(m.RPPS), "")
-		if !portal.ValidRPPS(rpps) {
+		est := m.lookupEstablishment()
+		m.RPPSErr, m.ChoiceErr = "", ""
+		if est == "" && m.Choosing() {
+			m.ChoiceErr = m.t("choose-establishment")
+		}
+		if portal.ValidRPPS(rpps) {
+			m.RPPS = rpps
+		} else {
 			m.RPPSErr = m.t("rpps-invalid")
-			m.announce(m.RPPSErr)
+		}
+		if m.ChoiceErr != "" || m.RPPSErr != "" {
+			m.announce(strings.TrimSpace(m.ChoiceErr + " " + m.RPPSErr))
 			return nil
 		}
-		m.RPPS, m.RPPSErr = rpps, ""
+		if est == "" {
+			m.Err, m.ErrText = portal.ErrNotFound, m.t("no-establishment")
+			return nil
+		}
 		m.Busy = true
 		m.clearError()
 		seq, session := m.seq, m.session
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
-			p, err := b.PractitionerByRPPS(ctx, rpps)
-			return Action{Kind: found, seq: seq, session: session, pract: &p, err: err}
+			p, err := b.PractitionerByRPPSIn(ctx, est, rpps)
+			// The grant names the number looked up, which the host checks.
+			p.RPPS = rpps
+			return Action{Kind: found, ID: est, seq: seq, session: session, pract: &p, err: err}
 		}))
 	case found:
 		if a.session != m.session {
@@ -307,29 +344,32 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		if portal.IsCode(a.err, portal.ErrNotFound) || portal.IsCode(a.err, portal.ErrInvalid) {
 			m.RPPSErr = m.t("rpps-unknown")
+			if m.Choosing() {
+				// Another establishment's directory may know them.
+				m.RPPSErr = m.tf("rpps-unknown-in", m.estName(a.ID))
+			}
 			m.announce(m.RPPSErr)
 			return nil
 		}
 		if a.err != nil {
 			return m.fail(a)
 		}
-		m.Found = a.pract
+		m.Found, m.FoundIn = a.pract, a.ID
 		m.goTo(ScreenConfirmGrant)
 		return nil
 	case Grant:
-		if m.Screen != ScreenConfirmGrant || m.Found == nil || m.Busy {
+		if m.Screen != ScreenConfirmGrant || m.Found == nil || m.FoundIn == "" || m.Busy {
 			return nil
 		}
-		est := m.grantEstablishment()
-		if est == "" {
-			m.Err, m.ErrText = portal.ErrNotFound, m.t("no-establishment")
-			return nil
-		}
+		// Through the establishment whose directory answered the look-up:
+		// Found.ID is that directory's id, meaningless (or someone else)
+		// in another establishment's backend.
+		est := m.FoundIn
 		m.Busy = true
 		m.clearError()
-		seq, session, pract := m.seq, m.session, m.Found.ID
+		seq, session, pract, rpps := m.seq, m.session, m.Found.ID, m.Found.RPPS
 		return m.call(a, bounded(m.callTimeout(), func(ctx context.Context, b Backend) Action {
-			g, err := b.GrantAccess(ctx, est, pract)
+			g, err := b.GrantAccessByRPPS(ctx, est, pract, rpps)
 			r := Action{Kind: granted, seq: seq, session: session, grant: g, err: err}
 			if err == nil {
 				r.grants, _ = b.Grants(ctx)
@@ -350,7 +390,7 @@ func (m *Model) Apply(a Action) Cmd {
 		if m.Found != nil {
 			name = m.Found.Name
 		}
-		m.Found, m.RPPS = nil, ""
+		m.Found, m.FoundIn, m.RPPS = nil, "", ""
 		m.goTo(ScreenHome)
 		m.announce(m.tf("notice-granted", name))
 		return nil
@@ -391,7 +431,7 @@ func (m *Model) Apply(a Action) Cmd {
 		m.announce(m.tf("notice-revoked", a.grant.PractitionerName))
 		return nil
 	case Cancel:
-		m.Found, m.Revoking = nil, nil
+		m.Found, m.FoundIn, m.Revoking = nil, "", nil
 		m.clearError()
 		m.goTo(ScreenHome)
 		return nil
@@ -454,17 +494,40 @@ func load(ctx context.Context, b Backend, merged bool, est string) Action {
 	return r
 }
 
-// grantEstablishment is the establishment a grant goes through: the
-// widget's, or in a merged widget the first the host serves.
-func (m *Model) grantEstablishment() string {
+// lookupEstablishment is the establishment a look-up is for, and the
+// grant that follows goes through: the widget's; in a merged widget the
+// one the patient chose, or the host's only one; "" when the patient has
+// yet to choose (or none answers).
+func (m *Model) lookupEstablishment() string {
 	if !m.Merged {
 		return m.Establishment
 	}
-	if len(m.Establishments) > 0 {
+	if m.Choice != "" && slices.ContainsFunc(m.Establishments, func(e portal.Establishment) bool { return e.ID == m.Choice }) {
+		return m.Choice
+	}
+	if len(m.Establishments) == 1 {
 		return m.Establishments[0].ID
 	}
 	return ""
 }
+
+// estName names establishment id: the widget's, or one of the merged
+// widget's list; the id itself when its name is unknown.
+func (m *Model) estName(id string) string {
+	if !m.Merged && m.Est.Name != "" && m.Est.ID == id {
+		return m.Est.Name
+	}
+	for _, e := range m.Establishments {
+		if e.ID == id && e.Name != "" {
+			return e.Name
+		}
+	}
+	return id
+}
+
+// Choosing reports whether the patient chooses the establishment to grant
+// through: a merged widget on a host serving several.
+func (m *Model) Choosing() bool { return m.Merged && len(m.Establishments) > 1 }
 
 // setLog keeps the first page of the log.
 func (m *Model) setLog(l client.AccessLog) {
@@ -576,8 +639,9 @@ func (m *Model) forget() {
 	m.seq++
 	m.session++
 	m.Patient, m.Practitioner = nil, nil
-	m.Log, m.Next, m.Grants, m.Found, m.Revoking = nil, "", nil, nil, nil
+	m.Log, m.Next, m.Grants, m.Found, m.FoundIn, m.Revoking = nil, "", nil, nil, "", nil
 	m.RPPS, m.RPPSErr, m.Busy, m.More = "", "", false, false
+	m.Choice, m.ChoiceErr = "", ""
 	m.Screen, m.DemoChoice = ScreenHome, ""
 }
 

@@ -17,13 +17,13 @@ type fake struct {
 	grantFn func(est, pract string) (portal.Grant, error)
 }
 
-func (f *fake) PractitionerByRPPS(_ context.Context, rpps string) (portal.Practitioner, error) {
-	f.calls = append(f.calls, "lookup "+rpps)
+func (f *fake) PractitionerByRPPSIn(_ context.Context, est, rpps string) (portal.Practitioner, error) {
+	f.calls = append(f.calls, "lookup "+est+" "+rpps)
 	return f.lookup(rpps)
 }
 
-func (f *fake) GrantAccess(_ context.Context, est, pract string) (portal.Grant, error) {
-	f.calls = append(f.calls, "grant "+est+" "+pract)
+func (f *fake) GrantAccessByRPPS(_ context.Context, est, pract, rpps string) (portal.Grant, error) {
+	f.calls = append(f.calls, "grant "+est+" "+pract+" "+rpps)
 	return f.grantFn(est, pract)
 }
 
@@ -75,21 +75,55 @@ func TestLookup(t *testing.T) {
 	}
 }
 
+// TestGrantEstablishment: the look-up asks the directory of the
+// establishment the grant goes through, and the grant goes through that
+// one with that directory's id: the widget's; in a merged widget the one
+// the patient chose (asked for before any call), or the host's only one.
 func TestGrantEstablishment(t *testing.T) {
+	two := []portal.Establishment{{ID: "a", Name: "CHU A"}, {ID: "b", Name: "CH B"}}
 	for _, c := range []struct {
 		name, est string
 		ests      []portal.Establishment
-		want      string
+		choose    string
+		want      string // "" : no call, the patient is asked to choose
 	}{
-		{"the widget's", "chu", nil, "chu"},
-		{"merged: the first served", "", []portal.Establishment{{ID: "a"}, {ID: "b"}}, "a"},
-		{"merged: none", "", nil, ""},
+		{"the widget's", "chu", nil, "", "chu"},
+		{"the widget's, a choice ignored", "chu", two, "b", "chu"},
+		{"merged: the one chosen", "", two, "b", "b"},
+		{"merged: not chosen", "", two, "", ""},
+		{"merged: an unknown choice", "", two, "z", ""},
+		{"merged: the only one", "", two[:1], "", "a"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m := NewModel("fr", c.est)
 			m.Hydrate(&Snapshot{Patient: &portal.Patient{ID: "p1"}, Establishments: c.ests})
-			if got := m.grantEstablishment(); got != c.want {
-				t.Fatalf("got %q, want %q", got, c.want)
+			m.Apply(Action{Kind: ChooseEst, Value: c.choose})
+			m.Apply(Action{Kind: TypeRPPS, Value: "10000009992"})
+			f := &fake{
+				lookup: func(string) (portal.Practitioner, error) {
+					return portal.Practitioner{ID: "pr-of-" + c.want, Name: "Paul"}, nil
+				},
+				grantFn: func(est, pract string) (portal.Grant, error) {
+					return portal.Grant{ID: "g", Establishment: est, PractitionerName: "Paul"}, nil
+				},
+			}
+			run(m, f, Action{Kind: Lookup})
+			if c.want == "" {
+				if len(f.calls) != 0 || m.ChoiceErr == "" || m.Screen != ScreenHome {
+					t.Fatalf("without a choice: calls %v, choice error %q, screen %s", f.calls, m.ChoiceErr, m.Screen)
+				}
+				return
+			}
+			if m.Screen != ScreenConfirmGrant || m.FoundIn != c.want || m.ChoiceErr != "" {
+				t.Fatalf("after the look-up: screen %s, found in %q, choice error %q", m.Screen, m.FoundIn, m.ChoiceErr)
+			}
+			// Choosing another establishment on the way does not move the
+			// grant away from the directory that answered.
+			m.Apply(Action{Kind: ChooseEst, Value: "a"})
+			run(m, f, Action{Kind: Grant})
+			want := []string{"lookup " + c.want + " 10000009992", "grant " + c.want + " pr-of-" + c.want + " 10000009992"}
+			if len(f.calls) != 2 || f.calls[0] != want[0] || f.calls[1] != want[1] {
+				t.Fatalf("calls %q, want %q", f.calls, want)
 			}
 		})
 	}
@@ -97,7 +131,7 @@ func TestGrantEstablishment(t *testing.T) {
 
 func TestGrantThenSessionLost(t *testing.T) {
 	m := signedIn()
-	m.Found = &portal.Practitioner{ID: "pr", Name: "Paul"}
+	m.Found, m.FoundIn = &portal.Practitioner{ID: "pr", Name: "Paul"}, "chu"
 	m.goTo(ScreenConfirmGrant)
 	f := &fake{grantFn: func(string, string) (portal.Grant, error) {
 		return portal.Grant{}, portal.Errorf(portal.ErrUnauthenticated, "gone")
@@ -227,7 +261,7 @@ func TestACallAnsweringAScreenLeftDoesNotJamTheWidget(t *testing.T) {
 // from another tab): B never sees A's grants, nor A's professional.
 func TestAGrantAnsweringAfterTheSessionChangedStaysItsOwn(t *testing.T) {
 	m := signedIn()
-	m.Found = &portal.Practitioner{ID: "pr", Name: "Paul"}
+	m.Found, m.FoundIn = &portal.Practitioner{ID: "pr", Name: "Paul"}, "chu"
 	m.goTo(ScreenConfirmGrant)
 	f := &fake{grantFn: func(string, string) (portal.Grant, error) {
 		return portal.Grant{ID: "g-a", PractitionerName: "Paul"}, nil

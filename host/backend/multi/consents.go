@@ -25,34 +25,41 @@ type ConsentsEstablishment struct {
 // reaches that backend only. Listing asks every distinct backend once (one
 // store may serve several establishments) and merges, latest first.
 //
-// A look-up by RPPS number asks the distinct directories in configuration
-// order and answers the first that knows the number; the practitioner's id
-// is that backend's, so a grant through an establishment of another backend
-// that does not know the id answers not_found.
+// A look-up by RPPS number for an establishment (PractitionerByRPPSIn)
+// asks that establishment's directory only: the practitioner's id is that
+// backend's, the one a grant through that establishment must name. A
+// look-up naming no establishment (PractitionerByRPPS) asks the distinct
+// directories in configuration order and answers the first that knows the
+// number, an id that may mean nothing, or someone else, in another
+// establishment's backend: the host refuses it when it serves several.
 type Consents struct {
-	byID    map[string]portal.Consents
-	order   []string
-	lookups []portal.PractitionerLookup
-	calls   bounds
+	byID     map[string]portal.Consents
+	order    []string
+	lookups  []portal.PractitionerLookup
+	lookupOf map[string]portal.PractitionerLookup
+	calls    bounds
 }
 
 var (
-	_ portal.Consents           = (*Consents)(nil)
-	_ portal.PractitionerLookup = (*Consents)(nil)
+	_ portal.Consents             = (*Consents)(nil)
+	_ portal.PractitionerLookupIn = (*Consents)(nil)
 )
 
 // NewConsents returns the router over ests (ids as New requires). Each
 // call is bounded by callTimeout (0: DefaultCallTimeout).
 func NewConsents(ests []ConsentsEstablishment, callTimeout time.Duration) (*Consents, error) {
-	c := &Consents{byID: map[string]portal.Consents{}, calls: newBounds(callTimeout)}
+	c := &Consents{byID: map[string]portal.Consents{}, lookupOf: map[string]portal.PractitionerLookup{}, calls: newBounds(callTimeout)}
 	for _, e := range ests {
 		if err := checkEntry(e.ID, c.byID[e.ID] != nil, e.Consents != nil, "consents "); err != nil {
 			return nil, err
 		}
 		c.byID[e.ID] = e.Consents
 		c.order = append(c.order, e.ID)
-		if e.Lookup != nil && !slices.Contains(c.lookups, e.Lookup) {
-			c.lookups = append(c.lookups, e.Lookup)
+		if e.Lookup != nil {
+			c.lookupOf[e.ID] = e.Lookup
+			if !slices.Contains(c.lookups, e.Lookup) {
+				c.lookups = append(c.lookups, e.Lookup)
+			}
 		}
 	}
 	if len(c.order) == 0 {
@@ -157,4 +164,23 @@ func (c *Consents) PractitionerByRPPS(ctx context.Context, rpps string) (portal.
 		}
 	}
 	return portal.Practitioner{}, portal.Errorf(portal.ErrNotFound, "no practitioner with RPPS number %s", rpps)
+}
+
+// PractitionerByRPPSIn implements portal.PractitionerLookupIn: est's
+// directory only. An establishment this router does not know, or one
+// without a directory, is ErrNotFound.
+func (c *Consents) PractitionerByRPPSIn(ctx context.Context, est, rpps string) (portal.Practitioner, error) {
+	if _, err := portal.RequirePatient(ctx); err != nil {
+		return portal.Practitioner{}, err
+	}
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return portal.Practitioner{}, err
+	}
+	l := c.lookupOf[est]
+	if l == nil {
+		return portal.Practitioner{}, portal.Errorf(portal.ErrNotFound, "no practitioner directory for establishment %q", est)
+	}
+	ctx, done := c.calls.start(ctx)
+	p, err := l.PractitionerByRPPS(ctx, rpps)
+	return p, done(est, err)
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/parcours-sante/parcours/host/backend/fhir/fhirserver"
 	"github.com/parcours-sante/parcours/host/demoid"
 	"github.com/parcours-sante/parcours/sdk/portal"
 )
@@ -58,6 +60,32 @@ func demoAccounts(person string) []any {
 		}
 	}
 	return out
+}
+
+// StartDemoServer starts the FHIR test server (fhirserver) on the loopback
+// port given (0: a free one) and loads the demo's establishment into it
+// (SeedDemo), as `make demo`, `make worker-dev` and the bench need it.
+// log may be nil. Stop the server with its Stop.
+func StartDemoServer(ctx context.Context, port int, log *slog.Logger) (*fhirserver.Server, error) {
+	var s *fhirserver.Server
+	var err error
+	if port == 0 {
+		s, err = fhirserver.Start(ctx)
+	} else {
+		s, err = fhirserver.StartPort(ctx, port)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := New(Config{BaseURL: s.Base, Logger: log})
+	if err == nil {
+		err = b.SeedDemo(ctx, time.Now())
+	}
+	if err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("loading the demo into the FHIR test server: %w", err)
+	}
+	return s, nil
 }
 
 // SeedDemo loads the demo's second establishment into a fresh server:

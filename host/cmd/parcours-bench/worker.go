@@ -85,16 +85,13 @@ func workerLoad(r *report, dir string, d time.Duration) error {
 		return errors.New("the Worker is not built")
 	}
 	ctx := context.Background()
-	srv, err := fhirserver.Start(ctx)
+	srv, err := fhir.StartDemoServer(ctx, 0, nil)
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
 	b, err := fhir.New(fhir.Config{BaseURL: srv.Base})
 	if err != nil {
-		return err
-	}
-	if err := b.SeedDemo(ctx, time.Now()); err != nil {
 		return err
 	}
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -130,22 +129,10 @@ func (r routed) apply(cfg *host.Config) {
 }
 
 // startFHIRDemo starts the demo's FHIR server and loads its establishment,
-// CH Nord (fhir.SeedDemo).
+// CH Nord (fhir.StartDemoServer).
 func startFHIRDemo(ctx context.Context, log *slog.Logger) (*fhirserver.Server, error) {
 	if err := fhirserver.Available(); err != nil {
 		return nil, err
 	}
-	s, err := fhirserver.Start(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b, err := fhir.New(fhir.Config{BaseURL: s.Base, Logger: log})
-	if err == nil {
-		err = b.SeedDemo(ctx, time.Now())
-	}
-	if err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("seeding the FHIR demo: %w", err)
-	}
-	return s, nil
+	return fhir.StartDemoServer(ctx, 0, log)
 }

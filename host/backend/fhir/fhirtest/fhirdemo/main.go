@@ -32,7 +32,6 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/host/backend/fhir"
-	"github.com/parcours-sante/parcours/host/backend/fhir/fhirserver"
 )
 
 func main() {
@@ -70,18 +69,11 @@ func run(ctx context.Context, config string, args []string, log io.Writer) error
 	case answers(ctx, c.FHIRURL):
 		fmt.Fprintf(log, "fhirdemo: a FHIR server answers on %s: using it as it is\n", c.FHIRURL)
 	default:
-		s, err := fhirserver.StartPort(ctx, port)
+		s, err := fhir.StartDemoServer(ctx, port, slog.New(slog.NewTextHandler(log, nil)))
 		if err != nil {
 			return fmt.Errorf("starting the FHIR test server for %s: %w", c.FHIRURL, err)
 		}
 		defer s.Stop()
-		fb, err := fhir.New(fhir.Config{BaseURL: s.Base, Logger: slog.New(slog.NewTextHandler(log, nil))})
-		if err == nil {
-			err = fb.SeedDemo(ctx, time.Now())
-		}
-		if err != nil {
-			return fmt.Errorf("loading the demo into the FHIR test server: %w", err)
-		}
 		fmt.Fprintf(log, "fhirdemo: the FHIR test server serves %s on %s\n", fhir.DemoEstablishment, s.Base)
 	}
 	if len(args) == 0 {

@@ -239,14 +239,15 @@
         if (!parsed(el)) {
           var wait = function () {
             if (!parsed(el)) return;
-            el._parcoursWait.disconnect();
+            parsing.disconnect();
             document.removeEventListener('DOMContentLoaded', wait);
-            el._parcoursWait = null;
+            el._parcoursWait = false;
             if (el.isConnected) el.connectedCallback();
           };
-          el._parcoursWait = new MutationObserver(wait);
-          el._parcoursWait.observe(document, { childList: true, subtree: true });
+          var parsing = new MutationObserver(wait);
+          parsing.observe(document, { childList: true, subtree: true });
           document.addEventListener('DOMContentLoaded', wait);
+          el._parcoursWait = true;
           return;
         }
         // The snippet may carry the frame in a declarative shadow root
@@ -264,7 +265,7 @@
         // the page's stylesheets are in.
         el._parcoursWait = true;
         styled(function () {
-          el._parcoursWait = null;
+          el._parcoursWait = false;
           if (el.isConnected && !el._parcoursFrame) place(el, spec, root, null);
         });
       }

@@ -40,6 +40,11 @@ type widgetSpec struct {
 	// screen (nil: the browser loads it), and the widget events produced
 	// (by a form post) for the host page.
 	render func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent)
+	// saved, for a widget whose frame saves in the background (a form post
+	// of the action "save", before the Wasm runs), answers such a post
+	// without a document, given the post and the state render returned;
+	// nil: "save" is an ordinary action.
+	saved func(w http.ResponseWriter, post url.Values, state any)
 }
 
 // renderParams are a widget document's request, validated.
@@ -126,6 +131,22 @@ var widgetSpecs = map[string]widgetSpec{
 			}
 			m.Events = nil
 			return &questionnaire.Questionnaire{M: m, Backend: b, Action: p.action, BookingURL: p.booking}, snap, events
+		},
+		saved: func(w http.ResponseWriter, post url.Values, state any) {
+			st, err := questionnaire.ParseFormState(post.Get("state"))
+			if err != nil {
+				w.WriteHeader(http.StatusConflict) // a tampered or stale form: the render started over
+				return
+			}
+			snap, _ := state.(*questionnaire.Snapshot)
+			status := questionnaire.SaveStatus(st, snap)
+			if status == http.StatusNoContent && !snap.DraftSaved.IsZero() {
+				// The draft's new time, for the state the Wasm starts
+				// from: a draft it did not save would otherwise look saved
+				// elsewhere (in another tab) when the session is re-read.
+				w.Header().Set("Parcours-Draft-Saved", snap.DraftSaved.Format(time.RFC3339Nano))
+			}
+			w.WriteHeader(status)
 		},
 	},
 	"messages": messagingSpec(messaging.Patient, [2]string{"Messagerie", "Messages"}),
@@ -438,6 +459,14 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		query:   q, post: post,
 		signIn: h.SignInLinks("", "/w/"+name+"?"+q.Encode()),
 	})
+	if post != nil && spec.saved != nil && post.Get("a") == string(questionnaire.Save) {
+		// A background save (frame.js, as the patient answers, before the
+		// Wasm runs): the status says whether the draft holds the page's
+		// answers; no document.
+		w.Header().Set("Cache-Control", "no-store")
+		spec.saved(w, post, state)
+		return
+	}
 	var eventsJSON []byte
 	if len(events) > 0 {
 		eventsJSON, _ = json.Marshal(events) // strings only: cannot fail

@@ -85,12 +85,22 @@
     var attr = function (a) {
       return (sub && sub.hasAttribute('form' + a) ? sub.getAttribute('form' + a) : E.getAttribute.call(form, a)) || '';
     };
-    if (bypass || (root.getAttribute('data-wasm') === 'running' && !root.hasAttribute('data-wasm-error')) ||
+    if (bypass || running() ||
         !('submitter' in ev) || !F.requestSubmit || !window.DOMParser || !(form instanceof HTMLFormElement) ||
         !E.matches.call(form, 'form.pc-form') || attr('method').toLowerCase() !== 'post' ||
         !/^(application\/x-www-form-urlencoded)?$/i.test(attr('enctype'))) return;
     ev.preventDefault();
     if (inflight) return; // one post at a time
+    if (saving) {
+      // After the background save under way: the host takes the posts
+      // in the order the patient made them.
+      // (A post would reach the host first only to find its answers
+      // overwritten by the older ones of the save.)
+      if (!afterSave.length) afterSave.push(function () {
+        if (document.contains(form)) F.requestSubmit.call(form, sub);
+      });
+      return;
+    }
     var body = new FormData(form, sub);
     if (sub && sub.name && body.getAll(sub.name).indexOf(sub.value) < 0) body.append(sub.name, sub.value); // older FormData
     inflight = true;
@@ -132,12 +142,77 @@
     }).then(done, done);
     function done() {
       inflight = false;
-      if (start) start();
-      var f = signedIn;
-      signedIn = null;
-      if (f) f();
+      settle();
     }
   }, true);
+
+  // settle runs what waited for the posts under way (a form post, a
+  // background save): a submit pressed meanwhile, the Wasm's start, the
+  // session's re-reading after a sign-in.
+  var afterSave = [];
+  function settle() {
+    if (inflight || saving) return;
+    var q = afterSave.splice(0);
+    q.forEach(function (f) { f(); });
+    if (inflight || saving) return;
+    if (start) start();
+    var f = signedIn;
+    signedIn = null;
+    if (f) f();
+  }
+
+  // Answers are saved as the patient gives them, until the Wasm runs: a
+  // change in a form marked data-parcours-autosave (a page of questions,
+  // signed in) posts it in the background with the action "save", and the
+  // host keeps the page's answers in the patient's draft (204, no
+  // document). Nothing is lost meanwhile either way: the answers stay in
+  // the page and go with its next post, or to the Wasm. One save at a
+  // time, the latest values after it; a submit, the Wasm's start and a
+  // sign-in's re-reading wait for it. html[data-parcours-saved] counts the
+  // saves the host confirmed.
+  var saving = false, resave = false, saved = 0;
+  function autosave() {
+    var form = document.querySelector('form.pc-form[data-parcours-autosave]');
+    if (!form || inflight || bypass || running() || !F.requestSubmit || !window.DOMParser) return;
+    if (saving) { resave = true; return; }
+    var body = new URLSearchParams(new FormData(form));
+    body.set('a', 'save');
+    saving = true;
+    fetch(E.getAttribute.call(form, 'action') || location.href, {
+      method: 'POST', body: body, credentials: 'same-origin', redirect: 'error',
+      keepalive: body.toString().length < 60000 // the page may close meanwhile
+    }).then(function (res) {
+      if (res.status !== 204) return;
+      // The draft's new time goes into the state the Wasm starts from (a
+      // draft it did not save would look saved in another tab).
+      var at = res.headers.get('Parcours-Draft-Saved'), el = document.getElementById('parcours-state');
+      if (at && el) {
+        try {
+          var st = JSON.parse(el.textContent);
+          st.draft_saved = at;
+          el.textContent = JSON.stringify(st);
+        } catch (e) { /* no state: the Wasm loads it */ }
+      }
+      root.setAttribute('data-parcours-saved', String(++saved));
+    }, function () { /* not saved: the answers go with the next post */ }).then(function () {
+      saving = false;
+      if (resave) {
+        resave = false;
+        autosave();
+      }
+      settle();
+    });
+  }
+  document.addEventListener('change', function (ev) {
+    var t = ev.target;
+    if (ev.isTrusted && t && t.form && E.matches.call(t.form, 'form.pc-form[data-parcours-autosave]')) autosave();
+  }, true);
+  // Answers given before this script ran (it comes after the page, and
+  // after a form post by navigation it may still be on its way).
+  if (touched().length) autosave();
+  function running() {
+    return root.getAttribute('data-wasm') === 'running' && !root.hasAttribute('data-wasm-error');
+  }
 
   // Sign-in with an identity provider: its pages refuse to show in a frame,
   // so a link marked data-parcours-signin opens them in a popup. The frame
@@ -165,7 +240,7 @@
     // A form post under way would swallow the click (one post at a time)
     // and answer with what it saw before the sign-in: the click waits for
     // its answer.
-    if (inflight) {
+    if (inflight || saving) {
       signedIn = sessionChanged;
       return;
     }
@@ -173,8 +248,7 @@
   }
   function sessionChanged() {
     var btn = document.querySelector('[data-parcours-session-changed]');
-    var running = root.getAttribute('data-wasm') === 'running' && !root.hasAttribute('data-wasm-error');
-    if (btn && (running || btn.form)) btn.click(); else location.reload();
+    if (btn && (running() || btn.form)) btn.click(); else location.reload();
   }
   function redeem() {
     var s = signin;
@@ -306,7 +380,7 @@
           resolve(go.run(instance));
           if (before.length) whenInteractive(function () { restore(before); });
         };
-        if (!inflight) start();
+        if (!inflight && !saving) start();
       });
     }).catch(failed);
   }

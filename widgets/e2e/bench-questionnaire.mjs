@@ -14,10 +14,13 @@
 //             after);
 //   answered: the first option of the first question is chosen and the
 //             widget's model has it:
-//     Parcours: the Wasm runs the widget (html[data-wasm="running"]) and has
-//               re-rendered the radio as checked from its model (the checked
-//               attribute; a click before the Wasm runs checks the radio but
-//               reaches no model until the page is posted);
+//     Parcours: a click on the radio as soon as the question shows, until
+//               either the host has saved it in the patient's draft (before
+//               the Wasm runs, frame.js saves each answer in the background:
+//               html[data-parcours-saved], and the draft is read back after
+//               the timing to check that it holds the answer) or the Wasm
+//               runs the widget and has re-rendered the radio as checked
+//               from its model (the checked attribute; viaWasm);
 //     LHC-Forms: it renders these choice items as drop-down lists (the
 //               Questionnaire asks for no radio buttons): a click on the
 //               first question's field, a click on the option, until
@@ -113,26 +116,36 @@ export function questionnaireScenarios(env) {
     },
     // Variant B of -questionnaire -loader-frames-b: the element without
     // its frame, which the loader makes.
-    measure: (page, net, site, warmup, variant) => {
+    measure: async (page, net, site, warmup, variant) => {
+      let via = '';
       const path = variant === 'B' && env.QUESTIONNAIRE_B === 'loader-frames' ? '/parcours/loader/' : '/parcours/';
       const w = page.frameLocator('parcours-questionnaire iframe');
       const row = w.locator(`.pc-qrow[data-link="${first.linkId}"]`);
       const widgetDoc = (f) => f.url().startsWith(host + '/w/questionnaire');
-      return timed(page, net, pages + path, widgetDoc, {
+      const out = await timed(page, net, pages + path, widgetDoc, {
         question: async () => {
           await w.locator('button[name="a"][value="begin"]').click({ timeout: TIMEOUT, noWaitAfter: true });
           await w.getByText(first.text).first().waitFor({ timeout: TIMEOUT });
         },
         answered: async () => {
-          // The Wasm handles the click: wait for it (the frame may be a new
-          // document after the form post of "Commencer").
-          const frame = await (await page.locator('parcours-questionnaire iframe').elementHandle()).contentFrame();
-          await frame.waitForSelector('html[data-wasm="running"]', { state: 'attached', timeout: TIMEOUT });
-          await frame.waitForFunction(() => performance.getEntriesByName('parcours:interactive').length > 0, null, { timeout: TIMEOUT });
           await row.getByLabel(first.option, { exact: true }).click({ timeout: TIMEOUT });
-          await row.locator('input[type="radio"][checked]').waitFor({ state: 'attached', timeout: TIMEOUT });
+          const frame = await (await page.locator('parcours-questionnaire iframe').elementHandle()).contentFrame();
+          const how = await frame.waitForFunction((link) => {
+            const root = document.documentElement;
+            if (root.getAttribute('data-wasm') === 'running' && performance.getEntriesByName('parcours:interactive').length > 0 &&
+                document.querySelector(`.pc-qrow[data-link="${link}"] input[type="radio"][checked]`)) return 'wasm';
+            return root.hasAttribute('data-parcours-saved') && 'draft';
+          }, first.linkId, { timeout: TIMEOUT });
+          via = await how.jsonValue();
         },
       });
+      // Saved by the host: the draft must hold the answer.
+      if (via === 'draft') {
+        const frame = await (await page.locator('parcours-questionnaire iframe').elementHandle()).contentFrame();
+        const d = await frame.evaluate((u) => fetch(u).then((r) => r.text()), `/api/v1/establishments/${establishment}/questionnaires/${questionnaire.id}/draft`);
+        if (!d.includes(`"${first.linkId}"`)) throw new Error(`the draft does not hold the answer: ${d}`);
+      }
+      return { ...out, viaWasm: via === 'wasm' };
     },
   };
 

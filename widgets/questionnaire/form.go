@@ -102,6 +102,24 @@ type Post struct {
 	Form   map[string][]string // the posted fields (url.Values)
 }
 
+// SaveStatus is the HTTP status that answers a background save (a post of
+// the action Save, sent by frame.js as the patient answers, before the Wasm
+// runs), given the state it carried and the snapshot Serve returned: 204
+// when the patient's draft holds the page's answers; 409 when the post's
+// page is not one the patient is on (signed out, another person signed in,
+// a page no longer shown): nothing was saved, and the patient's next post
+// shows why; 503 when the draft could not be saved. The answers stay in
+// the page either way, and go with its next post.
+func SaveStatus(st FormState, s *Snapshot) int {
+	switch {
+	case s == nil || s.DraftFailed:
+		return 503
+	case s.Err != "" || st.Step != StepPage || s.Step != StepPage || s.Page != st.Page:
+		return 409
+	}
+	return 204
+}
+
 // MaxServerSteps bounds the calls one post makes.
 const MaxServerSteps = 8
 

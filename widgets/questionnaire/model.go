@@ -148,16 +148,21 @@ type Kind string
 
 // Actions: patient intents, then results of calls.
 const (
-	Start             Kind = "start"
-	Begin             Kind = "begin"      // start or resume answering
-	StartOver         Kind = "start-over" // drop the draft
-	Pick              Kind = "pick"       // a radio or select: Key, Value
-	Toggle            Kind = "toggle"     // a checkbox: Key, Value, On
-	Type              Kind = "type"       // a text field: Key, Value
-	Next              Kind = "next"
-	Prev              Kind = "prev"
-	Edit              Kind = "edit" // from the review: go to page Index
-	Review            Kind = "review"
+	Start     Kind = "start"
+	Begin     Kind = "begin"      // start or resume answering
+	StartOver Kind = "start-over" // drop the draft
+	Pick      Kind = "pick"       // a radio or select: Key, Value
+	Toggle    Kind = "toggle"     // a checkbox: Key, Value, On
+	Type      Kind = "type"       // a text field: Key, Value
+	Next      Kind = "next"
+	Prev      Kind = "prev"
+	Edit      Kind = "edit" // from the review: go to page Index
+	Review    Kind = "review"
+	// Save keeps the page's answers in the draft now. frame.js posts it in
+	// the background as the patient answers, before the Wasm runs (the
+	// host answers it without a document: SaveStatus); the Wasm saves at
+	// each step.
+	Save              Kind = "save"
 	AddInstance       Kind = "add"    // a repeating group: Key
 	RemoveInstance    Kind = "remove" // Key of the instance
 	Submit            Kind = "submit"
@@ -289,6 +294,11 @@ func (m *Model) Apply(a Action) Cmd {
 			m.goTo(a.Index)
 		}
 		return nil
+	case Save:
+		if m.Step != StepPage {
+			return nil
+		}
+		return m.save()
 	case Review:
 		if m.Patient != nil && m.Q != nil {
 			m.goTo(len(m.Pages))

@@ -107,6 +107,16 @@ func (c *Questionnaire) T(key string) string { return messages.T(c.M.Lang, key) 
 // Busy is the aria-busy value.
 func (c *Questionnaire) Busy() string { return boolAttr(c.M.Loading) }
 
+// Autosave marks the form whose answers frame.js saves in the background
+// as the patient gives them, before the Wasm runs (a "save" post): a page
+// of questions, for a signed-in patient. nil leaves the attribute out.
+func (c *Questionnaire) Autosave() any {
+	if c.M.Step == StepPage && c.M.Patient != nil && c.M.Q != nil {
+		return ""
+	}
+	return nil
+}
+
 // Show reports whether a step's panel is visible.
 func (c *Questionnaire) Show(step string) bool {
 	return c.M.Q != nil && c.M.Step == Step(step) && !(c.M.Loading && step == string(StepIntro))

@@ -29,6 +29,7 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = vg.Text(vgparent, "\n")
 		vgn = vg.El(vgparent, "form", "class", "pc-form", "method", "post")
 		vgn.AddAttrInterface("action", c.Action)
+		vgn.AddAttrInterface("data-parcours-autosave", c.Autosave())
 		{
 			vgparent := vgn
 			_ = vgparent

@@ -186,9 +186,9 @@ func runQuestionnaire(web string, loaderFramesB bool, profiles string, runs int)
 		return err
 	}
 	fmt.Printf("Headless Chromium %s, %d runs, load average %s. From the start of navigation, median [min–max].\n\n", res.Chromium, runs, loadAvg())
-	fmt.Printf("| profile | cache | variant | content | first question | answer registered | bytes by answer |\n|---|---|---|---:|---:|---:|---:|\n")
+	fmt.Printf("| profile | cache | variant | content | first question | answer registered | by the Wasm | bytes by answer |\n|---|---|---|---:|---:|---:|---:|---:|\n")
 	for _, x := range res.Results {
-		fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n", x.Profile, x.Cache, x.Variant, x.Content.ms(), x.Question.ms(), x.Answered.ms(), kb(int(x.Bytes.Median)))
+		fmt.Printf("| %s | %s | %s | %s | %s | %s | %d/%d | %s |\n", x.Profile, x.Cache, x.Variant, x.Content.ms(), x.Question.ms(), x.Answered.ms(), x.ViaWasm, x.Runs, kb(int(x.Bytes.Median)))
 	}
 	return nil
 }
@@ -255,7 +255,7 @@ func questionnaireReport(r *report, chromium string, runs int, results []browser
 	r.f("## Questionnaire widget vs peers (PHQ-9)\n\n")
 	r.f("The same FHIR Questionnaire (`sdk/questionnaire/instruments/%s.json`, French) in three widgets, in headless Chromium %s: Parcours' `<parcours-questionnaire>` embedded by a minimal page with the markup `parcours snippet -page` writes (the loader's script tag and the element with its frame, from the host, on another origin); LHC-Forms%s, its web component with its R4 FHIR support, as its README lists the files; Medplum's `QuestionnaireForm`%s in React, bundled with esbuild (React, Mantine and @medplum/react). ", benchQuestionnaire, chromium, version["lforms"], version["medplum"])
 	r.f("Each page is as small as its widget allows and comes from the same loopback server, which sends every file compressed ahead of time (brotli at its best, as Parcours' Wasm), the HTML uncached and the rest cached for a year; the peers' pages carry the Questionnaire inline (no request for it: Parcours' first paint carries it too). The peers' packages are pinned in `widgets/e2e/peers/package-lock.json` and installed by `make bench` only.\n\n")
-	r.f("From the start of navigation: **content** is the first contentful paint of the widget's document: Parcours' frame (its intro, server-rendered), the peers' page (which holds nothing but the widget); **first question** is the text of the first question visible; **answer registered** is the first option of that question chosen and in the widget's model: for Parcours, the Wasm runs the widget and has re-rendered the radio as checked from its model (a click before the Wasm runs would check the radio but reach no model until the page is posted), so this waits for the Wasm; for LHC-Forms, which shows these choice questions as drop-down lists (the Questionnaire asks for no radio buttons), a click on the field and one on the option, until the QuestionnaireResponse of `LForms.Util.getFormFHIRData` holds the answer; for Medplum, a click on the radio until it is checked and `onChange` has delivered a QuestionnaireResponse holding the answer. ")
+	r.f("From the start of navigation: **content** is the first contentful paint of the widget's document: Parcours' frame (its intro, server-rendered), the peers' page (which holds nothing but the widget); **first question** is the text of the first question visible; **answer registered** is the first option of that question chosen and in the widget's model: for Parcours, a click on the radio as soon as the question shows, until the host has saved it in the patient's draft (before the Wasm runs, the frame saves each answer in the background as it is given; the bench reads the draft back to check that it holds the answer) or, once the Wasm runs the widget, until it has re-rendered the radio as checked from its model (*by the Wasm* counts those runs); for LHC-Forms, which shows these choice questions as drop-down lists (the Questionnaire asks for no radio buttons), a click on the field and one on the option, until the QuestionnaireResponse of `LForms.Util.getFormFHIRData` holds the answer; for Medplum, a click on the radio until it is checked and `onChange` has delivered a QuestionnaireResponse holding the answer. ")
 	r.f("Parcours asks the patient to sign in before the questions, the peers do not: the patient is signed in before the timing starts (`POST /api/v1/demo/session`, with no draft), so Parcours' first question includes the intro and one click on *Commencer* as soon as it shows (a form post the host answers before the Wasm runs, handled in place after). *Bytes* are those received by each moment. Median of %d runs [min–max]. %s\n\n", runs, profilesNote)
 
 	order := map[string]int{}
@@ -289,6 +289,9 @@ func questionnaireReport(r *report, chromium string, runs int, results []browser
 			r.f("first question in %.0f ms, ", x.Question.Median)
 		}
 		r.f("answer registered in %.0f ms (%s), %s received.", x.Answered.Median, gap(x.Answered.Median, 3000, false), kb(int(x.Bytes.Median)))
+		if x.Peer == "parcours" {
+			r.f(" The answer was saved in the draft by the host before the Wasm ran in %d of %d runs.", x.Runs-x.ViaWasm, x.Runs)
+		}
 		if c := citedPeers[x.Peer]; c != "" {
 			r.f(" The issue cites %s measured elsewhere.", c)
 		}

@@ -33,7 +33,7 @@ func TestQuestionnaireReport(t *testing.T) {
 	}
 	for _, s := range []string{
 		"\n- skipped: Medplum `QuestionnaireForm`: bundling with esbuild failed (exit status 1): no react-router\n",
-		"- Parcours `<parcours-questionnaire>`: content in 900 ms (within budget), first question in 900 ms, answer registered in 3300 ms (over by 10%), 650.0 KB received.\n",
+		"- Parcours `<parcours-questionnaire>`: content in 900 ms (within budget), first question in 900 ms, answer registered in 3300 ms (over by 10%), 650.0 KB received. The answer was saved in the draft by the host before the Wasm ran in 5 of 5 runs.\n",
 		"- LHC-Forms: content in 9000 ms (over by 800%), answer registered in 10000 ms (over by 233%), 650.0 KB received. The issue cites 6.7 s / 7.1 s, 652 KB measured elsewhere.\n",
 	} {
 		if !strings.Contains(out, s) {

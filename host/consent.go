@@ -84,10 +84,15 @@ func (h *Host) grantAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	auditNote(ctx, patient, "")
-	if body.RPPS != "" {
+	switch {
+	case body.RPPS != "":
 		if err := h.checkGrantee(ctx, est, body.Practitioner, body.RPPS); err != nil {
 			return err
 		}
+	case h.directoryPerEstablishment():
+		// An id alone may be another establishment's, naming someone
+		// else here: the number it was found by tells.
+		return errRPPSRequired()
 	}
 	before, err := c.Grants(ctx)
 	if err != nil {

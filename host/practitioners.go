@@ -24,6 +24,26 @@ func errEstablishmentRequired() error {
 		}}
 }
 
+// errRPPSRequired refuses a grant that names a practitioner by id alone
+// where each establishment has its own directory.
+func errRPPSRequired() error {
+	return &portal.Error{Code: portal.ErrInvalid,
+		Detail: "rpps is required: this host serves several establishments, each with its own practitioner directory, whose ids differ",
+		Reason: &portal.Text{
+			FR: "Recherchez le professionnel par son numéro RPPS dans cet établissement. Aucun accès n’a été accordé.",
+			EN: "Look the professional up by their RPPS number in this establishment. No access was granted.",
+		}}
+}
+
+// directoryPerEstablishment reports whether the host's establishments
+// have practitioner directories of their own (a router over several
+// backends, portal.PractitionerLookupIn): a practitioner's id then says
+// whom only in the establishment whose directory gave it.
+func (h *Host) directoryPerEstablishment() bool {
+	_, ok := h.cfg.Practitioners.(portal.PractitionerLookupIn)
+	return ok && len(h.cfg.Establishments) > 1
+}
+
 // getPractitionerByRPPS answers a signed-in patient the professional whose
 // RPPS number is in the path, as the directory of the establishment named
 // by the "establishment" parameter knows them (Config.Practitioners), so
@@ -66,7 +86,7 @@ func (h *Host) lookupEstablishment(est string) (string, error) {
 	if len(h.cfg.Establishments) == 1 {
 		return h.cfg.Establishments[0].ID, nil
 	}
-	if _, ok := h.cfg.Practitioners.(portal.PractitionerLookupIn); ok {
+	if h.directoryPerEstablishment() {
 		return "", errEstablishmentRequired()
 	}
 	return "", nil

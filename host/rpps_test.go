@@ -317,6 +317,9 @@ func TestGrantNamingTheRPPSIsChecked(t *testing.T) {
 		{"CHU Exemple's id in CH Nord", `{"practitioner":"` + sqlite.DemoPractitionerPaulMercier + `","rpps":"` + sqlite.DemoRPPSPaulMercier + `"}`, 400, portal.ErrInvalid},
 		{"a malformed number", `{"practitioner":"` + nordMercier + `","rpps":"10000009993"}`, 400, portal.ErrInvalid},
 		{"a number CH Nord does not know", `{"practitioner":"` + nordMercier + `","rpps":"10000000009"}`, 404, portal.ErrNotFound},
+		// An id alone could be any directory's: refused where they differ.
+		{"an id without its number", `{"practitioner":"` + nordMercier + `"}`, 400, portal.ErrInvalid},
+		{"another's id without its number", `{"practitioner":"` + sqlite.DemoPractitionerPaulMercier + `"}`, 400, portal.ErrInvalid},
 	} {
 		r := pat.do("POST", nordGrants, "application/json", c.body)
 		var e client.ErrorBody

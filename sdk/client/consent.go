@@ -20,7 +20,8 @@ type GrantBody struct {
 	Practitioner string `json:"practitioner"`
 	// RPPS, when set, is the RPPS number the practitioner was looked up
 	// by in the establishment: the host refuses the grant unless that
-	// establishment's directory answers Practitioner for it.
+	// establishment's directory answers Practitioner for it. Required by
+	// a host whose establishments have directories of their own.
 	RPPS string `json:"rpps,omitempty"`
 }
 
@@ -32,15 +33,11 @@ func (c *Client) Grants(ctx context.Context) ([]portal.Grant, error) {
 }
 
 // GrantAccess implements portal.Consents: the signed-in patient grants
-// practitioner access through establishment.
+// practitioner access through establishment. A host whose establishments
+// have practitioner directories of their own refuses it
+// (invalid_request): use GrantAccessByRPPS there.
 func (c *Client) GrantAccess(ctx context.Context, establishment, practitioner string) (portal.Grant, error) {
-	var out portal.Grant
-	path, err := establishmentPath(establishment)
-	if err != nil {
-		return out, err
-	}
-	err = c.do(ctx, "POST", path+"/grants", nil, GrantBody{Practitioner: practitioner}, &out)
-	return out, err
+	return c.grant(ctx, establishment, GrantBody{Practitioner: practitioner})
 }
 
 // GrantAccessByRPPS is GrantAccess naming also the RPPS number the
@@ -49,15 +46,19 @@ func (c *Client) GrantAccess(ctx context.Context, establishment, practitioner st
 // answers practitioner for rpps, and refuses (invalid_request) an id found
 // in another establishment's directory.
 func (c *Client) GrantAccessByRPPS(ctx context.Context, establishment, practitioner, rpps string) (portal.Grant, error) {
+	if err := portal.CheckRPPS(rpps); err != nil {
+		return portal.Grant{}, err
+	}
+	return c.grant(ctx, establishment, GrantBody{Practitioner: practitioner, RPPS: rpps})
+}
+
+func (c *Client) grant(ctx context.Context, establishment string, body GrantBody) (portal.Grant, error) {
 	var out portal.Grant
 	path, err := establishmentPath(establishment)
 	if err != nil {
 		return out, err
 	}
-	if err := portal.CheckRPPS(rpps); err != nil {
-		return out, err
-	}
-	err = c.do(ctx, "POST", path+"/grants", nil, GrantBody{Practitioner: practitioner, RPPS: rpps}, &out)
+	err = c.do(ctx, "POST", path+"/grants", nil, body, &out)
 	return out, err
 }
 

@@ -39,7 +39,7 @@ func (c *Messaging) PickFiles(event vugu.DOMEvent) {
 	// it) is a change too.
 	input.Set("value", "")
 	ee := event.EventEnv()
-	seq := c.M.Seq()
+	seq := c.M.Composer()
 	c.drive().Dispatch(ee, Action{Kind: ReadingFiles, Seq: seq, Index: len(picks)})
 	go func() {
 		files := make([]File, 0, len(picks)+len(skipped))

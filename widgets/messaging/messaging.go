@@ -78,9 +78,9 @@ func (c *Messaging) Poll(ee vugu.EventEnv) {
 	ee.UnlockRender()
 }
 
-// Attach adds files chosen on the screen seq (Model.Seq) once read by the
-// browser bridge: if the person left that screen meanwhile, they are
-// dropped. reading is how many files ReadingFiles announced for them. It
+// Attach adds files chosen in the composer seq (Model.Composer) once read
+// by the browser bridge: if that composer was emptied meanwhile (the person
+// left its thread, or signed out), they are dropped. reading is how many files ReadingFiles announced for them. It
 // takes the renderer's write lock.
 func (c *Messaging) Attach(ee vugu.EventEnv, seq, reading int, files []File) {
 	ee.Lock()

@@ -71,7 +71,7 @@ func status(c *messaging.Messaging) uitest.Status {
 
 func (hs *harness) attach(files ...messaging.File) {
 	hs.T.Helper()
-	hs.Comp.Attach(hs.Env.EE, hs.Comp.M.Seq(), 0, files)
+	hs.Comp.Attach(hs.Env.EE, hs.Comp.M.Composer(), 0, files)
 	hs.Settle()
 }
 

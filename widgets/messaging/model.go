@@ -194,9 +194,13 @@ type Model struct {
 	NewService string // a new thread's service when the widget has none
 	Files      []File
 	FileErr    string
+	// composer is the composer's generation: it changes whenever the
+	// composer is emptied (another thread or screen, a sign-out, another
+	// person), and files are read for one (ReadingFiles, AddFiles).
+	composer int
 	// reading counts the files the browser is still reading for the
-	// screen readSeq (see Reading).
-	reading, readSeq int
+	// composer readFor (see Reading).
+	reading, readFor int
 	// SubjectErr and FormErr are the composer's problems found on sending
 	// (no subject; an empty or too long text).
 	SubjectErr string
@@ -320,7 +324,8 @@ type Action struct {
 	Value string
 	Index int
 	Files []File
-	// Seq is the screen an action was made for (ReadingFiles, AddFiles).
+	// Seq is the composer an action was made for (ReadingFiles, AddFiles:
+	// Model.Composer).
 	Seq int
 
 	seq      int
@@ -588,21 +593,23 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		return nil
 	case ReadingFiles:
-		if a.Seq != m.seq {
+		if a.Seq != m.composer {
 			return nil
 		}
-		if m.readSeq != m.seq {
-			m.reading, m.readSeq = 0, m.seq
+		if m.readFor != m.composer {
+			m.reading, m.readFor = 0, m.composer
 		}
 		m.reading += max(a.Index, 0)
 		return nil
 	case AddFiles:
-		if a.Seq != m.seq {
-			// Read for a screen, or a person, since left: dropped, and
-			// its count with it (Reading counts this screen's reads only).
+		if a.Seq != m.composer {
+			// Read for a composer since emptied (another thread, a
+			// sign-out, someone else): dropped, and its count with it
+			// (Reading counts this composer's reads only). A reload of
+			// the same screen (a retry) keeps the composer, and the file.
 			return nil
 		}
-		if m.readSeq == m.seq {
+		if m.readFor == m.composer {
 			m.reading = max(m.reading-a.Index, 0)
 		}
 		m.addFiles(a.Files)
@@ -1193,6 +1200,7 @@ func (m *Model) keepDraft() {
 
 func (m *Model) resetComposer() {
 	m.Subject, m.Body, m.Files, m.FileErr, m.FormErr, m.SubjectErr = "", "", nil, "", "", ""
+	m.composer++
 }
 
 // announce sets the polite status; the same text again is changed
@@ -1204,15 +1212,15 @@ func (m *Model) announce(text string) {
 	m.Notice = text
 }
 
-// Reading counts the files chosen on this screen that the browser is still
-// reading: the message cannot be sent before they are attached. Reads for
-// a screen since left (another thread, a sign-out, someone else signed in)
-// do not count: their files are dropped when they arrive, and a count that
-// outlived its screen would either block the next composer or, reset and
-// then decremented by a late read, let a message leave without the file
-// still being read for it.
+// Reading counts the files chosen in this composer that the browser is
+// still reading: the message cannot be sent before they are attached. Reads
+// for a composer since emptied (another thread, a sign-out, someone else
+// signed in) do not count: their files are dropped when they arrive, and a
+// count that outlived its composer would either block the next one or,
+// reset and then decremented by a late read, let a message leave without
+// the file still being read for it.
 func (m *Model) Reading() int {
-	if m.readSeq != m.seq {
+	if m.readFor != m.composer {
 		return 0
 	}
 	return m.reading
@@ -1258,8 +1266,9 @@ func (m *Model) limit() int64 {
 
 func megabytes(n int64) int64 { return (n + 1<<20 - 1) >> 20 }
 
-// Seq is the current screen's sequence number, for files read meanwhile.
-func (m *Model) Seq() int { return m.seq }
+// Composer is the composer's generation, for files read meanwhile: they
+// are attached if it is still the same composer when they arrive.
+func (m *Model) Composer() int { return m.composer }
 
 // send moves the composer's message to the outbox and sends it, unless an
 // earlier message of the same thread still waits: it then waits behind it.

@@ -240,7 +240,7 @@ func TestDiscardKeepsEveryFile(t *testing.T) {
 
 func TestFilesReadForAScreenLeftAreDropped(t *testing.T) {
 	m := signedInAs("pat-a", "thr-a")
-	seq := m.Seq()
+	seq := m.Composer()
 	m.Apply(Action{Kind: ReadingFiles, Seq: seq, Index: 1})
 	if m.Apply(Action{Kind: Send}) != nil || m.FileSlots() != portal.MaxAttachments-1 {
 		t.Fatal("a message can be sent while its files are read")
@@ -260,7 +260,7 @@ func TestFilesReadForAScreenLeftAreDropped(t *testing.T) {
 func TestFilesReadBeforeASignOut(t *testing.T) {
 	pdf := func(name string) File { return File{Name: name, Content: []byte("%PDF-1.4\n"), Size: 9} }
 	m := signedInAs("pat-a", "thr-a")
-	seqA := m.Seq()
+	seqA := m.Composer()
 	m.Apply(Action{Kind: ReadingFiles, Seq: seqA, Index: 2})
 	m.Apply(Action{Kind: signedOut})
 	m.DemoChoice = "pat-b"
@@ -272,7 +272,7 @@ func TestFilesReadBeforeASignOut(t *testing.T) {
 		t.Fatalf("the previous person's read counts in the new composer: reading %d, %d slots", m.Reading(), m.FileSlots())
 	}
 	m.Apply(Action{Kind: TypeBody, Value: "B's question"})
-	seqB := m.Seq()
+	seqB := m.Composer()
 	m.Apply(Action{Kind: ReadingFiles, Seq: seqB, Index: 1})
 
 	// A's read finishes now.
@@ -544,7 +544,7 @@ func TestARefusedNewThreadComesBackOnce(t *testing.T) {
 	m.Apply(Action{Kind: Compose})
 	m.Apply(Action{Kind: TypeSubject, Value: "Résultats"})
 	m.Apply(Action{Kind: TypeBody, Value: "Voici mon bilan."})
-	m.Apply(Action{Kind: AddFiles, Seq: m.Seq(), Files: []File{{Name: "bilan.pdf", Content: []byte("%PDF-1.4\n"), Size: 9}}})
+	m.Apply(Action{Kind: AddFiles, Seq: m.Composer(), Files: []File{{Name: "bilan.pdf", Content: []byte("%PDF-1.4\n"), Size: 9}}})
 	if len(m.Files) != 1 {
 		t.Fatalf("files %+v, err %q", m.Files, m.FileErr)
 	}
@@ -651,5 +651,33 @@ func TestAnEffectReadsNoStateTheNextActionWrites(t *testing.T) {
 	m.Apply(late)
 	if len(m.Establishments) != 2 || !m.signedIn() {
 		t.Fatalf("establishments %v, signed in %v", m.Establishments, m.signedIn())
+	}
+}
+
+// TestAFileReadDuringARetryIsKept: the conversation failed to reload, the
+// patient chose a file while the error showed, and pressed Retry before the
+// browser had read it. The retry reloads the same thread, whose composer
+// stays: the file is attached when read (before, it was dropped as if the
+// patient had left, and the message could leave without it).
+func TestAFileReadDuringARetryIsKept(t *testing.T) {
+	m := signedInAs("pat-a", "thr-a")
+	m.Apply(Action{Kind: TypeBody, Value: "Voici mon ordonnance."})
+	m.Apply(Action{Kind: Open, ID: "thr-a"})
+	m.Apply(Action{Kind: opened, seq: m.seq, err: offlineErr, cause: &Action{Kind: Open, ID: "thr-a"}})
+	if m.Err == "" || m.retry == nil {
+		t.Fatalf("no error to retry: %q", m.Err)
+	}
+	composer := m.Composer()
+	m.Apply(Action{Kind: ReadingFiles, Seq: composer, Index: 1})
+	m.Apply(Action{Kind: Retry})
+	if m.Body != "Voici mon ordonnance." || m.Reading() != 1 {
+		t.Fatalf("after the retry: body %q, reading %d, want the composer as it was", m.Body, m.Reading())
+	}
+	m.Apply(Action{Kind: AddFiles, Seq: composer, Index: 1, Files: []File{{Name: "ordonnance.pdf", Content: []byte("%PDF-1.4\n"), Size: 9}}})
+	if len(m.Files) != 1 || m.Reading() != 0 {
+		t.Fatalf("the file read during the retry: files %+v, reading %d", m.Files, m.Reading())
+	}
+	if cmd := m.Apply(Action{Kind: Send}); cmd == nil || len(m.Outbox) != 1 || len(m.Outbox[0].Files) != 1 {
+		t.Fatalf("the message leaves without its file: outbox %+v", m.Outbox)
 	}
 }

@@ -124,3 +124,41 @@ func TestQuestionnaireBackgroundSave(t *testing.T) {
 		t.Errorf("Inès's draft changed by a save signed out:\n%s", d)
 	}
 }
+
+// TestQuestionnaireReviewChangedElsewhere: a review posted to be sent after
+// its answers changed in another tab (the draft saved since) sends nothing:
+// it shows the answers as they are now, to be checked, and says why. The
+// review drawn after the change sends.
+func TestQuestionnaireReviewChangedElsewhere(t *testing.T) {
+	b, store, doc := newRepeatingHost(t)
+	doc = b.post(doc, "begin", nil)
+	doc = b.post(doc, buttons(doc, "add:")[0], nil)
+	years, _ := fields(doc, ".annee")
+	first := b.post(doc, "next", url.Values{years[0]: {"2019"}})
+	if !strings.Contains(first, `data-step="review"`) || !strings.Contains(first, "2019") {
+		t.Fatalf("not the review:\n%s", firstPaint(t, first))
+	}
+	// Another tab: back to the page, another year, a new review.
+	page := b.post(first, "edit:0", nil)
+	years, _ = fields(page, ".annee")
+	second := b.post(page, "next", url.Values{years[0]: {"2020"}})
+	if got := draftYears(t, store); len(got) != 1 || got[0] != "2020" {
+		t.Fatalf("draft years %v, want [2020]", got)
+	}
+
+	stale := b.post(first, "submit", nil)
+	if !strings.Contains(stale, `data-step="review"`) || !strings.Contains(stale, "2020") || strings.Contains(stale, "2019") {
+		t.Fatalf("the stale review did not show the answers as they are now:\n%s", firstPaint(t, stale))
+	}
+	if !strings.Contains(stale, `class="pc-notice">`) || !strings.Contains(stale, "ont changé depuis une autre fenêtre") {
+		t.Errorf("the stale review does not say why nothing was sent:\n%s", firstPaint(t, stale))
+	}
+	ines := portal.WithSubject(t.Context(), portal.Subject{Patient: sqlite.DemoPatientInesMoreau})
+	if _, err := store.Draft(ines, sqlite.DemoEstablishment, "grossesses"); err != nil {
+		t.Fatalf("the draft is gone after the stale review (sent?): %v", err)
+	}
+	done := b.post(second, "submit", nil)
+	if !strings.Contains(done, `data-step="result"`) {
+		t.Fatalf("the current review was not sent:\n%s", firstPaint(t, done))
+	}
+}

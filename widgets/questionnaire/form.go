@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,11 @@ type FormState struct {
 	// predates this field); DraftNone, nowhere: none was given;
 	// DraftUnsaved, not all in the draft: the last save failed.
 	Draft string `json:"d,omitempty"`
+	// Reviewed is, on a review whose answers are in the draft, a digest
+	// of those answers (Model.answersDigest): its "submit" sends the draft
+	// only if it still holds the answers reviewed, not ones changed since
+	// in another tab.
+	Reviewed string `json:"rv,omitempty"`
 }
 
 // Values of FormState.Draft.
@@ -60,6 +66,8 @@ func (m *Model) EncodeFormState() string {
 		st.Draft = DraftUnsaved
 	case m.DraftSaved.IsZero() && !m.Resumed && len(m.Answers.Values) == 0 && len(m.Answers.Groups) == 0:
 		st.Draft = DraftNone
+	default:
+		st.Reviewed = m.answersDigest()
 	}
 	b, _ := json.Marshal(st) // strings and an int: cannot fail
 	return string(b)
@@ -89,6 +97,9 @@ func ParseFormState(s string) (FormState, error) {
 	case "", DraftNone, DraftUnsaved:
 	default:
 		return st, errors.New("unknown draft state")
+	}
+	if _, err := strconv.ParseUint(st.Reviewed, 16, 64); st.Reviewed != "" && (err != nil || len(st.Reviewed) > 16) {
+		return st, errors.New("malformed digest")
 	}
 	return st, nil
 }
@@ -202,6 +213,12 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 			m.Step = StepIntro
 			m.Notice = "not-pending"
 			return m.snapshot()
+		case st.Draft == "" && st.Reviewed != "" && st.Reviewed != m.answersDigest():
+			// The draft changed since this review was drawn (in another
+			// tab): sending it would send answers the patient did not
+			// review here. Show them; they send once checked.
+			m.Notice = "changed-elsewhere"
+			return m.snapshot()
 		}
 		// DraftNone: nothing was answered, and nothing is lost; the
 		// (empty) answers are sent as reviewed, again with the same key.
@@ -217,6 +234,23 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		run(m.save())
 	}
 	return m.snapshot()
+}
+
+// answersDigest identifies the answers: a 64-bit FNV-1a hash of them as an
+// in-progress response (no id, no date: the same answers, the same
+// digest). It tells a review's answers from the draft's at its "submit";
+// a tampered one can only show the patient their own answers again.
+func (m *Model) answersDigest() string {
+	if m.Q == nil {
+		return ""
+	}
+	b, err := m.Q.ResponseJSON(m.Answers, engine.ResponseOptions{Status: engine.InProgress, Lang: m.Lang})
+	if err != nil {
+		return ""
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return strconv.FormatUint(h.Sum64(), 16)
 }
 
 // applyForm puts the posted fields of the current page into the answers. It

@@ -165,7 +165,7 @@ func (c *Questionnaire) NoticeText() string {
 // nothing, or not what the patient expected, are shown to everyone.
 func (c *Questionnaire) NoticeClass() string {
 	switch c.M.Notice {
-	case "not-pending", "not-saved", "already-removed":
+	case "not-pending", "not-saved", "already-removed", "changed-elsewhere":
 		return "pc-notice"
 	}
 	return "pc-sr"

@@ -171,3 +171,30 @@ test('without JavaScript a repeating group keeps its instances from one form pos
   await page.locator('h3#pc-step-title', { hasText: 'Vos réponses ont été envoyées' }).waitFor();
   await page.context().close();
 });
+
+test('Enter in a field goes on to the next step: it never presses another button of the page', async () => {
+  // The form's first button in a repeating group is the first instance's
+  // "Retirer": the browser's implicit submission (Enter in a text field)
+  // pressed it, without the Wasm as with it.
+  for (const javaScriptEnabled of [false, true]) {
+    const page = await newPage({ javaScriptEnabled });
+    await page.goto(HOST + '/w/questionnaire?establishment=chu-exemple&questionnaire=grossesses&lang=fr');
+    if (javaScriptEnabled) await wasmRunning(page.mainFrame());
+    await page.locator('select#pc-demo').selectOption('pat-lucas-bernard');
+    await page.getByRole('button', { name: 'Se connecter (démo)' }).click();
+    await page.locator('.pc-who', { hasText: 'Lucas' }).waitFor();
+    const del = await page.context().request.delete(HOST + '/api/v1/establishments/chu-exemple/questionnaires/grossesses/draft');
+    assert.equal(del.status(), 204, 'the draft of an earlier run deleted');
+    await page.reload();
+    if (javaScriptEnabled) await wasmRunning(page.mainFrame());
+    await page.getByRole('button', { name: 'Commencer', exact: true }).click();
+    const years = page.locator('.pc-qrow[data-link="annee"] input');
+    await page.getByRole('button', { name: 'Ajouter' }).click();
+    await years.first().waitFor();
+    await years.first().fill('2016');
+    await years.first().press('Enter');
+    await page.locator('h3#pc-step-title', { hasText: 'Vérifiez vos réponses' }).waitFor();
+    assert.match(await page.locator('.pc-step').textContent(), /2016/, `the instance is kept (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`);
+    await page.context().close();
+  }
+});

@@ -37,6 +37,11 @@ func (c *Questionnaire) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn = vg.El(vgparent, "input", "type", "hidden", "name", "state")
 			vgn.AddAttrInterface("value", c.M.EncodeFormState())
 			vgn = vg.Text(vgparent, "\n  ")
+			if c.Show("page") {
+				vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "next", "class", "pc-default", "tabindex", "-1", "aria-hidden", "true")
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "next", "") })
+			}
+			vgn = vg.Text(vgparent, "\n  ")
 			vgn = vg.El(vgparent, "header", "class", "pc-head")
 			{
 				vgparent := vgn

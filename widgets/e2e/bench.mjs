@@ -16,6 +16,10 @@
 // navigation start), read in the page and the frame without Playwright's
 // selector engine (see inPage).
 //
+// The messages, documents and access widgets on their demo pages: the
+// first content, and the first click handled, which needs the Wasm
+// (bench-widgets.mjs says what each measures).
+//
 // PHQ-9 in <parcours-questionnaire> and in its peers (LHC-Forms, Medplum's
 // QuestionnaireForm): the first question visible, and the first answer
 // registered (bench-questionnaire.mjs says what each measures).
@@ -37,6 +41,7 @@
 import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { questionnaireScenarios } from './bench-questionnaire.mjs';
+import { widgetScenarios } from './bench-widgets.mjs';
 import { stopTrace } from './trace.mjs';
 
 // The variants: [name, demo page URL, browser index] (browsers, below).
@@ -345,8 +350,9 @@ const results = [];
 const skipped = [];
 try {
   const questionnaires = !ONLY || ONLY.includes('questionnaire') ? questionnaireScenarios(process.env) : [];
+  const others = widgetScenarios(process.env, inPage, when);
   for (const [name, profile] of Object.entries(PROFILES)) {
-    for (const scenario of [booking, ...questionnaires, ...(ONLY?.includes('booking-start') ? [bookingStart] : [])].filter((sc) => !ONLY || ONLY.includes(sc.widget))) {
+    for (const scenario of [booking, ...others, ...questionnaires, ...(ONLY?.includes('booking-start') ? [bookingStart] : [])].filter((sc) => !ONLY || ONLY.includes(sc.widget))) {
       const label = `${scenario.widget}${scenario.peer ? ' / ' + scenario.peer : ''}`;
       if (skipped.some((s) => s.peer && s.peer === scenario.peer)) continue;
       const t = Date.now();

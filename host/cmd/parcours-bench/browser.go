@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	hospitalsite "github.com/parcours-sante/parcours/examples/hospital-site"
-	"github.com/parcours-sante/parcours/wasm/build"
 )
 
 type stat struct {
@@ -72,7 +71,7 @@ func browserBench(r *report, e *env, runs int) error {
 	}
 
 	load0 := loadAvg()
-	fmt.Fprintf(os.Stderr, "bench: browser: booking, then PHQ-9 in Parcours and %s; %d runs cold and %d warm each, loopback then Slow 4G\n", strings.Join(ready, ", "), runs, runs)
+	fmt.Fprintf(os.Stderr, "bench: browser: booking, messages, documents, access, then PHQ-9 in Parcours and %s; %d runs cold and %d warm each, loopback then Slow 4G\n", strings.Join(ready, ", "), runs, runs)
 	res, err := benchMJS(e, runs, "PEERS="+strings.Join(ready, ","), "QUESTIONNAIRE_JSON="+qfile)
 	if err != nil {
 		return err
@@ -83,17 +82,83 @@ func browserBench(r *report, e *env, runs int) error {
 			res.Skipped = append(res.Skipped, skip{p.name, reason})
 		}
 	}
-	var booking, questionnaire []browserResult
+	var booking, others, questionnaire []browserResult
 	for _, x := range res.Results {
-		if x.Widget == "booking" {
+		switch x.Widget {
+		case "booking":
 			booking = append(booking, x)
-		} else {
+		case "questionnaire":
 			questionnaire = append(questionnaire, x)
+		default:
+			others = append(others, x)
 		}
 	}
 	bookingReport(r, res.Chromium, runs, booking, load)
+	widgetsReport(r, res.Chromium, runs, others)
 	questionnaireReport(r, res.Chromium, runs, questionnaire, res.Skipped, load)
 	return nil
+}
+
+// otherWidgets are the widgets whose controls need the Wasm, measured on
+// their demo pages (widgets/e2e/bench-widgets.mjs): bench.mjs's names, and
+// their elements.
+var otherWidgets = []struct{ name, element, page string }{
+	{"messages", "parcours-messages", "/messagerie/"},
+	{"documents", "parcours-documents", "/documents/"},
+	{"access", "parcours-access", "/acces/"},
+}
+
+// runWidgets measures only the messages, documents and access widgets
+// (-widgets) and prints their table.
+func runWidgets(web, profiles string, runs int) error {
+	if err := built(web); err != nil {
+		return err
+	}
+	a, err := start(context.Background(), web)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	var names []string
+	for _, w := range otherWidgets {
+		names = append(names, w.name)
+	}
+	res, err := benchMJS(a, runs, "ONLY="+strings.Join(names, ","), "PROFILES="+profiles)
+	if err != nil {
+		return err
+	}
+	var r report
+	widgetsReport(&r, res.Chromium, runs, res.Results)
+	fmt.Print(r.String())
+	return nil
+}
+
+func widgetsReport(r *report, chromium string, runs int, results []browserResult) {
+	r.f("## The messages, documents and access widgets in Chromium\n\n")
+	r.f("Headless Chromium %s, each widget on its page of the demo hospital site (", chromium)
+	for i, w := range otherWidgets {
+		if i > 0 {
+			r.f(", ")
+		}
+		r.f("`<%s>` on `%s`", w.element, w.page)
+	}
+	r.f("), the patient signed in before the timing starts (`POST /api/v1/demo/session`), so that the host renders their first screen with their data. From the start of navigation: **content** is the first contentful paint in the widget's frame (the threads, the documents, the access log, server-rendered); **interactive** is the first click that does something until its result shows (a thread opened, a document opened in the viewer, a professional found by RPPS number): these widgets' controls are buttons the Wasm handles, which do nothing before it runs, so the click is made as soon as the Wasm has taken over. Median of %d runs [min–max]. %s\n\n", runs, profilesNote)
+	r.f("| widget | profile | cache | content | interactive | transferred |\n|---|---|---|---:|---:|---:|\n")
+	for _, x := range results {
+		r.f("| %s | %s | %s | %s | %s | %s |\n", x.Widget, x.Profile, x.Cache, x.Content.ms(), x.Interactive.ms(), kb(int(x.Bytes.Median)))
+	}
+	r.f("\nBudgets on Slow 4G: content ≤ 1,000 ms cold; interactive ≤ 3,000 ms cold and ≤ 600 ms warm.\n")
+	for _, x := range results {
+		if x.Profile != "slow4g" {
+			continue
+		}
+		if x.Cache == "cold" {
+			r.f("- %s, cold: content %s, interactive %s.\n", x.Widget, gap(x.Content.Median, 1000, false), gap(x.Interactive.Median, 3000, false))
+		} else {
+			r.f("- %s, warm: interactive %s.\n", x.Widget, gap(x.Interactive.Median, 600, false))
+		}
+	}
+	r.f("\n")
 }
 
 // runBooking measures only the booking widget (-booking): on the host
@@ -102,10 +167,8 @@ func browserBench(r *report, e *env, runs int) error {
 // loader makes; given argsB, B runs in a second browser launched with those
 // flags. Runs alternate. It prints the table and writes nothing.
 func runBooking(web, webB string, loaderFramesB bool, argsB, profiles string, runs int, startOnly bool) error {
-	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
-		if err := build.Web(web); err != nil {
-			return err
-		}
+	if err := built(web); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	a, err := start(ctx, web)
@@ -158,10 +221,8 @@ func runBooking(web, webB string, loaderFramesB bool, argsB, profiles string, ru
 // loaderFramesB, B is the page whose frame the loader makes, runs
 // alternating. It prints the table and writes nothing.
 func runQuestionnaire(web string, loaderFramesB bool, profiles string, runs int) error {
-	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
-		if err := build.Web(web); err != nil {
-			return err
-		}
+	if err := built(web); err != nil {
+		return err
 	}
 	e, err := start(context.Background(), web)
 	if err != nil {

@@ -41,3 +41,31 @@ func TestQuestionnaireReport(t *testing.T) {
 		}
 	}
 }
+
+func TestWidgetsReport(t *testing.T) {
+	row := func(widget, profile, cache string, content, interactive float64) browserResult {
+		return browserResult{Widget: widget, Profile: profile, Cache: cache, Runs: 5,
+			Content: stat{Median: content, Min: content, Max: content}, Interactive: stat{Median: interactive, Min: interactive, Max: interactive},
+			Bytes: stat{Median: 1_160_000, Min: 1_160_000, Max: 1_160_000}}
+	}
+	var r report
+	widgetsReport(&r, "156", 5, []browserResult{
+		row("documents", "loopback", "cold", 150, 480),
+		row("documents", "slow4g", "cold", 800, 7400),
+		row("documents", "slow4g", "warm", 770, 1280),
+	})
+	out := r.String()
+	for _, want := range []string{
+		"`<parcours-documents>` on `/documents/`",
+		"| documents | slow4g | cold | 800 ms [800–800] | 7400 ms [7400–7400] | 1160.0 KB |\n",
+		"- documents, cold: content within budget, interactive over by 147%.\n",
+		"- documents, warm: interactive over by 113%.\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "documents, cold: content within budget, interactive within") {
+		t.Error("a loopback row is read against the Slow 4G budgets")
+	}
+}

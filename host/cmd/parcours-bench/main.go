@@ -67,10 +67,11 @@ func main() {
 	workerOnly := flag.Bool("worker-only", false, "measure only the Cloudflare Worker (its size and the API read through it and the standalone host) and print the report")
 	questionnaireOnly := flag.Bool("questionnaire", false, "measure only Parcours' questionnaire widget (PHQ-9, no peers) in Chromium and print its table")
 	bookingOnly := flag.Bool("booking", false, "measure only the booking widget in Chromium and print its table (with the Wasm's start)")
+	widgetsOnly := flag.Bool("widgets", false, "measure only the messages, documents and access widgets in Chromium and print their table")
 	webB := flag.String("web-b", "", "with -booking: a second directory of built Wasm files, served by a second host; runs alternate between -web (A) and it (B)")
 	loaderFramesB := flag.Bool("loader-frames-b", false, "with -booking or -questionnaire: B is the same Wasm (-web) on a page whose frames the loader makes (no declarative shadow root); runs alternate")
 	argsB := flag.String("chromium-args-b", "", "with -booking: more Chromium flags, space-separated, for a second browser (B, on -web-b's host if given, else -web's); runs alternate between the two, e.g. --js-flags=--no-wasm-lazy-compilation")
-	profiles := flag.String("profiles", "", "with -booking or -questionnaire: the profiles to run, comma-separated (loopback, slow4g; default both)")
+	profiles := flag.String("profiles", "", "with -booking, -widgets or -questionnaire: the profiles to run, comma-separated (loopback, slow4g; default both)")
 	startOnly := flag.Bool("start", false, "with -booking: measure the Wasm's start without a click (instantiated, rendered, go.run's CPU time)")
 	flag.Parse()
 	var err error
@@ -79,6 +80,8 @@ func main() {
 		err = runWorker(*duration)
 	case *questionnaireOnly:
 		err = runQuestionnaire(*web, *loaderFramesB, *profiles, *runs)
+	case *widgetsOnly:
+		err = runWidgets(*web, *profiles, *runs)
 	case *bookingOnly:
 		err = runBooking(*web, *webB, *loaderFramesB, *argsB, *profiles, *runs, *startOnly)
 	default:
@@ -88,6 +91,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "parcours-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// built builds the Wasm files into web unless they are there.
+func built(web string) error {
+	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err == nil {
+		return nil
+	}
+	return build.Web(web)
 }
 
 type report struct {
@@ -103,10 +114,8 @@ func run(out, web string, runs int, duration time.Duration, withBrowser bool) er
 	r.f("Machine: %s, %d CPUs, %s, %s/%s.\n\n", cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 
 	fmt.Fprintln(os.Stderr, "bench: building the Wasm")
-	if _, err := os.Stat(filepath.Join(web, "parcours.wasm.br")); err != nil {
-		if err := build.Web(web); err != nil {
-			return err
-		}
+	if err := built(web); err != nil {
+		return err
 	}
 	if err := sizes(&r, web); err != nil {
 		return err
@@ -309,6 +318,10 @@ func startSite(ctx context.Context, web string, site hospitalsite.Config) (*env,
 	}
 	h, err := host.New(host.Config{
 		Booking: store, Directory: store, Questionnaires: store, DemoSignIn: true,
+		// The other widgets' backends (their scenarios in
+		// widgets/e2e/bench-widgets.mjs) and the audit, as `parcours demo`.
+		Messaging: store.Messaging(sqlite.WithAttachmentDir(filepath.Join(dir, "attachments"))),
+		Documents: store.Documents(), Consents: store, Practitioners: store, CareTeam: store, Audit: store,
 		Establishments: []host.Establishment{{ID: sqlite.DemoEstablishment, Origins: []string{siteURL, peersURL}}},
 		Assets:         os.DirFS(web),
 		Logger:         slog.New(slog.DiscardHandler),

@@ -1,0 +1,94 @@
+// The widgets whose controls need the Wasm (messages, documents, access),
+// for bench.mjs, each on its page of the demo hospital site, the patient
+// signed in before the timing (POST /api/v1/demo/session: the host
+// renders their first screen, preloaded with their data). From the start
+// of navigation:
+//
+//   content: the first contentful paint inside the widget's frame (the
+//            server-rendered first screen: the threads, the documents, the
+//            access log);
+//   interactive: the first click that does something: these controls
+//            are buttons the Wasm handles (before it runs they do nothing),
+//            so the click is made as soon as the Wasm has taken over
+//            (html[data-wasm="running"] and its parcours:interactive mark),
+//            and the time is when its result is in the frame's DOM;
+//
+// and the bytes transferred. Times are on the page's clock.
+
+const TIMEOUT = 60000;
+
+// The scenarios: the page, the patient, the control clicked, and what shows
+// once the click is handled.
+const WIDGETS = [
+  {
+    widget: 'messages', page: '/messagerie/', patient: 'pat-camille-durand',
+    ready: '.pc-thread button', // the first thread, opened
+    done: '#parcours-root[data-screen="thread"] .pc-message',
+  },
+  {
+    widget: 'documents', page: '/documents/', patient: 'pat-lucas-bernard',
+    ready: '.pc-doc button', // the first document, opened in the viewer
+    done: '#parcours-root[data-screen="document"] h3#pc-step-title',
+  },
+  {
+    widget: 'access', page: '/acces/', patient: 'pat-lucas-bernard',
+    // The look-up of a professional by RPPS number (the demo GP's).
+    fill: ['input#pc-rpps', '10000009992'], ready: 'button.pc-lookup',
+    done: '.pc-found-name',
+  },
+];
+
+// widgetScenarios returns bench.mjs's scenarios for WIDGETS; inPage and
+// when are bench.mjs's (no selector engine injected in the page).
+export function widgetScenarios(env, inPage, when) {
+  const host = env.HOST_URL;
+  if (!host) throw new Error('HOST_URL is required');
+  return WIDGETS.map((w) => ({
+    widget: w.widget, metrics: ['content', 'interactive', 'bytes'],
+    setup: async (ctx) => {
+      const r = await ctx.request.post(host + '/api/v1/demo/session', { data: { patient: w.patient } });
+      if (!r.ok()) throw new Error(`demo sign-in: ${r.status()} ${await r.text()}`);
+    },
+    measure: async (page, net, site) => {
+      await page.goto(site + w.page, { waitUntil: 'commit' });
+      const pageOrigin = await page.evaluate(() => performance.timeOrigin);
+      const frame = await widgetFrame(page, w.widget);
+      await inPage(frame, when, w.ready);
+      const content = await inPage(frame, () => new Promise((resolve) => {
+        const fcp = () => performance.getEntriesByName('first-contentful-paint')[0];
+        const done = (e) => resolve(performance.timeOrigin + e.startTime);
+        if (fcp()) return done(fcp());
+        new PerformanceObserver((l) => done(l.getEntries()[0])).observe({ type: 'paint', buffered: true });
+      }));
+      await inPage(frame, () => new Promise((resolve) => {
+        const ok = () => document.documentElement.getAttribute('data-wasm') === 'running' && performance.getEntriesByName('parcours:interactive').length > 0;
+        if (ok()) return resolve();
+        const t = setInterval(() => { if (ok()) { clearInterval(t); resolve(); } }, 20);
+      }));
+      const done = inPage(frame, when, w.done);
+      await inPage(frame, ([ready, fill]) => {
+        if (fill) {
+          const input = document.querySelector(fill[0]);
+          input.value = fill[1];
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+          input.dispatchEvent(new Event('change', { bubbles: true }));
+        }
+        document.querySelector(ready).click();
+      }, [w.ready, w.fill]);
+      const interactive = await done;
+      const since = (t) => Math.round(t - pageOrigin);
+      return { content: since(content), interactive: since(interactive), viaWasm: true, bytes: net.bytes() };
+    },
+  }));
+}
+
+// widgetFrame waits for the widget's frame (its document /w/{name}) to
+// have committed: found among the page's frames, without a selector (which
+// would inject Playwright's selector engine in the page, see inPage).
+async function widgetFrame(page, name) {
+  for (;;) {
+    const f = page.frames().find((x) => x !== page.mainFrame() && new URL(x.url(), 'http://x').pathname === '/w/' + name);
+    if (f) return f;
+    await page.waitForEvent('framenavigated', { timeout: TIMEOUT });
+  }
+}

@@ -154,8 +154,9 @@ var widgetSpecs = map[string]widgetSpec{
 	"documents": {
 		title:  [2]string{"Documents et résultats", "Documents and results"},
 		merged: true,
-		// The first screen (the list, or the sign-in) is preloaded; its
-		// controls need the Wasm.
+		// The first screen (the list, or the sign-in) is preloaded. Before
+		// the Wasm runs, opening a document or a trend and going back are
+		// form posts (documents.Serve); the other controls need the Wasm.
 		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
 			newModel := func() *documents.Model {
 				m := documents.NewModel(p.lang, p.est)
@@ -167,11 +168,16 @@ var widgetSpecs = map[string]widgetSpec{
 				return m
 			}
 			m := newModel()
-			snap := documents.Preload(ctx, m, b)
-			if snap == nil {
-				return &documents.Documents{M: newModel()}, nil, nil
+			var snap *documents.Snapshot
+			if p.post == nil {
+				snap = documents.Preload(ctx, m, b)
+			} else {
+				snap = documents.Serve(ctx, m, b, documents.Post{Action: p.post.Get("a")})
 			}
-			return &documents.Documents{M: m, Backend: b}, snap, nil
+			if snap == nil {
+				return &documents.Documents{M: newModel(), Action: p.action}, nil, nil
+			}
+			return &documents.Documents{M: m, Backend: b, Action: p.action}, snap, nil
 		},
 	},
 	"access": {

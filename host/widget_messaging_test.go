@@ -153,7 +153,7 @@ func TestDocumentsHydrationMatchesServer(t *testing.T) {
 			if model.Loading {
 				t.Fatal("the snapshot did not hydrate the model")
 			}
-			wantHydrationMatches(t, &documents.Documents{M: model}, doc)
+			wantHydrationMatches(t, &documents.Documents{M: model, Action: docsAction(t, doc)}, doc)
 		})
 	}
 }

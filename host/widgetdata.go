@@ -282,11 +282,22 @@ func (b *serverBackend) Analytes(ctx context.Context, est string) ([]portal.Anal
 	return d.Analytes(b.as(ctx), est)
 }
 
-func (b *serverBackend) Trend(context.Context, string, string) (portal.Trend, error) {
-	return portal.Trend{}, preloadOnly()
+// Trend and MarkDocumentSeen answer the documents widget's form posts
+// (documents.Serve): an analyte's trend opened, a document opened.
+func (b *serverBackend) Trend(ctx context.Context, est, code string) (portal.Trend, error) {
+	d, err := b.documents(est)
+	if err != nil {
+		return portal.Trend{}, err
+	}
+	return d.Trend(b.as(ctx), est, code)
 }
 
-func (b *serverBackend) MarkDocumentSeen(context.Context, string) error { return preloadOnly() }
+func (b *serverBackend) MarkDocumentSeen(ctx context.Context, id string) error {
+	if b.h.cfg.Documents == nil {
+		return portal.Errorf(portal.ErrNotFound, "no documents configured")
+	}
+	return b.h.cfg.Documents.MarkDocumentSeen(b.as(ctx), id)
+}
 
 func (b *serverBackend) UploadDocument(context.Context, portal.NewUpload) (portal.Document, error) {
 	return portal.Document{}, preloadOnly()

@@ -160,8 +160,11 @@ func decimals(step float64) int {
 
 // monthTicks returns the first days of months from first to last, at most
 // about six of them (every second or third month over a long span); for a
-// span of less than two months, first and last.
+// span of less than two months, first and last. Months start in UTC: the
+// same on the host and in the browser, whatever zone the times came in (the
+// store's, or the offsets of their JSON, which change with summer time).
 func monthTicks(first, last time.Time) []time.Time {
+	first, last = first.UTC(), last.UTC()
 	if last.Sub(first) < 60*24*time.Hour {
 		if last.Equal(first) {
 			return []time.Time{first}

@@ -35,7 +35,11 @@ type Documents struct {
 	// skipped then.
 	Hidden     func() bool
 	Interacted bool
-	driver     *ui.Driver[Action, Backend]
+	// Action is where the widget's form posts (the host's document for
+	// this widget): before the Wasm runs, opening a document or a trend and
+	// going back are form posts the host answers (Serve).
+	Action string
+	driver *ui.Driver[Action, Backend]
 
 	chartOf *portal.Trend
 	chart   Chart
@@ -334,6 +338,16 @@ func (c *Documents) AnalyteLatest(a Analyte) string {
 		s = c.estName(a.Establishment) + " · " + s
 	}
 	return s
+}
+
+// OpenValue is the value of a document's button: the form post that opens
+// it before the Wasm runs (Serve).
+func (c *Documents) OpenValue(id string) string { return string(Open) + ":" + id }
+
+// TrendValue is the value of an analyte's button: the form post that opens
+// its trend before the Wasm runs (Serve).
+func (c *Documents) TrendValue(est, code string) string {
+	return string(ShowTrend) + ":" + est + ":" + code
 }
 
 // DoTrend opens the trend of an analyte of an establishment.

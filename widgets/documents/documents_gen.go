@@ -41,6 +41,9 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn = vg.Text(vgparent, "\n  ")
 		}
 		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "form", "id", "pc-form", "class", "pc-form", "method", "post")
+		vgn.AddAttrInterface("action", c.Action)
+		vgn = vg.Text(vgparent, "\n  ")
 		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 		vgn.SetInnerHTML(c.M.Notice)
 		vgn = vg.Text(vgparent, "\n  ")
@@ -238,7 +241,8 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent := vgn
 									_ = vgparent
 									vgn = vg.Text(vgparent, "\n          ")
-									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-analyte")
+									vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-analyte")
+									vgn.AddAttrInterface("value", c.TrendValue(a.Establishment, a.Code))
 									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoTrend(event, a.Establishment, a.Code) })
 									{
 										vgparent := vgn
@@ -367,7 +371,8 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent := vgn
 									_ = vgparent
 									vgn = vg.Text(vgparent, "\n          ")
-									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-doc-open")
+									vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-doc-open")
+									vgn.AddAttrInterface("value", c.OpenValue(d.ID))
 									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "open", d.ID) })
 									{
 										vgparent := vgn
@@ -409,7 +414,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent := vgn
 				_ = vgparent
 				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
+				vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "back", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
 				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 				vgn = vg.Text(vgparent, "\n    ")
@@ -522,8 +527,9 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 											vgn.SetInnerHTML(o.Display.In(c.M.Lang))
 											vgn = vg.Text(vgparent, " ")
 											if c.HasTrend(o) {
-												vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link pc-small")
+												vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-link pc-small")
 												vgn.AddAttrInterface("aria-label", c.TrendLabel(o))
+												vgn.AddAttrInterface("value", c.TrendValue(c.M.Open.Establishment, o.Code))
 												vgn.SetInnerHTML(c.T("see-trend"))
 												vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoTrend(event, c.M.Open.Establishment, o.Code) })
 											}
@@ -659,7 +665,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent := vgn
 				_ = vgparent
 				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
+				vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "back", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
 				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 				vgn = vg.Text(vgparent, "\n    ")

@@ -25,6 +25,14 @@ type Snapshot struct {
 	// SignIn are the host's sign-in buttons.
 	SignIn      []widgets.SignInLink `json:"signin,omitempty"`
 	MaxDocument int64                `json:"max_document,omitempty"`
+	// The screen shown after a form post (Serve): a document of Documents
+	// (Open, its id) or a trend; the list otherwise.
+	Screen Screen        `json:"screen,omitempty"`
+	Open   string        `json:"open,omitempty"`
+	Trend  *portal.Trend `json:"trend,omitempty"`
+	// An error of a form post (the trend asked could not be fetched).
+	Err     portal.ErrorCode `json:"error,omitempty"`
+	ErrText string           `json:"error_text,omitempty"`
 }
 
 // Preload runs the start of the flow on the server against b, as the
@@ -40,13 +48,24 @@ func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
 	if m.Err != "" || m.Loading || ctx.Err() != nil {
 		return nil
 	}
-	return &Snapshot{
+	return m.snapshot()
+}
+
+func (m *Model) snapshot() *Snapshot {
+	s := &Snapshot{
 		Establishment: m.Est, Services: m.Services, Patient: m.Patient, Practitioner: m.Practitioner,
 		DemoPatients: m.DemoPatients, DemoPractitioners: m.DemoPractitioners, DemoChoice: m.DemoChoice,
 		Documents: m.Docs, Analytes: m.Analytes, MaxDocument: m.MaxDocument,
 		Establishments: m.Establishments, Missing: m.Missing,
-		SignIn: m.SignIn,
+		SignIn: m.SignIn, Err: m.Err, ErrText: m.ErrText,
 	}
+	switch {
+	case m.Screen == ScreenDocument && m.Open != nil:
+		s.Screen, s.Open = ScreenDocument, m.Open.ID
+	case m.Screen == ScreenTrend && m.Trend != nil:
+		s.Screen, s.Trend = ScreenTrend, m.Trend
+	}
+	return s
 }
 
 // Hydrate sets the model from the host's snapshot of the first screen.
@@ -69,5 +88,13 @@ func (m *Model) Hydrate(s *Snapshot) {
 	}
 	if s.MaxDocument > 0 {
 		m.MaxDocument = s.MaxDocument
+	}
+	m.Err, m.ErrText = s.Err, s.ErrText
+	switch {
+	case s.Screen == ScreenDocument && m.doc(s.Open) != nil:
+		d := *m.doc(s.Open)
+		m.Screen, m.Open = ScreenDocument, &d
+	case s.Screen == ScreenTrend && s.Trend != nil && m.Patient != nil:
+		m.Screen, m.Trend = ScreenTrend, s.Trend
 	}
 }

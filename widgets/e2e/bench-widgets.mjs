@@ -7,11 +7,14 @@
 //   content: the first contentful paint inside the widget's frame (the
 //            server-rendered first screen: the threads, the documents, the
 //            access log);
-//   interactive: the first click that does something: these controls
-//            are buttons the Wasm handles (before it runs they do nothing),
-//            so the click is made as soon as the Wasm has taken over
-//            (html[data-wasm="running"] and its parcours:interactive mark),
-//            and the time is when its result is in the frame's DOM;
+//   interactive: the first click that does something, until its result is
+//            in the frame's DOM. A document opens before the Wasm runs (a
+//            form post the frame sends, or a navigation before frame.js
+//            runs; after, the Wasm handles it): the click is made as soon
+//            as the list shows. The messages' and access widgets' controls
+//            are buttons only the Wasm handles: the click is made as soon
+//            as the Wasm has taken over (html[data-wasm="running"] and its
+//            parcours:interactive mark);
 //
 // and the bytes transferred. Times are on the page's clock.
 
@@ -29,6 +32,7 @@ const WIDGETS = [
     widget: 'documents', page: '/documents/', patient: 'pat-lucas-bernard',
     ready: '.pc-doc button', // the first document, opened in the viewer
     done: '#parcours-root[data-screen="document"] h3#pc-step-title',
+    posts: true,
   },
   {
     widget: 'access', page: '/acces/', patient: 'pat-lucas-bernard',
@@ -60,12 +64,17 @@ export function widgetScenarios(env, inPage, when) {
         if (fcp()) return done(fcp());
         new PerformanceObserver((l) => done(l.getEntries()[0])).observe({ type: 'paint', buffered: true });
       }));
-      await inPage(frame, () => new Promise((resolve) => {
-        const ok = () => document.documentElement.getAttribute('data-wasm') === 'running' && performance.getEntriesByName('parcours:interactive').length > 0;
-        if (ok()) return resolve();
-        const t = setInterval(() => { if (ok()) { clearInterval(t); resolve(); } }, 20);
-      }));
-      const done = inPage(frame, when, w.done);
+      if (!w.posts) {
+        await inPage(frame, () => new Promise((resolve) => {
+          const ok = () => document.documentElement.getAttribute('data-wasm') === 'running' && performance.getEntriesByName('parcours:interactive').length > 0;
+          if (ok()) return resolve();
+          const t = setInterval(() => { if (ok()) { clearInterval(t); resolve(); } }, 20);
+        }));
+      }
+      // The click was the Wasm's unless the frame posted the form.
+      let posted = false;
+      page.on('request', (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === '/w/' + w.widget) posted = true; });
+      const done = inPage(frame, when, w.done).catch(() => null); // null: the frame navigated
       await inPage(frame, ([ready, fill]) => {
         if (fill) {
           const input = document.querySelector(fill[0]);
@@ -75,9 +84,10 @@ export function widgetScenarios(env, inPage, when) {
         }
         document.querySelector(ready).click();
       }, [w.ready, w.fill]);
-      const interactive = await done;
+      let interactive = await done;
+      if (interactive === null) interactive = await inPage(await widgetFrame(page, w.widget), when, w.done);
       const since = (t) => Math.round(t - pageOrigin);
-      return { content: since(content), interactive: since(interactive), viaWasm: true, bytes: net.bytes() };
+      return { content: since(content), interactive: since(interactive), viaWasm: !posted, bytes: net.bytes() };
     },
   }));
 }

@@ -7,7 +7,7 @@
 // Started by e2e_test.go (SITE_URL, HOST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SITE, newPage, wasmRunning } from './browser.mjs';
+import { SITE, HOST, newPage, wasmRunning } from './browser.mjs';
 
 const BIOPSY = 'doc-demo-biopsie-renale';
 const HBA1C = '4548-4';
@@ -109,4 +109,44 @@ test('a patient adds a PDF for her care team; an HTML page named .pdf is refused
   assert.doesNotMatch(await patient.locator('#event-log').textContent(), /Ordonnance/);
   assert.deepEqual(patient.errors, []);
   await patient.context().close();
+});
+
+test('before the Wasm runs, a report opens by a form post; the Wasm takes over the open report', async () => {
+  const page = await newPage();
+  const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient: 'pat-lucas-bernard' } });
+  assert.ok(r.ok(), `demo sign-in: ${r.status()}`);
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.context().route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  await page.goto(SITE + '/documents/');
+  const w = await (await page.locator('parcours-documents iframe').elementHandle()).contentFrame();
+  const report = w.locator('.pc-doc[data-type="consultation_report"] button').first();
+  const title = (await report.locator('.pc-doc-title').textContent()).trim();
+  await report.click();
+  await w.locator('#parcours-root[data-screen="document"] h3#pc-step-title', { hasText: title }).waitFor();
+  await w.locator('iframe.pc-viewer').waitFor();
+  assert.equal(await w.evaluate(() => document.documentElement.getAttribute('data-wasm')), null, 'opened before the Wasm');
+
+  release();
+  await wasmRunning(w);
+  assert.equal(await w.locator('#parcours-root').getAttribute('data-screen'), 'document', 'the Wasm starts on the open report');
+  await w.getByRole('button', { name: 'Retour à la liste' }).click(); // handled by the Wasm
+  await w.locator('#parcours-root[data-screen="list"] .pc-doc').first().waitFor();
+  await page.context().close();
+});
+
+test('without JavaScript, a patient opens a report and a trend of results', async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient: 'pat-lucas-bernard' } });
+  assert.ok(r.ok(), `demo sign-in: ${r.status()}`);
+  await page.goto(HOST + '/w/documents?establishment=chu-exemple&lang=fr');
+  await page.locator(`.pc-analytes li[data-analyte="${HBA1C}"] button`).click();
+  await page.locator('svg.pc-chart[role="img"]').waitFor();
+  await page.getByRole('button', { name: 'Retour à la liste' }).click();
+  await page.locator('.pc-doc[data-type="consultation_report"] button').first().click();
+  await page.locator('iframe.pc-viewer').waitFor();
+  await page.context().close();
 });

@@ -142,10 +142,10 @@ func widgetsReport(r *report, chromium string, runs int, results []browserResult
 		}
 		r.f("`<%s>` on `%s`", w.element, w.page)
 	}
-	r.f("), the patient signed in before the timing starts (`POST /api/v1/demo/session`), so that the host renders their first screen with their data. From the start of navigation: **content** is the first contentful paint in the widget's frame (the threads, the documents, the access log, server-rendered); **interactive** is the first click that does something until its result shows (a thread opened, a document opened in the viewer, a professional found by RPPS number): these widgets' controls are buttons the Wasm handles, which do nothing before it runs, so the click is made as soon as the Wasm has taken over. Median of %d runs [min–max]. %s\n\n", runs, profilesNote)
-	r.f("| widget | profile | cache | content | interactive | transferred |\n|---|---|---|---:|---:|---:|\n")
+	r.f("), the patient signed in before the timing starts (`POST /api/v1/demo/session`), so that the host renders their first screen with their data. From the start of navigation: **content** is the first contentful paint in the widget's frame (the threads, the documents, the access log, server-rendered); **interactive** is the first click that does something until its result shows (a thread opened, a document opened in the viewer, a professional found by RPPS number). A document opens before the Wasm runs (a form post the host answers with the document's screen; after, the Wasm handles it in place: *via Wasm* counts those runs), so that click is made as soon as the list shows; the messages' and access widgets' controls are buttons only the Wasm handles, so their click is made as soon as the Wasm has taken over. Median of %d runs [min–max]. %s\n\n", runs, profilesNote)
+	r.f("| widget | profile | cache | content | interactive | via Wasm | transferred |\n|---|---|---|---:|---:|---:|---:|\n")
 	for _, x := range results {
-		r.f("| %s | %s | %s | %s | %s | %s |\n", x.Widget, x.Profile, x.Cache, x.Content.ms(), x.Interactive.ms(), kb(int(x.Bytes.Median)))
+		r.f("| %s | %s | %s | %s | %s | %d/%d | %s |\n", x.Widget, x.Profile, x.Cache, x.Content.ms(), x.Interactive.ms(), x.ViaWasm, x.Runs, kb(int(x.Bytes.Median)))
 	}
 	r.f("\nBudgets on Slow 4G: content ≤ 1,000 ms cold; interactive ≤ 3,000 ms cold and ≤ 600 ms warm.\n")
 	for _, x := range results {

@@ -57,7 +57,7 @@ func TestWidgetsReport(t *testing.T) {
 	out := r.String()
 	for _, want := range []string{
 		"`<parcours-documents>` on `/documents/`",
-		"| documents | slow4g | cold | 800 ms [800–800] | 7400 ms [7400–7400] | 1160.0 KB |\n",
+		"| documents | slow4g | cold | 800 ms [800–800] | 7400 ms [7400–7400] | 0/5 | 1160.0 KB |\n",
 		"- documents, cold: content within budget, interactive over by 147%.\n",
 		"- documents, warm: interactive over by 113%.\n",
 	} {

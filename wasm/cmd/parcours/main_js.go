@@ -126,7 +126,7 @@ func main() {
 	case "documents":
 		c := &documents.Documents{
 			M:       documents.NewModel(lang, attr("data-establishment")),
-			Backend: backend, Ctx: context.Background(),
+			Backend: backend, Ctx: context.Background(), Action: action,
 			Emit: func(e documents.Event) {
 				emit(e.Name, map[string]any{"document": e.Document})
 			},

@@ -1,0 +1,138 @@
+package host
+
+import (
+	"encoding/json"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/parcours-sante/parcours/host/backend/sqlite"
+	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/documents"
+)
+
+var docsForm = regexp.MustCompile(`<form id="pc-form" class="pc-form" method="post" action="([^"]*)"`)
+
+// docsAction is the address the documents widget's form posts to in doc,
+// as the Wasm reads it.
+func docsAction(t *testing.T, doc string) string {
+	t.Helper()
+	m := docsForm.FindStringSubmatch(doc)
+	if m == nil {
+		t.Fatalf("no form in\n%s", doc)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// TestDocumentsWithoutWasm reads documents through form posts, as before the
+// Wasm runs or where WebAssembly is blocked: a report opened (in the
+// viewer, marked seen), an analyte's trend, back to the list; each screen is
+// the one the Wasm takes over node for node. An id that is not in the
+// session's person's list opens nothing.
+func TestDocumentsWithoutWasm(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	cfg.Documents, cfg.DemoSignIn = store.Documents(), true
+	srv := httptest.NewServer(startHost(t, cfg))
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	req, _ := http.NewRequest("POST", srv.URL+demoPatientSession, strings.NewReader(`{"patient":"`+sqlite.DemoPatientLucasBernard+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", srv.URL)
+	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %v %v", err, resp)
+	}
+	read := func(resp *http.Response, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", resp.Request.URL, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	// press posts the widget's form of doc with the button valued value.
+	press := func(doc, value string) string {
+		t.Helper()
+		return read(hc.PostForm(srv.URL+docsAction(t, doc), url.Values{"a": {value}}))
+	}
+	// hydrates checks that the Wasm, starting from doc's state, renders doc.
+	hydrates := func(doc string) {
+		t.Helper()
+		m := docSnap.FindStringSubmatch(doc)
+		if m == nil {
+			t.Fatalf("no state in\n%s", doc)
+		}
+		var snap documents.Snapshot
+		if err := json.Unmarshal([]byte(m[1]), &snap); err != nil {
+			t.Fatal(err)
+		}
+		model := documents.NewModel("fr", sqlite.DemoEstablishment)
+		model.Hydrate(&snap)
+		// The Wasm's backend is the API client (the viewer's addresses).
+		wantHydrationMatches(t, &documents.Documents{M: model, Backend: client.New(""), Action: docsAction(t, doc)}, doc)
+	}
+
+	list := read(hc.Get(srv.URL + "/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr&parent=" + url.QueryEscape(testPageOrigin)))
+	report := "doc-demo-bilan-12"
+	if !strings.Contains(list, `value="open:`+report+`"`) || !strings.Contains(list, `form="pc-form"`) {
+		t.Fatalf("the list's documents are not buttons of the form:\n%s", firstPaint(t, list))
+	}
+	lucas := portal.WithSubject(t.Context(), portal.Subject{Patient: sqlite.DemoPatientLucasBernard})
+	isNew := func() bool {
+		docs, err := store.Documents().Documents(lucas, sqlite.DemoEstablishment, portal.DocumentFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range docs {
+			if d.ID == report {
+				return d.New
+			}
+		}
+		t.Fatalf("%s is not Lucas's", report)
+		return false
+	}
+	if !isNew() {
+		t.Fatalf("%s is not new before it is opened", report)
+	}
+
+	doc := press(list, "open:"+report)
+	if !strings.Contains(doc, `data-screen="document"`) || !strings.Contains(doc, `class="pc-viewer"`) || !strings.Contains(doc, "/api/v1/documents/"+report+"/content?disposition=inline") {
+		t.Fatalf("the report is not open in the viewer:\n%s", firstPaint(t, doc))
+	}
+	hydrates(doc)
+	if isNew() {
+		t.Error("the report opened is still new")
+	}
+
+	trend := press(doc, "trend:"+sqlite.DemoEstablishment+":"+sqlite.LOINCHbA1c)
+	if !strings.Contains(trend, `data-screen="trend"`) || !strings.Contains(trend, `<svg class="pc-chart"`) || strings.Count(trend, "<circle") < 12 {
+		t.Fatalf("the HbA1c trend is not shown:\n%s", firstPaint(t, trend))
+	}
+	hydrates(trend)
+
+	back := press(trend, "back")
+	if !strings.Contains(back, `data-screen="list"`) || !strings.Contains(back, `value="open:`+report+`"`) {
+		t.Fatalf("back is not the list:\n%s", firstPaint(t, back))
+	}
+	hydrates(back)
+
+	// The held biopsy, and a document of another patient, open nothing.
+	for _, id := range []string{sqlite.DemoDocumentBiopsy, sqlite.DemoDocumentUltrasound} {
+		got := press(list, "open:"+id)
+		if !strings.Contains(got, `data-screen="list"`) || strings.Contains(got, id) {
+			t.Errorf("open:%s: not the list, or the document is in it:\n%s", id, firstPaint(t, got))
+		}
+	}
+}

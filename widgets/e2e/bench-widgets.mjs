@@ -36,9 +36,11 @@ const WIDGETS = [
   },
   {
     widget: 'access', page: '/acces/', patient: 'pat-lucas-bernard',
-    // The look-up of a professional by RPPS number (the demo GP's).
-    fill: ['input#pc-rpps', '10000009992'], ready: 'button.pc-lookup',
-    done: '.pc-found-name',
+    // A mistyped RPPS number (its check digit wrong), looked up: the
+    // error shows, found by the widget without a call (look-ups are
+    // limited to 10 a minute per patient, fewer than the runs).
+    fill: ['input#pc-rpps', '10000009993'], ready: 'button.pc-lookup',
+    done: '#pc-rpps-err',
   },
 ];
 

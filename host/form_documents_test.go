@@ -3,10 +3,7 @@ package host
 import (
 	"encoding/json"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,17 +15,52 @@ import (
 	"github.com/parcours-sante/parcours/widgets/documents"
 )
 
-var docsForm = regexp.MustCompile(`<form id="pc-form" class="pc-form" method="post" action="([^"]*)"`)
+var pcForm = regexp.MustCompile(`<form id="pc-form" class="pc-form" method="post" action="([^"]*)"`)
 
-// docsAction is the address the documents widget's form posts to in doc,
-// as the Wasm reads it.
-func docsAction(t *testing.T, doc string) string {
+// pcFormAction is the address the form="pc-form" buttons of doc post to
+// (the documents and messaging widgets), as the Wasm reads it.
+func pcFormAction(t *testing.T, doc string) string {
 	t.Helper()
-	m := docsForm.FindStringSubmatch(doc)
+	m := pcForm.FindStringSubmatch(doc)
 	if m == nil {
 		t.Fatalf("no form in\n%s", doc)
 	}
 	return html.UnescapeString(m[1])
+}
+
+// signedInBrowser starts a host with cfg and a browser signed in as the
+// demo patient, on the widgets whose buttons name the form "pc-form"
+// (documents, messaging), before their Wasm runs.
+func signedInBrowser(t *testing.T, cfg Config, patient string) *formBrowser {
+	t.Helper()
+	b := newFormBrowser(t, cfg)
+	req, _ := http.NewRequest("POST", b.srv.URL+demoPatientSession, strings.NewReader(`{"patient":"`+patient+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", b.srv.URL)
+	if resp, err := b.hc.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in: %v %v", err, resp)
+	}
+	return b
+}
+
+// press posts doc's form "pc-form" with the button valued value.
+func (b *formBrowser) press(doc, value string) string {
+	b.t.Helper()
+	return b.read(b.hc.PostForm(b.srv.URL+pcFormAction(b.t, doc), url.Values{"a": {value}}))
+}
+
+// stateOf decodes the state doc hands to the browser.
+func stateOf[S any](t *testing.T, doc string) *S {
+	t.Helper()
+	m := docSnap.FindStringSubmatch(doc)
+	if m == nil {
+		t.Fatalf("no state in\n%s", doc)
+	}
+	var s S
+	if err := json.Unmarshal([]byte(m[1]), &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
 }
 
 // TestDocumentsWithoutWasm reads documents through form posts, as before the
@@ -40,51 +72,18 @@ func TestDocumentsWithoutWasm(t *testing.T) {
 	cfg := demoConfig(t)
 	store := cfg.Booking.(*sqlite.Store)
 	cfg.Documents, cfg.DemoSignIn = store.Documents(), true
-	srv := httptest.NewServer(startHost(t, cfg))
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar}
-	req, _ := http.NewRequest("POST", srv.URL+demoPatientSession, strings.NewReader(`{"patient":"`+sqlite.DemoPatientLucasBernard+`"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", srv.URL)
-	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("sign-in: %v %v", err, resp)
-	}
-	read := func(resp *http.Response, err error) string {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d\n%s", resp.Request.URL, resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	// press posts the widget's form of doc with the button valued value.
-	press := func(doc, value string) string {
-		t.Helper()
-		return read(hc.PostForm(srv.URL+docsAction(t, doc), url.Values{"a": {value}}))
-	}
+	b := signedInBrowser(t, cfg, sqlite.DemoPatientLucasBernard)
+	read, press := b.get, b.press
 	// hydrates checks that the Wasm, starting from doc's state, renders doc.
 	hydrates := func(doc string) {
 		t.Helper()
-		m := docSnap.FindStringSubmatch(doc)
-		if m == nil {
-			t.Fatalf("no state in\n%s", doc)
-		}
-		var snap documents.Snapshot
-		if err := json.Unmarshal([]byte(m[1]), &snap); err != nil {
-			t.Fatal(err)
-		}
 		model := documents.NewModel("fr", sqlite.DemoEstablishment)
-		model.Hydrate(&snap)
+		model.Hydrate(stateOf[documents.Snapshot](t, doc))
 		// The Wasm's backend is the API client (the viewer's addresses).
-		wantHydrationMatches(t, &documents.Documents{M: model, Backend: client.New(""), Action: docsAction(t, doc)}, doc)
+		wantHydrationMatches(t, &documents.Documents{M: model, Backend: client.New(""), Action: pcFormAction(t, doc)}, doc)
 	}
 
-	list := read(hc.Get(srv.URL + "/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr&parent=" + url.QueryEscape(testPageOrigin)))
+	list := read("/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr&parent=" + url.QueryEscape(testPageOrigin))
 	report := "doc-demo-bilan-12"
 	if !strings.Contains(list, `value="open:`+report+`"`) || !strings.Contains(list, `form="pc-form"`) {
 		t.Fatalf("the list's documents are not buttons of the form:\n%s", firstPaint(t, list))

@@ -202,8 +202,9 @@ var widgetSpecs = map[string]widgetSpec{
 }
 
 // messagingSpec is the spec of a messaging widget: the first screen (the
-// threads, or the sign-in) is preloaded; its controls need the Wasm (a
-// form post renders the first screen again).
+// threads, or the sign-in) is preloaded. Before the Wasm runs, opening a
+// thread and going back are form posts (messaging.Serve); the other
+// controls need the Wasm.
 func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 	return widgetSpec{
 		title:  title,
@@ -217,11 +218,16 @@ func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 				return m
 			}
 			m := newModel()
-			snap := messaging.Preload(ctx, m, b)
-			if snap == nil {
-				return &messaging.Messaging{M: newModel()}, nil, nil
+			var snap *messaging.Snapshot
+			if p.post == nil {
+				snap = messaging.Preload(ctx, m, b)
+			} else {
+				snap = messaging.Serve(ctx, m, b, messaging.Post{Action: p.post.Get("a")})
 			}
-			return &messaging.Messaging{M: m, Backend: b}, snap, nil
+			if snap == nil {
+				return &messaging.Messaging{M: newModel(), Action: p.action}, nil, nil
+			}
+			return &messaging.Messaging{M: m, Backend: b, Action: p.action}, snap, nil
 		},
 	}
 }

@@ -111,7 +111,7 @@ func TestMessagingHydrationMatchesServer(t *testing.T) {
 			if model.Loading {
 				t.Fatal("the snapshot did not hydrate the model")
 			}
-			wantHydrationMatches(t, &messaging.Messaging{M: model}, doc)
+			wantHydrationMatches(t, &messaging.Messaging{M: model, Action: pcFormAction(t, doc)}, doc)
 		})
 	}
 }
@@ -153,7 +153,7 @@ func TestDocumentsHydrationMatchesServer(t *testing.T) {
 			if model.Loading {
 				t.Fatal("the snapshot did not hydrate the model")
 			}
-			wantHydrationMatches(t, &documents.Documents{M: model, Action: docsAction(t, doc)}, doc)
+			wantHydrationMatches(t, &documents.Documents{M: model, Action: pcFormAction(t, doc)}, doc)
 		})
 	}
 }

@@ -223,8 +223,15 @@ func (b *serverBackend) Inbox(ctx context.Context, est string, f portal.InboxFil
 	return m.Inbox(b.as(ctx), est, f)
 }
 
-func (b *serverBackend) Thread(context.Context, string) (portal.Conversation, error) {
-	return portal.Conversation{}, preloadOnly()
+// Thread and MarkRead answer the messaging widgets' form posts
+// (messaging.Serve): a thread opened, as the API's getThread and markRead
+// answer them, of an establishment the host serves.
+func (b *serverBackend) Thread(ctx context.Context, id string) (portal.Conversation, error) {
+	m, err := b.messaging()
+	if err != nil {
+		return portal.Conversation{}, err
+	}
+	return b.h.servedThread(b.as(ctx), m, id)
 }
 
 func (b *serverBackend) StartThread(context.Context, portal.NewThread) (portal.Conversation, error) {
@@ -235,7 +242,16 @@ func (b *serverBackend) Send(context.Context, string, portal.NewMessage) (portal
 	return portal.Message{}, preloadOnly()
 }
 
-func (b *serverBackend) MarkRead(context.Context, string) error { return preloadOnly() }
+func (b *serverBackend) MarkRead(ctx context.Context, id string) error {
+	m, err := b.messaging()
+	if err != nil {
+		return err
+	}
+	if _, err := b.h.servedThread(b.as(ctx), m, id); err != nil {
+		return err
+	}
+	return m.MarkRead(b.as(ctx), id)
+}
 
 func (b *serverBackend) Assign(context.Context, string) (portal.Thread, error) {
 	return portal.Thread{}, preloadOnly()

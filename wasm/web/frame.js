@@ -72,6 +72,18 @@
   }
   relay(document.getElementById('parcours-events'));
 
+  // The controls only the Wasm handles (type="button": the form's submit
+  // buttons work before it) are marked unavailable until it runs, so that
+  // a press that cannot do anything yet says so (dimmed, and "unavailable"
+  // to screen readers). The Wasm's first render drops the mark: it sets
+  // every attribute of the nodes it takes over.
+  function unavailable() {
+    if (running()) return;
+    [].forEach.call(document.querySelectorAll('#parcours-root button[type="button"]'), function (b) {
+      E.setAttribute.call(b, 'aria-disabled', 'true');
+    });
+  }
+
   // Until the Wasm runs, the widget's buttons post its form and the host
   // answers with the next screen. Navigating would abort the Wasm's
   // download: the post is fetched and the answer swapped in instead. The
@@ -79,6 +91,7 @@
   // the latest screen and state; then it handles the buttons itself.
   // (Named controls shadow a form's members: call the prototypes'.)
   var E = Element.prototype, F = HTMLFormElement.prototype;
+  unavailable();
   var inflight = false, bypass = false, start = null, signedIn = null;
   document.addEventListener('submit', function (ev) {
     var form = ev.target, sub = ev.submitter || null;
@@ -128,6 +141,7 @@
       });
       document.title = doc.title;
       relay(byId(document, 'parcours-events'));
+      unavailable();
       window.parcoursFrame.focus('pc-step-title');
     }).catch(function (err) {
       // Not answered in place: post the ordinary way.
@@ -322,6 +336,8 @@
         if (el.checked && !el.defaultChecked) out.push({ el: el, checked: true });
       } else if (t === 'checkbox') {
         if (el.checked !== el.defaultChecked) out.push({ el: el, checked: el.checked });
+      } else if (t === 'file') {
+        if (el.files && el.files.length) out.push({ el: el, files: true }); // kept by the same node
       } else if (el.tagName === 'SELECT') {
         if ([].some.call(el.options, function (o) { return o.selected !== o.defaultSelected; })) out.push({ el: el, value: el.value });
       } else if (t !== 'file' && t !== 'hidden' && el.value !== el.defaultValue) {
@@ -333,6 +349,11 @@
   function restore(list) {
     list.forEach(function (c) {
       if (!c.el.isConnected || c.el.disabled) return; // not on the Wasm's screen
+      if (c.files) {
+        // Files chosen before the Wasm ran: the widget reads them on change.
+        if (c.el.files && c.el.files.length) c.el.dispatchEvent(new Event('change', { bubbles: true }));
+        return;
+      }
       if ('checked' in c) {
         if (c.el.checked === c.checked) return;
         c.el.checked = c.checked;

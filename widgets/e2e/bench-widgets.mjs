@@ -1,4 +1,4 @@
-// The widgets whose controls need the Wasm (messages, documents, access),
+// The messages, documents and access widgets,
 // for bench.mjs, each on its page of the demo hospital site, the patient
 // signed in before the timing (POST /api/v1/demo/session: the host
 // renders their first screen, preloaded with their data). From the start
@@ -8,12 +8,12 @@
 //            server-rendered first screen: the threads, the documents, the
 //            access log);
 //   interactive: the first click that does something, until its result is
-//            in the frame's DOM. A document opens before the Wasm runs (a
-//            form post the frame sends, or a navigation before frame.js
-//            runs; after, the Wasm handles it): the click is made as soon
-//            as the list shows. The messages' and access widgets' controls
-//            are buttons only the Wasm handles: the click is made as soon
-//            as the Wasm has taken over (html[data-wasm="running"] and its
+//            in the frame's DOM. A thread or a document opens before the
+//            Wasm runs (a form post the frame sends, or a navigation before
+//            frame.js runs; after, the Wasm handles it): the click is made
+//            as soon as the list shows. The access widget's controls are
+//            buttons only the Wasm handles: the click is made as soon as
+//            the Wasm has taken over (html[data-wasm="running"] and its
 //            parcours:interactive mark);
 //
 // and the bytes transferred. Times are on the page's clock.
@@ -27,6 +27,7 @@ const WIDGETS = [
     widget: 'messages', page: '/messagerie/', patient: 'pat-camille-durand',
     ready: '.pc-thread button', // the first thread, opened
     done: '#parcours-root[data-screen="thread"] .pc-message',
+    posts: true,
   },
   {
     widget: 'documents', page: '/documents/', patient: 'pat-lucas-bernard',

@@ -45,3 +45,19 @@ export async function wasmRunning(target, timeout = 30000) {
   await target.waitForSelector('html[data-wasm="running"]', { timeout });
   await target.waitForFunction(() => performance.getEntriesByName('parcours:interactive').length > 0, null, { timeout });
 }
+
+// signedInHeld opens a page whose context is signed in as a demo patient
+// (through the host's API, before any widget shows) and whose Wasm
+// downloads wait for page.release(): the widgets as a patient sees them
+// before their Wasm has arrived.
+export async function signedInHeld(patient) {
+  const page = await newPage();
+  const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient } });
+  if (!r.ok()) throw new Error(`demo sign-in: ${r.status()}`);
+  const held = new Promise((resolve) => { page.release = resolve; });
+  await page.context().route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  return page;
+}

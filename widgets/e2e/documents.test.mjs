@@ -7,7 +7,7 @@
 // Started by e2e_test.go (SITE_URL, HOST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SITE, HOST, newPage, wasmRunning } from './browser.mjs';
+import { SITE, HOST, newPage, signedInHeld, wasmRunning } from './browser.mjs';
 
 const BIOPSY = 'doc-demo-biopsie-renale';
 const HBA1C = '4548-4';
@@ -112,15 +112,7 @@ test('a patient adds a PDF for her care team; an HTML page named .pdf is refused
 });
 
 test('before the Wasm runs, a report opens by a form post; the Wasm takes over the open report', async () => {
-  const page = await newPage();
-  const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient: 'pat-lucas-bernard' } });
-  assert.ok(r.ok(), `demo sign-in: ${r.status()}`);
-  let release;
-  const held = new Promise((resolve) => { release = resolve; });
-  await page.context().route(/\.wasm$/, async (route) => {
-    await held;
-    await route.continue().catch(() => {});
-  });
+  const page = await signedInHeld('pat-lucas-bernard');
   await page.goto(SITE + '/documents/');
   const w = await (await page.locator('parcours-documents iframe').elementHandle()).contentFrame();
   const report = w.locator('.pc-doc[data-type="consultation_report"] button').first();
@@ -130,7 +122,7 @@ test('before the Wasm runs, a report opens by a form post; the Wasm takes over t
   await w.locator('iframe.pc-viewer').waitFor();
   assert.equal(await w.evaluate(() => document.documentElement.getAttribute('data-wasm')), null, 'opened before the Wasm');
 
-  release();
+  page.release();
   await wasmRunning(w);
   assert.equal(await w.locator('#parcours-root').getAttribute('data-screen'), 'document', 'the Wasm starts on the open report');
   await w.getByRole('button', { name: 'Retour à la liste' }).click(); // handled by the Wasm

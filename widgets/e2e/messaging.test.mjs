@@ -7,7 +7,7 @@
 // Started by e2e_test.go (SITE_URL, HOST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SITE, newPage, wasmRunning } from './browser.mjs';
+import { SITE, newPage, signedInHeld, wasmRunning } from './browser.mjs';
 
 async function widget(page, element) {
   const frame = await (await page.locator(element + ' iframe').elementHandle()).contentFrame();
@@ -113,4 +113,30 @@ test('a message written while the network is down is kept, shown as not sent, an
   const conv = await p.evaluate(async () => (await fetch('/api/v1/threads/thr-demo-maternite')).json());
   assert.equal(conv.messages.filter((m) => m.body === text).length, 1);
   await patient.context().close();
+});
+
+test('before the Wasm runs, a thread opens by a form post; what was written and attached meanwhile is sent once it runs', async () => {
+  const page = await signedInHeld('pat-camille-durand');
+  await page.goto(SITE + '/messagerie/');
+  const w = await (await page.locator('parcours-messages iframe').elementHandle()).contentFrame();
+  await w.locator('.pc-thread[data-thread="thr-demo-maternite"] button').click();
+  await w.locator('#parcours-root[data-screen="thread"] .pc-message', { hasText: 'Fractionnez vos repas' }).waitFor();
+  // Written and attached before the Wasm runs: kept, and the file read
+  // once it does (its input keeps the file; the widget reads it on change).
+  await w.locator('textarea#pc-body').fill('Voici mon bilan sanguin, avant le rendez-vous.');
+  await w.locator('input#pc-files').setInputFiles([{ name: 'bilan.pdf', mimeType: 'application/pdf', buffer: PDF }]);
+  assert.equal(await w.evaluate(() => document.documentElement.getAttribute('data-wasm')), null, 'opened before the Wasm');
+  const send = w.getByRole('button', { name: 'Envoyer', exact: true });
+  assert.equal(await send.getAttribute('aria-disabled'), 'true', 'sending waits for the Wasm, and says so');
+
+  page.release();
+  await wasmRunning(w);
+  assert.equal(await send.getAttribute('aria-disabled'), null, 'the Wasm has taken the send button over');
+  await w.locator('.pc-compose .pc-files li', { hasText: 'bilan.pdf' }).waitFor();
+  assert.equal(await w.locator('textarea#pc-body').inputValue(), 'Voici mon bilan sanguin, avant le rendez-vous.');
+  await w.getByRole('button', { name: 'Envoyer', exact: true }).click();
+  const mine = w.locator('.pc-message[data-mine="true"]', { hasText: 'Voici mon bilan sanguin' });
+  await mine.locator('.pc-msg-state', { hasText: 'Envoyé' }).waitFor();
+  await mine.locator('a.pc-file', { hasText: 'bilan.pdf' }).waitFor();
+  await page.context().close();
 });

@@ -34,8 +34,16 @@ type Messaging struct {
 	// skipped then (a phone in a pocket need not poll).
 	Hidden     func() bool
 	Interacted bool
-	driver     *ui.Driver[Action, Backend]
+	// Action is where the widget's form posts (the host's document for
+	// this widget): before the Wasm runs, opening a thread and going back
+	// are form posts the host answers (Serve).
+	Action string
+	driver *ui.Driver[Action, Backend]
 }
+
+// OpenValue is the value of a thread's button: the form post that opens it
+// before the Wasm runs (Serve).
+func (c *Messaging) OpenValue(id string) string { return string(Open) + ":" + id }
 
 func (c *Messaging) drive() *ui.Driver[Action, Backend] {
 	if c.driver == nil {

@@ -42,6 +42,9 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn = vg.Text(vgparent, "\n  ")
 		}
 		vgn = vg.Text(vgparent, "\n  ")
+		vgn = vg.El(vgparent, "form", "id", "pc-form", "class", "pc-form", "method", "post")
+		vgn.AddAttrInterface("action", c.Action)
+		vgn = vg.Text(vgparent, "\n  ")
 		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 		vgn.SetInnerHTML(c.M.Notice)
 		vgn = vg.Text(vgparent, "\n  ")
@@ -227,7 +230,8 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgparent := vgn
 								_ = vgparent
 								vgn = vg.Text(vgparent, "\n        ")
-								vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-thread-open")
+								vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-thread-open")
+								vgn.AddAttrInterface("value", c.OpenValue(t.ID))
 								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "open", t.ID) })
 								{
 									vgparent := vgn
@@ -261,7 +265,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent := vgn
 				_ = vgparent
 				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
+				vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "back", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
 				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
 				vgn = vg.Text(vgparent, "\n    ")

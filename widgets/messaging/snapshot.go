@@ -26,6 +26,13 @@ type Snapshot struct {
 	Missing           []string               `json:"missing,omitempty"`
 	// SignIn are the host's sign-in buttons.
 	SignIn []widgets.SignInLink `json:"signin,omitempty"`
+	// The screen shown after a form post (Serve): a thread, opened; the
+	// list otherwise.
+	Screen Screen               `json:"screen,omitempty"`
+	Conv   *portal.Conversation `json:"conversation,omitempty"`
+	// An error of a form post (the thread could not be opened).
+	Err     portal.ErrorCode `json:"error,omitempty"`
+	ErrText string           `json:"error_text,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes.
@@ -46,13 +53,21 @@ func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
 	if m.Err != "" || m.Loading {
 		return nil
 	}
-	return &Snapshot{
+	return m.snapshot()
+}
+
+func (m *Model) snapshot() *Snapshot {
+	s := &Snapshot{
 		Side: m.Side, Establishment: m.Est, Services: m.Services, Patient: m.Patient, Practitioner: m.Practitioner,
 		DemoPatients: m.DemoPatients, DemoPractitioners: m.DemoPractitioners, DemoChoice: m.DemoChoice,
 		Threads: m.Threads, NewService: m.NewService, MaxAttachment: m.MaxAttachment,
 		Establishments: m.Establishments, Missing: m.Missing,
-		SignIn: m.SignIn,
+		SignIn: m.SignIn, Err: m.Err, ErrText: m.ErrText,
 	}
+	if m.Screen == ScreenThread && m.Conv != nil {
+		s.Screen, s.Conv = ScreenThread, m.Conv
+	}
+	return s
 }
 
 // Hydrate sets the model from the host's snapshot of the first screen. A
@@ -78,5 +93,11 @@ func (m *Model) Hydrate(s *Snapshot) {
 	}
 	if s.MaxAttachment > 0 {
 		m.MaxAttachment = s.MaxAttachment
+	}
+	m.Err, m.ErrText = s.Err, s.ErrText
+	if s.Screen == ScreenThread && s.Conv != nil && m.signedIn() {
+		c := *s.Conv
+		m.Screen = ScreenThread
+		m.setConv(&c)
 	}
 }

@@ -112,7 +112,7 @@ func main() {
 		}
 		c := &messaging.Messaging{
 			M:       messaging.NewModel(side, lang, attr("data-establishment"), attr("data-service")),
-			Backend: backend, Ctx: context.Background(),
+			Backend: backend, Ctx: context.Background(), Action: action,
 			Emit: func(e messaging.Event) {
 				emit(e.Name, map[string]any{"thread": e.Thread, "message": e.Message})
 			},

@@ -163,9 +163,28 @@ async function heldStyles(page, path, element) {
     await route.continue().catch(() => {});
   });
   await page.goto(SITE + path, { waitUntil: 'commit' });
-  // The loader has run and the parser is past the element: what the
-  // loader decides for it is decided (the stylesheet is still held).
-  await page.waitForFunction((el) => customElements.get(el) !== undefined && document.readyState !== 'loading', element, { timeout: 30000 });
+  // The loader has run and the parser is past the element (the document
+  // parsed, or a node after the element, as the loader itself tells):
+  // what the loader decides for it is decided (the stylesheet is still
+  // held). Polled on a timer: Playwright's default polls on animation
+  // frames, and a page whose stylesheet is held renders none (the check
+  // then ran once, too early, and never again: CI met it). On a
+  // time-out, what the page had.
+  const decided = (el) => {
+    const e = document.querySelector(el);
+    let after = false;
+    for (let n = e; n && !after; n = n.parentNode) after = !!n.nextSibling;
+    return customElements.get(el) !== undefined && (document.readyState !== 'loading' || after);
+  };
+  try {
+    await page.waitForFunction(decided, element, { timeout: 30000, polling: 50 });
+  } catch (e) {
+    const seen = await page.evaluate((el) => ({
+      readyState: document.readyState, defined: customElements.get(el) !== undefined, element: !!document.querySelector(el),
+      resources: performance.getEntriesByType('resource').map((r) => `${r.name} ${Math.round(r.startTime)}-${Math.round(r.responseEnd)}`),
+    }), element).catch((x) => x.message);
+    throw new Error(`${e.message.split('\n')[0]} (${JSON.stringify(seen)})`);
+  }
   assert.equal(await page.evaluate(() => document.querySelector('link[href="/site.css"]').sheet), null, 'the stylesheet is still held');
   release();
   await page.frameLocator(element + ' iframe').locator('h3#pc-step-title, h2#pc-title').first().waitFor({ timeout: 30000 });
@@ -186,9 +205,10 @@ test('a loader that runs before the page\'s stylesheet has loaded keeps the mark
   await page.context().close();
 });
 
-test('a frame made by a loader that runs before the page\'s stylesheet has loaded carries the page\'s theme', async () => {
-  // The registration page's element has no frame in its markup: the
-  // loader makes it, with the theme of the page's stylesheet.
+test('the registration page\'s frame, adopted by a loader that runs before the page\'s stylesheet has loaded, carries the page\'s theme', async () => {
+  // The registration page's element carries its frame in its markup,
+  // with two theme properties of the page's stylesheet: the loader
+  // compares them once the stylesheet is in, and keeps the frame.
   const page = await newPage();
   const { docs, srcs } = await heldStyles(page, '/inscription/', 'parcours-questionnaire');
   assert.equal(docs.length, 1, `the widget is requested once: ${docs.join(' ')}`);

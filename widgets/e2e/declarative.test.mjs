@@ -218,6 +218,19 @@ test('the registration page\'s frame, adopted by a loader that runs before the p
   await page.context().close();
 });
 
+test('a frame made by a loader that runs before the page\'s stylesheet has loaded carries the page\'s theme', async () => {
+  // The same registration page without the frame in its markup
+  // (/sans-cadre/: hospitalsite.Config.LoaderFrames): the loader makes
+  // the frame once the page's stylesheet is in, with its theme.
+  const page = await newPage();
+  const { docs, srcs } = await heldStyles(page, '/sans-cadre/inscription/', 'parcours-questionnaire');
+  assert.equal(docs.length, 1, `the widget is requested once: ${docs.join(' ')}`);
+  assert.equal(srcs.length, 1);
+  assert.equal(new URL(srcs[0]).searchParams.get('theme-primary'), '#5b2a86', 'the page\'s theme');
+  assert.equal(new URL(srcs[0]).searchParams.get('theme-radius'), '6px');
+  await page.context().close();
+});
+
 test('a booking made in the markup\'s frame before the loader runs reaches the page once the loader has adopted the frame', async () => {
   // The frame works without the loader; its events went to a page that
   // did not listen yet, and were lost: the page never learnt of the

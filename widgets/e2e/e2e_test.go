@@ -131,7 +131,11 @@ func TestBookingInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same site whose elements carry no frame (the loader makes it),
+	// under /sans-cadre/, for declarative.test.mjs.
+	loaderFrames := hospitalsite.Handler(hospitalsite.Config{HostOrigin: hostURL, LoaderSRI: host.LoaderSRI(), LoaderFrames: true})
 	raceSite, raceHost := racePages(site, h, embed)
+	raceSite = withPrefix(raceSite, "/sans-cadre", loaderFrames)
 	serve(t, hostLn, raceHost)
 	serve(t, siteLn, raceSite)
 	serve(t, otherLn, site)
@@ -215,6 +219,15 @@ func racePages(site, host http.Handler, embed string) (http.Handler, http.Handle
 			}
 		}
 	})
+}
+
+// withPrefix serves prefix's paths from other (the prefix stripped), the
+// rest from h.
+func withPrefix(h http.Handler, prefix string, other http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.Handle(prefix+"/", http.StripPrefix(prefix, other))
+	return mux
 }
 
 // buildPlugin builds an example plugin for WASI.

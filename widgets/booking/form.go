@@ -111,11 +111,7 @@ const MaxServerSteps = 8
 // state machine the browser runs, and leaves m ready to render. It returns
 // the snapshot the browser hydrates from.
 func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
-	run := func(cmd Cmd) {
-		for i := 0; cmd != nil && i < MaxServerSteps && ctx.Err() == nil; i++ {
-			cmd = m.Apply(cmd(ctx, b))
-		}
-	}
+	run := func(cmd Cmd) { ui.Settle(ctx, b, cmd, m.Apply, MaxServerSteps) }
 	st := p.State
 	if m.Merged && st.Establishment != "" {
 		// The establishment chosen before; the backend says if it exists.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // Snapshot is the whole state of the widget's current screen. The host
@@ -48,12 +49,8 @@ const MaxPreloadSteps = 4
 // returns nil when a call failed or ctx ended: the host then serves the
 // loading skeleton and the browser loads everything itself.
 func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
-	cmd := m.Apply(Action{Kind: Start})
-	for i := 0; cmd != nil; i++ {
-		if i == MaxPreloadSteps || ctx.Err() != nil {
-			return nil
-		}
-		cmd = m.Apply(cmd(ctx, b))
+	if !ui.Settle(ctx, b, m.Apply(Action{Kind: Start}), m.Apply, MaxPreloadSteps) {
+		return nil
 	}
 	if m.Err != "" || m.Loading {
 		return nil

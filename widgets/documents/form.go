@@ -3,6 +3,8 @@ package documents
 import (
 	"context"
 	"strings"
+
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // Post is a form post of the server-rendered widget, before its Wasm runs
@@ -38,10 +40,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	default: // "back", or anything else: the list
 		return m.snapshot()
 	}
-	cmd := m.Apply(a)
-	for i := 0; cmd != nil && i < MaxServerSteps && ctx.Err() == nil; i++ {
-		cmd = m.Apply(cmd(ctx, b))
-	}
+	ui.Settle(ctx, b, m.Apply(a), m.Apply, MaxServerSteps)
 	if m.Loading || ctx.Err() != nil {
 		return nil
 	}

@@ -3,6 +3,8 @@ package messaging
 import (
 	"context"
 	"strings"
+
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // Post is a form post of the server-rendered widget, before its Wasm runs
@@ -30,10 +32,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	if Kind(kind) != Open || arg == "" {
 		return m.snapshot() // "back", or anything else: the list
 	}
-	cmd := m.Apply(Action{Kind: Open, ID: arg})
-	for i := 0; cmd != nil && i < MaxServerSteps && ctx.Err() == nil; i++ {
-		cmd = m.Apply(cmd(ctx, b))
-	}
+	ui.Settle(ctx, b, m.Apply(Action{Kind: Open, ID: arg}), m.Apply, MaxServerSteps)
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -141,11 +141,7 @@ const MaxServerSteps = 8
 // returns the snapshot the browser hydrates from, nil when the backend
 // failed (the host then serves the loading state).
 func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
-	run := func(cmd Cmd) {
-		for i := 0; cmd != nil && i < MaxServerSteps && ctx.Err() == nil; i++ {
-			cmd = m.Apply(cmd(ctx, b))
-		}
-	}
+	run := func(cmd Cmd) { ui.Settle(ctx, b, cmd, m.Apply, MaxServerSteps) }
 	run(m.Apply(Action{Kind: Start}))
 	if m.Err != "" || m.Q == nil {
 		return nil

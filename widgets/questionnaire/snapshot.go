@@ -8,6 +8,7 @@ import (
 	"github.com/parcours-sante/parcours/sdk/portal"
 	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
 	"github.com/parcours-sante/parcours/widgets"
+	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // Snapshot is the whole state of the widget's current screen, computed by
@@ -44,12 +45,8 @@ const MaxPreloadSteps = 4
 // the snapshot of the first screen, nil when a call failed or ctx ended (the
 // host then serves the loading skeleton and the browser loads by itself).
 func Preload(ctx context.Context, m *Model, b Backend) *Snapshot {
-	cmd := m.Apply(Action{Kind: Start})
-	for i := 0; cmd != nil; i++ {
-		if i == MaxPreloadSteps || ctx.Err() != nil {
-			return nil
-		}
-		cmd = m.Apply(cmd(ctx, b))
+	if !ui.Settle(ctx, b, m.Apply(Action{Kind: Start}), m.Apply, MaxPreloadSteps) {
+		return nil
 	}
 	if m.Err != "" || m.Loading || m.Q == nil {
 		return nil

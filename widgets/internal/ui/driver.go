@@ -104,3 +104,14 @@ func Every(period time.Duration, hidden func() bool, tick func()) {
 		tick()
 	}
 }
+
+// Settle runs cmd on b and the effects it leads to through apply (a
+// model's Apply), as the host does when it preloads a widget or answers
+// its form post: at most max calls, while ctx lasts. It reports whether
+// the model settled (no effect left to run).
+func Settle[A, B any, C ~func(context.Context, B) A](ctx context.Context, b B, cmd C, apply func(A) C, max int) bool {
+	for i := 0; cmd != nil && i < max && ctx.Err() == nil; i++ {
+		cmd = apply(cmd(ctx, b))
+	}
+	return cmd == nil
+}

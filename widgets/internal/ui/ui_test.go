@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -103,5 +104,36 @@ func TestDatesWithYears(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)
 		}
+	}
+}
+
+// TestSettle: the effects run until none is left, at most max of them, and
+// none once ctx has ended.
+func TestSettle(t *testing.T) {
+	type cmd func(context.Context, *int) int
+	var step cmd = func(_ context.Context, calls *int) int { *calls++; return *calls }
+	// apply asks for another call until n calls were made.
+	apply := func(n int) func(int) cmd {
+		return func(done int) cmd {
+			if done >= n {
+				return nil
+			}
+			return step
+		}
+	}
+	for _, c := range []struct {
+		need, max, calls int
+		settled          bool
+	}{{3, 4, 3, true}, {3, 3, 3, true}, {5, 3, 3, false}} {
+		calls := 0
+		if got := Settle(context.Background(), &calls, step, apply(c.need), c.max); got != c.settled || calls != c.calls {
+			t.Errorf("%d needed, at most %d: settled %v after %d calls, want %v after %d", c.need, c.max, got, calls, c.settled, c.calls)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	calls := 0
+	if Settle(ctx, &calls, step, apply(3), 4) || calls != 0 {
+		t.Errorf("ctx ended: %d calls", calls)
 	}
 }

@@ -124,6 +124,7 @@ fuzz:
 	$(GO) test ./host -run='^$$' -fuzz=FuzzThemeCSS -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz=FuzzNegotiate -fuzztime=$(FUZZTIME)
 	$(GO) test ./widgets/booking -run='^$$' -fuzz=FuzzParseFormState -fuzztime=$(FUZZTIME)
+	$(GO) test ./widgets/access -run='^$$' -fuzz=FuzzParseFormState -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/plugin -run='^$$' -fuzz=FuzzParsePluginOutput -fuzztime=$(FUZZTIME)
 	$(GO) test ./sdk/questionnaire -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./sdk/questionnaire -run='^$$' -fuzz='^FuzzEvaluate$$' -fuzztime=$(FUZZTIME)

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -33,8 +34,8 @@ func (h *Host) consentsSide(r *http.Request) (portal.Consents, string, error) {
 
 // servedGrants lists the patient's grants given through the establishments
 // this host serves.
-func (h *Host) servedGrants(r *http.Request, c portal.Consents) ([]portal.Grant, error) {
-	list, err := c.Grants(r.Context())
+func (h *Host) servedGrants(ctx context.Context, c portal.Consents) ([]portal.Grant, error) {
+	list, err := c.Grants(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +51,7 @@ func (h *Host) listGrants(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	auditNote(r.Context(), patient, "")
-	list, err := h.servedGrants(r, c)
+	list, err := h.servedGrants(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -76,41 +77,56 @@ func (h *Host) grantAccess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if body.Practitioner == "" {
-		return portal.Errorf(portal.ErrInvalid, "practitioner is required")
-	}
-	ctx := r.Context()
-	if err := h.spendAddress(ctx); err != nil {
+	g, created, err := h.grant(r.Context(), c, patient, est, body.Practitioner, body.RPPS)
+	if err != nil {
 		return err
+	}
+	w.Header().Set("Location", "/api/v1/grants/"+url.PathEscape(g.ID))
+	if !created {
+		writeJSON(w, http.StatusOK, g)
+		return nil
+	}
+	writeJSON(w, http.StatusCreated, g)
+	return nil
+}
+
+// grant gives practitioner access to patient's data through est, the API's
+// and the access widget's form post alike: an id alone where establishments
+// have directories of their own is refused, an id with the RPPS number it
+// was found by must be that number's in est's directory. It reports whether
+// the grant is new (false: the active grant the patient had already given).
+func (h *Host) grant(ctx context.Context, c portal.Consents, patient, est, practitioner, rpps string) (portal.Grant, bool, error) {
+	if practitioner == "" {
+		return portal.Grant{}, false, portal.Errorf(portal.ErrInvalid, "practitioner is required")
+	}
+	if err := h.spendAddress(ctx); err != nil {
+		return portal.Grant{}, false, err
 	}
 	auditNote(ctx, patient, "")
 	switch {
-	case body.RPPS != "":
-		if err := h.checkGrantee(ctx, est, body.Practitioner, body.RPPS); err != nil {
-			return err
+	case rpps != "":
+		if err := h.checkGrantee(ctx, est, practitioner, rpps); err != nil {
+			return portal.Grant{}, false, err
 		}
 	case h.directoryPerEstablishment():
 		// An id alone may be another establishment's, naming someone
 		// else here: the number it was found by tells.
-		return errRPPSRequired()
+		return portal.Grant{}, false, errRPPSRequired()
 	}
 	before, err := c.Grants(ctx)
 	if err != nil {
-		return err
+		return portal.Grant{}, false, err
 	}
-	g, err := c.GrantAccess(ctx, est, body.Practitioner)
+	g, err := c.GrantAccess(ctx, est, practitioner)
 	if err != nil {
-		return err
+		return portal.Grant{}, false, err
 	}
 	auditNote(ctx, patient, g.ID)
-	w.Header().Set("Location", "/api/v1/grants/"+url.PathEscape(g.ID))
 	if slices.ContainsFunc(before, func(b portal.Grant) bool { return b.ID == g.ID }) {
-		writeJSON(w, http.StatusOK, g)
-		return nil
+		return g, false, nil
 	}
 	h.log.InfoContext(ctx, "access granted", "grant", g.ID, "establishment", g.Establishment)
-	writeJSON(w, http.StatusCreated, g)
-	return nil
+	return g, true, nil
 }
 
 func (h *Host) revokeAccess(w http.ResponseWriter, r *http.Request) error {
@@ -121,22 +137,26 @@ func (h *Host) revokeAccess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	id := r.PathValue("id")
-	served, err := h.servedGrants(r, c)
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(served, func(g portal.Grant) bool { return g.ID == id }) {
-		// Another patient's grant, one of an establishment this host does
-		// not serve and an unknown id answer alike.
-		return portal.Errorf(portal.ErrNotFound, "grant %q not found", id)
-	}
-	auditNote(ctx, patient, id)
-	g, err := c.RevokeAccess(ctx, id)
+	g, err := h.revoke(r.Context(), c, patient, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, g)
 	return nil
+}
+
+// revoke revokes patient's grant id, given through an establishment this
+// host serves: the API's and the access widget's form post alike.
+func (h *Host) revoke(ctx context.Context, c portal.Consents, patient, id string) (portal.Grant, error) {
+	served, err := h.servedGrants(ctx, c)
+	if err != nil {
+		return portal.Grant{}, err
+	}
+	if !slices.ContainsFunc(served, func(g portal.Grant) bool { return g.ID == id }) {
+		// Another patient's grant, one of an establishment this host does
+		// not serve and an unknown id answer alike.
+		return portal.Grant{}, portal.Errorf(portal.ErrNotFound, "grant %q not found", id)
+	}
+	auditNote(ctx, patient, id)
+	return c.RevokeAccess(ctx, id)
 }

@@ -210,7 +210,7 @@ func TestMergedAccessWidgetGrantsInTheChosenEstablishment(t *testing.T) {
 	// advance), and hands the browser the establishments to choose from.
 	pat := patientSession(t, th.testHost, sqlite.DemoPatientLucasBernard)
 	doc := string(pat.mustStatus(pat.do("GET", "/w/access?lang=fr", "", ""), 200).body)
-	for _, w := range []string{`<label for="pc-est">Établissement</label>`, `<select id="pc-est" class="pc-select" aria-describedby="pc-est-help"`,
+	for _, w := range []string{`<label for="pc-est">Établissement</label>`, `<select id="pc-est" name="est" class="pc-select" aria-describedby="pc-est-help"`,
 		`<option selected="selected" value="">Choisissez un établissement</option>`,
 		`<option value="` + sqlite.DemoEstablishment + `">CHU Exemple</option>`, `<option value="` + fhir.DemoEstablishment + `">Centre hospitalier Nord</option>`} {
 		if !strings.Contains(doc, w) {

@@ -184,7 +184,9 @@ var widgetSpecs = map[string]widgetSpec{
 		title:  [2]string{"Accès à mon dossier", "Access to my record"},
 		merged: true,
 		// The first screen (the patient's log and grants, the sign-in, or
-		// a practitioner's note) is preloaded; its controls need the Wasm.
+		// a practitioner's note) is preloaded. Before the Wasm runs, its
+		// buttons are form posts (access.Serve): a look-up, a grant, a
+		// revocation, a page of the log, a sign-in or out.
 		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
 			newModel := func() *access.Model {
 				m := access.NewModel(p.lang, p.est)
@@ -192,11 +194,28 @@ var widgetSpecs = map[string]widgetSpec{
 				return m
 			}
 			m := newModel()
-			snap := access.Preload(ctx, m, b)
-			if snap == nil {
-				return &access.Access{M: newModel()}, nil, nil
+			var snap *access.Snapshot
+			if p.post == nil {
+				snap = access.Preload(ctx, m, b)
+			} else {
+				st, err := access.ParseFormState(p.post.Get("state"))
+				if err != nil {
+					st = access.FormState{} // a tampered or stale form: the first screen
+				}
+				snap = access.Serve(ctx, m, b, access.Post{
+					State: st, Action: p.post.Get("a"),
+					RPPS: p.post.Get("rpps"), Establishment: p.post.Get("est"), DemoPatient: p.post.Get("demo"),
+				})
 			}
-			return &access.Access{M: m, Backend: b}, snap, nil
+			if snap == nil {
+				return &access.Access{M: newModel(), Action: p.action}, nil, nil
+			}
+			var events []frameEvent
+			for _, e := range m.Events {
+				events = append(events, frameEvent{Name: e.Name, Detail: map[string]string{"grant": e.Grant}})
+			}
+			m.Events = nil
+			return &access.Access{M: m, Backend: b, Action: p.action}, snap, events
 		},
 	},
 }
@@ -461,6 +480,8 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		var done func()
 		w, done = h.auditing(w, r, rec)
 		defer done()
+		// What a post does names its entity, as in the API (a grant).
+		r = r.WithContext(context.WithValue(r.Context(), auditKey{}, rec))
 	}
 	ctx, cancel := deadline.WithTimeout(r.Context(), h.cfg.AfterFunc, PreloadTimeout)
 	defer cancel()

@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -100,7 +101,7 @@ func TestAccessHydrationMatchesServer(t *testing.T) {
 			if model.Loading {
 				t.Fatal("the snapshot did not hydrate the model")
 			}
-			wantHydrationMatches(t, &access.Access{M: model}, doc)
+			wantHydrationMatches(t, &access.Access{M: model, Action: html.UnescapeString(docAction.FindStringSubmatch(doc)[1])}, doc)
 		})
 	}
 }

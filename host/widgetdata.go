@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -334,7 +333,8 @@ func (b *serverBackend) DocumentImageURL(document, image string, inline bool) st
 var _ access.Backend = (*serverBackend)(nil)
 
 // The access widget's first screen is preloaded (the patient's own log and
-// grants); its actions run in the browser, through the API.
+// grants); before its Wasm runs, its look-ups, grants and revocations are
+// form posts (access.Serve), made through the same paths as the API.
 
 func (b *serverBackend) AccessLog(ctx context.Context, after string, limit int) (client.AccessLog, error) {
 	if b.h.cfg.Audit == nil {
@@ -347,28 +347,53 @@ func (b *serverBackend) AccessLog(ctx context.Context, after string, limit int) 
 	return b.h.accessLog(b.as(ctx), patient, after, limit)
 }
 
+// consents is Config.Consents and the session's patient, as the grants API
+// requires them.
+func (b *serverBackend) consents(ctx context.Context) (portal.Consents, string, error) {
+	if b.h.cfg.Consents == nil {
+		return nil, "", portal.Errorf(portal.ErrNotFound, "no consents store is configured")
+	}
+	patient, err := portal.RequirePatient(b.as(ctx))
+	return b.h.cfg.Consents, patient, err
+}
+
 // Grants lists the session's patient's grants given through the
 // establishments this host serves, as GET /api/v1/grants does.
 func (b *serverBackend) Grants(ctx context.Context) ([]portal.Grant, error) {
-	if b.h.cfg.Consents == nil {
-		return nil, portal.Errorf(portal.ErrNotFound, "no consents store is configured")
-	}
-	if _, err := portal.RequirePatient(b.as(ctx)); err != nil {
-		return nil, err
-	}
-	list, err := b.h.cfg.Consents.Grants(b.as(ctx))
+	c, _, err := b.consents(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(list, func(g portal.Grant) bool { return !b.h.serves(g.Establishment) }), nil
+	return b.h.servedGrants(b.as(ctx), c)
 }
 
-func (b *serverBackend) GrantAccessByRPPS(context.Context, string, string, string) (portal.Grant, error) {
-	return portal.Grant{}, preloadOnly()
+// GrantAccessByRPPS grants as POST /api/v1/establishments/{est}/grants
+// does: est served, the number checked against the id in est's directory.
+func (b *serverBackend) GrantAccessByRPPS(ctx context.Context, est, practitioner, rpps string) (portal.Grant, error) {
+	if b.w == nil {
+		return portal.Grant{}, preloadOnly()
+	}
+	c, patient, err := b.consents(ctx)
+	if err != nil {
+		return portal.Grant{}, err
+	}
+	if !b.h.serves(est) {
+		return portal.Grant{}, portal.Errorf(portal.ErrNotFound, "establishment %q", est)
+	}
+	g, _, err := b.h.grant(b.as(ctx), c, patient, est, practitioner, rpps)
+	return g, err
 }
 
-func (b *serverBackend) RevokeAccess(context.Context, string) (portal.Grant, error) {
-	return portal.Grant{}, preloadOnly()
+// RevokeAccess revokes as DELETE /api/v1/grants/{id} does.
+func (b *serverBackend) RevokeAccess(ctx context.Context, id string) (portal.Grant, error) {
+	if b.w == nil {
+		return portal.Grant{}, preloadOnly()
+	}
+	c, patient, err := b.consents(ctx)
+	if err != nil {
+		return portal.Grant{}, err
+	}
+	return b.h.revoke(b.as(ctx), c, patient, id)
 }
 
 // PractitionerByRPPSIn looks a professional up by RPPS number in est's

@@ -21,8 +21,12 @@ type Access struct {
 	Backend Backend
 	// Emit, when set, receives widget events for the host page; it must
 	// not block.
-	Emit       func(Event)
-	Ctx        context.Context
+	Emit func(Event)
+	Ctx  context.Context
+	// Action is where the widget's form posts (the host's document for
+	// it): before the Wasm runs, or where WebAssembly is blocked, the
+	// buttons post it and the host answers with the next screen (Serve).
+	Action     string
 	Interacted bool
 	driver     *ui.Driver[Action, Backend]
 }
@@ -288,6 +292,18 @@ func operationKey(op string) string {
 		return "op-session"
 	}
 	return "op-other"
+}
+
+// RevokeValue and ConfirmRevokeValue are the form values of a grant's
+// buttons.
+func (c *Access) RevokeValue(g portal.Grant) string { return string(Revoke) + ":" + g.ID }
+
+// ConfirmRevokeValue: see RevokeValue.
+func (c *Access) ConfirmRevokeValue() string {
+	if c.M.Revoking == nil {
+		return string(ConfirmRevoke)
+	}
+	return string(ConfirmRevoke) + ":" + c.M.Revoking.ID
 }
 
 // Bool is "true" or "false", for data attributes.

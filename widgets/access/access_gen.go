@@ -25,396 +25,414 @@ func (c *Access) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	{
 		vgparent := vgn
 		_ = vgparent
-		vgn = vg.Text(vgparent, "\n  ")
-		vgn = vg.El(vgparent, "header", "class", "pc-head")
+		vgn = vg.Text(vgparent, "\n")
+		vgn = vg.El(vgparent, "form", "class", "pc-form", "method", "post")
+		vgn.AddAttrInterface("action", c.Action)
 		{
 			vgparent := vgn
 			_ = vgparent
-			vgn = vg.Text(vgparent, "\n    ")
-			vgn = vg.El(vgparent, "h2", "id", "pc-title", "class", "pc-title")
-			vgn.SetInnerHTML(c.T("title"))
-			vgn = vg.Text(vgparent, "\n    ")
-			if c.M.Est.Name != "" {
-				vgn = vg.El(vgparent, "p", "class", "pc-est")
-				vgn.SetInnerHTML(c.M.Est.Name)
+			vgn = vg.Text(vgparent, "\n  ")
+			vgn = vg.El(vgparent, "input", "type", "hidden", "name", "state")
+			vgn.AddAttrInterface("value", c.M.EncodeFormState())
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.Show("home") {
+				vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "lookup", "class", "pc-default", "tabindex", "-1", "aria-hidden", "true")
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "lookup", "") })
 			}
 			vgn = vg.Text(vgparent, "\n  ")
-		}
-		vgn = vg.Text(vgparent, "\n  ")
-		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
-		vgn.SetInnerHTML(c.M.Notice)
-		vgn = vg.Text(vgparent, "\n  ")
-		if c.M.Err != "" {
-			vgn = vg.El(vgparent, "div", "class", "pc-error", "role", "alert")
+			vgn = vg.El(vgparent, "header", "class", "pc-head")
 			{
 				vgparent := vgn
 				_ = vgparent
 				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "p")
-				vgn.SetInnerHTML(c.M.ErrText)
+				vgn = vg.El(vgparent, "h2", "id", "pc-title", "class", "pc-title")
+				vgn.SetInnerHTML(c.T("title"))
 				vgn = vg.Text(vgparent, "\n    ")
-				if c.CanRetry() {
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
-					vgn.SetInnerHTML(c.T("retry"))
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
+				if c.M.Est.Name != "" {
+					vgn = vg.El(vgparent, "p", "class", "pc-est")
+					vgn.SetInnerHTML(c.M.Est.Name)
 				}
 				vgn = vg.Text(vgparent, "\n  ")
 			}
-		}
-		vgn = vg.Text(vgparent, "\n  ")
-		if c.M.Loading {
-			vgn = vg.El(vgparent, "div", "class", "pc-skeleton", "aria-hidden", "true")
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "span", "class", "pc-sk pc-sk-wide")
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "span", "class", "pc-sk")
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "span", "class", "pc-sk")
-				vgn = vg.Text(vgparent, "\n  ")
-			}
-		}
-		vgn = vg.Text(vgparent, "\n  ")
-		if c.ShowSignIn() {
-			vgn = vg.El(vgparent, "div", "class", "pc-signin")
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = vg.Text(vgparent, "\n    ")
-				if c.HasDemo() {
-					vgn = vg.El(vgparent, "p", "class", "pc-demo-badge")
-					vgn.SetInnerHTML(c.T("demo-badge"))
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "p")
-				vgn.SetInnerHTML(c.T("signin-needed"))
-				vgn = vg.Text(vgparent, "\n    ")
-				if len(c.SignInLinks()) > 0 {
-					vgn = vg.El(vgparent, "div", "class", "pc-row pc-signin-links")
-					{
-						vgparent := vgn
-						_ = vgparent
-						vgn = vg.Text(vgparent, "\n      ")
-						for _, l := range c.SignInLinks() {
-							vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary", "target", "_blank", "rel", "opener", "data-parcours-signin", "")
-							vgn.AddAttrInterface("data-kind", l.Kind)
-							vgn.AddAttrInterface("href", l.URL)
-							vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
-						}
-						vgn = vg.Text(vgparent, "\n    ")
+			vgn = vg.Text(vgparent, "\n  ")
+			vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
+			vgn.SetInnerHTML(c.M.Notice)
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.M.Err != "" {
+				vgn = vg.El(vgparent, "div", "class", "pc-error", "role", "alert")
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p")
+					vgn.SetInnerHTML(c.M.ErrText)
+					vgn = vg.Text(vgparent, "\n    ")
+					if c.CanRetry() {
+						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
+						vgn.SetInnerHTML(c.T("retry"))
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "retry", "") })
 					}
+					vgn = vg.Text(vgparent, "\n  ")
 				}
-				vgn = vg.Text(vgparent, "\n    ")
-				if c.HasDemo() {
-					vgn = vg.El(vgparent, "div", "class", "pc-row")
-					{
-						vgparent := vgn
-						_ = vgparent
-						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "label", "for", "pc-demo")
-						vgn.SetInnerHTML(c.T("demo-person"))
-						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "select", "id", "pc-demo", "class", "pc-select")
-						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
+			}
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.M.Loading {
+				vgn = vg.El(vgparent, "div", "class", "pc-skeleton", "aria-hidden", "true")
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk pc-sk-wide")
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk")
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "span", "class", "pc-sk")
+					vgn = vg.Text(vgparent, "\n  ")
+				}
+			}
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.ShowSignIn() {
+				vgn = vg.El(vgparent, "div", "class", "pc-signin")
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = vg.Text(vgparent, "\n    ")
+					if c.HasDemo() {
+						vgn = vg.El(vgparent, "p", "class", "pc-demo-badge")
+						vgn.SetInnerHTML(c.T("demo-badge"))
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p")
+					vgn.SetInnerHTML(c.T("signin-needed"))
+					vgn = vg.Text(vgparent, "\n    ")
+					if len(c.SignInLinks()) > 0 {
+						vgn = vg.El(vgparent, "div", "class", "pc-row pc-signin-links")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = vg.Text(vgparent, "\n        ")
-							for _, o := range c.DemoOptions() {
-								vgn = vg.El(vgparent, "option")
-								vgn.AddAttrInterface("selected", o.ID == c.M.DemoChoice)
-								vgn.AddAttrInterface("value", o.ID)
-								vgn.SetInnerHTML(o.Label)
+							vgn = vg.Text(vgparent, "\n      ")
+							for _, l := range c.SignInLinks() {
+								vgn = vg.El(vgparent, "a", "class", "pc-btn pc-primary", "target", "_blank", "rel", "opener", "data-parcours-signin", "")
+								vgn.AddAttrInterface("data-kind", l.Kind)
+								vgn.AddAttrInterface("href", l.URL)
+								vgn.SetInnerHTML(l.LabelIn(c.M.Lang))
+							}
+							vgn = vg.Text(vgparent, "\n    ")
+						}
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					if c.HasDemo() {
+						vgn = vg.El(vgparent, "div", "class", "pc-row")
+						{
+							vgparent := vgn
+							_ = vgparent
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "label", "for", "pc-demo")
+							vgn.SetInnerHTML(c.T("demo-person"))
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "select", "id", "pc-demo", "name", "demo", "class", "pc-select")
+							vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = vg.Text(vgparent, "\n        ")
+								for _, o := range c.DemoOptions() {
+									vgn = vg.El(vgparent, "option")
+									vgn.AddAttrInterface("selected", o.ID == c.M.DemoChoice)
+									vgn.AddAttrInterface("value", o.ID)
+									vgn.SetInnerHTML(o.Label)
+								}
+								vgn = vg.Text(vgparent, "\n      ")
 							}
 							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "sign-in", "class", "pc-btn")
+							vgn.SetInnerHTML(c.T("signin"))
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
+							vgn = vg.Text(vgparent, "\n    ")
 						}
-						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
-						vgn.SetInnerHTML(c.T("signin"))
-						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
-						vgn = vg.Text(vgparent, "\n    ")
 					}
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
+					vgn.SetInnerHTML(c.T("session-changed"))
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
+					vgn = vg.Text(vgparent, "\n  ")
 				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-session-changed", "hidden", "", "data-parcours-session-changed", "")
-				vgn.SetInnerHTML(c.T("session-changed"))
-				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "session-changed", "") })
-				vgn = vg.Text(vgparent, "\n  ")
 			}
-		}
-		vgn = vg.Text(vgparent, "\n  ")
-		if c.SignedIn() {
-			vgn = vg.El(vgparent, "div", "class", "pc-row pc-who-row")
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "p", "class", "pc-who")
-				vgn.SetInnerHTML(c.SignedInAs())
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
-				vgn.SetInnerHTML(c.T("signout"))
-				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
-				vgn = vg.Text(vgparent, "\n  ")
-			}
-		}
-		vgn = vg.Text(vgparent, "\n  ")
-		if c.Pro() {
-			vgn = vg.El(vgparent, "p", "class", "pc-note pc-for-patients")
-			vgn.SetInnerHTML(c.T("for-patients"))
-		}
-		vgn = vg.Text(vgparent, "\n  ")
-		if c.Show("home") {
-			vgn = vg.El(vgparent, "div", "class", "pc-step")
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
-				vgn.SetInnerHTML(c.T("log-title"))
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "p", "class", "pc-note")
-				vgn.SetInnerHTML(c.T("log-intro"))
-				vgn = vg.Text(vgparent, "\n    ")
-				if len(c.M.Log) == 0 {
-					vgn = vg.El(vgparent, "p", "class", "pc-empty")
-					vgn.SetInnerHTML(c.T("log-none"))
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.SignedIn() {
+				vgn = vg.El(vgparent, "div", "class", "pc-row pc-who-row")
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-who")
+					vgn.SetInnerHTML(c.SignedInAs())
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "sign-out", "class", "pc-link")
+					vgn.SetInnerHTML(c.T("signout"))
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
+					vgn = vg.Text(vgparent, "\n  ")
 				}
-				vgn = vg.Text(vgparent, "\n    ")
-				if len(c.M.Log) > 0 {
-					vgn = vg.El(vgparent, "ul", "class", "pc-access-log")
-					{
-						vgparent := vgn
-						_ = vgparent
-						vgn = vg.Text(vgparent, "\n      ")
-						for _, e := range c.M.Log {
-							vgn = vg.El(vgparent, "li", "class", "pc-access-entry")
-							vgn.AddAttrInterface("data-entry", e.ID)
-							vgn.AddAttrInterface("data-operation", e.Operation)
-							vgn.AddAttrInterface("data-outcome", c.Outcome(e))
+			}
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.Pro() {
+				vgn = vg.El(vgparent, "p", "class", "pc-note pc-for-patients")
+				vgn.SetInnerHTML(c.T("for-patients"))
+			}
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.Show("home") {
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
+					vgn.SetInnerHTML(c.T("log-title"))
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note")
+					vgn.SetInnerHTML(c.T("log-intro"))
+					vgn = vg.Text(vgparent, "\n    ")
+					if len(c.M.Log) == 0 {
+						vgn = vg.El(vgparent, "p", "class", "pc-empty")
+						vgn.SetInnerHTML(c.T("log-none"))
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					if len(c.M.Log) > 0 {
+						vgn = vg.El(vgparent, "ul", "class", "pc-access-log")
+						{
+							vgparent := vgn
+							_ = vgparent
+							vgn = vg.Text(vgparent, "\n      ")
+							for _, e := range c.M.Log {
+								vgn = vg.El(vgparent, "li", "class", "pc-access-entry")
+								vgn.AddAttrInterface("data-entry", e.ID)
+								vgn.AddAttrInterface("data-operation", e.Operation)
+								vgn.AddAttrInterface("data-outcome", c.Outcome(e))
+								{
+									vgparent := vgn
+									_ = vgparent
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "span", "class", "pc-access-who")
+									vgn.SetInnerHTML(c.Who(e))
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "span", "class", "pc-access-what")
+									vgn.SetInnerHTML(c.What(e))
+									vgn = vg.Text(vgparent, "\n        ")
+									if c.Refused(e) {
+										vgn = vg.El(vgparent, "span", "class", "pc-badge pc-badge-refused")
+										vgn.SetInnerHTML(c.T("refused-long"))
+									}
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "span", "class", "pc-access-when")
+									vgn.SetInnerHTML(c.When(e))
+									vgn = vg.Text(vgparent, "\n      ")
+								}
+							}
+							vgn = vg.Text(vgparent, "\n    ")
+						}
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					if c.M.Next != "" {
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "more", "class", "pc-btn pc-secondary pc-more")
+						vgn.AddAttrInterface("disabled", c.M.More)
+						vgn.SetInnerHTML(c.T("more"))
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "more", "") })
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
+					vgn.SetInnerHTML(c.T("grants-title"))
+					vgn = vg.Text(vgparent, "\n    ")
+					if len(c.M.Grants) == 0 {
+						vgn = vg.El(vgparent, "p", "class", "pc-empty")
+						vgn.SetInnerHTML(c.T("grants-none"))
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					if len(c.M.Grants) > 0 {
+						vgn = vg.El(vgparent, "ul", "class", "pc-grants")
+						{
+							vgparent := vgn
+							_ = vgparent
+							vgn = vg.Text(vgparent, "\n      ")
+							for _, g := range c.M.Grants {
+								vgn = vg.El(vgparent, "li", "class", "pc-grant")
+								vgn.AddAttrInterface("data-active", c.Bool(g.Active()))
+								vgn.AddAttrInterface("data-grant", g.ID)
+								{
+									vgparent := vgn
+									_ = vgparent
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "span", "class", "pc-grant-name")
+									vgn.SetInnerHTML(g.PractitionerName)
+									vgn = vg.Text(vgparent, "\n        ")
+									vgn = vg.El(vgparent, "span", "class", "pc-grant-meta")
+									vgn.SetInnerHTML(c.GrantText(g))
+									vgn = vg.Text(vgparent, "\n        ")
+									if g.Active() {
+										vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-secondary pc-revoke")
+										vgn.AddAttrInterface("aria-label", c.RevokeLabel(g))
+										vgn.AddAttrInterface("value", c.RevokeValue(g))
+										vgn.SetInnerHTML(c.T("revoke"))
+										vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "revoke", g.ID) })
+									}
+									vgn = vg.Text(vgparent, "\n      ")
+								}
+							}
+							vgn = vg.Text(vgparent, "\n    ")
+						}
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
+					vgn.SetInnerHTML(c.T("give-title"))
+					vgn = vg.Text(vgparent, "\n    ")
+					if c.M.Choosing() {
+						vgn = vg.El(vgparent, "div", "class", "pc-field")
+						{
+							vgparent := vgn
+							_ = vgparent
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "label", "for", "pc-est")
+							vgn.SetInnerHTML(c.T("establishment"))
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "p", "id", "pc-est-help", "class", "pc-note")
+							vgn.SetInnerHTML(c.T("establishment-help"))
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "select", "id", "pc-est", "name", "est", "class", "pc-select")
+							vgn.AddAttrInterface("aria-describedby", c.ChoiceDescribedBy())
+							vgn.AddAttrInterface("aria-invalid", c.ChoiceInvalid())
+							vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-establishment") })
 							{
 								vgparent := vgn
 								_ = vgparent
 								vgn = vg.Text(vgparent, "\n        ")
-								vgn = vg.El(vgparent, "span", "class", "pc-access-who")
-								vgn.SetInnerHTML(c.Who(e))
-								vgn = vg.Text(vgparent, "\n        ")
-								vgn = vg.El(vgparent, "span", "class", "pc-access-what")
-								vgn.SetInnerHTML(c.What(e))
-								vgn = vg.Text(vgparent, "\n        ")
-								if c.Refused(e) {
-									vgn = vg.El(vgparent, "span", "class", "pc-badge pc-badge-refused")
-									vgn.SetInnerHTML(c.T("refused-long"))
-								}
-								vgn = vg.Text(vgparent, "\n        ")
-								vgn = vg.El(vgparent, "span", "class", "pc-access-when")
-								vgn.SetInnerHTML(c.When(e))
-								vgn = vg.Text(vgparent, "\n      ")
-							}
-						}
-						vgn = vg.Text(vgparent, "\n    ")
-					}
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				if c.M.Next != "" {
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary pc-more")
-					vgn.AddAttrInterface("disabled", c.M.More)
-					vgn.SetInnerHTML(c.T("more"))
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "more", "") })
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
-				vgn.SetInnerHTML(c.T("grants-title"))
-				vgn = vg.Text(vgparent, "\n    ")
-				if len(c.M.Grants) == 0 {
-					vgn = vg.El(vgparent, "p", "class", "pc-empty")
-					vgn.SetInnerHTML(c.T("grants-none"))
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				if len(c.M.Grants) > 0 {
-					vgn = vg.El(vgparent, "ul", "class", "pc-grants")
-					{
-						vgparent := vgn
-						_ = vgparent
-						vgn = vg.Text(vgparent, "\n      ")
-						for _, g := range c.M.Grants {
-							vgn = vg.El(vgparent, "li", "class", "pc-grant")
-							vgn.AddAttrInterface("data-active", c.Bool(g.Active()))
-							vgn.AddAttrInterface("data-grant", g.ID)
-							{
-								vgparent := vgn
-								_ = vgparent
-								vgn = vg.Text(vgparent, "\n        ")
-								vgn = vg.El(vgparent, "span", "class", "pc-grant-name")
-								vgn.SetInnerHTML(g.PractitionerName)
-								vgn = vg.Text(vgparent, "\n        ")
-								vgn = vg.El(vgparent, "span", "class", "pc-grant-meta")
-								vgn.SetInnerHTML(c.GrantText(g))
-								vgn = vg.Text(vgparent, "\n        ")
-								if g.Active() {
-									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary pc-revoke")
-									vgn.AddAttrInterface("aria-label", c.RevokeLabel(g))
-									vgn.SetInnerHTML(c.T("revoke"))
-									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "revoke", g.ID) })
+								for _, o := range c.EstOptions() {
+									vgn = vg.El(vgparent, "option")
+									vgn.AddAttrInterface("selected", o.ID == c.M.Choice)
+									vgn.AddAttrInterface("value", o.ID)
+									vgn.SetInnerHTML(o.Label)
 								}
 								vgn = vg.Text(vgparent, "\n      ")
 							}
+							vgn = vg.Text(vgparent, "\n      ")
+							if c.M.ChoiceErr != "" {
+								vgn = vg.El(vgparent, "p", "id", "pc-est-err", "class", "pc-field-error")
+								vgn.SetInnerHTML(c.M.ChoiceErr)
+							}
+							vgn = vg.Text(vgparent, "\n    ")
 						}
-						vgn = vg.Text(vgparent, "\n    ")
 					}
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "h3", "class", "pc-section-title")
-				vgn.SetInnerHTML(c.T("give-title"))
-				vgn = vg.Text(vgparent, "\n    ")
-				if c.M.Choosing() {
+					vgn = vg.Text(vgparent, "\n    ")
 					vgn = vg.El(vgparent, "div", "class", "pc-field")
 					{
 						vgparent := vgn
 						_ = vgparent
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "label", "for", "pc-est")
-						vgn.SetInnerHTML(c.T("establishment"))
+						vgn = vg.El(vgparent, "label", "for", "pc-rpps")
+						vgn.SetInnerHTML(c.T("rpps"))
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "p", "id", "pc-est-help", "class", "pc-note")
-						vgn.SetInnerHTML(c.T("establishment-help"))
+						vgn = vg.El(vgparent, "p", "id", "pc-rpps-help", "class", "pc-note")
+						vgn.SetInnerHTML(c.T("give-intro"))
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "select", "id", "pc-est", "class", "pc-select")
-						vgn.AddAttrInterface("aria-describedby", c.ChoiceDescribedBy())
-						vgn.AddAttrInterface("aria-invalid", c.ChoiceInvalid())
-						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-establishment") })
+						vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-rpps", "name", "rpps", "class", "pc-input", "inputmode", "numeric", "autocomplete", "off", "maxlength", "20")
+						vgn.AddAttrInterface("aria-describedby", c.RPPSDescribedBy())
+						vgn.AddAttrInterface("aria-invalid", c.RPPSInvalid())
+						vgn.AddAttrInterface("value", c.M.RPPS)
 						{
-							vgparent := vgn
-							_ = vgparent
-							vgn = vg.Text(vgparent, "\n        ")
-							for _, o := range c.EstOptions() {
-								vgn = vg.El(vgparent, "option")
-								vgn.AddAttrInterface("selected", o.ID == c.M.Choice)
-								vgn.AddAttrInterface("value", o.ID)
-								vgn.SetInnerHTML(o.Label)
+							b, err := vjson.Marshal(c.M.RPPS)
+							if err != nil {
+								panic(err)
 							}
-							vgn = vg.Text(vgparent, "\n      ")
+							vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 						}
+						vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-rpps") })
 						vgn = vg.Text(vgparent, "\n      ")
-						if c.M.ChoiceErr != "" {
-							vgn = vg.El(vgparent, "p", "id", "pc-est-err", "class", "pc-field-error")
-							vgn.SetInnerHTML(c.M.ChoiceErr)
+						if c.M.RPPSErr != "" {
+							vgn = vg.El(vgparent, "p", "id", "pc-rpps-err", "class", "pc-field-error")
+							vgn.SetInnerHTML(c.M.RPPSErr)
 						}
 						vgn = vg.Text(vgparent, "\n    ")
 					}
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "lookup", "class", "pc-btn pc-primary pc-lookup")
+					vgn.AddAttrInterface("disabled", c.M.Busy)
+					vgn.SetInnerHTML(c.T("lookup"))
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "lookup", "") })
+					vgn = vg.Text(vgparent, "\n  ")
 				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-field")
+			}
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.Show("confirm-grant") {
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "label", "for", "pc-rpps")
-					vgn.SetInnerHTML(c.T("rpps"))
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "p", "id", "pc-rpps-help", "class", "pc-note")
-					vgn.SetInnerHTML(c.T("give-intro"))
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-rpps", "class", "pc-input", "inputmode", "numeric", "autocomplete", "off", "maxlength", "20")
-					vgn.AddAttrInterface("aria-describedby", c.RPPSDescribedBy())
-					vgn.AddAttrInterface("aria-invalid", c.RPPSInvalid())
-					vgn.AddAttrInterface("value", c.M.RPPS)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
+					vgn.SetInnerHTML(c.T("grant-confirm"))
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-found-name")
+					vgn.SetInnerHTML(c.M.Found.Name)
+					vgn = vg.Text(vgparent, "\n    ")
+					if c.FoundRole() != "" {
+						vgn = vg.El(vgparent, "p", "class", "pc-found-role")
+						vgn.SetInnerHTML(c.FoundRole())
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note")
+					vgn.SetInnerHTML(c.GrantEffect())
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
 					{
-						b, err := vjson.Marshal(c.M.RPPS)
-						if err != nil {
-							panic(err)
-						}
-						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
+						vgparent := vgn
+						_ = vgparent
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "grant", "class", "pc-btn pc-primary pc-grant-yes")
+						vgn.AddAttrInterface("disabled", c.M.Busy)
+						vgn.SetInnerHTML(c.T("grant-yes"))
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "grant", "") })
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "cancel", "class", "pc-btn pc-secondary")
+						vgn.AddAttrInterface("disabled", c.M.Busy)
+						vgn.SetInnerHTML(c.T("cancel"))
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", "") })
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-rpps") })
-					vgn = vg.Text(vgparent, "\n      ")
-					if c.M.RPPSErr != "" {
-						vgn = vg.El(vgparent, "p", "id", "pc-rpps-err", "class", "pc-field-error")
-						vgn.SetInnerHTML(c.M.RPPSErr)
-					}
-					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.Text(vgparent, "\n  ")
 				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-lookup")
-				vgn.AddAttrInterface("disabled", c.M.Busy)
-				vgn.SetInnerHTML(c.T("lookup"))
-				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "lookup", "") })
-				vgn = vg.Text(vgparent, "\n  ")
 			}
-		}
-		vgn = vg.Text(vgparent, "\n  ")
-		if c.Show("confirm-grant") {
-			vgn = vg.El(vgparent, "div", "class", "pc-step")
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
-				vgn.SetInnerHTML(c.T("grant-confirm"))
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "p", "class", "pc-found-name")
-				vgn.SetInnerHTML(c.M.Found.Name)
-				vgn = vg.Text(vgparent, "\n    ")
-				if c.FoundRole() != "" {
-					vgn = vg.El(vgparent, "p", "class", "pc-found-role")
-					vgn.SetInnerHTML(c.FoundRole())
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "p", "class", "pc-note")
-				vgn.SetInnerHTML(c.GrantEffect())
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-row")
+			vgn = vg.Text(vgparent, "\n  ")
+			if c.Show("confirm-revoke") {
+				vgn = vg.El(vgparent, "div", "class", "pc-step")
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-grant-yes")
-					vgn.AddAttrInterface("disabled", c.M.Busy)
-					vgn.SetInnerHTML(c.T("grant-yes"))
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "grant", "") })
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
-					vgn.AddAttrInterface("disabled", c.M.Busy)
-					vgn.SetInnerHTML(c.T("cancel"))
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", "") })
 					vgn = vg.Text(vgparent, "\n    ")
-				}
-				vgn = vg.Text(vgparent, "\n  ")
-			}
-		}
-		vgn = vg.Text(vgparent, "\n  ")
-		if c.Show("confirm-revoke") {
-			vgn = vg.El(vgparent, "div", "class", "pc-step")
-			{
-				vgparent := vgn
-				_ = vgparent
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
-				vgn.SetInnerHTML(c.RevokeQuestion())
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "p", "class", "pc-note")
-				vgn.SetInnerHTML(c.T("revoke-effect"))
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-row")
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary pc-revoke-yes")
-					vgn.AddAttrInterface("disabled", c.M.Busy)
-					vgn.SetInnerHTML(c.T("revoke-yes"))
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm-revoke", "") })
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
-					vgn.AddAttrInterface("disabled", c.M.Busy)
-					vgn.SetInnerHTML(c.T("cancel"))
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", "") })
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
+					vgn.SetInnerHTML(c.RevokeQuestion())
 					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note")
+					vgn.SetInnerHTML(c.T("revoke-effect"))
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-primary pc-revoke-yes")
+						vgn.AddAttrInterface("disabled", c.M.Busy)
+						vgn.AddAttrInterface("value", c.ConfirmRevokeValue())
+						vgn.SetInnerHTML(c.T("revoke-yes"))
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm-revoke", "") })
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "cancel", "class", "pc-btn pc-secondary")
+						vgn.AddAttrInterface("disabled", c.M.Busy)
+						vgn.SetInnerHTML(c.T("cancel"))
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel", "") })
+						vgn = vg.Text(vgparent, "\n    ")
+					}
+					vgn = vg.Text(vgparent, "\n  ")
 				}
-				vgn = vg.Text(vgparent, "\n  ")
 			}
+			vgn = vg.Text(vgparent, "\n")
 		}
 		vgn = vg.Text(vgparent, "\n")
 	}

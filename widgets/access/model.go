@@ -99,6 +99,7 @@ type Model struct {
 	Log     []client.AccessEntry
 	Next    string
 	More    bool // a page is on its way
+	pages   int  // pages of the log read
 	Grants  []portal.Grant
 	RPPS    string
 	RPPSErr string
@@ -287,6 +288,7 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		n := len(m.Log)
 		m.addLog(a.log)
+		m.pages++
 		m.announce(m.tf("notice-more", len(m.Log)-n))
 		return nil
 
@@ -386,8 +388,8 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		m.setGrant(a.grant, a.grants)
 		m.Events = append(m.Events, Event{Name: "parcours:access-granted", Grant: a.grant.ID})
-		name := ""
-		if m.Found != nil {
+		name := a.grant.PractitionerName
+		if name == "" && m.Found != nil {
 			name = m.Found.Name
 		}
 		m.Found, m.FoundIn, m.RPPS = nil, "", ""
@@ -531,7 +533,7 @@ func (m *Model) Choosing() bool { return m.Merged && len(m.Establishments) > 1 }
 
 // setLog keeps the first page of the log.
 func (m *Model) setLog(l client.AccessLog) {
-	m.Log, m.Next = nil, ""
+	m.Log, m.Next, m.pages = nil, "", 1
 	m.addLog(l)
 }
 
@@ -639,7 +641,7 @@ func (m *Model) forget() {
 	m.seq++
 	m.session++
 	m.Patient, m.Practitioner = nil, nil
-	m.Log, m.Next, m.Grants, m.Found, m.FoundIn, m.Revoking = nil, "", nil, nil, "", nil
+	m.Log, m.Next, m.pages, m.Grants, m.Found, m.FoundIn, m.Revoking = nil, "", 0, nil, nil, "", nil
 	m.RPPS, m.RPPSErr, m.Busy, m.More = "", "", false, false
 	m.Choice, m.ChoiceErr = "", ""
 	m.Screen, m.DemoChoice = ScreenHome, ""

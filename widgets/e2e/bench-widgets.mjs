@@ -8,12 +8,12 @@
 //            server-rendered first screen: the threads, the documents, the
 //            access log);
 //   interactive: the first click that does something, until its result is
-//            in the frame's DOM. A thread or a document opens before the
-//            Wasm runs (a form post the frame sends, or a navigation before
-//            frame.js runs; after, the Wasm handles it): the click is made
-//            as soon as the list shows. The access widget's controls are
-//            buttons only the Wasm handles: the click is made as soon as
-//            the Wasm has taken over (html[data-wasm="running"] and its
+//            in the frame's DOM. A thread or a document opens, and an RPPS
+//            number is looked up, before the Wasm runs (a form post the
+//            frame sends, or a navigation before frame.js runs; after, the
+//            Wasm handles it): the click is made as soon as the first
+//            screen shows. A scenario without `posts` would wait for the
+//            Wasm to have taken over (html[data-wasm="running"] and its
 //            parcours:interactive mark);
 //
 // and the bytes transferred. Times are on the page's clock.
@@ -38,10 +38,12 @@ const WIDGETS = [
   {
     widget: 'access', page: '/acces/', patient: 'pat-lucas-bernard',
     // A mistyped RPPS number (its check digit wrong), looked up: the
-    // error shows, found by the widget without a call (look-ups are
-    // limited to 10 a minute per patient, fewer than the runs).
+    // error shows, found by the widget's state machine without asking the
+    // directory (look-ups that reach it are limited to 10 a minute per
+    // patient, fewer than the runs).
     fill: ['input#pc-rpps', '10000009993'], ready: 'button.pc-lookup',
     done: '#pc-rpps-err',
+    posts: true,
   },
 ];
 

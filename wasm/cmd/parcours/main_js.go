@@ -140,7 +140,7 @@ func main() {
 	case "access":
 		c := &access.Access{
 			M:       access.NewModel(lang, attr("data-establishment")),
-			Backend: backend, Ctx: context.Background(),
+			Backend: backend, Ctx: context.Background(), Action: action,
 			Emit: func(e access.Event) {
 				emit(e.Name, map[string]any{"grant": e.Grant})
 			},

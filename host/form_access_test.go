@@ -2,7 +2,6 @@ package host
 
 import (
 	"html"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -153,12 +152,7 @@ func TestAccessFormRefusesWhatThePatientDidNotConfirm(t *testing.T) {
 	granted := b.post(b.post(b.get(accessURL), "lookup", url.Values{"rpps": {sqlite.DemoRPPSPaulMercier}}), "grant", nil)
 	g := lucasGrants(t, store)[0]
 	stale := b.post(home, "lookup", url.Values{"rpps": {sqlite.DemoRPPSPaulMercier}}) // a confirmation drawn for Lucas
-	req, _ := http.NewRequest("POST", b.srv.URL+demoPatientSession, strings.NewReader(`{"patient":"`+sqlite.DemoPatientCamilleDurand+`"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", b.srv.URL)
-	if resp, err := b.hc.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("Camille's sign-in: %v %v", err, resp)
-	}
+	b.demoSignIn(demoPatientSession, `{"patient":"`+sqlite.DemoPatientCamilleDurand+`"}`)
 	camille := portal.WithSubject(t.Context(), portal.Subject{Patient: sqlite.DemoPatientCamilleDurand})
 	for _, post := range []struct{ doc, action string }{{stale, "grant"}, {granted, "revoke:" + g.ID}} {
 		got := b.post(post.doc, post.action, nil)

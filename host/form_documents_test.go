@@ -34,13 +34,21 @@ func pcFormAction(t *testing.T, doc string) string {
 func signedInBrowser(t *testing.T, cfg Config, patient string) *formBrowser {
 	t.Helper()
 	b := newFormBrowser(t, cfg)
-	req, _ := http.NewRequest("POST", b.srv.URL+demoPatientSession, strings.NewReader(`{"patient":"`+patient+`"}`))
+	b.demoSignIn(demoPatientSession, `{"patient":"`+patient+`"}`)
+	return b
+}
+
+// demoSignIn signs the browser in through the demo endpoint path with body.
+func (b *formBrowser) demoSignIn(path, body string) {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", b.srv.URL)
-	if resp, err := b.hc.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("sign-in: %v %v", err, resp)
+	resp, err := b.hc.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.t.Fatalf("sign-in at %s: %v %v", path, err, resp)
 	}
-	return b
+	resp.Body.Close()
 }
 
 // press posts doc's form "pc-form" with the button valued value.

@@ -1,7 +1,14 @@
 package host
 
 import (
+	"bytes"
+	"html"
+	"maps"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,4 +80,176 @@ func TestMessagingWithoutWasm(t *testing.T) {
 		t.Fatalf("another patient's thread:\n%s", firstPaint(t, other))
 	}
 	hydrates(other)
+}
+
+// formPDF is a PDF the hosts' sniffing accepts.
+var formPDF = []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n%%EOF\n")
+
+// formFile is a file chosen in a composer's file input.
+type formFile struct {
+	name    string
+	content []byte
+}
+
+var composerForm = regexp.MustCompile(`<form id="pc-send" class="pc-form" method="post" enctype="multipart/form-data" action="([^"]*)">\s*<input type="hidden" name="client" value="([^"]*)"/>\s*<input type="hidden" name="person" value="([^"]*)"/>`)
+
+// send posts doc's composer (form pc-send) as a browser does, multipart,
+// with the button valued action, the fields given and files; an empty file
+// input posts one empty part. It returns the answer and the client id
+// posted.
+func (b *formBrowser) send(doc, action string, fields url.Values, files ...formFile) (string, string) {
+	b.t.Helper()
+	m := composerForm.FindStringSubmatch(doc)
+	if m == nil {
+		b.t.Fatalf("no composer in\n%s", firstPaint(b.t, doc))
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	fields = maps.Clone(fields)
+	if fields == nil {
+		fields = url.Values{}
+	}
+	fields.Set("a", action)
+	fields.Set("client", html.UnescapeString(m[2]))
+	fields.Set("person", html.UnescapeString(m[3]))
+	for k, vs := range fields {
+		for _, v := range vs {
+			w.WriteField(k, v)
+		}
+	}
+	if len(files) == 0 {
+		files = []formFile{{}}
+	}
+	for _, f := range files {
+		fw, _ := w.CreateFormFile("files", f.name)
+		fw.Write(f.content)
+	}
+	w.Close()
+	req, _ := http.NewRequest("POST", b.srv.URL+html.UnescapeString(m[1]), &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Origin", b.srv.URL)
+	resp, err := b.hc.Do(req)
+	return b.read(resp, err), fields.Get("client")
+}
+
+// TestMessagingSendWithoutWasm sends messages through form posts, as before
+// the Wasm runs or where WebAssembly is blocked: Camille answers in her
+// thread with a PDF, starts a new thread, and the care team answers from
+// its inbox; each message is stored once however often its form is posted
+// again (the same client id); an empty message is refused with its
+// problem, a rejected file with the text kept; each screen is the one the
+// Wasm takes over node for node.
+func TestMessagingSendWithoutWasm(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	msgs := store.Messaging()
+	cfg.Messaging, cfg.CareTeam, cfg.DemoSignIn = msgs, store, true
+	b := signedInBrowser(t, cfg, sqlite.DemoPatientCamilleDurand)
+	hydrates := func(side messaging.Side, doc string) {
+		t.Helper()
+		model := messaging.NewModel(side, "fr", sqlite.DemoEstablishment, sqlite.ServiceMaternite)
+		if side == messaging.CareTeam {
+			model = messaging.NewModel(side, "fr", sqlite.DemoEstablishment, "")
+		}
+		model.Hydrate(stateOf[messaging.Snapshot](t, doc))
+		wantHydrationMatches(t, &messaging.Messaging{M: model, Backend: client.New(""), Action: pcFormAction(t, doc)}, doc)
+	}
+	camille := portal.WithSubject(t.Context(), portal.Subject{Patient: sqlite.DemoPatientCamilleDurand})
+	thread := func() portal.Conversation {
+		c, err := msgs.Thread(camille, sqlite.DemoThreadMaternite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	list := b.get("/w/messages?establishment=" + sqlite.DemoEstablishment + "&service=" + sqlite.ServiceMaternite + "&lang=fr&parent=" + url.QueryEscape(testPageOrigin))
+	open := b.press(list, "open:"+sqlite.DemoThreadMaternite)
+	n := len(thread().Messages)
+
+	// Nothing written: refused in the field, nothing stored.
+	empty, _ := b.send(open, "send:"+sqlite.DemoThreadMaternite, url.Values{"body": {"  "}})
+	if !strings.Contains(empty, `id="pc-body-err"`) || len(thread().Messages) != n {
+		t.Fatalf("an empty message: no error, or stored:\n%s", firstPaint(t, empty))
+	}
+	hydrates(messaging.Patient, empty)
+
+	// A rejected file: nothing stored, the text kept, the file to choose again.
+	text := "Bonjour, voici le compte rendu de ma prise de sang."
+	bad, _ := b.send(open, "send:"+sqlite.DemoThreadMaternite, url.Values{"body": {text}}, formFile{"analyses.pdf", []byte("not a pdf")})
+	if !strings.Contains(bad, "n’est pas un fichier PDF, JPEG ou PNG valide") || !strings.Contains(bad, "Choisissez à nouveau") ||
+		!strings.Contains(bad, text+"</textarea>") || len(thread().Messages) != n {
+		t.Fatalf("a rejected file: not said, the text lost, or stored:\n%s", firstPaint(t, bad))
+	}
+	hydrates(messaging.Patient, bad)
+
+	sent, client := b.send(bad, "send:"+sqlite.DemoThreadMaternite, url.Values{"body": {text}}, formFile{"analyses.pdf", formPDF})
+	c := thread()
+	if len(c.Messages) != n+1 {
+		t.Fatalf("%d messages after the send, want %d", len(c.Messages), n+1)
+	}
+	msg := c.Messages[len(c.Messages)-1]
+	if msg.Body != text || msg.ClientID != client || len(msg.Attachments) != 1 || msg.Attachments[0].Name != "analyses.pdf" {
+		t.Fatalf("stored %+v", msg)
+	}
+	for _, want := range []string{`data-screen="thread"`, `data-message="` + msg.ID + `"`, "Message envoyé.", "analyses.pdf",
+		`<script type="application/json" id="parcours-events">[{"name":"parcours:message-sent"`} {
+		if !strings.Contains(sent, want) {
+			t.Fatalf("the thread after the send lacks %q:\n%s", want, firstPaint(t, sent))
+		}
+	}
+	if m := composerForm.FindStringSubmatch(sent); m == nil || m[2] == client || m[2] == "" {
+		t.Errorf("the next composer's client id is not new")
+	}
+	hydrates(messaging.Patient, sent)
+
+	// The same form posted again (a resubmission): stored once.
+	b.send(bad, "send:"+sqlite.DemoThreadMaternite, url.Values{"body": {text}}, formFile{"analyses.pdf", formPDF})
+	if got := len(thread().Messages); got != n+1 {
+		t.Fatalf("%d messages after the same form was posted again, want %d", got, n+1)
+	}
+
+	// A new thread.
+	compose := b.press(sent, "compose")
+	if !strings.Contains(compose, `data-screen="new"`) || !strings.Contains(compose, `name="subject" form="pc-send"`) {
+		t.Fatalf("no new thread's form:\n%s", firstPaint(t, compose))
+	}
+	hydrates(messaging.Patient, compose)
+	noSubject, _ := b.send(compose, "send", url.Values{"body": {"Question"}})
+	if !strings.Contains(noSubject, `id="pc-subject-err"`) || !strings.Contains(noSubject, "Question</textarea>") {
+		t.Fatalf("a new thread without a subject:\n%s", firstPaint(t, noSubject))
+	}
+	hydrates(messaging.Patient, noSubject)
+	started, _ := b.send(noSubject, "send", url.Values{"subject": {"Rendez-vous d’échographie"}, "body": {"Puis-je venir accompagnée ?"}})
+	if !strings.Contains(started, `data-screen="thread"`) || !strings.Contains(started, "Rendez-vous d’échographie") || !strings.Contains(started, "Puis-je venir accompagnée ?") {
+		t.Fatalf("the new thread is not shown:\n%s", firstPaint(t, started))
+	}
+	hydrates(messaging.Patient, started)
+
+	// The midwife answers from her inbox, without the Wasm either.
+	pro := newSignedInPractitioner(t, b, sqlite.DemoPractitionerClaireMartin)
+	inbox := pro.get("/w/inbox?establishment=" + sqlite.DemoEstablishment + "&lang=fr&parent=" + url.QueryEscape(testPageOrigin))
+	answer := "Oui, bien sûr."
+	opened := pro.press(inbox, "open:"+sqlite.DemoThreadMaternite)
+	replied, _ := pro.send(opened, "send:"+sqlite.DemoThreadMaternite, url.Values{"body": {answer}})
+	if last := thread().Messages; last[len(last)-1].Body != answer || last[len(last)-1].Author.Kind != portal.AuthorPractitioner {
+		t.Fatalf("the midwife's answer is not stored as hers: %+v", last[len(last)-1])
+	}
+	hydrates(messaging.CareTeam, replied)
+
+	// Camille's composer posted after the midwife signed in in the same
+	// browser: not sent for her.
+	other, _ := pro.send(sent, "send:"+sqlite.DemoThreadMaternite, url.Values{"body": {"Merci"}})
+	if !strings.Contains(other, `class="pc-error"`) || thread().Messages[len(thread().Messages)-1].Body == "Merci" {
+		t.Fatalf("a patient's composer sent in a practitioner's session:\n%s", firstPaint(t, other))
+	}
+}
+
+// newSignedInPractitioner is another browser on b's host, signed in as the
+// demo practitioner.
+func newSignedInPractitioner(t *testing.T, b *formBrowser, practitioner string) *formBrowser {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	p := &formBrowser{t: t, srv: b.srv, hc: &http.Client{Jar: jar}}
+	p.demoSignIn(demoPractitionerSession, `{"practitioner":"`+practitioner+`"}`)
+	return p
 }

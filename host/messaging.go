@@ -148,15 +148,25 @@ func readMessageBody[T any](h *Host, w http.ResponseWriter, r *http.Request, a p
 // retry of one stored before, whose token goes back to the author.
 func (h *Host) answerStored(w http.ResponseWriter, r *http.Request, a portal.Author, replay bool, thread string, v any, event string, args ...any) {
 	w.Header().Set("Location", "/api/v1/threads/"+url.PathEscape(thread))
+	h.stored(r.Context(), a, replay, event, args...)
 	if replay {
-		if err := h.messageRate.refund(r.Context(), rateKey(a)); err != nil {
-			h.log.WarnContext(r.Context(), "message token not given back", "err", err)
-		}
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
-	h.log.InfoContext(r.Context(), event, args...)
 	writeJSON(w, http.StatusCreated, v)
+}
+
+// stored ends the storing of a thread or a message, by the API or a
+// widget's form post: a retry of one stored before gives the author's
+// token back; a new one is logged as event, with args (never content).
+func (h *Host) stored(ctx context.Context, a portal.Author, replay bool, event string, args ...any) {
+	if replay {
+		if err := h.messageRate.refund(ctx, rateKey(a)); err != nil {
+			h.log.WarnContext(ctx, "message token not given back", "err", err)
+		}
+		return
+	}
+	h.log.InfoContext(ctx, event, args...)
 }
 
 // readEmptyBody accepts no body or an empty JSON object, for the actions

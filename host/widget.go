@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -40,6 +43,8 @@ type widgetSpec struct {
 	// screen (nil: the browser loads it), and the widget events produced
 	// (by a form post) for the host page.
 	render func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent)
+	// files: the widget's form posts may be multipart, with files.
+	files bool
 	// saved, for a widget whose frame saves in the background (a form post
 	// of the action "save", before the Wasm runs), answers such a post
 	// without a document, given the post and the state render returned;
@@ -55,6 +60,9 @@ type renderParams struct {
 	booking   string     // the booking widget's address, for links to it
 	query     url.Values // the document's query
 	post      url.Values // the form post, nil for a GET
+	// files are a multipart form post's files (the messaging widgets'
+	// composer), by field name.
+	files map[string][]*multipart.FileHeader
 	// signIn are the sign-in buttons (Config.IdentityProviders), of
 	// patients and practitioners, returning to this document; nil without
 	// identity providers.
@@ -239,16 +247,57 @@ func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 			m := newModel()
 			var snap *messaging.Snapshot
 			if p.post == nil {
+				m.FormClient = messaging.NewClientID() // the composer's form's
 				snap = messaging.Preload(ctx, m, b)
 			} else {
-				snap = messaging.Serve(ctx, m, b, messaging.Post{Action: p.post.Get("a")})
+				snap = messaging.Serve(ctx, m, b, messaging.Post{
+					Action: p.post.Get("a"), Body: p.post.Get("body"), Subject: p.post.Get("subject"), Service: p.post.Get("service"),
+					Files: postedFiles(p.files["files"], m.MaxAttachment), Client: p.post.Get("client"), Person: p.post.Get("person"),
+					NextClient: messaging.NewClientID(),
+				})
 			}
 			if snap == nil {
 				return &messaging.Messaging{M: newModel(), Action: p.action}, nil, nil
 			}
-			return &messaging.Messaging{M: m, Backend: b, Action: p.action}, snap, nil
+			var events []frameEvent
+			for _, e := range m.Events {
+				events = append(events, frameEvent{Name: e.Name, Detail: map[string]string{"thread": e.Thread, "message": e.Message}})
+			}
+			m.Events = nil
+			return &messaging.Messaging{M: m, Backend: b, Action: p.action}, snap, events
 		},
+		files: true,
 	}
+}
+
+// postedFiles reads a composer's posted files for the widget, which checks
+// them as it checks files chosen in the browser: beyond
+// portal.MaxAttachments they are not read (OverCount), nor beyond max
+// bytes (their size says so). A file input left empty posts one part with
+// neither name nor content: it is no file.
+func postedFiles(fhs []*multipart.FileHeader, max int64) []messaging.File {
+	if max <= 0 {
+		max = portal.DefaultMaxAttachmentSize
+	}
+	var out []messaging.File
+	for _, fh := range fhs {
+		if fh.Filename == "" && fh.Size == 0 {
+			continue
+		}
+		f := messaging.File{Name: fh.Filename, Size: fh.Size}
+		switch {
+		case len(out) >= portal.MaxAttachments:
+			f.OverCount = true
+		case fh.Size <= max:
+			if r, err := fh.Open(); err == nil {
+				f.Content, _ = io.ReadAll(io.LimitReader(r, max+1))
+				r.Close()
+				f.Size = int64(len(f.Content))
+			}
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // frameEvent is a widget event as frame.js relays it to the host page:
@@ -262,6 +311,10 @@ type frameEvent struct {
 // preload, or a form post); past it the document is served with the loading
 // skeleton.
 const PreloadTimeout = 2 * time.Second
+
+// SendTimeout bounds the backend calls behind a messaging widget's form
+// post that sends a message (multipart, with its files).
+const SendTimeout = 30 * time.Second
 
 // ThemeKeys are the theme custom properties a page may pass (as
 // theme-<key> query parameters) to a widget frame.
@@ -451,12 +504,35 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 			parent = norm
 		}
 	}
-	var post url.Values
+	var (
+		post  url.Values
+		files map[string][]*multipart.FileHeader
+	)
 	if r.Method == http.MethodPost {
 		// A questionnaire's step may carry long free-text answers: its form
 		// posts may be as large as a response.
-		r.Body = http.MaxBytesReader(w, r.Body, max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse))
-		if err := r.ParseForm(); err != nil {
+		limit := max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse)
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		var err error
+		switch {
+		case mt == "multipart/form-data" && spec.files:
+			// A message with its files (at most portal.MaxAttachments, each
+			// within the store's limit, which the widget checks again). Held
+			// in memory whole, as the API's JSON is: health data never goes
+			// to a temporary file.
+			limit = max(limit, h.messageLimit)
+			allowSlowBody(w, limit)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			if err = r.ParseMultipartForm(limit); err == nil {
+				files = r.MultipartForm.File
+			}
+		case mt == "multipart/form-data":
+			err = errors.New("no files expected")
+		default:
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			err = r.ParseForm()
+		}
+		if err != nil {
 			h.widgetError(w, r, http.StatusBadRequest, lang)
 			return
 		}
@@ -483,13 +559,19 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		// What a post does names its entity, as in the API (a grant).
 		r = r.WithContext(context.WithValue(r.Context(), auditKey{}, rec))
 	}
-	ctx, cancel := deadline.WithTimeout(r.Context(), h.cfg.AfterFunc, PreloadTimeout)
+	timeout := PreloadTimeout
+	if files != nil {
+		// A message with its files, which the patient waits for: the
+		// time the API's client gives it, rather than a first screen's.
+		timeout = SendTimeout
+	}
+	ctx, cancel := deadline.WithTimeout(r.Context(), h.cfg.AfterFunc, timeout)
 	defer cancel()
 	comp, state, events := spec.render(ctx, newServerBackend(h, w, r), renderParams{
 		now: h.cfg.Now, lang: lang, est: est,
 		action:  formAction(name, est, lang, parent, q),
 		booking: formAction("booking", est, lang, parent, withoutKeys(q, "service", "practitioner", "questionnaire")),
-		query:   q, post: post,
+		query:   q, post: post, files: files,
 		signIn: h.SignInLinks("", "/w/"+name+"?"+q.Encode()),
 	})
 	if post != nil && spec.saved != nil && post.Get("a") == string(questionnaire.Save) {

@@ -1,9 +1,11 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -233,12 +235,79 @@ func (b *serverBackend) Thread(ctx context.Context, id string) (portal.Conversat
 	return b.h.servedThread(b.as(ctx), m, id)
 }
 
-func (b *serverBackend) StartThread(context.Context, portal.NewThread) (portal.Conversation, error) {
-	return portal.Conversation{}, preloadOnly()
+// author is the session's person, as the API's messaging routes require
+// one: unauthenticated without.
+func (b *serverBackend) author(ctx context.Context) (portal.Author, error) {
+	return portal.RequireAuthor(b.as(ctx))
 }
 
-func (b *serverBackend) Send(context.Context, string, portal.NewMessage) (portal.Message, error) {
-	return portal.Message{}, preloadOnly()
+// StartThread starts a patient's thread by a form post, as POST
+// /api/v1/establishments/{e}/threads does: an establishment this host
+// serves, a patient's session, the message rate limits; a retry of the
+// same client id answers the thread it started.
+func (b *serverBackend) StartThread(ctx context.Context, t portal.NewThread) (portal.Conversation, error) {
+	m, err := b.messaging()
+	if err != nil || b.w == nil {
+		return portal.Conversation{}, cmp.Or(err, preloadOnly())
+	}
+	a, err := b.author(ctx)
+	if err == nil && a.Kind != portal.AuthorPatient {
+		err = portal.Errorf(portal.ErrForbidden, "a %s may not start a thread", a.Kind)
+	}
+	if err == nil && !b.h.serves(t.Establishment) {
+		err = portal.Errorf(portal.ErrNotFound, "establishment %q", t.Establishment)
+	}
+	if err != nil {
+		return portal.Conversation{}, err
+	}
+	ctx = b.as(ctx)
+	if err := b.h.spendMessage(ctx, a); err != nil {
+		return portal.Conversation{}, err
+	}
+	before, err := m.Threads(ctx, t.Establishment)
+	if err != nil {
+		return portal.Conversation{}, err
+	}
+	c, err := m.StartThread(ctx, t)
+	if err != nil {
+		return portal.Conversation{}, err
+	}
+	auditNote(ctx, c.Patient, "Communication/"+c.ID)
+	replay := slices.ContainsFunc(before, func(x portal.Thread) bool { return x.ID == c.ID })
+	b.h.stored(ctx, a, replay, "thread started", "thread", c.ID, "establishment", c.Establishment, "service", c.Service)
+	return c, nil
+}
+
+// Send sends a message in a thread by a form post, as POST
+// /api/v1/threads/{id}/messages does: a thread the session's person may
+// read, of an establishment this host serves, within the message rate
+// limits; a retry of the same client id answers the message it stored.
+func (b *serverBackend) Send(ctx context.Context, thread string, msg portal.NewMessage) (portal.Message, error) {
+	m, err := b.messaging()
+	if err != nil || b.w == nil {
+		return portal.Message{}, cmp.Or(err, preloadOnly())
+	}
+	a, err := b.author(ctx)
+	if err != nil {
+		return portal.Message{}, err
+	}
+	ctx = b.as(ctx)
+	before, err := b.h.servedThread(ctx, m, thread)
+	if err != nil {
+		return portal.Message{}, err
+	}
+	auditNote(ctx, before.Patient, "Communication/"+before.ID)
+	if err := b.h.spendMessage(ctx, a); err != nil {
+		return portal.Message{}, err
+	}
+	stored, err := m.Send(ctx, thread, msg)
+	if err != nil {
+		return portal.Message{}, err
+	}
+	replay := slices.ContainsFunc(before.Messages, func(x portal.Message) bool { return x.ID == stored.ID })
+	b.h.stored(ctx, a, replay, "message stored", "message", stored.ID, "thread", thread,
+		"establishment", before.Establishment, "service", before.Service, "author", string(a.Kind))
+	return stored, nil
 }
 
 func (b *serverBackend) MarkRead(ctx context.Context, id string) error {

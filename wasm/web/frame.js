@@ -101,7 +101,7 @@
     if (bypass || running() ||
         !('submitter' in ev) || !F.requestSubmit || !window.DOMParser || !(form instanceof HTMLFormElement) ||
         !E.matches.call(form, 'form.pc-form') || attr('method').toLowerCase() !== 'post' ||
-        !/^(application\/x-www-form-urlencoded)?$/i.test(attr('enctype'))) return;
+        !/^(application\/x-www-form-urlencoded|multipart\/form-data)?$/i.test(attr('enctype'))) return;
     ev.preventDefault();
     if (inflight) return; // one post at a time
     if (saving) {
@@ -119,7 +119,9 @@
     inflight = true;
     E.setAttribute.call(form, 'aria-busy', 'true');
     fetch(attr('action') || location.href, {
-      method: 'POST', body: new URLSearchParams(body), credentials: 'same-origin', redirect: 'follow'
+      // A form with files (a message's composer) posts them as multipart.
+      method: 'POST', body: /^multipart/i.test(attr('enctype')) ? body : new URLSearchParams(body),
+      credentials: 'same-origin', redirect: 'follow'
     }).then(function (res) {
       if (!res.ok || !/^text\/html/i.test(res.headers.get('Content-Type'))) throw new Error('HTTP ' + res.status);
       return res.text();

@@ -7,7 +7,7 @@
 // Started by e2e_test.go (SITE_URL, HOST_URL).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SITE, newPage, signedInHeld, wasmRunning } from './browser.mjs';
+import { SITE, HOST, newPage, signedInHeld, wasmRunning } from './browser.mjs';
 
 async function widget(page, element) {
   const frame = await (await page.locator(element + ' iframe').elementHandle()).contentFrame();
@@ -126,17 +126,60 @@ test('before the Wasm runs, a thread opens by a form post; what was written and 
   await w.locator('textarea#pc-body').fill('Voici mon bilan sanguin, avant le rendez-vous.');
   await w.locator('input#pc-files').setInputFiles([{ name: 'bilan.pdf', mimeType: 'application/pdf', buffer: PDF }]);
   assert.equal(await w.evaluate(() => document.documentElement.getAttribute('data-wasm')), null, 'opened before the Wasm');
-  const send = w.getByRole('button', { name: 'Envoyer', exact: true });
-  assert.equal(await send.getAttribute('aria-disabled'), 'true', 'sending waits for the Wasm, and says so');
 
   page.release();
   await wasmRunning(w);
-  assert.equal(await send.getAttribute('aria-disabled'), null, 'the Wasm has taken the send button over');
   await w.locator('.pc-compose .pc-files li', { hasText: 'bilan.pdf' }).waitFor();
   assert.equal(await w.locator('textarea#pc-body').inputValue(), 'Voici mon bilan sanguin, avant le rendez-vous.');
   await w.getByRole('button', { name: 'Envoyer', exact: true }).click();
   const mine = w.locator('.pc-message[data-mine="true"]', { hasText: 'Voici mon bilan sanguin' });
   await mine.locator('.pc-msg-state', { hasText: 'Envoyé' }).waitFor();
   await mine.locator('a.pc-file', { hasText: 'bilan.pdf' }).waitFor();
+  await page.context().close();
+});
+
+test('before the Wasm runs, a message and its file are sent by a form post under the id of its form; the Wasm then takes over the thread', async () => {
+  const page = await signedInHeld('pat-camille-durand');
+  await page.goto(SITE + '/messagerie/');
+  const w = await (await page.locator('parcours-messages iframe').elementHandle()).contentFrame();
+  await w.locator('.pc-thread[data-thread="thr-demo-maternite"] button').click();
+  await w.locator('#parcours-root[data-screen="thread"] .pc-message', { hasText: 'Fractionnez vos repas' }).waitFor();
+  const text = 'Mon échographie du premier trimestre, en pièce jointe.';
+  await w.locator('textarea#pc-body').fill(text);
+  await w.locator('input#pc-files').setInputFiles([{ name: 'echo.pdf', mimeType: 'application/pdf', buffer: PDF }]);
+  const client = await w.locator('#pc-send input[name="client"]').getAttribute('value');
+  const posted = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/w/messages');
+  await w.getByRole('button', { name: 'Envoyer', exact: true }).click();
+  assert.match((await posted).headers()['content-type'], /^multipart\/form-data; boundary=/, 'posted with its file');
+  const mine = w.locator('.pc-message[data-mine="true"]', { hasText: text });
+  await mine.locator('a.pc-file', { hasText: 'echo.pdf' }).waitFor();
+  await w.locator('[role="status"]', { hasText: 'Message envoyé.' }).waitFor();
+  await page.locator('#event-log li[data-event="parcours:message-sent"]').waitFor();
+  assert.equal(await w.evaluate(() => document.documentElement.getAttribute('data-wasm')), null, 'sent before the Wasm');
+  assert.equal(await w.locator('textarea#pc-body').inputValue(), '', 'the composer is empty');
+  assert.notEqual(await w.locator('#pc-send input[name="client"]').getAttribute('value'), client, 'the next message has its own id');
+
+  page.release();
+  await wasmRunning(w);
+  assert.equal(await w.locator('.pc-message', { hasText: text }).count(), 1);
+  const conv = await w.evaluate(async () => (await fetch('/api/v1/threads/thr-demo-maternite')).json());
+  const stored = conv.messages.filter((m) => m.body === text);
+  assert.equal(stored.length, 1, 'stored once');
+  assert.equal(stored[0].client_id, client);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('without JavaScript, a patient answers her care team with a file', async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient: 'pat-camille-durand' } });
+  assert.ok(r.ok(), `demo sign-in: ${r.status()}`);
+  await page.goto(HOST + '/w/messages?establishment=chu-exemple&service=maternite&lang=fr');
+  await page.locator('.pc-thread[data-thread="thr-demo-maternite"] button').click();
+  const text = 'Envoyé sans JavaScript, avec mon ordonnance.';
+  await page.locator('textarea#pc-body').fill(text);
+  await page.locator('input#pc-files').setInputFiles([{ name: 'ordonnance.pdf', mimeType: 'application/pdf', buffer: PDF }]);
+  await page.getByRole('button', { name: 'Envoyer', exact: true }).click();
+  await page.locator('.pc-message[data-mine="true"]', { hasText: text }).locator('a.pc-file', { hasText: 'ordonnance.pdf' }).waitFor();
   await page.context().close();
 });

@@ -74,6 +74,7 @@ var messages = ui.Messages{
 	"body-too-long":        {"Le message ne doit pas dépasser %d caractères.", "The message must not exceed %d characters."},
 	"file-too-many":        {"%d fichiers au plus par message.", "At most %d files per message."},
 	"file-too-large":       {"« %s » est trop volumineux (%d Mo au plus).", "“%s” is too large (%d MB at most)."},
+	"files-again":          {"Choisissez à nouveau les fichiers à joindre.", "Please choose the files to attach again."},
 	"file-rejected":        {"« %s » n’est pas un fichier PDF, JPEG ou PNG valide.", "“%s” is not a valid PDF, JPEG or PNG file."},
 	"file-size":            {"%s (%s)", "%s (%s)"},
 	"not-urgent":           {"Cette messagerie n’est pas faite pour les urgences : elle n’est pas lue en continu.", "This messaging service is not for emergencies: it is not read around the clock."},

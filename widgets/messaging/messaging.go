@@ -45,6 +45,15 @@ type Messaging struct {
 // before the Wasm runs (Serve).
 func (c *Messaging) OpenValue(id string) string { return string(Open) + ":" + id }
 
+// SendValue is the form value of the send button: "send:<thread>" in a
+// thread, "send" for a new thread.
+func (c *Messaging) SendValue() string {
+	if c.M.Screen == ScreenThread && c.M.Conv != nil {
+		return string(Send) + ":" + c.M.Conv.ID
+	}
+	return string(Send)
+}
+
 func (c *Messaging) drive() *ui.Driver[Action, Backend] {
 	if c.driver == nil {
 		c.driver = &ui.Driver[Action, Backend]{

@@ -203,7 +203,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				}
 				vgn = vg.Text(vgparent, "\n    ")
 				if c.M.Side == "patient" {
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
+					vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "compose", "class", "pc-btn pc-primary")
 					vgn.SetInnerHTML(c.T("new-thread"))
 					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "compose", "") })
 				}
@@ -427,7 +427,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent := vgn
 				_ = vgparent
 				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
+				vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "cancel-compose", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("back"))
 				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") })
 				vgn = vg.Text(vgparent, "\n    ")
@@ -443,7 +443,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "label", "for", "pc-service")
 						vgn.SetInnerHTML(c.T("service"))
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "select", "id", "pc-service", "class", "pc-select")
+						vgn = vg.El(vgparent, "select", "id", "pc-service", "name", "service", "form", "pc-send", "class", "pc-select")
 						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-service") })
 						{
 							vgparent := vgn
@@ -469,7 +469,7 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = vg.El(vgparent, "label", "for", "pc-subject")
 					vgn.SetInnerHTML(c.T("subject"))
 					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-subject", "class", "pc-input", "autocomplete", "off", "aria-describedby", "pc-subject-err")
+					vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-subject", "name", "subject", "form", "pc-send", "class", "pc-input", "autocomplete", "off", "aria-describedby", "pc-subject-err")
 					vgn.AddAttrInterface("aria-invalid", c.SubjectInvalid())
 					vgn.AddAttrInterface("value", c.M.Subject)
 					{
@@ -543,114 +543,130 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = vg.Text(vgparent, "\n    ")
-				if c.M.Side == "patient" {
-					vgn = vg.El(vgparent, "div", "class", "pc-before")
+				vgn = vg.Text(vgparent, "\n  ")
+				vgn = vg.El(vgparent, "form", "id", "pc-send", "class", "pc-form", "method", "post", "enctype", "multipart/form-data")
+				vgn.AddAttrInterface("action", c.Action)
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "client")
+					vgn.AddAttrInterface("value", c.M.FormClient)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "person")
+					vgn.AddAttrInterface("value", c.M.Person())
+					vgn = vg.Text(vgparent, "\n    ")
+					if c.M.Side == "patient" {
+						vgn = vg.El(vgparent, "div", "class", "pc-before")
+						{
+							vgparent := vgn
+							_ = vgparent
+							vgn = vg.Text(vgparent, "\n      ")
+							if c.ResponseTime() != "" {
+								vgn = vg.El(vgparent, "p", "class", "pc-response-time")
+								vgn.SetInnerHTML(c.ResponseTime())
+							}
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "p")
+							vgn.SetInnerHTML(c.T("not-urgent"))
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "p", "class", "pc-urgent-help")
+							vgn.SetInnerHTML(c.UrgentHelp())
+							vgn = vg.Text(vgparent, "\n    ")
+						}
+					}
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-field")
 					{
 						vgparent := vgn
 						_ = vgparent
 						vgn = vg.Text(vgparent, "\n      ")
-						if c.ResponseTime() != "" {
-							vgn = vg.El(vgparent, "p", "class", "pc-response-time")
-							vgn.SetInnerHTML(c.ResponseTime())
+						vgn = vg.El(vgparent, "label", "for", "pc-body")
+						vgn.SetInnerHTML(c.BodyLabel())
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "textarea", "id", "pc-body", "name", "body", "class", "pc-input pc-textarea", "rows", "4", "aria-describedby", "pc-body-err")
+						vgn.AddAttrInterface("aria-invalid", c.BodyInvalid())
+						{
+							b, err := vjson.Marshal(c.M.Body)
+							if err != nil {
+								panic(err)
+							}
+							vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
 						}
+						vgn.SetInnerHTML(c.M.Body)
+						vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-body") })
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "p")
-						vgn.SetInnerHTML(c.T("not-urgent"))
-						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "p", "class", "pc-urgent-help")
-						vgn.SetInnerHTML(c.UrgentHelp())
+						if c.M.FormErr != "" {
+							vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-body-err", "role", "alert")
+							vgn.SetInnerHTML(c.M.FormErr)
+						}
 						vgn = vg.Text(vgparent, "\n    ")
 					}
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-field")
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "label", "for", "pc-body")
-					vgn.SetInnerHTML(c.BodyLabel())
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "textarea", "id", "pc-body", "class", "pc-input pc-textarea", "rows", "4", "aria-describedby", "pc-body-err")
-					vgn.AddAttrInterface("aria-invalid", c.BodyInvalid())
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-field")
 					{
-						b, err := vjson.Marshal(c.M.Body)
-						if err != nil {
-							panic(err)
+						vgparent := vgn
+						_ = vgparent
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-files")
+						vgn.SetInnerHTML(c.T("attach"))
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "input", "type", "file", "id", "pc-files", "name", "files", "class", "pc-file-input", "multiple", "", "accept", ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png", "aria-describedby", "pc-files-hint")
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.PickFiles(event) })
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p", "id", "pc-files-hint", "class", "pc-note pc-small")
+						vgn.SetInnerHTML(c.AttachHint())
+						vgn = vg.Text(vgparent, "\n      ")
+						if c.M.FileErr != "" {
+							vgn = vg.El(vgparent, "p", "class", "pc-field-error", "role", "alert")
+							vgn.SetInnerHTML(c.M.FileErr)
 						}
-						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
-					}
-					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-body") })
-					vgn = vg.Text(vgparent, "\n      ")
-					if c.M.FormErr != "" {
-						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-body-err", "role", "alert")
-						vgn.SetInnerHTML(c.M.FormErr)
-					}
-					vgn = vg.Text(vgparent, "\n    ")
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-field")
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "label", "for", "pc-files")
-					vgn.SetInnerHTML(c.T("attach"))
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "input", "type", "file", "id", "pc-files", "class", "pc-file-input", "multiple", "", "accept", ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png", "aria-describedby", "pc-files-hint")
-					vg.On(vgn, "change", func(event vugu.DOMEvent) { c.PickFiles(event) })
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "p", "id", "pc-files-hint", "class", "pc-note pc-small")
-					vgn.SetInnerHTML(c.AttachHint())
-					vgn = vg.Text(vgparent, "\n      ")
-					if c.M.FileErr != "" {
-						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "role", "alert")
-						vgn.SetInnerHTML(c.M.FileErr)
-					}
-					vgn = vg.Text(vgparent, "\n      ")
-					if len(c.M.Files) > 0 {
-						vgn = vg.El(vgparent, "ul", "class", "pc-files")
-						{
-							vgparent := vgn
-							_ = vgparent
-							vgn = vg.Text(vgparent, "\n        ")
-							for i, f := range c.M.Files {
-								vgn = vg.El(vgparent, "li")
-								{
-									vgparent := vgn
-									_ = vgparent
-									vgn = vg.El(vgparent, "span")
-									vgn.SetInnerHTML(c.LocalFileLabel(f))
-									vgn = vg.Text(vgparent, " ")
-									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
-									vgn.AddAttrInterface("aria-label", c.RemoveLabel(f))
-									vgn.SetInnerHTML(c.T("remove-file-short"))
-									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "remove-file", i) })
+						vgn = vg.Text(vgparent, "\n      ")
+						if len(c.M.Files) > 0 {
+							vgn = vg.El(vgparent, "ul", "class", "pc-files")
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = vg.Text(vgparent, "\n        ")
+								for i, f := range c.M.Files {
+									vgn = vg.El(vgparent, "li")
+									{
+										vgparent := vgn
+										_ = vgparent
+										vgn = vg.El(vgparent, "span")
+										vgn.SetInnerHTML(c.LocalFileLabel(f))
+										vgn = vg.Text(vgparent, " ")
+										vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
+										vgn.AddAttrInterface("aria-label", c.RemoveLabel(f))
+										vgn.SetInnerHTML(c.T("remove-file-short"))
+										vg.On(vgn, "click", func(event vugu.DOMEvent) { c.DoIndex(event, "remove-file", i) })
+									}
 								}
+								vgn = vg.Text(vgparent, "\n      ")
 							}
-							vgn = vg.Text(vgparent, "\n      ")
 						}
+						vgn = vg.Text(vgparent, "\n    ")
 					}
 					vgn = vg.Text(vgparent, "\n    ")
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-row")
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
-					vgn.AddAttrInterface("disabled", c.SendDisabled())
-					vgn.SetInnerHTML(c.T("send"))
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "send", "") })
-					vgn = vg.Text(vgparent, "\n      ")
-					if c.Show("new") {
-						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
-						vgn.SetInnerHTML(c.T("cancel"))
-						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") })
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "class", "pc-btn pc-primary")
+						vgn.AddAttrInterface("disabled", c.SendDisabled())
+						vgn.AddAttrInterface("value", c.SendValue())
+						vgn.SetInnerHTML(c.T("send"))
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "send", "") })
+						vgn = vg.Text(vgparent, "\n      ")
+						if c.Show("new") {
+							vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "cancel-compose", "class", "pc-btn pc-secondary")
+							vgn.SetInnerHTML(c.T("cancel"))
+							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-compose", "") })
+						}
+						vgn = vg.Text(vgparent, "\n    ")
 					}
-					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 				vgn = vg.Text(vgparent, "\n  ")
 			}

@@ -16,6 +16,7 @@
 package messaging
 
 import (
+	"cmp"
 	"context"
 	"encoding/base32"
 	"encoding/binary"
@@ -205,6 +206,11 @@ type Model struct {
 	// (no subject; an empty or too long text).
 	SubjectErr string
 	FormErr    string
+	// FormClient is the client id the server-rendered composer's form
+	// carries (set by the host): a message sent by a form post before the
+	// Wasm runs is stored once however often its form is posted, and the
+	// Wasm's first message uses it (a post that failed may have stored it).
+	FormClient string
 	// MaxAttachment is the size limit the widget checks before sending
 	// (the host checks its own); 0 means portal.DefaultMaxAttachmentSize.
 	MaxAttachment int64
@@ -625,7 +631,7 @@ func (m *Model) Apply(a Action) Cmd {
 		return nil
 
 	case Send:
-		return m.send()
+		return m.send(a.ID)
 	case RetrySend:
 		i := m.outgoing(a.ID)
 		if i < 0 || m.Outbox[i].State == Sending || m.Outbox[i].Owner != m.owner() || m.blocked(i) {
@@ -1272,11 +1278,12 @@ func (m *Model) Composer() int { return m.composer }
 
 // send moves the composer's message to the outbox and sends it, unless an
 // earlier message of the same thread still waits: it then waits behind it.
-func (m *Model) send() Cmd {
+// Its client id is clientID (a form post's), else the form's, else new.
+func (m *Model) send(clientID string) Cmd {
 	if !m.signedIn() || m.Reading() > 0 {
 		return nil
 	}
-	o := Outgoing{ClientID: newClientID(), Owner: m.owner(), Body: m.Body, Files: m.Files, State: Sending}
+	o := Outgoing{Owner: m.owner(), Body: m.Body, Files: m.Files, State: Sending}
 	switch {
 	case m.Screen == ScreenNew && m.Side == Patient:
 		o.Service = m.Service
@@ -1311,6 +1318,8 @@ func (m *Model) send() Cmd {
 	if m.SubjectErr != "" || m.FormErr != "" {
 		return nil
 	}
+	o.ClientID = cmp.Or(clientID, m.FormClient, NewClientID())
+	m.FormClient = ""
 	m.Outbox = append(m.Outbox, o)
 	// The composer empties at once; the message shows as sending. A new
 	// thread's too (its subject stays in view): what comes back to the
@@ -1576,10 +1585,10 @@ func (m *Model) t(key string) string { return messages.T(m.Lang, key) }
 
 func (m *Model) tf(key string, args ...any) string { return messages.Tf(m.Lang, key, args...) }
 
-// newClientID returns a message's client id: 128 random bits (the browser
+// NewClientID returns a message's client id: 128 random bits (the browser
 // build leaves crypto/rand out; the runtime seeds math/rand from the
-// platform's random source).
-func newClientID() string {
+// platform's random source). The id must be unique, not secret.
+func NewClientID() string {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())

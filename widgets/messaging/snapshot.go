@@ -27,13 +27,23 @@ type Snapshot struct {
 	Missing           []string               `json:"missing,omitempty"`
 	// SignIn are the host's sign-in buttons.
 	SignIn []widgets.SignInLink `json:"signin,omitempty"`
-	// The screen shown after a form post (Serve): a thread, opened; the
-	// list otherwise.
+	// The screen shown after a form post (Serve): a thread, opened, or a
+	// new thread's form; the list otherwise.
 	Screen Screen               `json:"screen,omitempty"`
 	Conv   *portal.Conversation `json:"conversation,omitempty"`
-	// An error of a form post (the thread could not be opened).
+	// An error of a form post (the thread could not be opened, the
+	// message not sent).
 	Err     portal.ErrorCode `json:"error,omitempty"`
 	ErrText string           `json:"error_text,omitempty"`
+	// The composer after a form post that sent nothing (the text kept, the
+	// problems found), the client id of its form, and the notice.
+	Subject    string `json:"subject,omitempty"`
+	Body       string `json:"body,omitempty"`
+	SubjectErr string `json:"subject_error,omitempty"`
+	FormErr    string `json:"form_error,omitempty"`
+	FileErr    string `json:"file_error,omitempty"`
+	FormClient string `json:"client_id,omitempty"`
+	Notice     string `json:"notice,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes.
@@ -60,9 +70,13 @@ func (m *Model) snapshot() *Snapshot {
 		Threads: m.Threads, NewService: m.NewService, MaxAttachment: m.MaxAttachment,
 		Establishments: m.Establishments, Missing: m.Missing,
 		SignIn: m.SignIn, Err: m.Err, ErrText: m.ErrText,
+		Body: m.Body, FormErr: m.FormErr, FileErr: m.FileErr, FormClient: m.FormClient, Notice: m.Notice,
 	}
-	if m.Screen == ScreenThread && m.Conv != nil {
+	switch {
+	case m.Screen == ScreenThread && m.Conv != nil:
 		s.Screen, s.Conv = ScreenThread, m.Conv
+	case m.Screen == ScreenNew:
+		s.Screen, s.Subject, s.SubjectErr = ScreenNew, m.Subject, m.SubjectErr
 	}
 	return s
 }
@@ -92,9 +106,13 @@ func (m *Model) Hydrate(s *Snapshot) {
 		m.MaxAttachment = s.MaxAttachment
 	}
 	m.Err, m.ErrText = s.Err, s.ErrText
-	if s.Screen == ScreenThread && s.Conv != nil && m.signedIn() {
+	switch {
+	case s.Screen == ScreenThread && s.Conv != nil && m.signedIn():
 		c := *s.Conv
 		m.Screen = ScreenThread
 		m.setConv(&c)
+	case s.Screen == ScreenNew && m.Side == Patient && m.signedIn():
+		m.Screen, m.Subject, m.SubjectErr = ScreenNew, s.Subject, s.SubjectErr
 	}
+	m.Body, m.FormErr, m.FileErr, m.FormClient, m.Notice = s.Body, s.FormErr, s.FileErr, s.FormClient, s.Notice
 }

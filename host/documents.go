@@ -291,15 +291,25 @@ func (h *Host) releaseDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rel, err := d.ReleaseDocument(r.Context(), doc.ID)
+	rel, err := h.release(r.Context(), d, doc)
 	if err != nil {
 		return err
 	}
-	if doc.Release == portal.ReleaseHeld && rel.Release == portal.ReleaseReleased {
-		h.log.InfoContext(r.Context(), "document released", "document", rel.ID, "establishment", rel.Establishment, "service", rel.Service)
-	}
 	writeJSON(w, http.StatusOK, rel)
 	return nil
+}
+
+// release releases doc, which the session's practitioner may see: the
+// API's and the documents widget's form post alike.
+func (h *Host) release(ctx context.Context, d portal.Documents, doc portal.Document) (portal.Document, error) {
+	rel, err := d.ReleaseDocument(ctx, doc.ID)
+	if err != nil {
+		return portal.Document{}, err
+	}
+	if doc.Release == portal.ReleaseHeld && rel.Release == portal.ReleaseReleased {
+		h.log.InfoContext(ctx, "document released", "document", rel.ID, "establishment", rel.Establishment, "service", rel.Service)
+	}
+	return rel, nil
 }
 
 func (h *Host) listAnalytes(w http.ResponseWriter, r *http.Request) error {
@@ -367,10 +377,7 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.uploadRate.spend(r.Context(), rateKey(who), "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour); err != nil {
-		return err
-	}
-	if err := h.spendAddress(r.Context()); err != nil {
+	if err := h.spendUpload(r.Context(), who); err != nil {
 		return err
 	}
 	allowSlowBody(w, h.documentLimit)
@@ -378,13 +385,7 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	// A retry answers the document it stored: known before, it is a replay.
-	before, err := d.Documents(ctx, est, portal.DocumentFilter{Type: portal.DocPatientDocument})
-	if err != nil {
-		return err
-	}
-	doc, err := d.UploadDocument(ctx, portal.NewUpload{
+	doc, created, err := h.upload(r.Context(), d, who, portal.NewUpload{
 		Establishment: est, Service: body.Service, Title: body.Title, ClientID: body.ClientID,
 		File: portal.NewFile{Name: body.File.Name, ContentType: body.File.ContentType, Content: body.File.Data},
 	})
@@ -392,14 +393,43 @@ func (h *Host) uploadDocument(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/documents/"+url.PathEscape(doc.ID))
+	if !created {
+		writeJSON(w, http.StatusOK, doc)
+		return nil
+	}
+	writeJSON(w, http.StatusCreated, doc)
+	return nil
+}
+
+// spendUpload takes one of the patient's upload tokens and one of their
+// address's write tokens, or returns a rate_limited error.
+func (h *Host) spendUpload(ctx context.Context, who portal.Author) error {
+	if err := h.uploadRate.spend(ctx, rateKey(who), "patient %s uploaded %d documents in the last hour", who.ID, h.cfg.UploadsPerHour); err != nil {
+		return err
+	}
+	return h.spendAddress(ctx)
+}
+
+// upload stores a patient's document (its token spent: spendUpload), the
+// API's and the documents widget's form post alike. It reports whether the
+// document is new: a retry of the same client id answers the one stored
+// before, and gives the token back.
+func (h *Host) upload(ctx context.Context, d portal.Documents, who portal.Author, u portal.NewUpload) (portal.Document, bool, error) {
+	// A retry answers the document it stored: known before, it is a replay.
+	before, err := d.Documents(ctx, u.Establishment, portal.DocumentFilter{Type: portal.DocPatientDocument})
+	if err != nil {
+		return portal.Document{}, false, err
+	}
+	doc, err := d.UploadDocument(ctx, u)
+	if err != nil {
+		return portal.Document{}, false, err
+	}
 	if slices.ContainsFunc(before, func(x portal.Document) bool { return x.ID == doc.ID }) {
 		if err := h.uploadRate.refund(ctx, rateKey(who)); err != nil {
 			h.log.WarnContext(ctx, "upload token not given back", "err", err)
 		}
-		writeJSON(w, http.StatusOK, doc)
-		return nil
+		return doc, false, nil
 	}
 	h.log.InfoContext(ctx, "document uploaded", "document", doc.ID, "establishment", doc.Establishment, "service", doc.Service)
-	writeJSON(w, http.StatusCreated, doc)
-	return nil
+	return doc, true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -142,4 +143,135 @@ func TestDocumentsWithoutWasm(t *testing.T) {
 			t.Errorf("open:%s: not the list, or the document is in it:\n%s", id, firstPaint(t, got))
 		}
 	}
+}
+
+var uploadForm = multipartForm("pc-upload")
+
+// TestDocumentsUploadAndReleaseWithoutWasm writes documents through form
+// posts, as before the Wasm runs or where WebAssembly is blocked: Lucas
+// adds a PDF for his care team (a missing title and a file that is no PDF
+// refused with the title kept; stored once however often the form is
+// posted), and the nurse releases his held biopsy report after
+// confirming, which he then sees. A form drawn for one person stores
+// nothing in another's session. Each screen is the one the Wasm takes over
+// node for node.
+func TestDocumentsUploadAndReleaseWithoutWasm(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	docs := store.Documents()
+	cfg.Documents, cfg.CareTeam, cfg.DemoSignIn = docs, store, true
+	b := signedInBrowser(t, cfg, sqlite.DemoPatientLucasBernard)
+	hydrates := func(doc string) {
+		t.Helper()
+		model := documents.NewModel("fr", sqlite.DemoEstablishment)
+		model.Hydrate(stateOf[documents.Snapshot](t, doc))
+		wantHydrationMatches(t, &documents.Documents{M: model, Backend: client.New(""), Action: pcFormAction(t, doc)}, doc)
+	}
+	lucas := portal.WithSubject(t.Context(), portal.Subject{Patient: sqlite.DemoPatientLucasBernard})
+	uploads := func() []portal.Document {
+		ds, err := docs.Documents(lucas, sqlite.DemoEstablishment, portal.DocumentFilter{Type: portal.DocPatientDocument})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	n := len(uploads())
+	list := b.get("/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr&parent=" + url.QueryEscape(testPageOrigin))
+	form := b.press(list, "compose")
+	if !strings.Contains(form, `data-screen="upload"`) || !uploadForm.MatchString(form) {
+		t.Fatalf("no upload form:\n%s", firstPaint(t, form))
+	}
+	hydrates(form)
+
+	untitled, _ := b.postFiles(uploadForm, "file", form, "upload", nil, formFile{"bilan.pdf", formPDF})
+	if !strings.Contains(untitled, `id="pc-doc-title-err"`) || !strings.Contains(untitled, "Choisissez à nouveau le fichier") || len(uploads()) != n {
+		t.Fatalf("an upload without a title: not refused, or stored:\n%s", firstPaint(t, untitled))
+	}
+	hydrates(untitled)
+	title := "Bilan du laboratoire de ville"
+	diabeto := sqlite.DemoEstablishment + "/" + sqlite.ServiceDiabetologie // his service
+	bad, _ := b.postFiles(uploadForm, "file", untitled, "upload", url.Values{"title": {title}, "service": {diabeto}}, formFile{"bilan.pdf", []byte("<html>not a pdf</html>")})
+	if !strings.Contains(bad, `value="`+title+`"`) || !strings.Contains(bad, "Choisissez à nouveau le fichier") || len(uploads()) != n {
+		t.Fatalf("a file that is no PDF: not refused, the title lost, or stored:\n%s", firstPaint(t, bad))
+	}
+	hydrates(bad)
+
+	stored, id := b.postFiles(uploadForm, "file", bad, "upload", url.Values{"title": {title}, "service": {diabeto}}, formFile{"bilan.pdf", formPDF})
+	got := uploads()
+	if len(got) != n+1 {
+		t.Fatalf("%d uploads after the post, want %d:\n%s", len(got), n+1, firstPaint(t, stored))
+	}
+	var up portal.Document
+	for _, d := range got {
+		if d.Title == title {
+			up = d
+		}
+	}
+	if up.ID == "" {
+		t.Fatalf("the upload is not stored with its title: %+v", got)
+	}
+	for _, want := range []string{`data-screen="list"`, `value="open:` + up.ID + `"`, "parcours:document-uploaded"} {
+		if !strings.Contains(stored, want) {
+			t.Fatalf("the list after the upload lacks %q:\n%s", want, firstPaint(t, stored))
+		}
+	}
+	if m := uploadForm.FindStringSubmatch(b.press(stored, "compose")); m == nil || m[2] == id {
+		t.Error("the next upload form's client id is not new")
+	}
+	hydrates(stored)
+	b.postFiles(uploadForm, "file", bad, "upload", url.Values{"title": {title}, "service": {diabeto}}, formFile{"bilan.pdf", formPDF})
+	if len(uploads()) != n+1 {
+		t.Fatal("the same upload form posted again stored a second document")
+	}
+
+	// The nurse of his service releases the held biopsy report.
+	nurse := &formBrowser{t: t, srv: b.srv, hc: newJarClient()}
+	nurse.demoSignIn(demoPractitionerSession, `{"practitioner":"`+sqlite.DemoPractitionerNathalieFournier+`"}`)
+	held := nurse.press(nurse.get("/w/documents?establishment="+sqlite.DemoEstablishment+"&lang=fr"), "open:"+sqlite.DemoDocumentBiopsy)
+	ask := nurse.press(held, "release:"+sqlite.DemoDocumentBiopsy)
+	if !strings.Contains(ask, `value="confirm-release:`+sqlite.DemoDocumentBiopsy+`"`) {
+		t.Fatalf("no confirmation of the release:\n%s", firstPaint(t, ask))
+	}
+	hydratesPro := func(doc string) {
+		t.Helper()
+		model := documents.NewModel("fr", sqlite.DemoEstablishment)
+		model.Hydrate(stateOf[documents.Snapshot](t, doc))
+		wantHydrationMatches(t, &documents.Documents{M: model, Backend: client.New(""), Action: pcFormAction(t, doc)}, doc)
+	}
+	hydratesPro(ask)
+	if d, err := docs.Document(lucas, sqlite.DemoDocumentBiopsy); err == nil {
+		t.Fatalf("asking to release released %+v", d)
+	}
+	// Lucas's form, posted in the nurse's session, releases nothing.
+	if got := nurse.pressAs(ask, "confirm-release:"+sqlite.DemoDocumentBiopsy, "patient:"+sqlite.DemoPatientLucasBernard); !strings.Contains(got, `class="pc-error"`) {
+		t.Fatalf("a form of another person's released:\n%s", firstPaint(t, got))
+	}
+	if _, err := docs.Document(lucas, sqlite.DemoDocumentBiopsy); err == nil {
+		t.Fatal("released by a form drawn for another person")
+	}
+	released := nurse.press(ask, "confirm-release:"+sqlite.DemoDocumentBiopsy)
+	if !strings.Contains(released, "parcours:document-released") {
+		t.Fatalf("no release event:\n%s", released)
+	}
+	hydratesPro(released)
+	if _, err := docs.Document(lucas, sqlite.DemoDocumentBiopsy); err != nil {
+		t.Fatalf("Lucas does not see the released report: %v", err)
+	}
+	// Lucas's upload form, posted in the nurse's session, stores nothing.
+	other, _ := nurse.postFiles(uploadForm, "file", bad, "upload", url.Values{"title": {"Autre"}}, formFile{"autre.pdf", formPDF})
+	if !strings.Contains(other, `class="pc-error"`) || len(uploads()) != n+1 {
+		t.Fatalf("a patient's upload form stored in a practitioner's session:\n%s", firstPaint(t, other))
+	}
+}
+
+// pressAs posts doc's form "pc-form" with the button valued value, as drawn
+// for person.
+func (b *formBrowser) pressAs(doc, value, person string) string {
+	b.t.Helper()
+	return b.read(b.hc.PostForm(b.srv.URL+pcFormAction(b.t, doc), url.Values{"a": {value}, "person": {person}}))
+}
+
+func newJarClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
 }

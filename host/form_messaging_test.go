@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"html"
+	"io"
 	"maps"
 	"mime/multipart"
 	"net/http"
@@ -91,17 +92,30 @@ type formFile struct {
 	content []byte
 }
 
-var composerForm = regexp.MustCompile(`<form id="pc-send" class="pc-form" method="post" enctype="multipart/form-data" action="([^"]*)">\s*<input type="hidden" name="client" value="([^"]*)"/>\s*<input type="hidden" name="person" value="([^"]*)"/>`)
+// multipartForm finds a form with files (the messaging composer
+// "pc-send", the documents upload form "pc-upload"): its address, and its
+// hidden client id and person.
+func multipartForm(id string) *regexp.Regexp {
+	return regexp.MustCompile(`<form id="` + id + `" class="pc-form" method="post" enctype="multipart/form-data" action="([^"]*)">\s*<input type="hidden" name="client" value="([^"]*)"/>\s*<input type="hidden" name="person" value="([^"]*)"/>`)
+}
 
-// send posts doc's composer (form pc-send) as a browser does, multipart,
-// with the button valued action, the fields given and files; an empty file
-// input posts one empty part. It returns the answer and the client id
-// posted.
+var composerForm = multipartForm("pc-send")
+
+// send posts doc's composer (form pc-send) as a browser does: see postFiles.
 func (b *formBrowser) send(doc, action string, fields url.Values, files ...formFile) (string, string) {
 	b.t.Helper()
-	m := composerForm.FindStringSubmatch(doc)
+	return b.postFiles(composerForm, "files", doc, action, fields, files...)
+}
+
+// postFiles posts doc's form found by re as a browser does, multipart,
+// with the button valued action, the fields given and files in the file
+// input fileField; an empty file input posts one empty part. It returns
+// the answer and the client id posted.
+func (b *formBrowser) postFiles(re *regexp.Regexp, fileField, doc, action string, fields url.Values, files ...formFile) (string, string) {
+	b.t.Helper()
+	m := re.FindStringSubmatch(doc)
 	if m == nil {
-		b.t.Fatalf("no composer in\n%s", firstPaint(b.t, doc))
+		b.t.Fatalf("no form %s in\n%s", re, firstPaint(b.t, doc))
 	}
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
@@ -121,7 +135,7 @@ func (b *formBrowser) send(doc, action string, fields url.Values, files ...formF
 		files = []formFile{{}}
 	}
 	for _, f := range files {
-		fw, _ := w.CreateFormFile("files", f.name)
+		fw, _ := w.CreateFormFile(fileField, f.name)
 		fw.Write(f.content)
 	}
 	w.Close()
@@ -252,4 +266,74 @@ func newSignedInPractitioner(t *testing.T, b *formBrowser, practitioner string) 
 	p := &formBrowser{t: t, srv: b.srv, hc: &http.Client{Jar: jar}}
 	p.demoSignIn(demoPractitionerSession, `{"practitioner":"`+practitioner+`"}`)
 	return p
+}
+
+// TestMessagingSendFormEdges: a multipart post without a session is
+// refused unread (401); a file over the limit is said too large with the text
+// kept (the body read and dropped, not an error page); a composer posted
+// once the session has ended says to sign in again, unread;
+// a form that lost its client id still sends, under an id of its own.
+func TestMessagingSendFormEdges(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	msgs := store.Messaging()
+	cfg.Messaging, cfg.CareTeam, cfg.DemoSignIn = msgs, store, true
+	b := signedInBrowser(t, cfg, sqlite.DemoPatientCamilleDurand)
+	camille := portal.WithSubject(t.Context(), portal.Subject{Patient: sqlite.DemoPatientCamilleDurand})
+	count := func() int {
+		c, err := msgs.Thread(camille, sqlite.DemoThreadMaternite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(c.Messages)
+	}
+	page := "/w/messages?establishment=" + sqlite.DemoEstablishment + "&service=" + sqlite.ServiceMaternite + "&lang=fr"
+	open := b.press(b.get(page), "open:"+sqlite.DemoThreadMaternite)
+	n := count()
+
+	// No session: 401, the body unread, the page saying to sign in.
+	anonPost := func(hc *http.Client) (int, string) {
+		t.Helper()
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		w.WriteField("a", "send:"+sqlite.DemoThreadMaternite)
+		w.WriteField("body", "x")
+		w.Close()
+		req, _ := http.NewRequest("POST", b.srv.URL+page, &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(got)
+	}
+	if status, page := anonPost(newJarClient()); status != http.StatusUnauthorized || !strings.Contains(page, "reconnectez-vous") {
+		t.Fatalf("an anonymous multipart post: %d %s, want 401", status, page)
+	}
+
+	text := "Le compte rendu complet de l’échographie."
+	big, _ := b.send(open, "send:"+sqlite.DemoThreadMaternite, url.Values{"body": {text}},
+		formFile{"echo.pdf", append(formPDF, make([]byte, portal.DefaultMaxAttachmentSize)...)})
+	if !strings.Contains(big, "est trop volumineux") || !strings.Contains(big, text+"</textarea>") || count() != n {
+		t.Fatalf("a file over the limit: not said, the text lost, or sent:\n%s", firstPaint(t, big))
+	}
+
+	// No client id in the form: sent, under an id of its own.
+	sent, _ := b.send(open, "send:"+sqlite.DemoThreadMaternite, url.Values{"body": {"Sans identifiant"}, "client": {""}})
+	if count() != n+1 || !strings.Contains(sent, "Message envoyé.") {
+		t.Fatalf("a form without its client id did not send:\n%s", firstPaint(t, sent))
+	}
+
+	// The session ends (a sign-out in another tab); the composer is posted:
+	// it says to sign in again, not that someone else did.
+	req, _ := http.NewRequest("DELETE", b.srv.URL+"/api/v1/session", nil)
+	req.Header.Set("Origin", b.srv.URL)
+	if resp, err := b.hc.Do(req); err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("sign-out: %v %v", err, resp)
+	}
+	if status, page := anonPost(b.hc); status != http.StatusUnauthorized || !strings.Contains(page, "reconnectez-vous") || count() != n+1 {
+		t.Fatalf("a composer posted after the session ended: %d %s", status, page)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -43,8 +42,9 @@ type widgetSpec struct {
 	// screen (nil: the browser loads it), and the widget events produced
 	// (by a form post) for the host page.
 	render func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent)
-	// files: the widget's form posts may be multipart, with files.
-	files bool
+	// files, for a widget whose form posts may be multipart with files
+	// (a message's, an upload's), bounds their size and count.
+	files func(h *Host) (perFile int64, count int)
 	// saved, for a widget whose frame saves in the background (a form post
 	// of the action "save", before the Wasm runs), answers such a post
 	// without a document, given the post and the state render returned;
@@ -60,9 +60,9 @@ type renderParams struct {
 	booking   string     // the booking widget's address, for links to it
 	query     url.Values // the document's query
 	post      url.Values // the form post, nil for a GET
-	// files are a multipart form post's files (the messaging widgets'
-	// composer), by field name.
-	files map[string][]*multipart.FileHeader
+	// files are a multipart form post's files (a message's, an upload),
+	// by field name.
+	files map[string][]postedPart
 	// signIn are the sign-in buttons (Config.IdentityProviders), of
 	// patients and practitioners, returning to this document; nil without
 	// identity providers.
@@ -163,8 +163,9 @@ var widgetSpecs = map[string]widgetSpec{
 		title:  [2]string{"Documents et résultats", "Documents and results"},
 		merged: true,
 		// The first screen (the list, or the sign-in) is preloaded. Before
-		// the Wasm runs, opening a document or a trend and going back are
-		// form posts (documents.Serve); the other controls need the Wasm.
+		// the Wasm runs, opening a document or a trend, going back, a
+		// patient's upload and a practitioner's release are form posts
+		// (documents.Serve); the other controls need the Wasm.
 		render: func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent) {
 			newModel := func() *documents.Model {
 				m := documents.NewModel(p.lang, p.est)
@@ -178,15 +179,26 @@ var widgetSpecs = map[string]widgetSpec{
 			m := newModel()
 			var snap *documents.Snapshot
 			if p.post == nil {
+				m.FormUpload = documents.NewClientID() // the upload form's
 				snap = documents.Preload(ctx, m, b)
 			} else {
-				snap = documents.Serve(ctx, m, b, documents.Post{Action: p.post.Get("a")})
+				snap = documents.Serve(ctx, m, b, documents.Post{
+					Action: p.post.Get("a"), Person: p.post.Get("person"),
+					Title: p.post.Get("title"), Service: p.post.Get("service"), Client: p.post.Get("client"),
+					File: postedFile(p.files["file"]), NextClient: documents.NewClientID(),
+				})
 			}
 			if snap == nil {
 				return &documents.Documents{M: newModel(), Action: p.action}, nil, nil
 			}
-			return &documents.Documents{M: m, Backend: b, Action: p.action}, snap, nil
+			var events []frameEvent
+			for _, e := range m.Events {
+				events = append(events, frameEvent{Name: e.Name, Detail: map[string]string{"document": e.Document}})
+			}
+			m.Events = nil
+			return &documents.Documents{M: m, Backend: b, Action: p.action}, snap, events
 		},
+		files: func(h *Host) (int64, int) { return maxDocumentSize(h.cfg.Documents), 1 },
 	},
 	"access": {
 		title:  [2]string{"Accès à mon dossier", "Access to my record"},
@@ -252,7 +264,7 @@ func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 			} else {
 				snap = messaging.Serve(ctx, m, b, messaging.Post{
 					Action: p.post.Get("a"), Body: p.post.Get("body"), Subject: p.post.Get("subject"), Service: p.post.Get("service"),
-					Files: postedFiles(p.files["files"], m.MaxAttachment), Client: p.post.Get("client"), Person: p.post.Get("person"),
+					Files: postedFiles(p.files["files"]), Client: p.post.Get("client"), Person: p.post.Get("person"),
 					NextClient: messaging.NewClientID(),
 				})
 			}
@@ -266,36 +278,26 @@ func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 			m.Events = nil
 			return &messaging.Messaging{M: m, Backend: b, Action: p.action}, snap, events
 		},
-		files: true,
+		files: func(h *Host) (int64, int) { return maxAttachmentSize(h.cfg.Messaging), portal.MaxAttachments },
 	}
 }
 
-// postedFiles reads a composer's posted files for the widget, which checks
-// them as it checks files chosen in the browser: beyond
-// portal.MaxAttachments they are not read (OverCount), nor beyond max
-// bytes (their size says so). A file input left empty posts one part with
-// neither name nor content: it is no file.
-func postedFiles(fhs []*multipart.FileHeader, max int64) []messaging.File {
-	if max <= 0 {
-		max = portal.DefaultMaxAttachmentSize
+// postedFile is an upload form's posted file for the documents widget,
+// which checks it as a file chosen in the browser (a file over the limit
+// has its size and no content); nil for none.
+func postedFile(parts []postedPart) *documents.File {
+	if len(parts) == 0 {
+		return nil
 	}
+	return &documents.File{Name: parts[0].Name, Size: parts[0].Size, Content: parts[0].Content}
+}
+
+// postedFiles are a composer's posted files for the messaging widget,
+// which checks them as files chosen in the browser.
+func postedFiles(parts []postedPart) []messaging.File {
 	var out []messaging.File
-	for _, fh := range fhs {
-		if fh.Filename == "" && fh.Size == 0 {
-			continue
-		}
-		f := messaging.File{Name: fh.Filename, Size: fh.Size}
-		switch {
-		case len(out) >= portal.MaxAttachments:
-			f.OverCount = true
-		case fh.Size <= max:
-			if r, err := fh.Open(); err == nil {
-				f.Content, _ = io.ReadAll(io.LimitReader(r, max+1))
-				r.Close()
-				f.Size = int64(len(f.Content))
-			}
-		}
-		out = append(out, f)
+	for _, p := range parts {
+		out = append(out, messaging.File{Name: p.Name, Size: p.Size, Content: p.Content, OverCount: p.OverCount})
 	}
 	return out
 }
@@ -312,9 +314,11 @@ type frameEvent struct {
 // skeleton.
 const PreloadTimeout = 2 * time.Second
 
-// SendTimeout bounds the backend calls behind a messaging widget's form
-// post that sends a message (multipart, with its files).
-const SendTimeout = 30 * time.Second
+// PostTimeout bounds the backend calls behind a widget's form post: the
+// time the Wasm gives a call (a grant checked against a remote directory,
+// a message with its files); past it the post's own screen says so where
+// it can (a message not confirmed stays in the composer).
+const PostTimeout = 30 * time.Second
 
 // ThemeKeys are the theme custom properties a page may pass (as
 // theme-<key> query parameters) to a widget frame.
@@ -504,28 +508,42 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 			parent = norm
 		}
 	}
+	r, err := h.withSubject(r)
+	if err != nil {
+		h.log.Error("widget document: session store unavailable", "widget", name, "err", err)
+		h.widgetError(w, r, http.StatusServiceUnavailable, lang)
+		return
+	}
+	_, signedIn := sessionSubject(r.Context())
 	var (
 		post  url.Values
-		files map[string][]*multipart.FileHeader
+		files map[string][]postedPart
 	)
 	if r.Method == http.MethodPost {
 		// A questionnaire's step may carry long free-text answers: its form
 		// posts may be as large as a response.
 		limit := max(h.cfg.MaxBodyBytes, portal.MaxQuestionnaireResponse)
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		var err error
 		switch {
-		case mt == "multipart/form-data" && spec.files:
-			// A message with its files (at most portal.MaxAttachments, each
-			// within the store's limit, which the widget checks again). Held
-			// in memory whole, as the API's JSON is: health data never goes
-			// to a temporary file.
-			limit = max(limit, h.messageLimit)
-			allowSlowBody(w, limit)
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-			if err = r.ParseMultipartForm(limit); err == nil {
-				files = r.MultipartForm.File
+		case mt == "multipart/form-data" && spec.files != nil && signedIn:
+			// A message with its files, or an upload, read as a stream
+			// (readMultipartPost): never more in memory than the files
+			// within their limits, nothing on disk. Read for a signed-in
+			// person only, each such body costing one of their address's
+			// write tokens first, as the API's writes do.
+			if err = h.spendAddress(r.Context()); err != nil {
+				h.widgetError(w, r, http.StatusTooManyRequests, lang)
+				return
 			}
+			perFile, count := spec.files(h)
+			var fields url.Values
+			if fields, files, err = readMultipartPost(w, r, perFile, count); err == nil {
+				r.PostForm = fields
+			}
+		case mt == "multipart/form-data" && spec.files != nil:
+			// Unread: the session has ended (or there never was one).
+			h.widgetError(w, r, http.StatusUnauthorized, lang)
+			return
 		case mt == "multipart/form-data":
 			err = errors.New("no files expected")
 		default:
@@ -533,20 +551,15 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 			err = r.ParseForm()
 		}
 		if err != nil {
+			h.log.Warn("widget form post refused", "widget", name, "err", err)
 			h.widgetError(w, r, http.StatusBadRequest, lang)
 			return
 		}
 		post = r.PostForm
 	}
-	r, err := h.withSubject(r)
-	if err != nil {
-		h.log.Error("widget document: session store unavailable", "widget", name, "err", err)
-		h.widgetError(w, r, http.StatusServiceUnavailable, lang)
-		return
-	}
 	// A signed-in person's widget document shows their data (or a
 	// patient's): it is audited, as the API is.
-	if _, ok := sessionSubject(r.Context()); ok {
+	if signedIn {
 		rec := &auditRecord{op: "widget." + name, action: portal.AuditRead, est: est}
 		if post != nil {
 			verb, _, _ := strings.Cut(post.Get("a"), ":")
@@ -560,10 +573,10 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), auditKey{}, rec))
 	}
 	timeout := PreloadTimeout
-	if files != nil {
-		// A message with its files, which the patient waits for: the
-		// time the API's client gives it, rather than a first screen's.
-		timeout = SendTimeout
+	if post != nil {
+		// A press the person waits for (a grant, a message with its
+		// files): the time the Wasm gives a call, not a first screen's.
+		timeout = PostTimeout
 	}
 	ctx, cancel := deadline.WithTimeout(r.Context(), h.cfg.AfterFunc, timeout)
 	defer cancel()
@@ -738,15 +751,25 @@ func (h *Host) widgetError(w http.ResponseWriter, r *http.Request, status int, l
 	h.documentHeaders(w, nil, "")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	msg := "Ce service n’est pas disponible à cette adresse."
+	msg := [2]string{"Ce service n’est pas disponible à cette adresse.", "This service is not available at this address."}
+	switch status {
+	case http.StatusTooManyRequests:
+		msg = [2]string{"Trop de demandes depuis cette connexion : réessayez dans une minute.", "Too many requests from this connection: try again in a minute."}
+	case http.StatusUnauthorized:
+		msg = [2]string{"Votre session a pris fin : reconnectez-vous, puis recommencez.", "Your session has ended: sign in again, then start over."}
+	case http.StatusBadRequest:
+		msg = [2]string{"Cette demande n’a pas pu être lue : revenez en arrière et réessayez.", "This request could not be read: go back and try again."}
+	case http.StatusServiceUnavailable:
+		msg = [2]string{"Ce service est momentanément indisponible : réessayez dans quelques minutes.", "This service is unavailable for now: try again in a few minutes."}
+	}
 	if lang == "en" {
-		msg = "This service is not available at this address."
+		msg[0] = msg[1]
 	}
 	var p page
 	p.raw("<!DOCTYPE html><html")
 	p.attr("lang", lang)
 	p.raw(`><meta charset="utf-8"><title>Parcours</title><p role="alert">`)
-	p.text(msg)
+	p.text(msg[0])
 	p.raw("</p></html>\n")
 	io.WriteString(w, p.String())
 }

@@ -335,8 +335,9 @@ func (b *serverBackend) AttachmentURL(message, attachment string) string {
 
 var _ documents.Backend = (*serverBackend)(nil)
 
-// The documents widget's first screen is preloaded (reads); its actions run
-// in the browser, through the API.
+// The documents widget's first screen is preloaded; before its Wasm runs,
+// reading, a patient's upload and a practitioner's release are form posts
+// (documents.Serve), made through the same paths as the API.
 
 // documents is the configured store for an establishment the host serves,
 // or the error the API would answer.
@@ -383,12 +384,57 @@ func (b *serverBackend) MarkDocumentSeen(ctx context.Context, id string) error {
 	return b.h.cfg.Documents.MarkDocumentSeen(b.as(ctx), id)
 }
 
-func (b *serverBackend) UploadDocument(context.Context, portal.NewUpload) (portal.Document, error) {
-	return portal.Document{}, preloadOnly()
+// UploadDocument stores a patient's document by a form post, as POST
+// /api/v1/establishments/{e}/documents does: an establishment this host
+// serves, a patient's session, the upload rate limits; a retry of the
+// same client id answers the document it stored.
+func (b *serverBackend) UploadDocument(ctx context.Context, u portal.NewUpload) (portal.Document, error) {
+	d, err := b.documents(u.Establishment)
+	if err != nil || b.w == nil {
+		return portal.Document{}, cmp.Or(err, preloadOnly())
+	}
+	a, err := b.author(ctx)
+	if err == nil && a.Kind != portal.AuthorPatient {
+		err = portal.Errorf(portal.ErrForbidden, "a %s may not upload a document", a.Kind)
+	}
+	if err != nil {
+		return portal.Document{}, err
+	}
+	ctx = b.as(ctx)
+	if err := b.h.spendUpload(ctx, a); err != nil {
+		return portal.Document{}, err
+	}
+	doc, _, err := b.h.upload(ctx, d, a, u)
+	if err == nil {
+		auditNote(ctx, doc.Patient, "DocumentReference/"+doc.ID)
+	}
+	return doc, err
 }
 
-func (b *serverBackend) ReleaseDocument(context.Context, string) (portal.Document, error) {
-	return portal.Document{}, preloadOnly()
+// ReleaseDocument releases a held document by a form post, as POST
+// /api/v1/documents/{id}/release does: a practitioner's session, a
+// document they may see, of an establishment this host serves.
+func (b *serverBackend) ReleaseDocument(ctx context.Context, id string) (portal.Document, error) {
+	if b.h.cfg.Documents == nil {
+		return portal.Document{}, portal.Errorf(portal.ErrNotFound, "no documents configured")
+	}
+	if b.w == nil {
+		return portal.Document{}, preloadOnly()
+	}
+	a, err := b.author(ctx)
+	if err == nil && a.Kind != portal.AuthorPractitioner {
+		err = portal.Errorf(portal.ErrForbidden, "a %s may not release a document", a.Kind)
+	}
+	if err != nil {
+		return portal.Document{}, err
+	}
+	ctx = b.as(ctx)
+	doc, err := b.h.servedDocument(ctx, b.h.cfg.Documents, id)
+	if err != nil {
+		return portal.Document{}, err
+	}
+	auditNote(ctx, doc.Patient, "DocumentReference/"+doc.ID)
+	return b.h.release(ctx, b.h.cfg.Documents, doc)
 }
 
 func (b *serverBackend) DocumentContentURL(id string, inline bool) string {

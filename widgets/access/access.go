@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/vugu/vugu"
 
@@ -261,8 +262,13 @@ func (c *Access) RPPSDescribedBy() string {
 	return "pc-rpps-help"
 }
 
-// operationKey maps an API operation id (host/audit.go) to a message key.
+// operationKey maps an API operation id (host/audit.go), or a widget
+// document's ("widget.<name>[.<action>]": its first screen, or a form post
+// before the Wasm runs), to a message key.
 func operationKey(op string) string {
+	if w, ok := strings.CutPrefix(op, "widget."); ok {
+		return widgetOperationKey(strings.Cut(w, "."))
+	}
 	switch op {
 	case "listDocuments", "countDocuments":
 		return "op-documents"
@@ -290,6 +296,40 @@ func operationKey(op string) string {
 		return "op-grants"
 	case "getSession", "deleteSession", "createDemoSession", "createDemoPractitionerSession":
 		return "op-session"
+	}
+	return "op-other"
+}
+
+// widgetOperationKey is operationKey for a widget's document, or one of
+// its form posts (verb: the button's action).
+func widgetOperationKey(widget, verb string, _ bool) string {
+	switch widget {
+	case "booking":
+		if verb == "confirm" || verb == "cancel" {
+			return "op-appointment"
+		}
+		return "op-appointments"
+	case "questionnaire":
+		return "op-questionnaire"
+	case "messages", "inbox":
+		if verb == "send" {
+			return "op-message"
+		}
+		return "op-messages"
+	case "documents":
+		switch verb {
+		case "upload":
+			return "op-upload"
+		case "confirm-release":
+			return "op-release"
+		case "open":
+			return "op-document"
+		case "trend":
+			return "op-results"
+		}
+		return "op-documents"
+	case "access":
+		return "op-grants"
 	}
 	return "op-other"
 }

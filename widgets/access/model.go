@@ -215,7 +215,7 @@ func (m *Model) Apply(a Action) Cmd {
 		if a.err != nil {
 			return m.fail(a)
 		}
-		if m.signedIn() && who(m.Patient, m.Practitioner) != who(a.patient, a.pract) {
+		if m.signedIn() && ui.Person(m.Patient, m.Practitioner) != ui.Person(a.patient, a.pract) {
 			m.forget() // someone else: nothing of the previous person stays
 		}
 		m.Loading = false
@@ -645,17 +645,6 @@ func (m *Model) forget() {
 	m.RPPS, m.RPPSErr, m.Busy, m.More = "", "", false, false
 	m.Choice, m.ChoiceErr = "", ""
 	m.Screen, m.DemoChoice = ScreenHome, ""
-}
-
-// who names a signed-in person, "" for nobody.
-func who(p *portal.Patient, pr *portal.Practitioner) string {
-	switch {
-	case p != nil:
-		return "patient:" + p.ID
-	case pr != nil:
-		return "practitioner:" + pr.ID
-	}
-	return ""
 }
 
 func (m *Model) signedIn() bool { return m.Patient != nil || m.Practitioner != nil }

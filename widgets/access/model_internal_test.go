@@ -204,6 +204,12 @@ func TestOperationKeys(t *testing.T) {
 	for op, want := range map[string]string{
 		"getDocument": "op-document", "listDocuments": "op-documents", "sendMessage": "op-message",
 		"somethingNew": "op-other", "": "op-other",
+		// Widget documents and their form posts (host/widget.go).
+		"widget.inbox": "op-messages", "widget.inbox.open": "op-messages", "widget.messages.send": "op-message",
+		"widget.documents.open": "op-document", "widget.documents.confirm-release": "op-release",
+		"widget.documents.upload": "op-upload", "widget.documents.trend": "op-results", "widget.documents": "op-documents",
+		"widget.booking.confirm": "op-appointment", "widget.booking": "op-appointments",
+		"widget.questionnaire.next": "op-questionnaire", "widget.access.grant": "op-grants", "widget.nope": "op-other",
 	} {
 		if got := operationKey(op); got != want {
 			t.Errorf("%q: %q, want %q", op, got, want)

@@ -340,6 +340,15 @@ func (c *Documents) AnalyteLatest(a Analyte) string {
 	return s
 }
 
+// ReleaseValue is the form value of a release button of the open
+// document: kind ("release", "confirm-release", "cancel-release") and its id.
+func (c *Documents) ReleaseValue(kind string) string {
+	if c.M.Open == nil {
+		return kind
+	}
+	return kind + ":" + c.M.Open.ID
+}
+
 // OpenValue is the value of a document's button: the form post that opens
 // it before the Wasm runs (Serve).
 func (c *Documents) OpenValue(id string) string { return string(Open) + ":" + id }

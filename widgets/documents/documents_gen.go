@@ -43,6 +43,12 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = vg.Text(vgparent, "\n  ")
 		vgn = vg.El(vgparent, "form", "id", "pc-form", "class", "pc-form", "method", "post")
 		vgn.AddAttrInterface("action", c.Action)
+		{
+			vgparent := vgn
+			_ = vgparent
+			vgn = vg.El(vgparent, "input", "type", "hidden", "name", "person")
+			vgn.AddAttrInterface("value", c.M.Person())
+		}
 		vgn = vg.Text(vgparent, "\n  ")
 		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 		vgn.SetInnerHTML(c.M.Notice)
@@ -211,7 +217,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn.SetInnerHTML(c.CountText())
 				vgn = vg.Text(vgparent, "\n    ")
 				if c.IsPatient() {
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
+					vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "compose", "class", "pc-btn pc-primary")
 					vgn.SetInnerHTML(c.T("add"))
 					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "compose", "") })
 				}
@@ -434,7 +440,8 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn.SetInnerHTML(c.ReleaseText())
 						vgn = vg.Text(vgparent, "\n      ")
 						if c.CanRelease() {
-							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
+							vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-btn pc-primary")
+							vgn.AddAttrInterface("value", c.ReleaseValue("release"))
 							vgn.SetInnerHTML(c.T("release"))
 							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "release", "") })
 						}
@@ -453,13 +460,15 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent := vgn
 									_ = vgparent
 									vgn = vg.Text(vgparent, "\n          ")
-									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
+									vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-btn pc-primary")
 									vgn.AddAttrInterface("disabled", c.M.Releasing)
+									vgn.AddAttrInterface("value", c.ReleaseValue("confirm-release"))
 									vgn.SetInnerHTML(c.T("release-yes"))
 									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "confirm-release", "") })
 									vgn = vg.Text(vgparent, "\n          ")
-									vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
+									vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-btn pc-secondary")
 									vgn.AddAttrInterface("disabled", c.M.Releasing)
+									vgn.AddAttrInterface("value", c.ReleaseValue("cancel-release"))
 									vgn.SetInnerHTML(c.T("release-no"))
 									vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "cancel-release", "") })
 									vgn = vg.Text(vgparent, "\n        ")
@@ -824,123 +833,137 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			{
 				vgparent := vgn
 				_ = vgparent
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
-				vgn.SetInnerHTML(c.T("back"))
-				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
-				vgn.SetInnerHTML(c.T("upload-title"))
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "p", "class", "pc-note")
-				vgn.SetInnerHTML(c.T("upload-intro"))
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-field")
+				vgn = vg.Text(vgparent, "\n  ")
+				vgn = vg.El(vgparent, "form", "id", "pc-upload", "class", "pc-form", "method", "post", "enctype", "multipart/form-data")
+				vgn.AddAttrInterface("action", c.Action)
 				{
 					vgparent := vgn
 					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "label", "for", "pc-doc-title")
-					vgn.SetInnerHTML(c.T("doc-title"))
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-doc-title", "class", "pc-input", "autocomplete", "off", "aria-describedby", "pc-doc-title-err")
-					vgn.AddAttrInterface("aria-invalid", c.Bool(c.M.TitleErr != ""))
-					vgn.AddAttrInterface("value", c.M.Title)
-					{
-						b, err := vjson.Marshal(c.M.Title)
-						if err != nil {
-							panic(err)
-						}
-						vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
-					}
-					vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-title") })
-					vgn = vg.Text(vgparent, "\n      ")
-					if c.M.TitleErr != "" {
-						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-doc-title-err", "role", "alert")
-						vgn.SetInnerHTML(c.M.TitleErr)
-					}
 					vgn = vg.Text(vgparent, "\n    ")
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				if len(c.M.Services) > 1 {
+					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "client")
+					vgn.AddAttrInterface("value", c.M.FormUpload)
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "person")
+					vgn.AddAttrInterface("value", c.M.Person())
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "back", "class", "pc-link")
+					vgn.SetInnerHTML(c.T("back"))
+					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "h3", "id", "pc-step-title", "class", "pc-step-title", "tabindex", "-1")
+					vgn.SetInnerHTML(c.T("upload-title"))
+					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "p", "class", "pc-note")
+					vgn.SetInnerHTML(c.T("upload-intro"))
+					vgn = vg.Text(vgparent, "\n    ")
 					vgn = vg.El(vgparent, "div", "class", "pc-field")
 					{
 						vgparent := vgn
 						_ = vgparent
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "label", "for", "pc-service")
-						vgn.SetInnerHTML(c.T("service"))
+						vgn = vg.El(vgparent, "label", "for", "pc-doc-title")
+						vgn.SetInnerHTML(c.T("doc-title"))
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "select", "id", "pc-service", "class", "pc-select")
-						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-service") })
+						vgn = vg.El(vgparent, "input", "type", "text", "id", "pc-doc-title", "name", "title", "class", "pc-input", "autocomplete", "off", "aria-describedby", "pc-doc-title-err")
+						vgn.AddAttrInterface("aria-invalid", c.Bool(c.M.TitleErr != ""))
+						vgn.AddAttrInterface("value", c.M.Title)
 						{
-							vgparent := vgn
-							_ = vgparent
-							vgn = vg.Text(vgparent, "\n        ")
-							for _, o := range c.ServiceOptions() {
-								vgn = vg.El(vgparent, "option")
-								vgn.AddAttrInterface("selected", o.ID == c.M.Service)
-								vgn.AddAttrInterface("value", o.ID)
-								vgn.SetInnerHTML(o.Label)
+							b, err := vjson.Marshal(c.M.Title)
+							if err != nil {
+								panic(err)
 							}
-							vgn = vg.Text(vgparent, "\n      ")
+							vgn.Prop = append(vgn.Prop, vugu.VGProperty{Key: "value", JSONVal: vjson.RawMessage(b)})
+						}
+						vg.On(vgn, "input", func(event vugu.DOMEvent) { c.Change(event, "type-title") })
+						vgn = vg.Text(vgparent, "\n      ")
+						if c.M.TitleErr != "" {
+							vgn = vg.El(vgparent, "p", "class", "pc-field-error", "id", "pc-doc-title-err", "role", "alert")
+							vgn.SetInnerHTML(c.M.TitleErr)
 						}
 						vgn = vg.Text(vgparent, "\n    ")
 					}
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-field")
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "label", "for", "pc-file")
-					vgn.SetInnerHTML(c.T("file"))
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "input", "type", "file", "id", "pc-file", "class", "pc-file-input", "accept", ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png", "aria-describedby", "pc-file-hint")
-					vgn.AddAttrInterface("aria-invalid", c.Bool(c.M.FileErr != ""))
-					vg.On(vgn, "change", func(event vugu.DOMEvent) { c.PickFile(event) })
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "p", "id", "pc-file-hint", "class", "pc-note pc-small")
-					vgn.SetInnerHTML(c.FileHint())
-					vgn = vg.Text(vgparent, "\n      ")
-					if c.M.FileErr != "" {
-						vgn = vg.El(vgparent, "p", "class", "pc-field-error", "role", "alert")
-						vgn.SetInnerHTML(c.M.FileErr)
-					}
-					vgn = vg.Text(vgparent, "\n      ")
-					if c.M.File != nil {
-						vgn = vg.El(vgparent, "p", "class", "pc-chosen")
+					vgn = vg.Text(vgparent, "\n    ")
+					if len(c.M.Services) > 1 {
+						vgn = vg.El(vgparent, "div", "class", "pc-field")
 						{
 							vgparent := vgn
 							_ = vgparent
-							vgn = vg.El(vgparent, "span")
-							vgn.SetInnerHTML(c.FileLabel())
-							vgn = vg.Text(vgparent, " ")
-							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
-							vgn.AddAttrInterface("disabled", c.M.Uploading)
-							vgn.SetInnerHTML(c.T("remove-file"))
-							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "remove-file", "") })
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "label", "for", "pc-service")
+							vgn.SetInnerHTML(c.T("service"))
+							vgn = vg.Text(vgparent, "\n      ")
+							vgn = vg.El(vgparent, "select", "id", "pc-service", "name", "service", "class", "pc-select")
+							vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-service") })
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = vg.Text(vgparent, "\n        ")
+								for _, o := range c.ServiceOptions() {
+									vgn = vg.El(vgparent, "option")
+									vgn.AddAttrInterface("selected", o.ID == c.M.Service)
+									vgn.AddAttrInterface("value", o.ID)
+									vgn.SetInnerHTML(o.Label)
+								}
+								vgn = vg.Text(vgparent, "\n      ")
+							}
+							vgn = vg.Text(vgparent, "\n    ")
 						}
 					}
 					vgn = vg.Text(vgparent, "\n    ")
-				}
-				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "div", "class", "pc-row")
-				{
-					vgparent := vgn
-					_ = vgparent
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-primary")
-					vgn.AddAttrInterface("disabled", c.M.Uploading)
-					vgn.SetInnerHTML(c.UploadLabel())
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "upload", "") })
-					vgn = vg.Text(vgparent, "\n      ")
-					vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
-					vgn.AddAttrInterface("disabled", c.M.Uploading)
-					vgn.SetInnerHTML(c.T("cancel"))
-					vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+					vgn = vg.El(vgparent, "div", "class", "pc-field")
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "label", "for", "pc-file")
+						vgn.SetInnerHTML(c.T("file"))
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "input", "type", "file", "id", "pc-file", "name", "file", "class", "pc-file-input", "accept", ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png", "aria-describedby", "pc-file-hint")
+						vgn.AddAttrInterface("aria-invalid", c.Bool(c.M.FileErr != ""))
+						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.PickFile(event) })
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "p", "id", "pc-file-hint", "class", "pc-note pc-small")
+						vgn.SetInnerHTML(c.FileHint())
+						vgn = vg.Text(vgparent, "\n      ")
+						if c.M.FileErr != "" {
+							vgn = vg.El(vgparent, "p", "class", "pc-field-error", "role", "alert")
+							vgn.SetInnerHTML(c.M.FileErr)
+						}
+						vgn = vg.Text(vgparent, "\n      ")
+						if c.M.File != nil {
+							vgn = vg.El(vgparent, "p", "class", "pc-chosen")
+							{
+								vgparent := vgn
+								_ = vgparent
+								vgn = vg.El(vgparent, "span")
+								vgn.SetInnerHTML(c.FileLabel())
+								vgn = vg.Text(vgparent, " ")
+								vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
+								vgn.AddAttrInterface("disabled", c.M.Uploading)
+								vgn.SetInnerHTML(c.T("remove-file"))
+								vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "remove-file", "") })
+							}
+						}
+						vgn = vg.Text(vgparent, "\n    ")
+					}
 					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "div", "class", "pc-row")
+					{
+						vgparent := vgn
+						_ = vgparent
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "upload", "class", "pc-btn pc-primary")
+						vgn.AddAttrInterface("disabled", c.M.Uploading)
+						vgn.SetInnerHTML(c.UploadLabel())
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "upload", "") })
+						vgn = vg.Text(vgparent, "\n      ")
+						vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "back", "class", "pc-btn pc-secondary")
+						vgn.AddAttrInterface("disabled", c.M.Uploading)
+						vgn.SetInnerHTML(c.T("cancel"))
+						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "back", "") })
+						vgn = vg.Text(vgparent, "\n    ")
+					}
+					vgn = vg.Text(vgparent, "\n  ")
 				}
 				vgn = vg.Text(vgparent, "\n  ")
 			}

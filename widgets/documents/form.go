@@ -2,18 +2,35 @@ package documents
 
 import (
 	"context"
+	"slices"
 	"strings"
+
+	"github.com/parcours-sante/parcours/sdk/portal"
 
 	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
 // Post is a form post of the server-rendered widget, before its Wasm runs
 // or where WebAssembly is blocked: the value of the button pressed
-// (OpenValue, TrendValue, "back"). Reading needs nothing more: the list is
+// (OpenValue, TrendValue, "back", "compose", ReleaseValue, "upload") and,
+// for an upload, the form's fields. Reading needs nothing more: the list is
 // the session's person's, fetched again at every post, and an id that is
 // not in it opens nothing.
 type Post struct {
 	Action string
+	// Person is who the form was drawn for (Model.Person): a release or
+	// an upload posted after another person's sign-in (another tab) is
+	// not made for them.
+	Person string
+	// The upload form: the title, the service, the file chosen, and the
+	// client id the form carried (the document is stored once however
+	// often the form is posted).
+	Title, Service string
+	File           *File
+	Client         string
+	// NextClient is a new client id, for the upload form shown next
+	// unless the document posted stays in it (not stored).
+	NextClient string
 }
 
 // MaxServerSteps bounds the calls one post makes after the list.
@@ -21,35 +38,110 @@ const MaxServerSteps = 4
 
 // Serve runs a form post on the server: the first screen (Preload), then
 // the action with the same state machine the browser runs: a document of
-// the list opened (and marked seen), an analyte's trend, or the list again.
-// It returns the snapshot the browser hydrates from, nil when the backend
-// failed (the host then serves the loading state, and the browser loads by
-// itself).
+// the list opened (and marked seen), an analyte's trend, the list again,
+// the upload form and a patient's upload, a held document's release asked
+// and confirmed by a practitioner. It returns the snapshot the browser
+// hydrates from, nil when the backend failed (the host then serves the
+// loading state, and the browser loads by itself).
 func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
+	run := func(cmd Cmd) { ui.Settle(ctx, b, cmd, m.Apply, MaxServerSteps) }
 	if Preload(ctx, m, b) == nil {
 		return nil
 	}
+	m.FormUpload = p.NextClient
 	kind, arg, _ := strings.Cut(p.Action, ":")
-	var a Action
 	switch Kind(kind) {
 	case Open:
-		a = Action{Kind: Open, ID: arg}
+		run(m.Apply(Action{Kind: Open, ID: arg}))
 	case ShowTrend:
 		est, code, _ := strings.Cut(arg, ":")
-		a = Action{Kind: ShowTrend, ID: code, Value: est}
-	default: // "back", or anything else: the list
-		return m.snapshot()
+		run(m.Apply(Action{Kind: ShowTrend, ID: code, Value: est}))
+	case Compose:
+		m.Apply(Action{Kind: Compose})
+	case Release, ConfirmRel, CancelRelease:
+		if m.changed(p) {
+			return m.snapshot()
+		}
+		run(m.Apply(Action{Kind: Open, ID: arg}))
+		if m.Open == nil || m.Open.ID != arg || Kind(kind) == CancelRelease {
+			break
+		}
+		m.Apply(Action{Kind: Release})
+		if Kind(kind) == ConfirmRel {
+			run(m.Apply(Action{Kind: ConfirmRel}))
+		}
+	case Upload:
+		if m.changed(p) {
+			return m.snapshot()
+		}
+		if p.Client == "" {
+			p.Client = NewClientID() // a form without its id: this upload's own
+		}
+		m.Apply(Action{Kind: Compose})
+		if m.Screen != ScreenUpload {
+			break
+		}
+		if p.Service != "" {
+			m.Apply(Action{Kind: ChooseService, Value: p.Service})
+		}
+		m.Apply(Action{Kind: TypeTitle, Value: p.Title})
+		if p.File != nil {
+			m.Apply(Action{Kind: AddFile, Seq: m.seq, Files: []File{*p.File}})
+		}
+		events := len(m.Events)
+		run(m.Apply(Action{Kind: Upload, ID: p.Client}))
+		if slices.ContainsFunc(m.Events[events:], func(e Event) bool { return e.Name == "parcours:document-uploaded" }) {
+			m.FormUpload = p.NextClient // stored: the form is empty, for another document
+			break
+		}
+		// Not stored: the form keeps the title, its id and why; the file,
+		// which a new document cannot hold, is to be chosen again.
+		m.FormUpload, m.uploadID = p.Client, ""
+		if m.Err == portal.ErrIdempotencyKeyReused {
+			m.FormUpload = p.NextClient // its id is another upload's: this one gets its own
+		}
+		if p.File != nil {
+			m.File = nil
+			m.FileErr = strings.TrimSpace(m.FileErr + " " + m.t("file-again"))
+		}
+		m.Notice = ""
+		if m.Uploading || ctx.Err() != nil {
+			// No answer in time: the form stays, said not confirmed; sent
+			// again under its id, the document is stored once.
+			m.Uploading, m.retry = false, nil
+			m.Err, m.ErrText = portal.ErrBackendUnavailable, portal.ErrBackendUnavailable.Message(m.Lang)
+			return m.snapshot()
+		}
 	}
-	ui.Settle(ctx, b, m.Apply(a), m.Apply, MaxServerSteps)
 	if m.Loading || ctx.Err() != nil {
 		return nil
 	}
-	if m.Err != "" {
+	if m.Err != "" && m.Screen != ScreenUpload && (m.Screen != ScreenDocument || m.Open == nil) {
 		// Not shown (a trend that could not be fetched): the list, with
-		// the error, and no retry (a retry is the Wasm's).
+		// the error.
 		code, text := m.Err, m.ErrText
 		m.Apply(Action{Kind: Back})
 		m.Err, m.ErrText = code, text
 	}
+	m.retry = nil // a retry is the Wasm's
 	return m.snapshot()
 }
+
+// changed reports, and shows, that a write's form was drawn for another
+// person than the session's now (a sign-in in another tab): nothing of it
+// is done for this one.
+func (m *Model) changed(p Post) bool {
+	if p.Person == "" || p.Person == m.Person() {
+		return false
+	}
+	code := portal.ErrSessionChanged
+	if m.Person() == "" {
+		code = portal.ErrUnauthenticated // the session has ended
+	}
+	m.Err, m.ErrText = code, code.Message(m.Lang)
+	return true
+}
+
+// Person names who the forms are drawn for, as Post.Person: "" when
+// nobody is signed in.
+func (m *Model) Person() string { return ui.Person(m.Patient, m.Practitioner) }

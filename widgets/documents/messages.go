@@ -107,6 +107,7 @@ var messages = ui.Messages{
 	"cancel":          {"Annuler", "Cancel"},
 	"title-needed":    {"Donnez un titre au document.", "Give the document a title."},
 	"title-too-long":  {"Le titre dépasse %d caractères.", "The title exceeds %d characters."},
+	"file-again":      {"Choisissez à nouveau le fichier.", "Please choose the file again."},
 	"file-needed":     {"Choisissez un fichier.", "Choose a file."},
 	"file-too-large":  {"« %s » dépasse %d Mo.", "“%s” exceeds %d MB."},
 	"file-kind":       {"« %s » n’est pas un PDF, une image JPEG ou PNG valide.", "“%s” is not a valid PDF, JPEG or PNG file."},

@@ -14,6 +14,7 @@
 package documents
 
 import (
+	"cmp"
 	"context"
 	"encoding/base32"
 	"encoding/binary"
@@ -161,6 +162,11 @@ type Model struct {
 	Uploading   bool
 	uploadID    string
 	MaxDocument int64 // 0 means portal.DefaultMaxDocumentSize
+	// FormUpload is the client id the server-rendered upload form carries
+	// (set by the host): a document uploaded by a form post before the
+	// Wasm runs is stored once however often its form is posted, and the
+	// Wasm's first upload uses it (a post that failed may have stored it).
+	FormUpload string
 
 	Notice      string
 	Events      []Event
@@ -659,7 +665,8 @@ func (m *Model) upload(a Action) Cmd {
 		return nil
 	}
 	if m.uploadID == "" {
-		m.uploadID = newClientID()
+		m.uploadID = cmp.Or(a.ID, m.FormUpload, NewClientID())
+		m.FormUpload = ""
 	}
 	m.Uploading = true
 	m.clearError()
@@ -1037,8 +1044,8 @@ func (m *Model) t(key string) string { return messages.T(m.Lang, key) }
 
 func (m *Model) tf(key string, args ...any) string { return messages.Tf(m.Lang, key, args...) }
 
-// newClientID returns an upload's client id: 128 random bits.
-func newClientID() string {
+// NewClientID returns an upload's client id: 128 random bits.
+func NewClientID() string {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())

@@ -30,9 +30,24 @@ type Snapshot struct {
 	Screen Screen        `json:"screen,omitempty"`
 	Open   string        `json:"open,omitempty"`
 	Trend  *portal.Trend `json:"trend,omitempty"`
-	// An error of a form post (the trend asked could not be fetched).
+	// An error of a form post (the trend asked could not be fetched, the
+	// upload or the release not made).
 	Err     portal.ErrorCode `json:"error,omitempty"`
 	ErrText string           `json:"error_text,omitempty"`
+	// OpenDoc is the open document when the list no longer holds it (a
+	// practitioner's list of held documents, one just released).
+	OpenDoc *portal.Document `json:"open_document,omitempty"`
+	// Confirming: the release of the open document asked, to confirm.
+	Confirming bool `json:"confirming,omitempty"`
+	// The upload form after a form post that stored nothing (the title
+	// kept, the problems found), the client id of the form, the service
+	// chosen, and the notice.
+	Title      string `json:"title,omitempty"`
+	TitleErr   string `json:"title_error,omitempty"`
+	FileErr    string `json:"file_error,omitempty"`
+	Service    string `json:"service,omitempty"`
+	FormUpload string `json:"upload_id,omitempty"`
+	Notice     string `json:"notice,omitempty"`
 }
 
 // Preload runs the start of the flow on the server against b, as the
@@ -58,12 +73,18 @@ func (m *Model) snapshot() *Snapshot {
 		Documents: m.Docs, Analytes: m.Analytes, MaxDocument: m.MaxDocument,
 		Establishments: m.Establishments, Missing: m.Missing,
 		SignIn: m.SignIn, Err: m.Err, ErrText: m.ErrText,
+		Service: m.Service, FormUpload: m.FormUpload, Notice: m.Notice,
 	}
 	switch {
 	case m.Screen == ScreenDocument && m.Open != nil:
-		s.Screen, s.Open = ScreenDocument, m.Open.ID
+		s.Screen, s.Open, s.Confirming = ScreenDocument, m.Open.ID, m.Confirming
+		if m.doc(m.Open.ID) == nil {
+			s.OpenDoc = m.Open
+		}
 	case m.Screen == ScreenTrend && m.Trend != nil:
 		s.Screen, s.Trend = ScreenTrend, m.Trend
+	case m.Screen == ScreenUpload:
+		s.Screen, s.Title, s.TitleErr, s.FileErr = ScreenUpload, m.Title, m.TitleErr, m.FileErr
 	}
 	return s
 }
@@ -94,7 +115,14 @@ func (m *Model) Hydrate(s *Snapshot) {
 	case s.Screen == ScreenDocument && m.doc(s.Open) != nil:
 		d := *m.doc(s.Open)
 		m.Screen, m.Open = ScreenDocument, &d
+	case s.Screen == ScreenDocument && s.OpenDoc != nil && s.OpenDoc.ID == s.Open && m.signedIn():
+		d := *s.OpenDoc
+		m.Screen, m.Open = ScreenDocument, &d
 	case s.Screen == ScreenTrend && s.Trend != nil && m.Patient != nil:
 		m.Screen, m.Trend = ScreenTrend, s.Trend
+	case s.Screen == ScreenUpload && m.Patient != nil:
+		m.Screen, m.Title, m.TitleErr, m.FileErr = ScreenUpload, s.Title, s.TitleErr, s.FileErr
 	}
+	m.Confirming = s.Confirming && m.Screen == ScreenDocument && m.Practitioner != nil
+	m.Service, m.FormUpload, m.Notice = s.Service, s.FormUpload, s.Notice
 }

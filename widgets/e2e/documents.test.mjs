@@ -130,6 +130,41 @@ test('before the Wasm runs, a report opens by a form post; the Wasm takes over t
   await page.context().close();
 });
 
+test('before the Wasm runs, a patient adds a PDF by a form post; the Wasm takes over the list', async () => {
+  const page = await signedInHeld('pat-camille-durand');
+  await page.goto(SITE + '/documents/');
+  const w = await (await page.locator('parcours-documents iframe').elementHandle()).contentFrame();
+  await w.getByRole('button', { name: 'Ajouter un document' }).click();
+  await w.locator('#parcours-root[data-screen="upload"] h3#pc-step-title').waitFor();
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+  await w.locator('input#pc-doc-title').fill('Carte de groupe sanguin');
+  await w.locator('input#pc-file').setInputFiles([{ name: 'groupe.pdf', mimeType: 'application/pdf', buffer: pdf }]);
+  await w.getByRole('button', { name: 'Envoyer', exact: true }).click();
+  await w.locator('#parcours-root[data-screen="list"] .pc-doc[data-type="patient_document"]', { hasText: 'Carte de groupe sanguin' }).waitFor();
+  await page.locator('#event-log li[data-event="parcours:document-uploaded"]').waitFor();
+  assert.equal(await w.evaluate(() => document.documentElement.getAttribute('data-wasm')), null, 'added before the Wasm');
+
+  page.release();
+  await wasmRunning(w);
+  assert.equal(await w.locator('.pc-doc', { hasText: 'Carte de groupe sanguin' }).count(), 1);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('without JavaScript, a patient adds a PDF for her care team', async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient: 'pat-camille-durand' } });
+  assert.ok(r.ok(), `demo sign-in: ${r.status()}`);
+  await page.goto(HOST + '/w/documents?establishment=chu-exemple&lang=fr');
+  await page.getByRole('button', { name: 'Ajouter un document' }).click();
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+  await page.locator('input#pc-doc-title').fill('Compte rendu de la sage-femme libérale');
+  await page.locator('input#pc-file').setInputFiles([{ name: 'cr.pdf', mimeType: 'application/pdf', buffer: pdf }]);
+  await page.getByRole('button', { name: 'Envoyer', exact: true }).click();
+  await page.locator('.pc-doc[data-type="patient_document"]', { hasText: 'Compte rendu de la sage-femme libérale' }).waitFor();
+  await page.context().close();
+});
+
 test('without JavaScript, a patient opens a report and a trend of results', async () => {
   const page = await newPage({ javaScriptEnabled: false });
   const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient: 'pat-lucas-bernard' } });

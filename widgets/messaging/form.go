@@ -59,9 +59,17 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	case Send:
 		if p.Person != "" && p.Person != m.owner() {
 			// Written for another person than the session's now (a
-			// sign-in in another tab): not sent for this one.
-			m.Err, m.ErrText = portal.ErrSessionChanged, portal.ErrSessionChanged.Message(m.Lang)
+			// sign-in in another tab), or for one whose session has
+			// ended: not sent.
+			code := portal.ErrSessionChanged
+			if m.owner() == "" {
+				code = portal.ErrUnauthenticated
+			}
+			m.Err, m.ErrText = code, code.Message(m.Lang)
 			return m.snapshot()
+		}
+		if p.Client == "" {
+			p.Client = NewClientID() // a form without its id: this message's own
 		}
 		if arg != "" {
 			run(m.Apply(Action{Kind: Open, ID: arg}))
@@ -85,7 +93,14 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		} else {
 			// A file refused (its type, its size, one too many): the
 			// message does not leave without it; the patient sees why.
-			m.unsent(p)
+			m.unsent(p, p.Client)
+		}
+		if ctx.Err() != nil && (m.Screen == ScreenThread && m.Conv != nil || m.Screen == ScreenNew) {
+			// No answer in time: the message stays in the composer, said
+			// not confirmed; sent again under its id, it is stored once.
+			m.Err, m.ErrText = portal.ErrBackendUnavailable, portal.ErrBackendUnavailable.Message(m.Lang)
+			m.retry = nil
+			return m.snapshot()
 		}
 	}
 	if ctx.Err() != nil {
@@ -113,18 +128,25 @@ func (m *Model) sendPosted(p Post, run func(Cmd)) {
 		m.FormClient = p.NextClient // stored: the composer is empty, for another message
 		return
 	}
+	keep := p.Client
 	if i := m.outgoing(p.Client); i >= 0 {
 		o := m.Outbox[i]
 		m.Outbox = slices.Delete(m.Outbox, i, i+1)
 		m.Body = o.Body
-		m.Err, m.ErrText = cmp.Or(o.Err, portal.ErrInternal), cmp.Or(o.ErrText, portal.ErrInternal.Message(m.Lang))
+		m.Err, m.ErrText = cmp.Or(o.Err, portal.ErrBackendUnavailable), cmp.Or(o.ErrText, portal.ErrBackendUnavailable.Message(m.Lang))
+		if o.Err == portal.ErrIdempotencyKeyReused {
+			// Its id is another message's (a form posted again after it
+			// was changed): the next try is a message of its own.
+			keep = p.NextClient
+		}
 	}
-	m.unsent(p)
+	m.unsent(p, keep)
 }
 
-// unsent leaves a posted message in the composer, with its client id.
-func (m *Model) unsent(p Post) {
-	m.FormClient = p.Client
+// unsent leaves a posted message in the composer, with the client id it
+// is to be sent under.
+func (m *Model) unsent(p Post, client string) {
+	m.FormClient = client
 	if len(p.Files) > 0 {
 		m.Files = nil
 		m.FileErr = strings.TrimSpace(m.FileErr + " " + m.t("files-again"))

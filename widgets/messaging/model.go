@@ -891,15 +891,7 @@ func (m *Model) forget() {
 }
 
 // owner names the signed-in person, as Outgoing.Owner does.
-func (m *Model) owner() string {
-	switch {
-	case m.Practitioner != nil:
-		return string(portal.AuthorPractitioner) + ":" + m.Practitioner.ID
-	case m.Patient != nil:
-		return string(portal.AuthorPatient) + ":" + m.Patient.ID
-	}
-	return ""
-}
+func (m *Model) owner() string { return ui.Person(m.Patient, m.Practitioner) }
 
 // keepOwnOutbox drops the messages of anyone but the signed-in person:
 // another person on the same device never sends, nor sees, them.

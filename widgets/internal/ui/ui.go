@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours-sante/parcours/sdk/portal"
 	"github.com/parcours-sante/parcours/widgets"
 )
 
@@ -175,4 +176,18 @@ func SignInLinks(links []widgets.SignInLink, kinds ...string) []widgets.SignInLi
 		}
 	}
 	return out
+}
+
+// Person names who is signed in as the widgets compare people: "patient:<id>"
+// or "practitioner:<id>" (a session has one or the other), "" for nobody.
+// A form carries it (a post drawn for another person than the session's
+// does nothing), and the widgets key what belongs to someone by it.
+func Person(p *portal.Patient, pr *portal.Practitioner) string {
+	switch {
+	case pr != nil:
+		return string(portal.AuthorPractitioner) + ":" + pr.ID
+	case p != nil:
+		return string(portal.AuthorPatient) + ":" + p.ID
+	}
+	return ""
 }

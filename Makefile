@@ -137,6 +137,7 @@ fuzz:
 	$(GO) test ./host -run='^$$' -fuzz='^FuzzParseDocumentFilter$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz='^FuzzSafeReturn$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host -run='^$$' -fuzz='^FuzzValidChallenge$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./host -run='^$$' -fuzz='^FuzzReadMultipartPost$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/idp -run='^$$' -fuzz='^FuzzLoginForm$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/idp -run='^$$' -fuzz='^FuzzNormalizeCode$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/cloudflare -run='^$$' -fuzz='^FuzzSplitHeaders$$' -fuzztime=$(FUZZTIME)

@@ -90,6 +90,10 @@ type auditRecord struct {
 	// agent, when set, is who the request signed in (the agent of a
 	// sign-in is the person it opened a session for).
 	agent *portal.Subject
+	// refused, when set, is the status of a write a widget's form post
+	// asked for and the host refused or failed: the page answered 200,
+	// the record says what the API would have.
+	refused int
 }
 
 type auditKey struct{}
@@ -172,8 +176,20 @@ func (h *Host) audited(op string, action portal.AuditAction, w http.ResponseWrit
 func (h *Host) auditing(w http.ResponseWriter, r *http.Request, rec *auditRecord) (http.ResponseWriter, func()) {
 	sw := &statusWriter{ResponseWriter: w}
 	return sw, func() {
-		rec.status = cmp.Or(sw.status, http.StatusOK)
+		rec.status = cmp.Or(rec.refused, sw.status, http.StatusOK)
 		h.audit(r, *rec)
+	}
+}
+
+// auditRefused records, for a widget's form post, that the write it asked
+// for was refused or failed with err (nil: nothing). The page still
+// answers 200 (it shows why); the audit record carries err's status.
+func auditRefused(ctx context.Context, err error) {
+	if err == nil {
+		return
+	}
+	if a, ok := ctx.Value(auditKey{}).(*auditRecord); ok && a.refused == 0 {
+		a.refused = portal.Code(err).Status()
 	}
 }
 

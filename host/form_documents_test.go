@@ -159,7 +159,7 @@ func TestDocumentsUploadAndReleaseWithoutWasm(t *testing.T) {
 	cfg := demoConfig(t)
 	store := cfg.Booking.(*sqlite.Store)
 	docs := store.Documents()
-	cfg.Documents, cfg.CareTeam, cfg.DemoSignIn = docs, store, true
+	cfg.Documents, cfg.CareTeam, cfg.Audit, cfg.DemoSignIn = docs, store, store, true
 	b := signedInBrowser(t, cfg, sqlite.DemoPatientLucasBernard)
 	hydrates := func(doc string) {
 		t.Helper()
@@ -195,6 +195,18 @@ func TestDocumentsUploadAndReleaseWithoutWasm(t *testing.T) {
 		t.Fatalf("a file that is no PDF: not refused, the title lost, or stored:\n%s", firstPaint(t, bad))
 	}
 	hydrates(bad)
+
+	// A service he has no link with: refused by the store, nothing stored,
+	// and the audit says refused (the page answered 200, showing why).
+	unlinked, _ := b.postFiles(uploadForm, "file", bad, "upload", url.Values{"title": {title}, "service": {sqlite.DemoEstablishment + "/" + sqlite.ServiceMaternite}}, formFile{"bilan.pdf", formPDF})
+	if !strings.Contains(unlinked, `class="pc-error"`) || len(uploads()) != n {
+		t.Fatalf("an upload to an unlinked service: no error, or stored:\n%s", firstPaint(t, unlinked))
+	}
+	hydrates(unlinked)
+	events, err := store.AuditEvents(t.Context(), portal.AuditQuery{Patient: sqlite.DemoPatientLucasBernard, Newest: true, Limit: 1})
+	if err != nil || len(events) != 1 || events[0].Operation != "widget.documents.upload" || events[0].Outcome == portal.AuditSuccess || events[0].Status != http.StatusForbidden {
+		t.Fatalf("the refused upload's audit record: %+v %v", events, err)
+	}
 
 	stored, id := b.postFiles(uploadForm, "file", bad, "upload", url.Values{"title": {title}, "service": {diabeto}}, formFile{"bilan.pdf", formPDF})
 	got := uploads()

@@ -29,13 +29,19 @@ const multipartFieldBytes = 64 << 10
 // may reach: a file too large is read and dropped (memory holds only what
 // is within the limits), so that the widget answers "too large" with what
 // was written kept, rather than an error page.
-const multipartSlack = 4
+const multipartSlack = 2
+
+// multipartParts bounds the parts of a multipart form post: a form has a
+// few fields and its files.
+const multipartParts = 64
 
 // readMultipartPost reads a widget's multipart form post as a stream,
-// holding no more than it uses and writing nothing to disk: its fields
-// (multipartFieldBytes in all), and its files, count of them held, each up
-// to perFile bytes. The body is cut at multipartSlack times the files'
-// limit.
+// holding no more than it uses and writing nothing to disk: its fields,
+// their names and the files' names (multipartFieldBytes in all), and its
+// files, count of them held, each up to perFile bytes (one more is listed
+// without content, so that the widget says there are too many). The body
+// is cut at multipartSlack times the files' limit, and at multipartParts
+// parts.
 func readMultipartPost(w http.ResponseWriter, r *http.Request, perFile int64, count int) (url.Values, map[string][]postedPart, error) {
 	total := multipartFieldBytes + multipartSlack*perFile*int64(count)
 	allowSlowBody(w, total)
@@ -45,8 +51,14 @@ func readMultipartPost(w http.ResponseWriter, r *http.Request, perFile int64, co
 		return nil, nil, err
 	}
 	fields, files := url.Values{}, map[string][]postedPart{}
-	fieldBytes, held := int64(multipartFieldBytes), 0
-	for {
+	fieldBytes, held, listed := int64(multipartFieldBytes), 0, 0
+	spend := func(n int) error {
+		if fieldBytes -= int64(n); fieldBytes < 0 {
+			return errors.New("form fields too large")
+		}
+		return nil
+	}
+	for parts := 0; ; parts++ {
 		p, err := mr.NextPart()
 		if err == io.EOF {
 			return fields, files, nil
@@ -54,20 +66,29 @@ func readMultipartPost(w http.ResponseWriter, r *http.Request, perFile int64, co
 		if err != nil {
 			return nil, nil, err
 		}
+		if parts == multipartParts {
+			return nil, nil, errors.New("too many parts")
+		}
 		name := p.FormName()
+		if err := spend(len(name)); err != nil {
+			return nil, nil, err
+		}
 		_, params, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
 		if _, isFile := params["filename"]; !isFile {
 			b, err := io.ReadAll(io.LimitReader(p, fieldBytes+1))
 			if err != nil {
 				return nil, nil, err
 			}
-			if fieldBytes -= int64(len(b)); fieldBytes < 0 {
-				return nil, nil, errors.New("form fields too large")
+			if err := spend(len(b)); err != nil {
+				return nil, nil, err
 			}
 			if name != "" {
 				fields.Add(name, string(b))
 			}
 			continue
+		}
+		if err := spend(len(p.FileName())); err != nil {
+			return nil, nil, err
 		}
 		f := postedPart{Name: p.FileName(), OverCount: held >= count}
 		var b []byte
@@ -81,9 +102,10 @@ func readMultipartPost(w http.ResponseWriter, r *http.Request, perFile int64, co
 			return nil, nil, err
 		}
 		f.Size = int64(len(b)) + rest
-		if f.Name == "" && f.Size == 0 {
-			continue // a file input left empty
+		if f.Name == "" && f.Size == 0 || f.OverCount && listed > count {
+			continue // a file input left empty; or one more than the widget needs to say "too many"
 		}
+		listed++
 		if !f.OverCount {
 			held++
 			if f.Size <= perFile {

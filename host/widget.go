@@ -43,8 +43,11 @@ type widgetSpec struct {
 	// (by a form post) for the host page.
 	render func(ctx context.Context, b *serverBackend, p renderParams) (vugu.Builder, any, []frameEvent)
 	// files, for a widget whose form posts may be multipart with files
-	// (a message's, an upload's), bounds their size and count.
+	// (a message's, an upload's), bounds their size and count; spend
+	// takes the rate-limit token of such a post from its author, before
+	// its body is read (as the API does).
 	files func(h *Host) (perFile int64, count int)
+	spend func(ctx context.Context, h *Host, a portal.Author) error
 	// saved, for a widget whose frame saves in the background (a form post
 	// of the action "save", before the Wasm runs), answers such a post
 	// without a document, given the post and the state render returned;
@@ -199,6 +202,7 @@ var widgetSpecs = map[string]widgetSpec{
 			return &documents.Documents{M: m, Backend: b, Action: p.action}, snap, events
 		},
 		files: func(h *Host) (int64, int) { return maxDocumentSize(h.cfg.Documents), 1 },
+		spend: func(ctx context.Context, h *Host, a portal.Author) error { return h.spendUpload(ctx, a) },
 	},
 	"access": {
 		title:  [2]string{"Accès à mon dossier", "Access to my record"},
@@ -279,6 +283,7 @@ func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 			return &messaging.Messaging{M: m, Backend: b, Action: p.action}, snap, events
 		},
 		files: func(h *Host) (int64, int) { return maxAttachmentSize(h.cfg.Messaging), portal.MaxAttachments },
+		spend: func(ctx context.Context, h *Host, a portal.Author) error { return h.spendMessage(ctx, a) },
 	}
 }
 
@@ -516,8 +521,9 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	_, signedIn := sessionSubject(r.Context())
 	var (
-		post  url.Values
-		files map[string][]postedPart
+		post    url.Values
+		files   map[string][]postedPart
+		prepaid bool
 	)
 	if r.Method == http.MethodPost {
 		// A questionnaire's step may carry long free-text answers: its form
@@ -528,17 +534,23 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		case mt == "multipart/form-data" && spec.files != nil && signedIn:
 			// A message with its files, or an upload, read as a stream
 			// (readMultipartPost): never more in memory than the files
-			// within their limits, nothing on disk. Read for a signed-in
-			// person only, each such body costing one of their address's
-			// write tokens first, as the API's writes do.
-			if err = h.spendAddress(r.Context()); err != nil {
+			// within their limits and the form's fields, nothing on disk.
+			// Read for a signed-in person only, once their token for it
+			// is spent, as the API spends it before reading.
+			a, _ := portal.RequireAuthor(r.Context())
+			if err = spec.spend(r.Context(), h, a); err != nil {
 				h.widgetError(w, r, http.StatusTooManyRequests, lang)
 				return
 			}
+			prepaid = true
 			perFile, count := spec.files(h)
 			var fields url.Values
 			if fields, files, err = readMultipartPost(w, r, perFile, count); err == nil {
 				r.PostForm = fields
+			}
+			if errors.As(err, new(*http.MaxBytesError)) {
+				h.widgetError(w, r, http.StatusRequestEntityTooLarge, lang)
+				return
 			}
 		case mt == "multipart/form-data" && spec.files != nil:
 			// Unread: the session has ended (or there never was one).
@@ -580,7 +592,9 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := deadline.WithTimeout(r.Context(), h.cfg.AfterFunc, timeout)
 	defer cancel()
-	comp, state, events := spec.render(ctx, newServerBackend(h, w, r), renderParams{
+	backend := newServerBackend(h, w, r)
+	backend.prepaid = prepaid
+	comp, state, events := spec.render(ctx, backend, renderParams{
 		now: h.cfg.Now, lang: lang, est: est,
 		action:  formAction(name, est, lang, parent, q),
 		booking: formAction("booking", est, lang, parent, withoutKeys(q, "service", "practitioner", "questionnaire")),
@@ -755,6 +769,8 @@ func (h *Host) widgetError(w http.ResponseWriter, r *http.Request, status int, l
 	switch status {
 	case http.StatusTooManyRequests:
 		msg = [2]string{"Trop de demandes depuis cette connexion : réessayez dans une minute.", "Too many requests from this connection: try again in a minute."}
+	case http.StatusRequestEntityTooLarge:
+		msg = [2]string{"Les fichiers envoyés sont bien trop volumineux : revenez en arrière et choisissez-en de plus petits.", "The files sent are far too large: go back and choose smaller ones."}
 	case http.StatusUnauthorized:
 		msg = [2]string{"Votre session a pris fin : reconnectez-vous, puis recommencez.", "Your session has ended: sign in again, then start over."}
 	case http.StatusBadRequest:

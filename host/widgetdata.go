@@ -29,6 +29,9 @@ type serverBackend struct {
 	// during the post; practitioner the session's practitioner (a care-team
 	// view). A session has one or the other.
 	patient, practitioner string
+	// prepaid: the post's rate-limit token (a message's, an upload's) was
+	// spent before its body was read, as the API spends it.
+	prepaid bool
 }
 
 var _ booking.Backend = (*serverBackend)(nil)
@@ -245,7 +248,8 @@ func (b *serverBackend) author(ctx context.Context) (portal.Author, error) {
 // /api/v1/establishments/{e}/threads does: an establishment this host
 // serves, a patient's session, the message rate limits; a retry of the
 // same client id answers the thread it started.
-func (b *serverBackend) StartThread(ctx context.Context, t portal.NewThread) (portal.Conversation, error) {
+func (b *serverBackend) StartThread(ctx context.Context, t portal.NewThread) (_ portal.Conversation, err error) {
+	defer func() { auditRefused(ctx, err) }()
 	m, err := b.messaging()
 	if err != nil || b.w == nil {
 		return portal.Conversation{}, cmp.Or(err, preloadOnly())
@@ -261,8 +265,10 @@ func (b *serverBackend) StartThread(ctx context.Context, t portal.NewThread) (po
 		return portal.Conversation{}, err
 	}
 	ctx = b.as(ctx)
-	if err := b.h.spendMessage(ctx, a); err != nil {
-		return portal.Conversation{}, err
+	if !b.prepaid {
+		if err := b.h.spendMessage(ctx, a); err != nil {
+			return portal.Conversation{}, err
+		}
 	}
 	before, err := m.Threads(ctx, t.Establishment)
 	if err != nil {
@@ -282,7 +288,8 @@ func (b *serverBackend) StartThread(ctx context.Context, t portal.NewThread) (po
 // /api/v1/threads/{id}/messages does: a thread the session's person may
 // read, of an establishment this host serves, within the message rate
 // limits; a retry of the same client id answers the message it stored.
-func (b *serverBackend) Send(ctx context.Context, thread string, msg portal.NewMessage) (portal.Message, error) {
+func (b *serverBackend) Send(ctx context.Context, thread string, msg portal.NewMessage) (_ portal.Message, err error) {
+	defer func() { auditRefused(ctx, err) }()
 	m, err := b.messaging()
 	if err != nil || b.w == nil {
 		return portal.Message{}, cmp.Or(err, preloadOnly())
@@ -297,8 +304,10 @@ func (b *serverBackend) Send(ctx context.Context, thread string, msg portal.NewM
 		return portal.Message{}, err
 	}
 	auditNote(ctx, before.Patient, "Communication/"+before.ID)
-	if err := b.h.spendMessage(ctx, a); err != nil {
-		return portal.Message{}, err
+	if !b.prepaid {
+		if err := b.h.spendMessage(ctx, a); err != nil {
+			return portal.Message{}, err
+		}
 	}
 	stored, err := m.Send(ctx, thread, msg)
 	if err != nil {
@@ -388,7 +397,8 @@ func (b *serverBackend) MarkDocumentSeen(ctx context.Context, id string) error {
 // /api/v1/establishments/{e}/documents does: an establishment this host
 // serves, a patient's session, the upload rate limits; a retry of the
 // same client id answers the document it stored.
-func (b *serverBackend) UploadDocument(ctx context.Context, u portal.NewUpload) (portal.Document, error) {
+func (b *serverBackend) UploadDocument(ctx context.Context, u portal.NewUpload) (_ portal.Document, err error) {
+	defer func() { auditRefused(ctx, err) }()
 	d, err := b.documents(u.Establishment)
 	if err != nil || b.w == nil {
 		return portal.Document{}, cmp.Or(err, preloadOnly())
@@ -401,8 +411,10 @@ func (b *serverBackend) UploadDocument(ctx context.Context, u portal.NewUpload) 
 		return portal.Document{}, err
 	}
 	ctx = b.as(ctx)
-	if err := b.h.spendUpload(ctx, a); err != nil {
-		return portal.Document{}, err
+	if !b.prepaid {
+		if err := b.h.spendUpload(ctx, a); err != nil {
+			return portal.Document{}, err
+		}
 	}
 	doc, _, err := b.h.upload(ctx, d, a, u)
 	if err == nil {
@@ -414,7 +426,8 @@ func (b *serverBackend) UploadDocument(ctx context.Context, u portal.NewUpload) 
 // ReleaseDocument releases a held document by a form post, as POST
 // /api/v1/documents/{id}/release does: a practitioner's session, a
 // document they may see, of an establishment this host serves.
-func (b *serverBackend) ReleaseDocument(ctx context.Context, id string) (portal.Document, error) {
+func (b *serverBackend) ReleaseDocument(ctx context.Context, id string) (_ portal.Document, err error) {
+	defer func() { auditRefused(ctx, err) }()
 	if b.h.cfg.Documents == nil {
 		return portal.Document{}, portal.Errorf(portal.ErrNotFound, "no documents configured")
 	}
@@ -484,7 +497,8 @@ func (b *serverBackend) Grants(ctx context.Context) ([]portal.Grant, error) {
 
 // GrantAccessByRPPS grants as POST /api/v1/establishments/{est}/grants
 // does: est served, the number checked against the id in est's directory.
-func (b *serverBackend) GrantAccessByRPPS(ctx context.Context, est, practitioner, rpps string) (portal.Grant, error) {
+func (b *serverBackend) GrantAccessByRPPS(ctx context.Context, est, practitioner, rpps string) (_ portal.Grant, err error) {
+	defer func() { auditRefused(ctx, err) }()
 	if b.w == nil {
 		return portal.Grant{}, preloadOnly()
 	}
@@ -500,7 +514,8 @@ func (b *serverBackend) GrantAccessByRPPS(ctx context.Context, est, practitioner
 }
 
 // RevokeAccess revokes as DELETE /api/v1/grants/{id} does.
-func (b *serverBackend) RevokeAccess(ctx context.Context, id string) (portal.Grant, error) {
+func (b *serverBackend) RevokeAccess(ctx context.Context, id string) (_ portal.Grant, err error) {
+	defer func() { auditRefused(ctx, err) }()
 	if b.w == nil {
 		return portal.Grant{}, preloadOnly()
 	}

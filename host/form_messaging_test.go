@@ -16,6 +16,7 @@ import (
 	"github.com/parcours-sante/parcours/host/backend/sqlite"
 	"github.com/parcours-sante/parcours/sdk/client"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/widgets/documents"
 	"github.com/parcours-sante/parcours/widgets/messaging"
 )
 
@@ -335,5 +336,61 @@ func TestMessagingSendFormEdges(t *testing.T) {
 	}
 	if status, page := anonPost(b.hc); status != http.StatusUnauthorized || !strings.Contains(page, "reconnectez-vous") || count() != n+1 {
 		t.Fatalf("a composer posted after the session ended: %d %s", status, page)
+	}
+}
+
+// TestSignInAndOutWithoutWasm: the messaging and documents widgets' demo
+// sign-in (a patient's, a practitioner's) and sign-out are form posts too,
+// each screen the one the Wasm takes over.
+func TestSignInAndOutWithoutWasm(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	cfg.Messaging, cfg.CareTeam, cfg.Documents, cfg.DemoSignIn = store.Messaging(), store, store.Documents(), true
+	b := newFormBrowser(t, cfg)
+	for _, c := range []struct {
+		page, who, name, want string
+	}{
+		{"/w/messages?establishment=" + sqlite.DemoEstablishment + "&service=" + sqlite.ServiceMaternite + "&lang=fr",
+			sqlite.DemoPatientCamilleDurand, "Camille DURAND", `value="open:` + sqlite.DemoThreadMaternite + `"`},
+		{"/w/inbox?establishment=" + sqlite.DemoEstablishment + "&lang=fr",
+			sqlite.DemoPractitionerClaireMartin, "Claire Martin", `data-status="answered">Avec réponse (1)`},
+		{"/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr",
+			sqlite.DemoPractitionerNathalieFournier, "Nathalie Fournier", `value="open:` + sqlite.DemoDocumentBiopsy + `"`},
+	} {
+		signedOut := b.get(c.page)
+		if !strings.Contains(signedOut, `id="pc-demo" name="demo" form="pc-form"`) || !strings.Contains(signedOut, `value="sign-in"`) {
+			t.Fatalf("%s: no demo sign-in by form post:\n%s", c.page, firstPaint(t, signedOut))
+		}
+		in := b.read(b.hc.PostForm(b.srv.URL+pcFormAction(t, signedOut), url.Values{"a": {"sign-in"}, "demo": {c.who}}))
+		if !strings.Contains(in, "Connecté(e) : "+c.name) || !strings.Contains(in, c.want) {
+			t.Fatalf("%s: not signed in as %s:\n%s", c.page, c.who, firstPaint(t, in))
+		}
+		hydratesAny(t, c.page, in)
+		out := b.press(in, "sign-out")
+		if strings.Contains(out, "Connecté(e)") || strings.Contains(out, c.want) || !strings.Contains(out, `value="sign-in"`) {
+			t.Fatalf("%s: still signed in after the sign-out:\n%s", c.page, firstPaint(t, out))
+		}
+		hydratesAny(t, c.page, out)
+	}
+}
+
+// hydratesAny checks that the Wasm of the widget of page renders doc from
+// its state node for node.
+func hydratesAny(t *testing.T, page, doc string) {
+	t.Helper()
+	action := pcFormAction(t, doc)
+	switch {
+	case strings.HasPrefix(page, "/w/messages"), strings.HasPrefix(page, "/w/inbox"):
+		side, service := messaging.Patient, sqlite.ServiceMaternite
+		if strings.HasPrefix(page, "/w/inbox") {
+			side, service = messaging.CareTeam, ""
+		}
+		m := messaging.NewModel(side, "fr", sqlite.DemoEstablishment, service)
+		m.Hydrate(stateOf[messaging.Snapshot](t, doc))
+		wantHydrationMatches(t, &messaging.Messaging{M: m, Backend: client.New(""), Action: action}, doc)
+	default:
+		m := documents.NewModel("fr", sqlite.DemoEstablishment)
+		m.Hydrate(stateOf[documents.Snapshot](t, doc))
+		wantHydrationMatches(t, &documents.Documents{M: m, Backend: client.New(""), Action: action}, doc)
 	}
 }

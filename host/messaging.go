@@ -507,15 +507,26 @@ func (h *Host) createDemoPractitionerSession(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(list, func(p portal.Practitioner) bool { return p.ID == body.Practitioner })
+	p, err := h.demoPractitionerSignIn(w, r, list, body.Practitioner)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, client.SessionBody{Practitioner: &p})
+	return nil
+}
+
+// demoPractitionerSignIn opens a session for the demo practitioner id of
+// list (Host.demoPractitioners), the API's and the widgets' form posts
+// alike.
+func (h *Host) demoPractitionerSignIn(w http.ResponseWriter, r *http.Request, list []portal.Practitioner, id string) (portal.Practitioner, error) {
+	i := slices.IndexFunc(list, func(p portal.Practitioner) bool { return p.ID == id })
 	if i < 0 {
-		return portal.Errorf(portal.ErrInvalid, "%q is not a demo practitioner", body.Practitioner)
+		return portal.Practitioner{}, portal.Errorf(portal.ErrInvalid, "%q is not a demo practitioner", id)
 	}
 	p := list[i]
 	if err := h.startSession(w, r, portal.AuthorPractitioner, p.ID); err != nil {
-		return err
+		return portal.Practitioner{}, err
 	}
 	h.log.Info("demo sign-in", "practitioner", p.ID)
-	writeJSON(w, http.StatusOK, client.SessionBody{Practitioner: &p})
-	return nil
+	return p, nil
 }

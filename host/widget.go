@@ -188,7 +188,7 @@ var widgetSpecs = map[string]widgetSpec{
 				snap = documents.Serve(ctx, m, b, documents.Post{
 					Action: p.post.Get("a"), Person: p.post.Get("person"),
 					Title: p.post.Get("title"), Service: p.post.Get("service"), Client: p.post.Get("client"),
-					File: postedFile(p.files["file"]), NextClient: documents.NewClientID(),
+					File: postedFile(p.files["file"]), NextClient: documents.NewClientID(), Demo: p.post.Get("demo"),
 				})
 			}
 			if snap == nil {
@@ -269,7 +269,7 @@ func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 				snap = messaging.Serve(ctx, m, b, messaging.Post{
 					Action: p.post.Get("a"), Body: p.post.Get("body"), Subject: p.post.Get("subject"), Service: p.post.Get("service"),
 					Files: postedFiles(p.files["files"]), Client: p.post.Get("client"), Person: p.post.Get("person"),
-					NextClient: messaging.NewClientID(),
+					NextClient: messaging.NewClientID(), Demo: p.post.Get("demo"),
 				})
 			}
 			if snap == nil {

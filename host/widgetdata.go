@@ -207,8 +207,22 @@ func (b *serverBackend) DemoPractitioners(ctx context.Context) ([]portal.Practit
 	return b.h.demoPractitioners(ctx)
 }
 
-func (b *serverBackend) DemoPractitionerSignIn(context.Context, string) (portal.Practitioner, error) {
-	return portal.Practitioner{}, preloadOnly()
+// DemoPractitionerSignIn signs a demo practitioner in by a form post (the
+// messaging and documents widgets' sign-in before the Wasm runs), as POST
+// /api/v1/demo/practitioner-session does.
+func (b *serverBackend) DemoPractitionerSignIn(ctx context.Context, id string) (portal.Practitioner, error) {
+	if b.w == nil {
+		return portal.Practitioner{}, portal.Errorf(portal.ErrMethodNotAllowed, "sign-in is not part of a preload")
+	}
+	list, err := b.h.demoPractitioners(ctx)
+	if err != nil {
+		return portal.Practitioner{}, err
+	}
+	p, err := b.h.demoPractitionerSignIn(b.w, b.r, list, id)
+	if err == nil {
+		b.patient, b.practitioner = "", p.ID
+	}
+	return p, err
 }
 
 func (b *serverBackend) Threads(ctx context.Context, est string) ([]portal.Thread, error) {

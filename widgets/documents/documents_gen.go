@@ -135,7 +135,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "label", "for", "pc-demo")
 						vgn.SetInnerHTML(c.T("demo-person"))
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "select", "id", "pc-demo", "class", "pc-select")
+						vgn = vg.El(vgparent, "select", "id", "pc-demo", "name", "demo", "form", "pc-form", "class", "pc-select")
 						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "choose-demo") })
 						{
 							vgparent := vgn
@@ -177,7 +177,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn = vg.Text(vgparent, "\n      ")
 						}
 						vgn = vg.Text(vgparent, "\n      ")
-						vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn")
+						vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "sign-in", "class", "pc-btn")
 						vgn.SetInnerHTML(c.T("signin"))
 						vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-in", "") })
 						vgn = vg.Text(vgparent, "\n    ")
@@ -200,7 +200,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn = vg.El(vgparent, "p", "class", "pc-who")
 				vgn.SetInnerHTML(c.SignedInAs())
 				vgn = vg.Text(vgparent, "\n    ")
-				vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-link")
+				vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "sign-out", "class", "pc-link")
 				vgn.SetInnerHTML(c.T("signout"))
 				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "sign-out", "") })
 				vgn = vg.Text(vgparent, "\n  ")

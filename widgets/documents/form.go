@@ -31,6 +31,8 @@ type Post struct {
 	// NextClient is a new client id, for the upload form shown next
 	// unless the document posted stays in it (not stored).
 	NextClient string
+	// Demo is the demo sign-in's choice (a patient or a practitioner).
+	Demo string
 }
 
 // MaxServerSteps bounds the calls one post makes after the list.
@@ -40,7 +42,7 @@ const MaxServerSteps = 4
 // the action with the same state machine the browser runs: a document of
 // the list opened (and marked seen), an analyte's trend, the list again,
 // the upload form and a patient's upload, a held document's release asked
-// and confirmed by a practitioner. It returns the snapshot the browser
+// and confirmed by a practitioner, a demo sign-in or a sign-out. It returns the snapshot the browser
 // hydrates from, nil when the backend failed (the host then serves the
 // loading state, and the browser loads by itself).
 func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
@@ -58,6 +60,11 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		run(m.Apply(Action{Kind: ShowTrend, ID: code, Value: est}))
 	case Compose:
 		m.Apply(Action{Kind: Compose})
+	case SignIn:
+		m.Apply(Action{Kind: ChooseDemo, Value: p.Demo})
+		run(m.Apply(Action{Kind: SignIn}))
+	case SignOut:
+		run(m.Apply(Action{Kind: SignOut}))
 	case Release, ConfirmRel, CancelRelease:
 		if m.changed(p) {
 			return m.snapshot()

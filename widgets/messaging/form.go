@@ -31,6 +31,8 @@ type Post struct {
 	// NextClient is a new client id, for the composer shown next unless
 	// the message posted stays in it (not sent: its id stays with it).
 	NextClient string
+	// Demo is the demo sign-in's choice (a patient or a practitioner).
+	Demo string
 }
 
 // MaxServerSteps bounds the calls one post makes after the list.
@@ -39,7 +41,7 @@ const MaxServerSteps = 4
 // Serve runs a form post on the server: the first screen (Preload), then
 // the action with the same state machine the browser runs: a thread opened
 // (and marked read, as in the browser), a new thread's form, a message
-// sent, or the list again. It returns the snapshot the browser hydrates
+// sent, a demo sign-in or a sign-out, or the list again. It returns the snapshot the browser hydrates
 // from, nil when the backend failed (the host then serves the loading
 // state, and the browser loads by itself).
 func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
@@ -56,6 +58,11 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		}
 	case Compose:
 		m.Apply(Action{Kind: Compose})
+	case SignIn:
+		m.Apply(Action{Kind: ChooseDemo, Value: p.Demo})
+		run(m.Apply(Action{Kind: SignIn}))
+	case SignOut:
+		run(m.Apply(Action{Kind: SignOut}))
 	case Send:
 		if p.Person != "" && p.Person != m.owner() {
 			// Written for another person than the session's now (a

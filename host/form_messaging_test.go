@@ -353,7 +353,7 @@ func TestSignInAndOutWithoutWasm(t *testing.T) {
 		{"/w/messages?establishment=" + sqlite.DemoEstablishment + "&service=" + sqlite.ServiceMaternite + "&lang=fr",
 			sqlite.DemoPatientCamilleDurand, "Camille DURAND", `value="open:` + sqlite.DemoThreadMaternite + `"`},
 		{"/w/inbox?establishment=" + sqlite.DemoEstablishment + "&lang=fr",
-			sqlite.DemoPractitionerClaireMartin, "Claire Martin", `data-status="answered">Avec réponse (1)`},
+			sqlite.DemoPractitionerClaireMartin, "Claire Martin", `value="status:answered">Avec réponse (1)`},
 		{"/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr",
 			sqlite.DemoPractitionerNathalieFournier, "Nathalie Fournier", `value="open:` + sqlite.DemoDocumentBiopsy + `"`},
 	} {
@@ -393,4 +393,59 @@ func hydratesAny(t *testing.T, page, doc string) {
 		m.Hydrate(stateOf[documents.Snapshot](t, doc))
 		wantHydrationMatches(t, &documents.Documents{M: m, Backend: client.New(""), Action: action}, doc)
 	}
+}
+
+// TestInboxWithoutWasm: the care team's inbox works through form posts, as
+// on a workstation where WebAssembly is blocked: its tabs (the tab kept
+// across posts), a thread assigned to the midwife, then closed; a form
+// drawn for another practitioner acts on nothing.
+func TestInboxWithoutWasm(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	msgs := store.Messaging()
+	cfg.Messaging, cfg.CareTeam, cfg.Audit, cfg.DemoSignIn = msgs, store, store, true
+	b := newFormBrowser(t, cfg)
+	const sophie = "pr-sophie-lefebvre" // a midwife of the service, the thread not hers
+	b.demoSignIn(demoPractitionerSession, `{"practitioner":"`+sophie+`"}`)
+	page := "/w/inbox?establishment=" + sqlite.DemoEstablishment + "&lang=fr"
+	thread := func() portal.Conversation {
+		c, err := msgs.Thread(portal.WithSubject(t.Context(), portal.Subject{Practitioner: sophie}), sqlite.DemoThreadMaternite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	inbox := b.get(page)
+	if strings.Contains(inbox, `value="open:`+sqlite.DemoThreadMaternite+`"`) {
+		t.Fatal("the answered thread is among the new ones")
+	}
+	answered := b.press(inbox, "status:answered")
+	if !strings.Contains(answered, `aria-pressed="true" data-status="answered"`) || !strings.Contains(answered, `value="open:`+sqlite.DemoThreadMaternite+`"`) {
+		t.Fatalf("the answered tab does not list the thread:\n%s", firstPaint(t, answered))
+	}
+	hydratesAny(t, page, answered)
+	opened := b.read(b.hc.PostForm(b.srv.URL+pcFormAction(t, answered), url.Values{"a": {"open:" + sqlite.DemoThreadMaternite}, "status": {"answered"}}))
+	back := b.read(b.hc.PostForm(b.srv.URL+pcFormAction(t, opened), url.Values{"a": {"back"}, "status": {"answered"}}))
+	if !strings.Contains(back, `aria-pressed="true" data-status="answered"`) {
+		t.Fatalf("back is not the tab the thread was opened from:\n%s", firstPaint(t, back))
+	}
+
+	if thread().AssignedTo == sophie {
+		t.Fatal("the thread is hers before the test")
+	}
+	// Claire's form, posted in Sophie's session, assigns nothing.
+	b.read(b.hc.PostForm(b.srv.URL+pcFormAction(t, opened), url.Values{"a": {"assign:" + sqlite.DemoThreadMaternite}, "person": {"practitioner:" + sqlite.DemoPractitionerClaireMartin}}))
+	if thread().AssignedTo == sophie {
+		t.Fatal("a form drawn for another practitioner assigned the thread")
+	}
+	assigned := b.press(opened, "assign:"+sqlite.DemoThreadMaternite)
+	if thread().AssignedTo != sophie || !strings.Contains(assigned, "Cet échange vous est attribué.") {
+		t.Fatalf("not assigned (%q):\n%s", thread().AssignedTo, firstPaint(t, assigned))
+	}
+	hydratesAny(t, page, assigned)
+	closed := b.press(assigned, "close:"+sqlite.DemoThreadMaternite)
+	if thread().Status != portal.ThreadClosed || !strings.Contains(closed, "Échange clos.") {
+		t.Fatalf("not closed (%q):\n%s", thread().Status, firstPaint(t, closed))
+	}
+	hydratesAny(t, page, closed)
 }

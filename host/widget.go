@@ -269,7 +269,7 @@ func messagingSpec(side messaging.Side, title [2]string) widgetSpec {
 				snap = messaging.Serve(ctx, m, b, messaging.Post{
 					Action: p.post.Get("a"), Body: p.post.Get("body"), Subject: p.post.Get("subject"), Service: p.post.Get("service"),
 					Files: postedFiles(p.files["files"]), Client: p.post.Get("client"), Person: p.post.Get("person"),
-					NextClient: messaging.NewClientID(), Demo: p.post.Get("demo"),
+					NextClient: messaging.NewClientID(), Demo: p.post.Get("demo"), Status: p.post.Get("status"),
 				})
 			}
 			if snap == nil {

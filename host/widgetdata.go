@@ -344,12 +344,37 @@ func (b *serverBackend) MarkRead(ctx context.Context, id string) error {
 	return m.MarkRead(b.as(ctx), id)
 }
 
-func (b *serverBackend) Assign(context.Context, string) (portal.Thread, error) {
-	return portal.Thread{}, preloadOnly()
+// Assign and Close act on a thread by the inbox's form post, as POST
+// /api/v1/threads/{id}/assign and /close do: a practitioner's session, a
+// thread they may read, of an establishment this host serves.
+func (b *serverBackend) Assign(ctx context.Context, id string) (portal.Thread, error) {
+	return b.careTeamAction(ctx, id, portal.Messaging.Assign)
 }
 
-func (b *serverBackend) Close(context.Context, string) (portal.Thread, error) {
-	return portal.Thread{}, preloadOnly()
+func (b *serverBackend) Close(ctx context.Context, id string) (portal.Thread, error) {
+	return b.careTeamAction(ctx, id, portal.Messaging.Close)
+}
+
+func (b *serverBackend) careTeamAction(ctx context.Context, id string, action func(portal.Messaging, context.Context, string) (portal.Thread, error)) (_ portal.Thread, err error) {
+	defer func() { auditRefused(ctx, err) }()
+	m, err := b.messaging()
+	if err != nil || b.w == nil {
+		return portal.Thread{}, cmp.Or(err, preloadOnly())
+	}
+	a, err := b.author(ctx)
+	if err == nil && a.Kind != portal.AuthorPractitioner {
+		err = portal.Errorf(portal.ErrForbidden, "a %s may not act on a thread", a.Kind)
+	}
+	if err != nil {
+		return portal.Thread{}, err
+	}
+	ctx = b.as(ctx)
+	c, err := b.h.servedThread(ctx, m, id)
+	if err != nil {
+		return portal.Thread{}, err
+	}
+	auditNote(ctx, c.Patient, "Communication/"+c.ID)
+	return action(m, ctx, c.ID)
 }
 
 func (b *serverBackend) AttachmentURL(message, attachment string) string {

@@ -33,6 +33,8 @@ type Post struct {
 	NextClient string
 	// Demo is the demo sign-in's choice (a patient or a practitioner).
 	Demo string
+	// Status is the inbox's tab the form was drawn on (the care team's).
+	Status string
 }
 
 // MaxServerSteps bounds the calls one post makes after the list.
@@ -41,7 +43,8 @@ const MaxServerSteps = 4
 // Serve runs a form post on the server: the first screen (Preload), then
 // the action with the same state machine the browser runs: a thread opened
 // (and marked read, as in the browser), a new thread's form, a message
-// sent, a demo sign-in or a sign-out, or the list again. It returns the snapshot the browser hydrates
+// sent, a demo sign-in or a sign-out, the care team's tab, a thread
+// assigned or closed, or the list again. It returns the snapshot the browser hydrates
 // from, nil when the backend failed (the host then serves the loading
 // state, and the browser loads by itself).
 func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
@@ -50,8 +53,21 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		return nil
 	}
 	m.FormClient = p.NextClient
+	if p.Status != "" {
+		m.Apply(Action{Kind: ShowStatus, Value: p.Status}) // the inbox's tab, kept across posts
+	}
 	kind, arg, _ := strings.Cut(p.Action, ":")
 	switch Kind(kind) {
+	case ShowStatus:
+		m.Apply(Action{Kind: ShowStatus, Value: arg})
+	case Assign, CloseThread:
+		if p.Person != "" && p.Person != m.owner() || m.Side != CareTeam || arg == "" {
+			break
+		}
+		run(m.Apply(Action{Kind: Open, ID: arg}))
+		if m.Conv != nil && m.Conv.ID == arg {
+			run(m.Apply(Action{Kind: Kind(kind)}))
+		}
 	case Open:
 		if arg != "" {
 			run(m.Apply(Action{Kind: Open, ID: arg}))

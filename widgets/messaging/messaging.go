@@ -45,6 +45,18 @@ type Messaging struct {
 // before the Wasm runs (Serve).
 func (c *Messaging) OpenValue(id string) string { return string(Open) + ":" + id }
 
+// StatusValue is the form value of an inbox tab: "status:<status>".
+func (c *Messaging) StatusValue(st string) string { return string(ShowStatus) + ":" + st }
+
+// ThreadValue is the form value of an action on the open thread
+// ("assign", "close"): "<action>:<thread>".
+func (c *Messaging) ThreadValue(kind string) string {
+	if c.M.Conv == nil {
+		return kind
+	}
+	return kind + ":" + c.M.Conv.ID
+}
+
 // SendValue is the form value of the send button: "send:<thread>" in a
 // thread, "send" for a new thread.
 func (c *Messaging) SendValue() string {

@@ -44,6 +44,14 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = vg.Text(vgparent, "\n  ")
 		vgn = vg.El(vgparent, "form", "id", "pc-form", "class", "pc-form", "method", "post")
 		vgn.AddAttrInterface("action", c.Action)
+		{
+			vgparent := vgn
+			_ = vgparent
+			vgn = vg.El(vgparent, "input", "type", "hidden", "name", "person")
+			vgn.AddAttrInterface("value", c.M.Person())
+			vgn = vg.El(vgparent, "input", "type", "hidden", "name", "status")
+			vgn.AddAttrInterface("value", string(c.M.Filter))
+		}
 		vgn = vg.Text(vgparent, "\n  ")
 		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
 		vgn.SetInnerHTML(c.M.Notice)
@@ -192,9 +200,10 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = vgparent
 						vgn = vg.Text(vgparent, "\n      ")
 						for _, st := range c.Statuses() {
-							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-tab")
+							vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-tab")
 							vgn.AddAttrInterface("aria-pressed", c.Pressed(st))
 							vgn.AddAttrInterface("data-status", st)
+							vgn.AddAttrInterface("value", c.StatusValue(st))
 							vgn.SetInnerHTML(c.TabLabel(st))
 							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "status", st) })
 						}
@@ -282,13 +291,15 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = vgparent
 						vgn = vg.Text(vgparent, "\n      ")
 						if c.CanAssign() {
-							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
+							vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-btn pc-secondary")
+							vgn.AddAttrInterface("value", c.ThreadValue("assign"))
 							vgn.SetInnerHTML(c.T("assign"))
 							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "assign", "") })
 						}
 						vgn = vg.Text(vgparent, "\n      ")
 						if c.CanClose() {
-							vgn = vg.El(vgparent, "button", "type", "button", "class", "pc-btn pc-secondary")
+							vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "class", "pc-btn pc-secondary")
+							vgn.AddAttrInterface("value", c.ThreadValue("close"))
 							vgn.SetInnerHTML(c.T("close"))
 							vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "close", "") })
 						}

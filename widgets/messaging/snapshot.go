@@ -44,6 +44,8 @@ type Snapshot struct {
 	FileErr    string `json:"file_error,omitempty"`
 	FormClient string `json:"client_id,omitempty"`
 	Notice     string `json:"notice,omitempty"`
+	// Filter is the care team's inbox tab.
+	Filter portal.ThreadStatus `json:"filter,omitempty"`
 }
 
 // MaxPreloadSteps bounds the calls Preload makes.
@@ -71,6 +73,7 @@ func (m *Model) snapshot() *Snapshot {
 		Establishments: m.Establishments, Missing: m.Missing,
 		SignIn: m.SignIn, Err: m.Err, ErrText: m.ErrText,
 		Body: m.Body, FormErr: m.FormErr, FileErr: m.FileErr, FormClient: m.FormClient, Notice: m.Notice,
+		Filter: m.Filter,
 	}
 	switch {
 	case m.Screen == ScreenThread && m.Conv != nil:
@@ -115,4 +118,7 @@ func (m *Model) Hydrate(s *Snapshot) {
 		m.Screen, m.Subject, m.SubjectErr = ScreenNew, s.Subject, s.SubjectErr
 	}
 	m.Body, m.FormErr, m.FileErr, m.FormClient, m.Notice = s.Body, s.FormErr, s.FileErr, s.FormClient, s.Notice
+	if m.Side == CareTeam && s.Filter.Valid() {
+		m.Filter = s.Filter
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -286,4 +287,67 @@ func (b *formBrowser) pressAs(doc, value, person string) string {
 func newJarClient() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar}
+}
+
+// TestDocumentsFiltersWithoutWasm: the list's filters work through form
+// posts (Filtrer, or Enter in the search field: the form's default button
+// filters), are kept while a document is open and back, and a
+// practitioner lists every document, not only the held ones; each screen
+// the one the Wasm takes over.
+func TestDocumentsFiltersWithoutWasm(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	cfg.Documents, cfg.CareTeam, cfg.DemoSignIn = store.Documents(), store, true
+	b := signedInBrowser(t, cfg, sqlite.DemoPatientLucasBernard)
+	page := "/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr"
+	filter := func(doc string, fields url.Values) string {
+		t.Helper()
+		fields.Set("a", "filter")
+		fields.Set("filters", "1")
+		return b.read(b.hc.PostForm(b.srv.URL+pcFormAction(t, doc), fields))
+	}
+	listed := func(doc string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`<li class="pc-doc" data-document="[^"]*" data-new="[^"]*" data-type="([^"]*)"`).FindAllStringSubmatch(doc, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	list := b.get(page)
+	if !strings.Contains(list, `<button type="submit" form="pc-form" name="a" value="filter" class="pc-btn pc-secondary pc-nojs">Filtrer</button>`) ||
+		!strings.Contains(list, `<button type="submit" name="a" value="filter" class="pc-default"`) {
+		t.Fatalf("no filter button, or no default button:\n%s", firstPaint(t, list))
+	}
+	all := listed(list)
+	labs := filter(list, url.Values{"type": {string(portal.DocLabReport)}})
+	got := listed(labs)
+	if len(got) == 0 || len(got) == len(all) || slices.ContainsFunc(got, func(s string) bool { return s != string(portal.DocLabReport) }) {
+		t.Fatalf("lab reports only: %v (of %v):\n%s", got, all, firstPaint(t, list))
+	}
+	hydratesAny(t, page, labs)
+	// Kept while a document is open, and back.
+	// (A browser posts the form's fields with any of its buttons: the
+	// filters, in the list; their hidden copies, on a document.)
+	open := b.read(b.hc.PostForm(b.srv.URL+pcFormAction(t, labs), url.Values{
+		"a": {"open:" + regexp.MustCompile(`value="open:([^"]*)"`).FindStringSubmatch(labs)[1]}, "filters": {"1"}, "type": {string(portal.DocLabReport)}}))
+	back := b.read(b.hc.PostForm(b.srv.URL+pcFormAction(t, open), url.Values{"a": {"back"}, "filters": {"1"}, "type": {regexp.MustCompile(`<input type="hidden" name="type" value="([^"]*)"`).FindStringSubmatch(open)[1]}}))
+	if !slices.Equal(listed(back), got) {
+		t.Fatalf("back from a document: %v, want the filtered %v:\n%s", listed(back), got, firstPaint(t, open))
+	}
+	hydratesAny(t, page, back)
+	none := filter(list, url.Values{"q": {"zzz introuvable"}})
+	if len(listed(none)) != 0 || !strings.Contains(none, `value="zzz introuvable"`) {
+		t.Fatalf("a search that matches nothing:\n%s", firstPaint(t, none))
+	}
+	hydratesAny(t, page, none)
+
+	// The nurse: the held documents, then every one.
+	nurse := &formBrowser{t: t, srv: b.srv, hc: newJarClient()}
+	nurse.demoSignIn(demoPractitionerSession, `{"practitioner":"`+sqlite.DemoPractitionerNathalieFournier+`"}`)
+	held := nurse.get(page)
+	everything := nurse.read(nurse.hc.PostForm(nurse.srv.URL+pcFormAction(t, held), url.Values{"a": {"filter"}, "filters": {"1"}}))
+	if len(listed(everything)) <= len(listed(held)) || strings.Contains(everything, `id="pc-held" name="held" value="true" form="pc-form" checked`) {
+		t.Fatalf("every document: %d listed, %d held", len(listed(everything)), len(listed(held)))
+	}
+	hydratesAny(t, page, everything)
 }

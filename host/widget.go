@@ -189,6 +189,7 @@ var widgetSpecs = map[string]widgetSpec{
 					Action: p.post.Get("a"), Person: p.post.Get("person"),
 					Title: p.post.Get("title"), Service: p.post.Get("service"), Client: p.post.Get("client"),
 					File: postedFile(p.files["file"]), NextClient: documents.NewClientID(), Demo: p.post.Get("demo"),
+					Filters: p.post.Get("filters") == "1", Type: p.post.Get("type"), Search: p.post.Get("q"), Held: p.post.Get("held") == "true",
 				})
 			}
 			if snap == nil {

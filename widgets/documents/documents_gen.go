@@ -46,8 +46,28 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		{
 			vgparent := vgn
 			_ = vgparent
+			if c.Show("list") {
+				vgn = vg.El(vgparent, "button", "type", "submit", "name", "a", "value", "filter", "class", "pc-default", "tabindex", "-1", "aria-hidden", "true")
+				vg.On(vgn, "click", func(event vugu.DOMEvent) { c.Do(event, "filter", "") })
+			}
 			vgn = vg.El(vgparent, "input", "type", "hidden", "name", "person")
 			vgn.AddAttrInterface("value", c.M.Person())
+			if c.SignedIn() {
+				vgn = vg.El(vgparent, "input", "type", "hidden", "name", "filters", "value", "1")
+			}
+			if c.SignedIn() && !c.Show("list") {
+				vgn = vg.El(vgparent, "span")
+				{
+					vgparent := vgn
+					_ = vgparent
+					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "type")
+					vgn.AddAttrInterface("value", string(c.M.Type))
+					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "q")
+					vgn.AddAttrInterface("value", c.M.Search)
+					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "held")
+					vgn.AddAttrInterface("value", c.Bool(c.M.HeldOnly))
+				}
+			}
 		}
 		vgn = vg.Text(vgparent, "\n  ")
 		vgn = vg.El(vgparent, "p", "class", "pc-sr", "role", "status", "aria-live", "polite")
@@ -283,7 +303,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "label", "for", "pc-type")
 						vgn.SetInnerHTML(c.T("filter-type"))
 						vgn = vg.Text(vgparent, "\n        ")
-						vgn = vg.El(vgparent, "select", "id", "pc-type", "class", "pc-select")
+						vgn = vg.El(vgparent, "select", "id", "pc-type", "name", "type", "form", "pc-form", "class", "pc-select")
 						vg.On(vgn, "change", func(event vugu.DOMEvent) { c.Change(event, "type") })
 						{
 							vgparent := vgn
@@ -308,7 +328,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgn = vg.El(vgparent, "label", "for", "pc-search")
 						vgn.SetInnerHTML(c.T("search"))
 						vgn = vg.Text(vgparent, "\n        ")
-						vgn = vg.El(vgparent, "input", "type", "search", "id", "pc-search", "class", "pc-input", "autocomplete", "off")
+						vgn = vg.El(vgparent, "input", "type", "search", "id", "pc-search", "name", "q", "form", "pc-form", "class", "pc-input", "autocomplete", "off")
 						vgn.AddAttrInterface("value", c.M.Search)
 						{
 							b, err := vjson.Marshal(c.M.Search)
@@ -327,7 +347,7 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgparent := vgn
 							_ = vgparent
 							vgn = vg.Text(vgparent, "\n        ")
-							vgn = vg.El(vgparent, "input", "type", "checkbox", "id", "pc-held")
+							vgn = vg.El(vgparent, "input", "type", "checkbox", "id", "pc-held", "name", "held", "value", "true", "form", "pc-form")
 							vgn.AddAttrInterface("checked", c.M.HeldOnly)
 							{
 								b, err := vjson.Marshal(c.M.HeldOnly)
@@ -343,6 +363,9 @@ func (c *Documents) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgn = vg.Text(vgparent, "\n      ")
 						}
 					}
+					vgn = vg.Text(vgparent, "\n      ")
+					vgn = vg.El(vgparent, "button", "type", "submit", "form", "pc-form", "name", "a", "value", "filter", "class", "pc-btn pc-secondary pc-nojs")
+					vgn.SetInnerHTML(c.T("apply"))
 					vgn = vg.Text(vgparent, "\n    ")
 				}
 				vgn = vg.Text(vgparent, "\n    ")

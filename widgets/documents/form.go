@@ -3,6 +3,7 @@ package documents
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
@@ -33,6 +34,12 @@ type Post struct {
 	NextClient string
 	// Demo is the demo sign-in's choice (a patient or a practitioner).
 	Demo string
+	// Filters: the list's filters were posted (the list's form carries
+	// them with every button): the type, the title search, and for a
+	// practitioner whether only held documents are listed.
+	Filters      bool
+	Type, Search string
+	Held         bool
 }
 
 // MaxServerSteps bounds the calls one post makes after the list.
@@ -51,6 +58,17 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		return nil
 	}
 	m.FormUpload = p.NextClient
+	if p.Filters {
+		// The list as it was filtered, kept across posts.
+		m.Apply(Action{Kind: FilterType, Value: p.Type})
+		m.Apply(Action{Kind: SearchTitle, Value: p.Search})
+		if m.Practitioner != nil && p.Held != m.HeldOnly {
+			run(m.Apply(Action{Kind: ShowHeld, Value: strconv.FormatBool(p.Held)}))
+		}
+		if p.Action != "filter" {
+			m.Notice = "" // the count is announced when the patient filters
+		}
+	}
 	kind, arg, _ := strings.Cut(p.Action, ":")
 	switch Kind(kind) {
 	case Open:

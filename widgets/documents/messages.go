@@ -28,6 +28,7 @@ var messages = ui.Messages{
 	"list-title":       {"Vos documents", "Your documents"},
 	"list-title-pro":   {"Documents de vos services", "Your services’ documents"},
 	"count-filtered":   {"%d sur %d documents", "%d of %d documents"},
+	"apply":            {"Filtrer", "Filter"},
 	"filter-type":      {"Type de document", "Document type"},
 	"type-all":         {"Tous les types", "All types"},
 	"search":           {"Rechercher dans les titres", "Search titles"},

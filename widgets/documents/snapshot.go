@@ -48,6 +48,11 @@ type Snapshot struct {
 	Service    string `json:"service,omitempty"`
 	FormUpload string `json:"upload_id,omitempty"`
 	Notice     string `json:"notice,omitempty"`
+	// The list's filters after a form post: the type, the title search,
+	// and for a practitioner every document rather than the held ones.
+	Type    portal.DocumentType `json:"type,omitempty"`
+	Search  string              `json:"search,omitempty"`
+	AllDocs bool                `json:"all_documents,omitempty"`
 }
 
 // Preload runs the start of the flow on the server against b, as the
@@ -74,6 +79,7 @@ func (m *Model) snapshot() *Snapshot {
 		Establishments: m.Establishments, Missing: m.Missing,
 		SignIn: m.SignIn, Err: m.Err, ErrText: m.ErrText,
 		Service: m.Service, FormUpload: m.FormUpload, Notice: m.Notice,
+		Type: m.Type, Search: m.Search, AllDocs: m.Practitioner != nil && !m.HeldOnly,
 	}
 	switch {
 	case m.Screen == ScreenDocument && m.Open != nil:
@@ -125,4 +131,9 @@ func (m *Model) Hydrate(s *Snapshot) {
 	}
 	m.Confirming = s.Confirming && m.Screen == ScreenDocument && m.Practitioner != nil
 	m.Service, m.FormUpload, m.Notice = s.Service, s.FormUpload, s.Notice
+	if s.Type == "" || s.Type.Valid() {
+		m.Type = s.Type
+	}
+	m.Search = s.Search
+	m.HeldOnly = !(s.AllDocs && m.Practitioner != nil)
 }

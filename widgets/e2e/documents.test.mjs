@@ -81,6 +81,21 @@ test('a patient opens a PDF report and his HbA1c trend; the nurse releases the b
   await released.locator('button').click();
   await p.locator('iframe.pc-viewer').waitFor();
 
+  // The filters apply as he types; Enter in the search posts nothing (the
+  // Wasm handles the form's default button) and Filtrer, for pages
+  // without the Wasm, is hidden.
+  await p.getByRole('button', { name: 'Retour à la liste' }).click();
+  const search = p.getByLabel('Rechercher dans les titres');
+  await search.fill('zzz introuvable');
+  await p.locator('.pc-empty', { hasText: 'Aucun document' }).waitFor();
+  let navigated = false;
+  p.page().on('framenavigated', (f) => { if (f === p) navigated = true; });
+  await search.press('Enter');
+  await search.fill('');
+  await p.locator('.pc-doc').first().waitFor();
+  assert.ok(!navigated, 'Enter in the search did not post the form');
+  assert.equal(await p.getByRole('button', { name: 'Filtrer' }).count(), 0, 'Filtrer is hidden once the Wasm runs');
+
   assert.deepEqual(patient.errors, []);
   assert.deepEqual(nurse.errors, []);
   await patient.context().close();
@@ -162,6 +177,28 @@ test('without JavaScript, a patient adds a PDF for her care team', async () => {
   await page.locator('input#pc-file').setInputFiles([{ name: 'cr.pdf', mimeType: 'application/pdf', buffer: pdf }]);
   await page.getByRole('button', { name: 'Envoyer', exact: true }).click();
   await page.locator('.pc-doc[data-type="patient_document"]', { hasText: 'Compte rendu de la sage-femme libérale' }).waitFor();
+  await page.context().close();
+});
+
+test('without JavaScript, a patient filters his documents and keeps the filter while reading one', async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient: 'pat-lucas-bernard' } });
+  assert.ok(r.ok(), `demo sign-in: ${r.status()}`);
+  await page.goto(HOST + '/w/documents?establishment=chu-exemple&lang=fr');
+  const all = await page.locator('.pc-doc').count();
+  await page.getByLabel('Type de document').selectOption('lab_report');
+  await page.getByRole('button', { name: 'Filtrer' }).click();
+  await page.locator('.pc-doc').first().waitFor();
+  const labs = await page.locator('.pc-doc').count();
+  assert.ok(labs > 0 && labs < all, `${labs} of ${all}`);
+  assert.equal(await page.locator('.pc-doc:not([data-type="lab_report"])').count(), 0);
+  await page.locator('.pc-doc button').first().click();
+  await page.getByRole('button', { name: 'Retour à la liste' }).click();
+  await page.locator('.pc-doc').first().waitFor();
+  assert.equal(await page.locator('.pc-doc').count(), labs, 'the filter is kept');
+  await page.getByLabel('Rechercher dans les titres').fill('zzz introuvable');
+  await page.getByLabel('Rechercher dans les titres').press('Enter'); // the default button filters
+  await page.locator('.pc-empty', { hasText: 'Aucun document' }).waitFor();
   await page.context().close();
 });
 

@@ -351,3 +351,18 @@ func TestDocumentsFiltersWithoutWasm(t *testing.T) {
 	}
 	hydratesAny(t, page, everything)
 }
+
+// TestDocumentsSignedOutWithoutDemo: on a host without the demo sign-in,
+// the signed-out documents widget shows its sign-in screen (its state
+// handed to the browser), not the loading skeleton, which without the
+// Wasm would never go away.
+func TestDocumentsSignedOutWithoutDemo(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	cfg.Documents, cfg.CareTeam, cfg.DemoSignIn = store.Documents(), store, false
+	b := newFormBrowser(t, cfg)
+	doc := b.get("/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr")
+	if !strings.Contains(doc, `id="parcours-state"`) || strings.Contains(doc, `class="pc-skeleton"`) {
+		t.Fatalf("the signed-out widget is not its sign-in screen:\n%s", firstPaint(t, doc))
+	}
+}

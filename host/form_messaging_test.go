@@ -345,7 +345,7 @@ func TestMessagingSendFormEdges(t *testing.T) {
 func TestSignInAndOutWithoutWasm(t *testing.T) {
 	cfg := demoConfig(t)
 	store := cfg.Booking.(*sqlite.Store)
-	cfg.Messaging, cfg.CareTeam, cfg.Documents, cfg.DemoSignIn = store.Messaging(), store, store.Documents(), true
+	cfg.Messaging, cfg.CareTeam, cfg.Documents, cfg.Audit, cfg.DemoSignIn = store.Messaging(), store, store.Documents(), store, true
 	b := newFormBrowser(t, cfg)
 	for _, c := range []struct {
 		page, who, name, want string
@@ -366,6 +366,11 @@ func TestSignInAndOutWithoutWasm(t *testing.T) {
 			t.Fatalf("%s: not signed in as %s:\n%s", c.page, c.who, firstPaint(t, in))
 		}
 		hydratesAny(t, c.page, in)
+		// Audited as the API's sign-in is, its agent the person signed in.
+		events, err := store.AuditEvents(t.Context(), portal.AuditQuery{Newest: true, Limit: 1})
+		if err != nil || len(events) != 1 || !strings.HasSuffix(events[0].Operation, ".sign-in") || events[0].Agent != c.who {
+			t.Fatalf("%s: the sign-in's audit record: %+v %v", c.page, events, err)
+		}
 		out := b.press(in, "sign-out")
 		if strings.Contains(out, "Connecté(e)") || strings.Contains(out, c.want) || !strings.Contains(out, `value="sign-in"`) {
 			t.Fatalf("%s: still signed in after the sign-out:\n%s", c.page, firstPaint(t, out))
@@ -437,6 +442,18 @@ func TestInboxWithoutWasm(t *testing.T) {
 	b.read(b.hc.PostForm(b.srv.URL+pcFormAction(t, opened), url.Values{"a": {"assign:" + sqlite.DemoThreadMaternite}, "person": {"practitioner:" + sqlite.DemoPractitionerClaireMartin}}))
 	if thread().AssignedTo == sophie {
 		t.Fatal("a form drawn for another practitioner assigned the thread")
+	}
+	// A practitioner of another service: nothing assigned, the refusal
+	// audited as the API's would be (404), not as a success.
+	julien := &formBrowser{t: t, srv: b.srv, hc: newJarClient()}
+	julien.demoSignIn(demoPractitionerSession, `{"practitioner":"pr-julien-roux"}`)
+	refused := julien.read(julien.hc.PostForm(b.srv.URL+pcFormAction(t, opened), url.Values{"a": {"assign:" + sqlite.DemoThreadMaternite}}))
+	if thread().AssignedTo == "pr-julien-roux" || strings.Contains(refused, "Cet échange vous est attribué") {
+		t.Fatal("a practitioner of another service assigned the thread")
+	}
+	events, err := store.AuditEvents(t.Context(), portal.AuditQuery{Newest: true, Limit: 1})
+	if err != nil || len(events) != 1 || events[0].Operation != "widget.inbox.assign" || events[0].Outcome == portal.AuditSuccess || events[0].Status != http.StatusNotFound {
+		t.Fatalf("the refused assign's audit record: %+v %v", events, err)
 	}
 	assigned := b.press(opened, "assign:"+sqlite.DemoThreadMaternite)
 	if thread().AssignedTo != sophie || !strings.Contains(assigned, "Cet échange vous est attribué.") {

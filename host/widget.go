@@ -526,6 +526,23 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		files   map[string][]postedPart
 		prepaid bool
 	)
+	// A signed-in person's widget document shows their data (or a
+	// patient's): it is audited, as the API is; so is a sign-in by a form
+	// post, and a post refused before it is read.
+	rec := &auditRecord{op: "widget." + name, action: portal.AuditRead, est: est}
+	if r.Method == http.MethodPost {
+		rec.action = portal.AuditExecute
+	}
+	audited := signedIn
+	sw, done := h.auditing(w, r, rec)
+	w = sw
+	defer func() {
+		if audited {
+			done()
+		}
+	}()
+	// What a post does names its entity, as in the API (a grant).
+	r = r.WithContext(context.WithValue(r.Context(), auditKey{}, rec))
 	if r.Method == http.MethodPost {
 		// A questionnaire's step may carry long free-text answers: its form
 		// posts may be as large as a response.
@@ -570,20 +587,10 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		}
 		post = r.PostForm
 	}
-	// A signed-in person's widget document shows their data (or a
-	// patient's): it is audited, as the API is.
-	if signedIn {
-		rec := &auditRecord{op: "widget." + name, action: portal.AuditRead, est: est}
-		if post != nil {
-			verb, _, _ := strings.Cut(post.Get("a"), ":")
-			rec.op += "." + truncate(verb, 40)
-			rec.action = portal.AuditExecute
-		}
-		var done func()
-		w, done = h.auditing(w, r, rec)
-		defer done()
-		// What a post does names its entity, as in the API (a grant).
-		r = r.WithContext(context.WithValue(r.Context(), auditKey{}, rec))
+	if post != nil {
+		verb, _, _ := strings.Cut(post.Get("a"), ":")
+		rec.op += "." + truncate(verb, 40)
+		audited = audited || verb == "sign-in"
 	}
 	timeout := PreloadTimeout
 	if post != nil {
@@ -602,6 +609,12 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		query:   q, post: post, files: files,
 		signIn: h.SignInLinks("", "/w/"+name+"?"+q.Encode()),
 	})
+	if e, ok := state.(interface{ ErrCode() portal.ErrorCode }); ok && post != nil && e.ErrCode() != "" {
+		// The post's screen shows an error (a write refused, a thread not
+		// theirs, a form drawn for someone else): recorded as the API
+		// would have answered it, though the page answers 200.
+		auditRefused(r.Context(), portal.Errorf(e.ErrCode(), "%s", e.ErrCode()))
+	}
 	if post != nil && spec.saved != nil && post.Get("a") == string(questionnaire.Save) {
 		// A background save (frame.js, as the patient answers, before the
 		// Wasm runs): the status says whether the draft holds the page's

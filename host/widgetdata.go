@@ -203,7 +203,13 @@ func (b *serverBackend) CurrentPractitioner(ctx context.Context) (*portal.Practi
 	return b.h.currentPractitioner(ctx, b.practitioner)
 }
 
+// DemoPractitioners are the practitioners one may sign in as on a demo
+// host; none (and no error) where the demo sign-in is off, as the API's
+// client reads the API's not_found.
 func (b *serverBackend) DemoPractitioners(ctx context.Context) ([]portal.Practitioner, error) {
+	if !b.h.cfg.DemoSignIn || b.h.cfg.CareTeam == nil {
+		return nil, nil
+	}
 	return b.h.demoPractitioners(ctx)
 }
 

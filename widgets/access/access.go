@@ -303,6 +303,9 @@ func operationKey(op string) string {
 // widgetOperationKey is operationKey for a widget's document, or one of
 // its form posts (verb: the button's action).
 func widgetOperationKey(widget, verb string, _ bool) string {
+	if verb == "sign-in" || verb == "sign-out" {
+		return "op-session"
+	}
 	switch widget {
 	case "booking":
 		if verb == "confirm" || verb == "cancel" {
@@ -312,8 +315,11 @@ func widgetOperationKey(widget, verb string, _ bool) string {
 	case "questionnaire":
 		return "op-questionnaire"
 	case "messages", "inbox":
-		if verb == "send" {
+		switch verb {
+		case "send":
 			return "op-message"
+		case "assign", "close":
+			return "op-thread"
 		}
 		return "op-messages"
 	case "documents":

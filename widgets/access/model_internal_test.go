@@ -210,6 +210,8 @@ func TestOperationKeys(t *testing.T) {
 		"widget.documents.upload": "op-upload", "widget.documents.trend": "op-results", "widget.documents": "op-documents",
 		"widget.booking.confirm": "op-appointment", "widget.booking": "op-appointments",
 		"widget.questionnaire.next": "op-questionnaire", "widget.access.grant": "op-grants", "widget.nope": "op-other",
+		"widget.inbox.assign": "op-thread", "widget.inbox.close": "op-thread", "widget.documents.sign-in": "op-session",
+		"widget.messages.sign-out": "op-session",
 	} {
 		if got := operationKey(op); got != want {
 			t.Errorf("%q: %q, want %q", op, got, want)

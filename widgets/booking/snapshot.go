@@ -135,3 +135,7 @@ func (m *Model) Hydrate(s *Snapshot) {
 	m.Err, m.ErrText, m.Notice = s.Err, s.ErrText, s.Notice
 	m.SignIn = s.SignIn
 }
+
+// ErrCode is the error the screen shows, "" for none: the host records a
+// form post whose screen shows one as the API would have answered it.
+func (s *Snapshot) ErrCode() portal.ErrorCode { return s.Err }

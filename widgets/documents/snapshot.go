@@ -137,3 +137,7 @@ func (m *Model) Hydrate(s *Snapshot) {
 	m.Search = s.Search
 	m.HeldOnly = !(s.AllDocs && m.Practitioner != nil)
 }
+
+// ErrCode is the error the screen shows, "" for none: the host records a
+// form post whose screen shows one as the API would have answered it.
+func (s *Snapshot) ErrCode() portal.ErrorCode { return s.Err }

@@ -61,7 +61,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	case ShowStatus:
 		m.Apply(Action{Kind: ShowStatus, Value: arg})
 	case Assign, CloseThread:
-		if p.Person != "" && p.Person != m.owner() || m.Side != CareTeam || arg == "" {
+		if m.changed(p) || m.Side != CareTeam || arg == "" {
 			break
 		}
 		run(m.Apply(Action{Kind: Open, ID: arg}))
@@ -80,15 +80,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	case SignOut:
 		run(m.Apply(Action{Kind: SignOut}))
 	case Send:
-		if p.Person != "" && p.Person != m.owner() {
-			// Written for another person than the session's now (a
-			// sign-in in another tab), or for one whose session has
-			// ended: not sent.
-			code := portal.ErrSessionChanged
-			if m.owner() == "" {
-				code = portal.ErrUnauthenticated
-			}
-			m.Err, m.ErrText = code, code.Message(m.Lang)
+		if m.changed(p) {
 			return m.snapshot()
 		}
 		if p.Client == "" {
@@ -177,6 +169,21 @@ func (m *Model) unsent(p Post, client string) {
 	// The alert says why; the outbox's notices (a retry to come) and the
 	// files' (added) do not apply to a form.
 	m.Notice = ""
+}
+
+// changed reports, and shows, that a write's form was drawn for another
+// person than the session's now (a sign-in in another tab), or for one
+// whose session has ended: nothing of it is done.
+func (m *Model) changed(p Post) bool {
+	if p.Person == "" || p.Person == m.owner() {
+		return false
+	}
+	code := portal.ErrSessionChanged
+	if m.owner() == "" {
+		code = portal.ErrUnauthenticated
+	}
+	m.Err, m.ErrText = code, code.Message(m.Lang)
+	return true
 }
 
 // Person names who the composer is drawn for, as Post.Person: "" when

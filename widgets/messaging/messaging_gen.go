@@ -567,6 +567,9 @@ func (c *Messaging) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "person")
 					vgn.AddAttrInterface("value", c.M.Person())
 					vgn = vg.Text(vgparent, "\n    ")
+					vgn = vg.El(vgparent, "input", "type", "hidden", "name", "status")
+					vgn.AddAttrInterface("value", string(c.M.Filter))
+					vgn = vg.Text(vgparent, "\n    ")
 					if c.M.Side == "patient" {
 						vgn = vg.El(vgparent, "div", "class", "pc-before")
 						{

@@ -122,3 +122,7 @@ func (m *Model) Hydrate(s *Snapshot) {
 		m.Filter = s.Filter
 	}
 }
+
+// ErrCode is the error the screen shows, "" for none: the host records a
+// form post whose screen shows one as the API would have answered it.
+func (s *Snapshot) ErrCode() portal.ErrorCode { return s.Err }

@@ -123,9 +123,24 @@
       method: 'POST', body: /^multipart/i.test(attr('enctype')) ? body : new URLSearchParams(body),
       credentials: 'same-origin', redirect: 'follow'
     }).then(function (res) {
-      if (!res.ok || !/^text\/html/i.test(res.headers.get('Content-Type'))) throw new Error('HTTP ' + res.status);
+      var html = /^text\/html/i.test(res.headers.get('Content-Type'));
+      if (html && res.status >= 400 && res.status < 500) {
+        // Refused by the host (the session ended, too many requests, files
+        // far too large): sent again it would be refused again. Say why
+        // above the widget, what was written kept in its form.
+        return res.text().then(function (t) {
+          refused(t, res.status);
+          return null;
+        });
+      }
+      if (!res.ok || !html) throw new Error('HTTP ' + res.status);
       return res.text();
     }).then(function (html) {
+      if (html === null) {
+        E.removeAttribute.call(form, 'aria-busy');
+        return;
+      }
+      refused('');
       // Without its stylesheet (the frame has it), which this document's
       // CSP would refuse: the nonce is another.
       var doc = new DOMParser().parseFromString(html.replace(/<style[\s\S]*?<\/style>/gi, ''), 'text/html');
@@ -161,6 +176,27 @@
       settle();
     }
   }, true);
+
+  // refused shows, above the widget, why the host refused a post (the
+  // alert of its answer), or removes the message (html ''), as the next
+  // post answered and the Wasm's start do.
+  function refused(html, status) {
+    var el = document.getElementById('parcours-refused');
+    if (!html) {
+      if (el) el.parentNode.removeChild(el);
+      return;
+    }
+    var alert = new DOMParser().parseFromString(html, 'text/html').querySelector('[role="alert"]');
+    var widget = document.getElementById('parcours-root');
+    if (!el && widget) {
+      el = document.createElement('p');
+      el.id = 'parcours-refused';
+      el.className = 'pc-error';
+      el.setAttribute('role', 'alert');
+      widget.parentNode.insertBefore(el, widget);
+    }
+    if (el) el.textContent = alert ? alert.textContent : 'HTTP ' + status;
+  }
 
   // settle runs what waited for the posts under way (a form post, a
   // background save): a submit pressed meanwhile, the Wasm's start, the
@@ -398,6 +434,7 @@
       return new Promise(function (resolve) {
         start = function () {
           start = null;
+          refused('');
           root.setAttribute('data-wasm', 'running');
           var before = touched();
           resolve(go.run(instance));

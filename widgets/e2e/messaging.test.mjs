@@ -183,3 +183,24 @@ test('without JavaScript, a patient answers her care team with a file', async ()
   await page.locator('.pc-message[data-mine="true"]', { hasText: text }).locator('a.pc-file', { hasText: 'ordonnance.pdf' }).waitFor();
   await page.context().close();
 });
+
+test('before the Wasm runs, a message posted once the session has ended is refused above the widget, its text kept', async () => {
+  const page = await signedInHeld('pat-camille-durand');
+  await page.goto(SITE + '/messagerie/');
+  const w = await (await page.locator('parcours-messages iframe').elementHandle()).contentFrame();
+  await w.locator('.pc-thread[data-thread="thr-demo-maternite"] button').click();
+  await w.locator('#parcours-root[data-screen="thread"] .pc-message').first().waitFor();
+  const text = 'Écrit pendant que la session prenait fin.';
+  await w.locator('textarea#pc-body').fill(text);
+  // The session ends elsewhere (a sign-out in another tab).
+  const out = await page.context().request.delete(HOST + '/api/v1/session', { headers: { Origin: HOST } });
+  assert.ok(out.ok(), `sign-out: ${out.status()}`);
+  let navigated = false;
+  page.on('framenavigated', (f) => { if (f === w) navigated = true; });
+  await w.getByRole('button', { name: 'Envoyer', exact: true }).click();
+  await w.locator('#parcours-refused[role="alert"]', { hasText: 'reconnectez-vous' }).waitFor();
+  assert.equal(await w.locator('textarea#pc-body').inputValue(), text, 'what was written is kept');
+  assert.ok(!navigated, 'the post was not sent again by navigation');
+  page.release();
+  await page.context().close();
+});

@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"context"
 	"html"
 	"io"
 	"maps"
@@ -465,4 +466,60 @@ func TestInboxWithoutWasm(t *testing.T) {
 		t.Fatalf("not closed (%q):\n%s", thread().Status, firstPaint(t, closed))
 	}
 	hydratesAny(t, page, closed)
+}
+
+// downThreads is a messaging store whose threads cannot be listed when down.
+type downThreads struct {
+	portal.Messaging
+	down *bool
+}
+
+func (d downThreads) Threads(ctx context.Context, est string) ([]portal.Thread, error) {
+	if *d.down {
+		return nil, portal.Errorf(portal.ErrBackendUnavailable, "down")
+	}
+	return d.Messaging.Threads(ctx, est)
+}
+
+// TestPostWhoseScreenCannotBeDrawn: a post whose screen the host cannot
+// draw (its backend down) is answered 503 with a page saying so, which
+// frame.js shows above the widget, the message kept in its form; not the
+// loading skeleton, which would drop it. A first screen (GET) still gets
+// the skeleton, which the Wasm loads by itself.
+func TestPostWhoseScreenCannotBeDrawn(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	down := false
+	cfg.Messaging, cfg.CareTeam, cfg.DemoSignIn = downThreads{store.Messaging(), &down}, store, true
+	b := signedInBrowser(t, cfg, sqlite.DemoPatientCamilleDurand)
+	page := "/w/messages?establishment=" + sqlite.DemoEstablishment + "&service=" + sqlite.ServiceMaternite + "&lang=fr"
+	open := b.press(b.get(page), "open:"+sqlite.DemoThreadMaternite)
+	down = true
+	m := composerForm.FindStringSubmatch(open)
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for k, v := range map[string]string{"a": "send:" + sqlite.DemoThreadMaternite, "client": html.UnescapeString(m[2]), "person": html.UnescapeString(m[3]), "body": "Bonjour"} {
+		w.WriteField(k, v)
+	}
+	w.Close()
+	req, _ := http.NewRequest("POST", b.srv.URL+html.UnescapeString(m[1]), &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := b.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(got), `role="alert"`) || strings.Contains(string(got), "pc-skeleton") {
+		t.Fatalf("a post whose screen cannot be drawn: %d\n%s", resp.StatusCode, got)
+	}
+	resp, err = b.hc.Get(b.srv.URL + page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(got), "pc-skeleton") {
+		t.Fatalf("a first screen whose backend is down: %d, want the skeleton", resp.StatusCode)
+	}
 }

@@ -623,6 +623,14 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 		spec.saved(w, post, state)
 		return
 	}
+	if post != nil && state == nil {
+		// The post's screen could not be drawn (the backend failed, or
+		// took too long): the loading skeleton would drop what the person
+		// wrote. frame.js says why above the widget and keeps its forms;
+		// pressed again, the post is made again.
+		h.widgetError(w, r, http.StatusServiceUnavailable, lang)
+		return
+	}
 	var eventsJSON []byte
 	if len(events) > 0 {
 		eventsJSON, _ = json.Marshal(events) // strings only: cannot fail

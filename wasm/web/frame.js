@@ -124,10 +124,12 @@
       credentials: 'same-origin', redirect: 'follow'
     }).then(function (res) {
       var html = /^text\/html/i.test(res.headers.get('Content-Type'));
-      if (html && res.status >= 400 && res.status < 500) {
+      if (html && res.status >= 400) {
         // Refused by the host (the session ended, too many requests, files
-        // far too large): sent again it would be refused again. Say why
-        // above the widget, what was written kept in its form.
+        // far too large), or not answered (its backend down): say why
+        // above the widget, what was written kept in its form, to press
+        // again. (Sent again as an ordinary post, files and rate-limit
+        // token included, it would leave the bare error page.)
         return res.text().then(function (t) {
           refused(t, res.status);
           return null;

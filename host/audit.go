@@ -58,6 +58,28 @@ var auditedRoutes = map[string]portal.AuditAction{
 	"getPractitionerByRPPS":         portal.AuditRead,
 }
 
+// widgetPostActions are the audit actions of the widgets' form posts that
+// write, by widget and button ("<widget>.<action>"), as the API operation
+// they make is recorded; any other post is E (execute: a screen drawn).
+var widgetPostActions = map[string]portal.AuditAction{
+	"booking.confirm":           portal.AuditCreate,
+	"booking.cancel":            portal.AuditUpdate,
+	"questionnaire.next":        portal.AuditUpdate, // the page into the draft
+	"questionnaire.prev":        portal.AuditUpdate,
+	"questionnaire.review":      portal.AuditUpdate,
+	"questionnaire.save":        portal.AuditUpdate,
+	"questionnaire.start-over":  portal.AuditDelete,
+	"questionnaire.submit":      portal.AuditCreate,
+	"messages.send":             portal.AuditCreate,
+	"inbox.send":                portal.AuditCreate,
+	"inbox.assign":              portal.AuditUpdate,
+	"inbox.close":               portal.AuditUpdate,
+	"documents.upload":          portal.AuditCreate,
+	"documents.confirm-release": portal.AuditUpdate,
+	"access.grant":              portal.AuditCreate,
+	"access.confirm-revoke":     portal.AuditUpdate,
+}
+
 // selfAuditedRoutes record their own audit events: the frame's sign-in
 // handoff is polled until the popup completes, and only its success is
 // worth a record (the sign-in itself is recorded at the callback).

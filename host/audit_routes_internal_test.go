@@ -2,6 +2,7 @@ package host
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"maps"
@@ -46,6 +47,17 @@ func TestEveryRouteAudited(t *testing.T) {
 	for _, rt := range (&Host{}).apiRoutes() {
 		if _, ok := documented[rt.op]; !ok {
 			t.Errorf("route %s %s (%s) is not in openapi.json", rt.method, rt.pattern, rt.op)
+		}
+	}
+}
+
+// TestWidgetPostActionsNameWidgets: every widget form post given an audit
+// action names a widget the host serves.
+func TestWidgetPostActionsNameWidgets(t *testing.T) {
+	for key := range widgetPostActions {
+		name, verb, ok := strings.Cut(key, ".")
+		if _, served := widgetSpecs[name]; !ok || !served || verb == "" {
+			t.Errorf("%q names no widget's action", key)
 		}
 	}
 }

@@ -96,10 +96,10 @@ func TestAccessWithoutWasm(t *testing.T) {
 	}
 	audited := false
 	for _, e := range events {
-		audited = audited || e.Operation == "widget.access.grant" && e.Entity == g.ID && e.Outcome == portal.AuditSuccess
+		audited = audited || e.Operation == "widget.access.grant" && e.Entity == g.ID && e.Outcome == portal.AuditSuccess && e.Action == portal.AuditCreate
 	}
 	if !audited {
-		t.Errorf("the grant by form post is not audited with its id: %+v", events)
+		t.Errorf("the grant by form post is not audited as a creation, with its id: %+v", events)
 	}
 
 	// A revocation is asked, then confirmed.

@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -590,6 +591,7 @@ func (h *Host) widgetDocument(w http.ResponseWriter, r *http.Request) {
 	if post != nil {
 		verb, _, _ := strings.Cut(post.Get("a"), ":")
 		rec.op += "." + truncate(verb, 40)
+		rec.action = cmp.Or(widgetPostActions[name+"."+verb], portal.AuditExecute)
 		audited = audited || verb == "sign-in"
 	}
 	timeout := PreloadTimeout

@@ -1,7 +1,6 @@
 package host
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -258,10 +257,18 @@ func (b *serverBackend) Thread(ctx context.Context, id string) (portal.Conversat
 	return b.h.servedThread(b.as(ctx), m, id)
 }
 
-// author is the session's person, as the API's messaging routes require
-// one: unauthenticated without.
-func (b *serverBackend) author(ctx context.Context) (portal.Author, error) {
-	return portal.RequireAuthor(b.as(ctx))
+// writer is the session's person making a form post's write, as the
+// API's routes require them: unauthenticated without one, forbidden when
+// not of kind ("" for either), to do what; refused in a preload.
+func (b *serverBackend) writer(ctx context.Context, kind portal.AuthorKind, what string) (portal.Author, error) {
+	if b.w == nil {
+		return portal.Author{}, preloadOnly()
+	}
+	a, err := portal.RequireAuthor(b.as(ctx))
+	if err == nil && kind != "" && a.Kind != kind {
+		err = portal.Errorf(portal.ErrForbidden, "a %s may not %s", a.Kind, what)
+	}
+	return a, err
 }
 
 // StartThread starts a patient's thread by a form post, as POST
@@ -271,13 +278,10 @@ func (b *serverBackend) author(ctx context.Context) (portal.Author, error) {
 func (b *serverBackend) StartThread(ctx context.Context, t portal.NewThread) (_ portal.Conversation, err error) {
 	defer func() { auditRefused(ctx, err) }()
 	m, err := b.messaging()
-	if err != nil || b.w == nil {
-		return portal.Conversation{}, cmp.Or(err, preloadOnly())
+	if err != nil {
+		return portal.Conversation{}, err
 	}
-	a, err := b.author(ctx)
-	if err == nil && a.Kind != portal.AuthorPatient {
-		err = portal.Errorf(portal.ErrForbidden, "a %s may not start a thread", a.Kind)
-	}
+	a, err := b.writer(ctx, portal.AuthorPatient, "start a thread")
 	if err == nil && !b.h.serves(t.Establishment) {
 		err = portal.Errorf(portal.ErrNotFound, "establishment %q", t.Establishment)
 	}
@@ -311,10 +315,10 @@ func (b *serverBackend) StartThread(ctx context.Context, t portal.NewThread) (_ 
 func (b *serverBackend) Send(ctx context.Context, thread string, msg portal.NewMessage) (_ portal.Message, err error) {
 	defer func() { auditRefused(ctx, err) }()
 	m, err := b.messaging()
-	if err != nil || b.w == nil {
-		return portal.Message{}, cmp.Or(err, preloadOnly())
+	if err != nil {
+		return portal.Message{}, err
 	}
-	a, err := b.author(ctx)
+	a, err := b.writer(ctx, "", "send a message")
 	if err != nil {
 		return portal.Message{}, err
 	}
@@ -364,14 +368,10 @@ func (b *serverBackend) Close(ctx context.Context, id string) (portal.Thread, er
 func (b *serverBackend) careTeamAction(ctx context.Context, id string, action func(portal.Messaging, context.Context, string) (portal.Thread, error)) (_ portal.Thread, err error) {
 	defer func() { auditRefused(ctx, err) }()
 	m, err := b.messaging()
-	if err != nil || b.w == nil {
-		return portal.Thread{}, cmp.Or(err, preloadOnly())
-	}
-	a, err := b.author(ctx)
-	if err == nil && a.Kind != portal.AuthorPractitioner {
-		err = portal.Errorf(portal.ErrForbidden, "a %s may not act on a thread", a.Kind)
-	}
 	if err != nil {
+		return portal.Thread{}, err
+	}
+	if _, err := b.writer(ctx, portal.AuthorPractitioner, "act on a thread"); err != nil {
 		return portal.Thread{}, err
 	}
 	ctx = b.as(ctx)
@@ -445,13 +445,10 @@ func (b *serverBackend) MarkDocumentSeen(ctx context.Context, id string) error {
 func (b *serverBackend) UploadDocument(ctx context.Context, u portal.NewUpload) (_ portal.Document, err error) {
 	defer func() { auditRefused(ctx, err) }()
 	d, err := b.documents(u.Establishment)
-	if err != nil || b.w == nil {
-		return portal.Document{}, cmp.Or(err, preloadOnly())
+	if err != nil {
+		return portal.Document{}, err
 	}
-	a, err := b.author(ctx)
-	if err == nil && a.Kind != portal.AuthorPatient {
-		err = portal.Errorf(portal.ErrForbidden, "a %s may not upload a document", a.Kind)
-	}
+	a, err := b.writer(ctx, portal.AuthorPatient, "upload a document")
 	if err != nil {
 		return portal.Document{}, err
 	}
@@ -476,14 +473,7 @@ func (b *serverBackend) ReleaseDocument(ctx context.Context, id string) (_ porta
 	if b.h.cfg.Documents == nil {
 		return portal.Document{}, portal.Errorf(portal.ErrNotFound, "no documents configured")
 	}
-	if b.w == nil {
-		return portal.Document{}, preloadOnly()
-	}
-	a, err := b.author(ctx)
-	if err == nil && a.Kind != portal.AuthorPractitioner {
-		err = portal.Errorf(portal.ErrForbidden, "a %s may not release a document", a.Kind)
-	}
-	if err != nil {
+	if _, err := b.writer(ctx, portal.AuthorPractitioner, "release a document"); err != nil {
 		return portal.Document{}, err
 	}
 	ctx = b.as(ctx)

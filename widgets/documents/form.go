@@ -156,15 +156,11 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 // person than the session's now (a sign-in in another tab): nothing of it
 // is done for this one.
 func (m *Model) changed(p Post) bool {
-	if p.Person == "" || p.Person == m.Person() {
-		return false
+	code := ui.PersonChanged(p.Person, m.Person())
+	if code != "" {
+		m.Err, m.ErrText = code, code.Message(m.Lang)
 	}
-	code := portal.ErrSessionChanged
-	if m.Person() == "" {
-		code = portal.ErrUnauthenticated // the session has ended
-	}
-	m.Err, m.ErrText = code, code.Message(m.Lang)
-	return true
+	return code != ""
 }
 
 // Person names who the forms are drawn for, as Post.Person: "" when

@@ -175,15 +175,11 @@ func (m *Model) unsent(p Post, client string) {
 // person than the session's now (a sign-in in another tab), or for one
 // whose session has ended: nothing of it is done.
 func (m *Model) changed(p Post) bool {
-	if p.Person == "" || p.Person == m.owner() {
-		return false
+	code := ui.PersonChanged(p.Person, m.owner())
+	if code != "" {
+		m.Err, m.ErrText = code, code.Message(m.Lang)
 	}
-	code := portal.ErrSessionChanged
-	if m.owner() == "" {
-		code = portal.ErrUnauthenticated
-	}
-	m.Err, m.ErrText = code, code.Message(m.Lang)
-	return true
+	return code != ""
 }
 
 // Person names who the composer is drawn for, as Post.Person: "" when

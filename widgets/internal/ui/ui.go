@@ -191,3 +191,18 @@ func Person(p *portal.Patient, pr *portal.Practitioner) string {
 	}
 	return ""
 }
+
+// PersonChanged is the error of a write posted by a form drawn for posted
+// (Person's value when it was drawn) in the session of now: none when it
+// is the same person or the form named nobody; ErrUnauthenticated when
+// the session has ended; ErrSessionChanged when someone else signed in
+// (another tab of the browser). Nothing of such a post is done.
+func PersonChanged(posted, now string) portal.ErrorCode {
+	switch {
+	case posted == "" || posted == now:
+		return ""
+	case now == "":
+		return portal.ErrUnauthenticated
+	}
+	return portal.ErrSessionChanged
+}

@@ -5,7 +5,7 @@ E2E     := widgets/e2e
 FHIRTEST:= host/backend/fhir/fhirtest
 WASM_PATH := $(shell $(GO) env GOROOT)/lib/wasm
 # Packages that build for GOOS=js GOARCH=wasm: the browser's, and the Cloudflare Worker's.
-JS_PKGS := ./sdk/portal ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/... ./wasm/cmd/parcours ./host/cloudflare ./host/cmd/parcours-worker
+JS_PKGS := ./sdk/portal ./sdk/wirejson ./sdk/client ./sdk/questionnaire ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/... ./wasm/cmd/parcours ./host/cloudflare ./host/cmd/parcours-worker
 
 .PHONY: demo web plugins worker worker-dev test test-js e2e-deps check generate size bench fuzz screenshot clean
 
@@ -57,7 +57,7 @@ test: e2e-deps
 
 ## test-js: the packages that run in the browser, tested on GOOS=js GOARCH=wasm under node
 test-js:
-	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/...
+	PATH="$(WASM_PATH):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./sdk/portal ./sdk/wirejson ./widgets/booking ./widgets/questionnaire ./widgets/messaging ./widgets/documents ./widgets/access ./widgets/internal/...
 
 e2e-deps: $(E2E)/node_modules/.package-lock.json $(FHIRTEST)/node_modules/.package-lock.json host/cmd/parcours-worker/node_modules/.package-lock.json
 
@@ -98,6 +98,8 @@ check: generate
 	GOOS=js GOARCH=wasm $(GO) vet -tags parcours_nocompress ./host/cmd/parcours-worker
 	@git diff --exit-code -- '*_gen.go' wasm/web/vugu-helper.js || { echo "generated code is stale: run make generate and commit"; exit 1; }
 	$(GO) mod tidy -diff
+	cd wasm/replace/vjson && $(GO) vet ./... && $(GO) mod tidy -diff
+	cd wasm/replace/pretty && $(GO) vet ./... && $(GO) mod tidy -diff
 
 ## size: raw, gzip, brotli and zstd bytes of the Wasm, wasm_exec.js and the loader
 size: web
@@ -144,6 +146,9 @@ fuzz:
 	$(GO) test ./host/cmd/parcours-worker -run='^$$' -fuzz='^FuzzBuild$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./host/backend/fhir -run='^$$' -fuzz='^FuzzConsent$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./sdk/client/uri -run='^$$' -fuzz='^FuzzEscape$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./sdk/wirejson -run='^$$' -fuzz='^FuzzUnmarshal$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./wasm/replace -run='^$$' -fuzz='^FuzzVJSONUnmarshal$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./wasm/replace -run='^$$' -fuzz='^FuzzPretty$$' -fuzztime=$(FUZZTIME)
 
 ## screenshot: refresh docs/booking.png from the end-to-end test
 screenshot: e2e-deps

@@ -10,6 +10,7 @@ require (
 	github.com/pquerna/otp v1.5.0
 	github.com/tetratelabs/wazero v1.12.0
 	github.com/tidwall/gjson v1.20.1
+	github.com/tidwall/pretty v1.2.0
 	github.com/vugu/vjson v0.0.0-20200505061711-f9cbed27d3d9
 	github.com/vugu/vugu v0.5.1
 	github.com/zitadel/oidc/v3 v3.51.17
@@ -35,7 +36,6 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/rs/cors v1.11.1 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
-	github.com/tidwall/pretty v1.2.0 // indirect
 	github.com/vugu/html v0.0.0-20190914200101-c62dc20b8289 // indirect
 	github.com/vugu/xxhash v0.0.0-20191111030615-ed24d0179019 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
@@ -50,3 +50,11 @@ require (
 )
 
 tool github.com/vugu/vugu/cmd/vugugen
+
+// vugu's vjson is encoding/json outside TinyGo; the widgets' Wasm does
+// without encoding/json (wasm/replace/vjson/vjson.go says why and how).
+replace github.com/vugu/vjson => ./wasm/replace/vjson
+
+// gjson's @pretty modifier links encoding/json's decoder through pretty
+// (wasm/replace/pretty/pretty.go says why and how).
+replace github.com/tidwall/pretty => ./wasm/replace/pretty

@@ -9,14 +9,14 @@ package client
 
 import (
 	"context"
-	"encoding/json"
-	"github.com/parcours-sante/parcours/sdk/client/uri"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/parcours-sante/parcours/sdk/client/uri"
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/sdk/wirejson"
 )
 
 // Request is one HTTP request as a Transport sees it.
@@ -334,7 +334,7 @@ func (c *Client) do(ctx context.Context, method, path string, header map[string]
 	if err != nil || out == nil || resp.Status == 204 {
 		return err
 	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
+	if err := wirejson.Unmarshal(resp.Body, out); err != nil {
 		return portal.Errorf(portal.ErrInternal, "%s %s: decoding response: %v", method, path, err)
 	}
 	if sb, ok := out.(*SessionBody); ok {
@@ -383,7 +383,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, header map[
 		req.Body = in
 		req.Header["Content-Type"] = "application/fhir+json"
 	default:
-		b, err := json.Marshal(in)
+		b, err := wirejson.Marshal(in)
 		if err != nil {
 			return nil, portal.Errorf(portal.ErrInvalid, "encoding request: %v", err)
 		}
@@ -399,7 +399,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, header map[
 	}
 	if resp.Status >= 300 {
 		var eb ErrorBody
-		if json.Unmarshal(resp.Body, &eb) == nil && eb.Error.Code != "" {
+		if wirejson.Unmarshal(resp.Body, &eb) == nil && eb.Error.Code != "" {
 			e := &portal.Error{Code: eb.Error.Code, Detail: eb.Error.Message}
 			if m := eb.Error.Message; m != "" && m != eb.Error.Code.Message(c.lang) {
 				// The host sent an establishment's own reason, already in

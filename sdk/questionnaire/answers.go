@@ -1,7 +1,6 @@
 package questionnaire
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/sdk/wirejson"
 	"github.com/tidwall/gjson"
 )
 
@@ -356,7 +356,7 @@ type qrItemJSON struct {
 type answerJSON struct{ v Value }
 
 func (a answerJSON) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{a.v.jsonField("value"): a.v.jsonValue()})
+	return wirejson.Marshal(map[string]any{a.v.jsonField("value"): a.v.jsonValue()})
 }
 
 // ResponseJSON writes the answers as a FHIR R4 QuestionnaireResponse. Only
@@ -401,7 +401,7 @@ func (q *Questionnaire) ResponseJSON(a *Answers, o ResponseOptions) ([]byte, err
 	if !o.Authored.IsZero() {
 		doc.Authored = o.Authored.UTC().Truncate(time.Second).Format(time.RFC3339)
 	}
-	return json.MarshalIndent(doc, "", "  ")
+	return wirejson.MarshalIndent(doc, "", "  ")
 }
 
 // responseWriter writes the items of a QuestionnaireResponse.

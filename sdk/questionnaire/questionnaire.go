@@ -18,9 +18,10 @@
 package questionnaire
 
 import (
-	"encoding/json"
 	"sort"
 	"strings"
+
+	"github.com/parcours-sante/parcours/sdk/wirejson"
 )
 
 // Extension and code-system URLs the engine understands.
@@ -103,7 +104,7 @@ func (l Localized) MarshalJSON() ([]byte, error) {
 		lang = DefaultLanguage
 	}
 	m[lang] = l.Text
-	return json.Marshal(m)
+	return wirejson.Marshal(m)
 }
 
 // ItemType is Questionnaire.item.type (https://hl7.org/fhir/R4/valueset-item-type.html).

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/sdk/wirejson"
 )
 
 // RiskRules are the risk rules of a Questionnaire, read from the Parcours
@@ -326,5 +327,5 @@ func (q *Questionnaire) RiskAssessmentJSON(r *Result, o RiskOptions) ([]byte, er
 	if !o.Occurrence.IsZero() {
 		doc.Occurrence = o.Occurrence.UTC().Truncate(time.Second).Format(time.RFC3339)
 	}
-	return json.MarshalIndent(doc, "", "  ")
+	return wirejson.MarshalIndent(doc, "", "  ")
 }

@@ -2,11 +2,11 @@ package access
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/sdk/wirejson"
 	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
@@ -51,7 +51,7 @@ func (m *Model) FormState() FormState {
 
 // EncodeFormState is the hidden field's value.
 func (m *Model) EncodeFormState() string {
-	b, _ := json.Marshal(m.FormState()) // strings and an int: cannot fail
+	b, _ := wirejson.Marshal(m.FormState()) // strings and an int: cannot fail
 	return string(b)
 }
 

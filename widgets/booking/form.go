@@ -2,12 +2,12 @@ package booking
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
 
 	"github.com/parcours-sante/parcours/sdk/portal"
+	"github.com/parcours-sante/parcours/sdk/wirejson"
 	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
@@ -60,7 +60,7 @@ func (m *Model) patientID() string {
 
 // EncodeFormState is the hidden field's value.
 func (m *Model) EncodeFormState() string {
-	b, _ := json.Marshal(m.FormState()) // a struct of strings, ints and a time: cannot fail
+	b, _ := wirejson.Marshal(m.FormState()) // a struct of strings, ints and a time: cannot fail
 	return string(b)
 }
 

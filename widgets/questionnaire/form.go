@@ -2,7 +2,6 @@ package questionnaire
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"hash/fnv"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/parcours-sante/parcours/sdk/portal"
 	engine "github.com/parcours-sante/parcours/sdk/questionnaire"
+	"github.com/parcours-sante/parcours/sdk/wirejson"
 	"github.com/parcours-sante/parcours/widgets/internal/ui"
 )
 
@@ -69,7 +69,7 @@ func (m *Model) EncodeFormState() string {
 	default:
 		st.Reviewed = m.answersDigest()
 	}
-	b, _ := json.Marshal(st) // strings and an int: cannot fail
+	b, _ := wirejson.Marshal(st) // strings and an int: cannot fail
 	return string(b)
 }
 

@@ -3,9 +3,13 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parcours-sante/parcours/wasm/build"
 )
 
 // TestBrowserDependencies keeps what must not be in the widgets' Wasm out of
@@ -58,5 +62,43 @@ func TestBrowserDependencies(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("the browser build does not import %s", want)
 		}
+	}
+}
+
+// TestBrowserBuildLinksNoJSONCodec keeps encoding/json's encoder and decoder
+// (180 KB of the Wasm's code, 40 KB of its brotli) out of the widgets' Wasm.
+// The import graph cannot say it: sdk/portal's json.RawMessage imports the
+// package, whose initialisation and RawMessage's methods are all that may
+// be linked. Its callers use sdk/wirejson instead; vugu's vjson and gjson's
+// pretty, which call it too, are replaced in go.mod (wasm/replace). The
+// check reads the code the linker kept, from the unstripped binary.
+func TestBrowserBuildLinksNoJSONCodec(t *testing.T) {
+	wasm := filepath.Join(t.TempDir(), "parcours.wasm")
+	if err := build.Wasm(wasm, false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := build.Deps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd, err := build.Analyze(b, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := map[string]int{}
+	for _, p := range bd.Packages {
+		code[p.Package] = p.CodeBytes
+	}
+	if code["syscall/js"] == 0 || code["github.com/parcours-sante/parcours/sdk/wirejson"] == 0 {
+		t.Fatalf("no code attributed to syscall/js or sdk/wirejson: the check would not mean anything")
+	}
+	// 7 KB when written: its init, RawMessage's and Number's methods.
+	const limit = 12 << 10
+	if n := code["encoding/json"]; n > limit {
+		t.Errorf("encoding/json links %d bytes of code into the browser build, more than %d: something calls its encoder or decoder (find it with go build -ldflags=-dumpdep)", n, limit)
 	}
 }

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"syscall/js"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/vugu/vugu/domrender"
 
 	"github.com/parcours-sante/parcours/sdk/client"
+	"github.com/parcours-sante/parcours/sdk/wirejson"
 	"github.com/parcours-sante/parcours/widgets/access"
 	"github.com/parcours-sante/parcours/widgets/booking"
 	"github.com/parcours-sante/parcours/widgets/documents"
@@ -60,7 +60,7 @@ func main() {
 		if !el.Truthy() {
 			return false
 		}
-		if err := json.Unmarshal([]byte(el.Get("textContent").String()), into); err != nil {
+		if err := wirejson.Unmarshal([]byte(el.Get("textContent").String()), into); err != nil {
 			fmt.Println("parcours: ignoring the host's state:", err)
 			return false
 		}

@@ -73,6 +73,16 @@ func stateOf[S any](t *testing.T, doc string) *S {
 	return &s
 }
 
+// documentsHydrate checks that the documents widget's Wasm, starting from
+// doc's state, renders doc node for node.
+func documentsHydrate(t *testing.T, doc string) {
+	t.Helper()
+	model := documents.NewModel("fr", sqlite.DemoEstablishment)
+	model.Hydrate(stateOf[documents.Snapshot](t, doc))
+	// The Wasm's backend is the API client (the viewer's addresses).
+	wantHydrationMatches(t, &documents.Documents{M: model, Backend: client.New(""), Action: pcFormAction(t, doc)}, doc)
+}
+
 // TestDocumentsWithoutWasm reads documents through form posts, as before the
 // Wasm runs or where WebAssembly is blocked: a report opened (in the
 // viewer, marked seen), an analyte's trend, back to the list; each screen is
@@ -84,14 +94,6 @@ func TestDocumentsWithoutWasm(t *testing.T) {
 	cfg.Documents, cfg.DemoSignIn = store.Documents(), true
 	b := signedInBrowser(t, cfg, sqlite.DemoPatientLucasBernard)
 	read, press := b.get, b.press
-	// hydrates checks that the Wasm, starting from doc's state, renders doc.
-	hydrates := func(doc string) {
-		t.Helper()
-		model := documents.NewModel("fr", sqlite.DemoEstablishment)
-		model.Hydrate(stateOf[documents.Snapshot](t, doc))
-		// The Wasm's backend is the API client (the viewer's addresses).
-		wantHydrationMatches(t, &documents.Documents{M: model, Backend: client.New(""), Action: pcFormAction(t, doc)}, doc)
-	}
 
 	list := read("/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr&parent=" + url.QueryEscape(testPageOrigin))
 	report := "doc-demo-bilan-12"
@@ -120,7 +122,7 @@ func TestDocumentsWithoutWasm(t *testing.T) {
 	if !strings.Contains(doc, `data-screen="document"`) || !strings.Contains(doc, `class="pc-viewer"`) || !strings.Contains(doc, "/api/v1/documents/"+report+"/content?disposition=inline") {
 		t.Fatalf("the report is not open in the viewer:\n%s", firstPaint(t, doc))
 	}
-	hydrates(doc)
+	documentsHydrate(t, doc)
 	if isNew() {
 		t.Error("the report opened is still new")
 	}
@@ -129,13 +131,13 @@ func TestDocumentsWithoutWasm(t *testing.T) {
 	if !strings.Contains(trend, `data-screen="trend"`) || !strings.Contains(trend, `<svg class="pc-chart"`) || strings.Count(trend, "<circle") < 12 {
 		t.Fatalf("the HbA1c trend is not shown:\n%s", firstPaint(t, trend))
 	}
-	hydrates(trend)
+	documentsHydrate(t, trend)
 
 	back := press(trend, "back")
 	if !strings.Contains(back, `data-screen="list"`) || !strings.Contains(back, `value="open:`+report+`"`) {
 		t.Fatalf("back is not the list:\n%s", firstPaint(t, back))
 	}
-	hydrates(back)
+	documentsHydrate(t, back)
 
 	// The held biopsy, and a document of another patient, open nothing.
 	for _, id := range []string{sqlite.DemoDocumentBiopsy, sqlite.DemoDocumentUltrasound} {
@@ -143,6 +145,63 @@ func TestDocumentsWithoutWasm(t *testing.T) {
 		if !strings.Contains(got, `data-screen="list"`) || strings.Contains(got, id) {
 			t.Errorf("open:%s: not the list, or the document is in it:\n%s", id, firstPaint(t, got))
 		}
+	}
+}
+
+// TestDocumentsZoomWithoutWasm zooms an image through form posts, as
+// before the Wasm runs or where WebAssembly is blocked (the buttons did
+// nothing there): each post shows the same document one level in or out,
+// bounded, and the Wasm takes each screen over node for node. A zoom posted
+// for a document not the patient's opens nothing.
+func TestDocumentsZoomWithoutWasm(t *testing.T) {
+	cfg := demoConfig(t)
+	store := cfg.Booking.(*sqlite.Store)
+	cfg.Documents, cfg.DemoSignIn = store.Documents(), true
+	b := signedInBrowser(t, cfg, sqlite.DemoPatientCamilleDurand)
+	echo := sqlite.DemoDocumentUltrasound
+	list := b.get("/w/documents?establishment=" + sqlite.DemoEstablishment + "&lang=fr&parent=" + url.QueryEscape(testPageOrigin))
+	doc := b.press(list, "open:"+echo)
+	zoomIn := regexp.MustCompile(`<button[^>]*value="(zoom-in:[^"]*)"[^>]*>`)
+	zoomOut := regexp.MustCompile(`<button[^>]*value="(zoom-out:[^"]*)"[^>]*>`)
+	level := regexp.MustCompile(`<figure class="pc-image" data-zoom="(\d+)"`)
+	check := func(doc string, wantLevel string, outDisabled, inDisabled bool) (in, out string) {
+		t.Helper()
+		if m := level.FindStringSubmatch(doc); m == nil || m[1] != wantLevel {
+			t.Fatalf("the image is not at %s %%: %v\n%s", wantLevel, m, firstPaint(t, doc))
+		}
+		mi, mo := zoomIn.FindStringSubmatch(doc), zoomOut.FindStringSubmatch(doc)
+		if mi == nil || mo == nil || !strings.Contains(mi[0], `form="pc-form"`) || !strings.Contains(mi[0], `type="submit"`) {
+			t.Fatalf("the zoom buttons are not buttons of the form:\n%s", firstPaint(t, doc))
+		}
+		if strings.Contains(mo[0], "disabled") != outDisabled || strings.Contains(mi[0], "disabled") != inDisabled {
+			t.Errorf("at %s %%: zoom-out disabled %v, zoom-in disabled %v; want %v, %v", wantLevel,
+				strings.Contains(mo[0], "disabled"), strings.Contains(mi[0], "disabled"), outDisabled, inDisabled)
+		}
+		documentsHydrate(t, doc)
+		return mi[1], mo[1]
+	}
+	in, _ := check(doc, "100", true, false)
+	if in != "zoom-in:"+echo+":0" {
+		t.Errorf("zoom-in's value = %q", in)
+	}
+	for _, want := range []string{"150", "200", "300"} {
+		doc = b.press(doc, in)
+		in, _ = check(doc, want, false, want == "300")
+	}
+	// Past the last level it stays there; a level posted out of range is
+	// brought back within.
+	doc = b.press(doc, "zoom-in:"+echo+":3")
+	check(doc, "300", false, true)
+	doc = b.press(doc, "zoom-in:"+echo+":99")
+	_, out := check(doc, "300", false, true)
+	doc = b.press(doc, out)
+	check(doc, "200", false, false)
+	doc = b.press(doc, "zoom-out:"+echo+":-5")
+	check(doc, "100", true, false)
+	// Lucas's report is not Camille's: the list, without it.
+	got := b.press(doc, "zoom-in:doc-demo-bilan-12:0")
+	if !strings.Contains(got, `data-screen="list"`) || strings.Contains(got, "doc-demo-bilan-12") {
+		t.Errorf("a zoom on another patient's document: not the list, or the document is in it:\n%s", firstPaint(t, got))
 	}
 }
 

@@ -349,6 +349,16 @@ func (c *Documents) ReleaseValue(kind string) string {
 	return kind + ":" + c.M.Open.ID
 }
 
+// ZoomValue is the form value of a zoom button (kind "zoom-in" or
+// "zoom-out"): the open document's id and the level it zooms from, so that
+// the post shows the same document one level in or out (Serve).
+func (c *Documents) ZoomValue(kind string) string {
+	if c.M.Open == nil {
+		return kind
+	}
+	return kind + ":" + c.M.Open.ID + ":" + strconv.Itoa(c.M.Zoom)
+}
+
 // OpenValue is the value of a document's button: the form post that opens
 // it before the Wasm runs (Serve).
 func (c *Documents) OpenValue(id string) string { return string(Open) + ":" + id }

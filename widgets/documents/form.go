@@ -13,7 +13,8 @@ import (
 
 // Post is a form post of the server-rendered widget, before its Wasm runs
 // or where WebAssembly is blocked: the value of the button pressed
-// (OpenValue, TrendValue, "back", "compose", ReleaseValue, "upload") and,
+// (OpenValue, TrendValue, "back", "compose", ReleaseValue, ZoomValue,
+// "upload") and,
 // for an upload, the form's fields. Reading needs nothing more: the list is
 // the session's person's, fetched again at every post, and an id that is
 // not in it opens nothing.
@@ -76,6 +77,16 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 	case ShowTrend:
 		est, code, _ := strings.Cut(arg, ":")
 		run(m.Apply(Action{Kind: ShowTrend, ID: code, Value: est}))
+	case ZoomIn, ZoomOut:
+		// The open document, one level in or out from the level posted.
+		id, from, _ := strings.Cut(arg, ":")
+		level, err := strconv.Atoi(from)
+		run(m.Apply(Action{Kind: Open, ID: id}))
+		if err != nil || m.Open == nil || m.Open.ID != id {
+			break
+		}
+		m.Zoom = min(max(level, 0), len(zoomLevels)-1)
+		m.Apply(Action{Kind: Kind(kind)})
 	case Compose:
 		m.Apply(Action{Kind: Compose})
 	case SignIn:

@@ -39,6 +39,9 @@ type Snapshot struct {
 	OpenDoc *portal.Document `json:"open_document,omitempty"`
 	// Confirming: the release of the open document asked, to confirm.
 	Confirming bool `json:"confirming,omitempty"`
+	// Zoom is the open document's image zoom level (an index of the
+	// widget's levels).
+	Zoom int `json:"zoom,omitempty"`
 	// The upload form after a form post that stored nothing (the title
 	// kept, the problems found), the client id of the form, the service
 	// chosen, and the notice.
@@ -83,7 +86,7 @@ func (m *Model) snapshot() *Snapshot {
 	}
 	switch {
 	case m.Screen == ScreenDocument && m.Open != nil:
-		s.Screen, s.Open, s.Confirming = ScreenDocument, m.Open.ID, m.Confirming
+		s.Screen, s.Open, s.Confirming, s.Zoom = ScreenDocument, m.Open.ID, m.Confirming, m.Zoom
 		if m.doc(m.Open.ID) == nil {
 			s.OpenDoc = m.Open
 		}
@@ -130,6 +133,9 @@ func (m *Model) Hydrate(s *Snapshot) {
 		m.Screen, m.Title, m.TitleErr, m.FileErr = ScreenUpload, s.Title, s.TitleErr, s.FileErr
 	}
 	m.Confirming = s.Confirming && m.Screen == ScreenDocument && m.Practitioner != nil
+	if m.Screen == ScreenDocument {
+		m.Zoom = min(max(s.Zoom, 0), len(zoomLevels)-1)
+	}
 	m.Service, m.FormUpload, m.Notice = s.Service, s.FormUpload, s.Notice
 	if s.Type == "" || s.Type.Valid() {
 		m.Type = s.Type

@@ -214,3 +214,43 @@ test('without JavaScript, a patient opens a report and a trend of results', asyn
   await page.locator('iframe.pc-viewer').waitFor();
   await page.context().close();
 });
+
+test('an image zooms in place once the Wasm runs, and by form posts before it or without JavaScript', async () => {
+  const ECHO = 'doc-demo-echographie-t1';
+  const zoom = (w) => w.locator('figure.pc-image').first().getAttribute('data-zoom');
+
+  // Before the Wasm runs: the buttons are the form's, and post.
+  const held = await signedInHeld('pat-camille-durand');
+  await held.goto(SITE + '/documents/');
+  const h = await (await held.locator('parcours-documents iframe').elementHandle()).contentFrame();
+  await h.locator(`button[value="open:${ECHO}"]`).click();
+  await h.locator('figure.pc-image img').first().waitFor();
+  assert.equal(await zoom(h), '100');
+  await h.getByRole('button', { name: 'Agrandir l’image' }).click();
+  await h.locator('figure.pc-image[data-zoom="150"]').first().waitFor();
+  assert.equal(await h.evaluate(() => document.documentElement.getAttribute('data-wasm')), null, 'zoomed before the Wasm');
+
+  // Once it runs, it takes over the zoomed image and zooms in place: the
+  // frame's document stays the same.
+  held.release();
+  await wasmRunning(h);
+  assert.equal(await zoom(h), '150', 'the Wasm starts at the level posted');
+  await h.evaluate(() => { window.sameDocument = true; });
+  await h.getByRole('button', { name: 'Agrandir l’image' }).click();
+  await h.locator('figure.pc-image[data-zoom="200"]').first().waitFor();
+  await h.getByRole('button', { name: 'Réduire l’image' }).click();
+  await h.locator('figure.pc-image[data-zoom="150"]').first().waitFor();
+  assert.equal(await h.evaluate(() => window.sameDocument), true, 'zoomed by the Wasm, without a post');
+  await held.context().close();
+
+  // Without JavaScript.
+  const page = await newPage({ javaScriptEnabled: false });
+  const r = await page.context().request.post(HOST + '/api/v1/demo/session', { data: { patient: 'pat-camille-durand' } });
+  assert.ok(r.ok(), `demo sign-in: ${r.status()}`);
+  await page.goto(HOST + '/w/documents?establishment=chu-exemple&lang=fr');
+  await page.locator(`button[value="open:${ECHO}"]`).click();
+  await page.getByRole('button', { name: 'Agrandir l’image' }).click();
+  await page.locator('figure.pc-image[data-zoom="150"]').first().waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Réduire l’image' }).isEnabled());
+  await page.context().close();
+});

@@ -271,6 +271,16 @@ func (b *serverBackend) writer(ctx context.Context, kind portal.AuthorKind, what
 	return a, err
 }
 
+// spend takes the post's rate-limit token with spend (a message's, an
+// upload's), as the API does before it writes, unless the post spent it
+// before its body was read (prepaid).
+func (b *serverBackend) spend(ctx context.Context, a portal.Author, spend func(context.Context, portal.Author) error) error {
+	if b.prepaid {
+		return nil
+	}
+	return spend(ctx, a)
+}
+
 // StartThread starts a patient's thread by a form post, as POST
 // /api/v1/establishments/{e}/threads does: an establishment this host
 // serves, a patient's session, the message rate limits; a retry of the
@@ -289,10 +299,8 @@ func (b *serverBackend) StartThread(ctx context.Context, t portal.NewThread) (_ 
 		return portal.Conversation{}, err
 	}
 	ctx = b.as(ctx)
-	if !b.prepaid {
-		if err := b.h.spendMessage(ctx, a); err != nil {
-			return portal.Conversation{}, err
-		}
+	if err := b.spend(ctx, a, b.h.spendMessage); err != nil {
+		return portal.Conversation{}, err
 	}
 	before, err := m.Threads(ctx, t.Establishment)
 	if err != nil {
@@ -328,10 +336,8 @@ func (b *serverBackend) Send(ctx context.Context, thread string, msg portal.NewM
 		return portal.Message{}, err
 	}
 	auditNote(ctx, before.Patient, "Communication/"+before.ID)
-	if !b.prepaid {
-		if err := b.h.spendMessage(ctx, a); err != nil {
-			return portal.Message{}, err
-		}
+	if err := b.spend(ctx, a, b.h.spendMessage); err != nil {
+		return portal.Message{}, err
 	}
 	stored, err := m.Send(ctx, thread, msg)
 	if err != nil {
@@ -453,10 +459,8 @@ func (b *serverBackend) UploadDocument(ctx context.Context, u portal.NewUpload) 
 		return portal.Document{}, err
 	}
 	ctx = b.as(ctx)
-	if !b.prepaid {
-		if err := b.h.spendUpload(ctx, a); err != nil {
-			return portal.Document{}, err
-		}
+	if err := b.spend(ctx, a, b.h.spendUpload); err != nil {
+		return portal.Document{}, err
 	}
 	doc, _, err := b.h.upload(ctx, d, a, u)
 	if err == nil {

@@ -236,19 +236,27 @@ func validName(s string) bool {
 	return true
 }
 
-// fieldValue returns v's field at index, following embedded pointers; ok
-// is false when one of them is nil.
-func fieldValue(v reflect.Value, index []int) (reflect.Value, bool) {
+// fieldValue returns v's field at index, following embedded pointers. A
+// nil one ends the walk (an invalid value and no error) when encoding; it
+// is allocated when decoding (alloc), unless it cannot be set (a pointer to
+// an unexported struct).
+func fieldValue(v reflect.Value, index []int, alloc bool) (reflect.Value, error) {
 	for n, i := range index {
 		if n > 0 && v.Kind() == reflect.Pointer {
 			if v.IsNil() {
-				return reflect.Value{}, false
+				if !alloc {
+					return reflect.Value{}, nil
+				}
+				if !v.CanSet() {
+					return reflect.Value{}, errorf("cannot set the embedded pointer to an unexported struct ", v.Type().Elem().String())
+				}
+				v.Set(reflect.New(v.Type().Elem()))
 			}
 			v = v.Elem()
 		}
 		v = v.Field(i)
 	}
-	return v, true
+	return v, nil
 }
 
 // Marshal returns v as JSON, as encoding/json's Marshal would.
@@ -354,8 +362,8 @@ func appendStruct(b []byte, v reflect.Value, depth int) ([]byte, error) {
 	first := true
 	for i := range fs {
 		f := &fs[i]
-		fv, ok := fieldValue(v, f.index)
-		if !ok || f.omitEmpty && isEmpty(fv) || f.omitZero && isZero(fv, f.typ) {
+		fv, _ := fieldValue(v, f.index, false)
+		if !fv.IsValid() || f.omitEmpty && isEmpty(fv) || f.omitZero && isZero(fv, f.typ) {
 			continue
 		}
 		if !first {
@@ -871,19 +879,9 @@ func decodeObject(r gjson.Result, v reflect.Value, depth int) error {
 		if f == nil {
 			return true
 		}
-		fv := v
-		for n, i := range f.index {
-			if n > 0 && fv.Kind() == reflect.Pointer {
-				if fv.IsNil() {
-					if !fv.CanSet() {
-						err = errorf("cannot set the embedded pointer to an unexported struct in ", v.Type().String())
-						return false
-					}
-					fv.Set(reflect.New(fv.Type().Elem()))
-				}
-				fv = fv.Elem()
-			}
-			fv = fv.Field(i)
+		var fv reflect.Value
+		if fv, err = fieldValue(v, f.index, true); err != nil {
+			return false
 		}
 		err = decode(e, fv, depth+1)
 		return err == nil
@@ -894,21 +892,11 @@ func decodeObject(r gjson.Result, v reflect.Value, depth int) error {
 func decodeMapEntry(key string, e gjson.Result, m reflect.Value, depth int) error {
 	kt := m.Type().Key()
 	k := reflect.New(kt).Elem()
-	switch kt.Kind() {
-	case reflect.String:
+	if kt.Kind() == reflect.String {
 		k.SetString(key)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, err := strconv.ParseInt(key, 10, 64)
-		if err != nil || k.OverflowInt(n) {
-			return typeError("the key "+strconv.Quote(key), k)
-		}
-		k.SetInt(n)
-	default:
-		n, err := strconv.ParseUint(key, 10, 64)
-		if err != nil || k.OverflowUint(n) {
-			return typeError("the key "+strconv.Quote(key), k)
-		}
-		k.SetUint(n)
+	} else if err := decodeNumber(key, k); err != nil {
+		// An integer key: read as the number it must be.
+		return err
 	}
 	ev := reflect.New(m.Type().Elem()).Elem()
 	if err := decode(e, ev, depth+1); err != nil {

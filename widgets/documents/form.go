@@ -14,10 +14,9 @@ import (
 // Post is a form post of the server-rendered widget, before its Wasm runs
 // or where WebAssembly is blocked: the value of the button pressed
 // (OpenValue, TrendValue, "back", "compose", ReleaseValue, ZoomValue,
-// "upload") and,
-// for an upload, the form's fields. Reading needs nothing more: the list is
-// the session's person's, fetched again at every post, and an id that is
-// not in it opens nothing.
+// "upload") and, for an upload, the form's fields. Reading needs nothing
+// more: the list is the session's person's, fetched again at every post,
+// and an id that is not in it opens nothing.
 type Post struct {
 	Action string
 	// Person is who the form was drawn for (Model.Person): a release or
@@ -85,7 +84,7 @@ func Serve(ctx context.Context, m *Model, b Backend, p Post) *Snapshot {
 		if err != nil || m.Open == nil || m.Open.ID != id {
 			break
 		}
-		m.Zoom = min(max(level, 0), len(zoomLevels)-1)
+		m.Zoom = zoomLevel(level)
 		m.Apply(Action{Kind: Kind(kind)})
 	case Compose:
 		m.Apply(Action{Kind: Compose})

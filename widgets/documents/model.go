@@ -97,6 +97,9 @@ type Analyte struct {
 // Zoom levels of an image, in percent of the widget's width.
 var zoomLevels = []int{100, 150, 200, 300}
 
+// zoomLevel is i within the indexes of zoomLevels.
+func zoomLevel(i int) int { return min(max(i, 0), len(zoomLevels)-1) }
+
 // Model is the whole state of the widget.
 type Model struct {
 	Lang          string
@@ -461,11 +464,11 @@ func (m *Model) Apply(a Action) Cmd {
 		}
 		return nil
 	case ZoomIn:
-		m.Zoom = min(m.Zoom+1, len(zoomLevels)-1)
+		m.Zoom = zoomLevel(m.Zoom + 1)
 		m.announce(m.tf("notice-zoom", zoomLevels[m.Zoom]))
 		return nil
 	case ZoomOut:
-		m.Zoom = max(m.Zoom-1, 0)
+		m.Zoom = zoomLevel(m.Zoom - 1)
 		m.announce(m.tf("notice-zoom", zoomLevels[m.Zoom]))
 		return nil
 

@@ -134,7 +134,7 @@ func (m *Model) Hydrate(s *Snapshot) {
 	}
 	m.Confirming = s.Confirming && m.Screen == ScreenDocument && m.Practitioner != nil
 	if m.Screen == ScreenDocument {
-		m.Zoom = min(max(s.Zoom, 0), len(zoomLevels)-1)
+		m.Zoom = zoomLevel(s.Zoom)
 	}
 	m.Service, m.FormUpload, m.Notice = s.Service, s.FormUpload, s.Notice
 	if s.Type == "" || s.Type.Valid() {
